@@ -1,0 +1,57 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Swift 6 language mode with complete concurrency checking for every Swift target.
+let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+
+let package = Package(
+    name: "SwiftNVMe",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "NVMe", targets: ["NVMe"]),
+        .library(name: "PCIDevice", targets: ["PCIDevice"]),
+        .library(name: "DMAMapper", targets: ["DMAMapper"]),
+        .executable(name: "ctrlbench", targets: ["ctrlbench"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: [
+        .target(
+            name: "CVFIO",
+            linkerSettings: [.linkedLibrary("pci"), .linkedLibrary("numa")]
+        ),
+        .target(name: "NVMe", swiftSettings: strict),
+        .target(
+            name: "PCIDevice",
+            dependencies: [
+                "CVFIO",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
+            name: "DMAMapper",
+            dependencies: [
+                "CVFIO", "PCIDevice",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "ctrlbench",
+            dependencies: [
+                "PCIDevice", "NVMe", "DMAMapper",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "NVMeTests", dependencies: ["NVMe"], swiftSettings: strict),
+        .testTarget(name: "PCIDeviceTests", dependencies: ["PCIDevice"], swiftSettings: strict),
+        .testTarget(name: "DMAMapperTests", dependencies: ["DMAMapper"], swiftSettings: strict),
+    ]
+)

@@ -1,0 +1,69 @@
+/// The seam between the driver and a controller: what `SCSIController` needs from any NVMe
+/// device, whether a real PCI function opened through VFIO (`VFIODevice`) or the software
+/// controller in `MockNVMe`. Register access is BAR0-relative and little-endian, as NVMe defines it.
+///
+/// Implementations are reference types shared between the owner and the queue pairs; the
+/// register methods are called on the I/O hot path (doorbells), so they must not allocate or lock.
+public protocol DeviceInterface: AnyObject, Sendable {
+    /// A name for messages: the PCI address (`0000:01:00.0`) or the mock's name.
+    var name: String { get }
+    /// The NUMA node the device sits on, when the platform reports one; DMA memory is placed there.
+    var numaNode: Int? { get }
+    /// Size of BAR0 in bytes; register offsets beyond it are programming errors.
+    var registerSpaceSize: Int { get }
+
+    /// Reads a 32-bit register at `offset` bytes into BAR0.
+    func readRegister32(at offset: Int) -> UInt32
+    /// Reads a 64-bit register at `offset` bytes into BAR0.
+    func readRegister64(at offset: Int) -> UInt64
+    /// Writes a 32-bit register at `offset` bytes into BAR0.
+    func writeRegister32(_ value: UInt32, at offset: Int)
+    /// Writes a 64-bit register at `offset` bytes into BAR0.
+    func writeRegister64(_ value: UInt64, at offset: Int)
+
+    /// The IOMMU through which this device reaches host memory.
+    var iommu: any IOMMU { get }
+
+    /// Resets the function (PCI function-level reset where the platform supports it).
+    func reset() throws
+}
+
+/// What a device may do to a mapped range of host memory.
+public struct DMAAccess: OptionSet, Sendable, Hashable {
+    public let rawValue: UInt8
+    public init(rawValue: UInt8) { self.rawValue = rawValue }
+    /// The device may read the memory (host-to-device transfers, queue entries).
+    public static let deviceReads = DMAAccess(rawValue: 1 << 0)
+    /// The device may write the memory (device-to-host transfers, completions).
+    public static let deviceWrites = DMAAccess(rawValue: 1 << 1)
+    /// Both directions.
+    public static let readWrite: DMAAccess = [.deviceReads, .deviceWrites]
+}
+
+/// An inclusive range of I/O virtual addresses the IOMMU accepts, as VFIO reports it.
+public struct IOVARange: Sendable, Hashable, CustomStringConvertible {
+    /// First usable IOVA.
+    public var first: UInt64
+    /// Last usable IOVA (inclusive, so the whole 64-bit space is expressible).
+    public var last: UInt64
+    public init(first: UInt64, last: UInt64) {
+        precondition(first <= last, "IOVARange first must not exceed last")
+        self.first = first
+        self.last = last
+    }
+    public var description: String {
+        "0x" + String(first, radix: 16) + "...0x" + String(last, radix: 16)
+    }
+}
+
+/// Translates I/O virtual addresses the device uses into host memory: VFIO type1 for real
+/// hardware (`VFIOContainer`), or the software IOMMU the mock walks (`SoftwareIOMMU`).
+public protocol IOMMU: AnyObject, Sendable {
+    /// The IOVA windows this IOMMU accepts; an allocator must stay inside them.
+    var iovaRanges: [IOVARange] { get }
+    /// Maps `length` bytes of host memory at `hostAddress` to `iova` with the given access.
+    /// `hostAddress`, `iova` and `length` are page-aligned.
+    func map(hostAddress: UnsafeMutableRawPointer, iova: UInt64, length: Int, access: DMAAccess) throws
+    /// Removes a mapping made by `map` with the same `iova` and `length`.
+    func unmap(iova: UInt64, length: Int) throws
+}
