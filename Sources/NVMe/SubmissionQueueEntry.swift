@@ -1,0 +1,106 @@
+/// A 64-byte submission queue entry (NVMe Base 2.0, figure "Common Command Format").
+/// Stored properties are declared in wire order with natural alignment, so the struct's
+/// memory layout is the wire layout (tests pin every offset) and it can be written into a
+/// ring slot with one store.
+public struct SubmissionQueueEntry: Sendable, Hashable, BitwiseCopyable {
+    /// Command Dword 0: opcode (7:0), fused operation (9:8), PRP or SGL selection (15:14), command identifier (31:16).
+    public var cdw0: UInt32 = 0
+    /// Namespace Identifier.
+    public var nsid: UInt32 = 0
+    /// Command Dword 2 (command specific).
+    public var cdw2: UInt32 = 0
+    /// Command Dword 3 (command specific).
+    public var cdw3: UInt32 = 0
+    /// Metadata Pointer.
+    public var mptr: UInt64 = 0
+    /// Data Pointer, first 8 bytes: PRP Entry 1, or bytes 0-7 of SGL Entry 1.
+    public var dptr1: UInt64 = 0
+    /// Data Pointer, second 8 bytes: PRP Entry 2, or bytes 8-15 of SGL Entry 1.
+    public var dptr2: UInt64 = 0
+    public var cdw10: UInt32 = 0
+    public var cdw11: UInt32 = 0
+    public var cdw12: UInt32 = 0
+    public var cdw13: UInt32 = 0
+    public var cdw14: UInt32 = 0
+    public var cdw15: UInt32 = 0
+
+    public init() {}
+
+    /// Wire size in bytes.
+    public static let size = 64
+
+    /// Opcode (CDW0 bits 7:0).
+    @inlinable public var opcode: UInt8 {
+        get { UInt8(truncatingIfNeeded: cdw0) }
+        set { cdw0 = setting(cdw0, 0, 8, to: UInt32(newValue)) }
+    }
+    /// Fused Operation (CDW0 bits 9:8).
+    @inlinable public var fuse: FusedOperation {
+        get { FusedOperation(rawValue: UInt8(bits(cdw0, 8, 2))) ?? .normal }
+        set { cdw0 = setting(cdw0, 8, 2, to: UInt32(newValue.rawValue)) }
+    }
+    /// PRP or SGL for Data Transfer (CDW0 bits 15:14).
+    @inlinable public var psdt: DataPointerKind {
+        get { DataPointerKind(rawValue: UInt8(bits(cdw0, 14, 2))) ?? .prp }
+        set { cdw0 = setting(cdw0, 14, 2, to: UInt32(newValue.rawValue)) }
+    }
+    /// Command Identifier (CDW0 bits 31:16), unique among the commands outstanding on one queue.
+    @inlinable public var commandID: UInt16 {
+        get { UInt16(truncatingIfNeeded: cdw0 >> 16) }
+        set { cdw0 = setting(cdw0, 16, 16, to: UInt32(newValue)) }
+    }
+
+    /// Starting LBA of NVM Read/Write/Compare/Write Zeroes/Verify (CDW10 low, CDW11 high).
+    @inlinable public var startingLBA: UInt64 {
+        get { UInt64(cdw11) << 32 | UInt64(cdw10) }
+        set { cdw10 = UInt32(truncatingIfNeeded: newValue); cdw11 = UInt32(truncatingIfNeeded: newValue >> 32) }
+    }
+    /// Number of Logical Blocks, 0's based (CDW12 bits 15:0). Use `blockCount` for a plain count.
+    @inlinable public var nlb: UInt16 {
+        get { UInt16(truncatingIfNeeded: cdw12) }
+        set { cdw12 = setting(cdw12, 0, 16, to: UInt32(newValue)) }
+    }
+    /// Number of logical blocks as a count (1...65536).
+    @inlinable public var blockCount: Int {
+        get { Int(nlb) + 1 }
+        set { nlb = UInt16(newValue - 1) }
+    }
+    /// Force Unit Access (CDW12 bit 30).
+    @inlinable public var fua: Bool {
+        get { bits(cdw12, 30, 1) == 1 }
+        set { cdw12 = setting(cdw12, 30, 1, to: newValue ? 1 : 0) }
+    }
+    /// Limited Retry (CDW12 bit 31).
+    @inlinable public var limitedRetry: Bool {
+        get { bits(cdw12, 31, 1) == 1 }
+        set { cdw12 = setting(cdw12, 31, 1, to: newValue ? 1 : 0) }
+    }
+    /// Deallocate (Write Zeroes CDW12 bit 25).
+    @inlinable public var deallocate: Bool {
+        get { bits(cdw12, 25, 1) == 1 }
+        set { cdw12 = setting(cdw12, 25, 1, to: newValue ? 1 : 0) }
+    }
+
+    /// An SGL descriptor in the Data Pointer field.
+    @inlinable public var sgl1: SGLDescriptor {
+        get { SGLDescriptor(low: dptr1, high: dptr2) }
+        set { dptr1 = newValue.low; dptr2 = newValue.high }
+    }
+}
+
+/// CDW0 FUSE values.
+public enum FusedOperation: UInt8, Sendable {
+    case normal = 0b00
+    case first = 0b01
+    case second = 0b10
+}
+
+/// CDW0 PSDT values.
+public enum DataPointerKind: UInt8, Sendable {
+    /// PRPs are used for this transfer.
+    case prp = 0b00
+    /// SGLs are used; the metadata pointer addresses a contiguous buffer.
+    case sglContiguousMetadata = 0b01
+    /// SGLs are used; the metadata pointer addresses an SGL segment.
+    case sglMetadataSegment = 0b10
+}
