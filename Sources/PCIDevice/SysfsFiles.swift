@@ -59,6 +59,16 @@ enum Sysfs {
         return stat(path, &info) == 0 && (info.st_mode & S_IFMT) == S_IFDIR
     }
 
+    /// A small decimal attribute (`numa_node`), nil when missing or not a number.
+    static func readInt(_ path: String) -> Int? {
+        guard let file = fopen(path, "r") else { return nil }
+        defer { fclose(file) }
+        var buffer = [CChar](repeating: 0, count: 64)
+        guard fgets(&buffer, Int32(buffer.count), file) != nil else { return nil }
+        let text = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return Int(text.trimmingASCIIWhitespace())
+    }
+
     /// Names in a directory, without "." and "..", sorted; nil if it cannot be opened.
     static func entries(_ path: String) -> [String]? {
         guard let dir = opendir(path) else { return nil }
