@@ -26,7 +26,8 @@ public enum PCIDeviceError: Error, Sendable, Equatable, CustomStringConvertible 
     /// A sysfs write or read failed for another reason.
     case sysfsIOFailed(path: String, errno: Int32)
     /// A sysfs write was accepted but the kernel did not do what it should have.
-    case bindingDidNotTakeEffect(PCIAddress, expected: String?, found: String?)
+    /// `step` is the sysfs file last written.
+    case bindingDidNotTakeEffect(PCIAddress, step: String, expected: String?, found: String?)
     /// libpci could not scan the bus.
     case discoveryFailed(String)
     /// `/dev/vfio/vfio` (or a group file) does not exist.
@@ -83,8 +84,8 @@ public enum PCIDeviceError: Error, Sendable, Equatable, CustomStringConvertible 
         case let .sysfsIOFailed(path, code):
             return "Could not access \(path): \(errnoText(code)). Check that sysfs is mounted and the "
                 + "device still exists."
-        case let .bindingDidNotTakeEffect(address, expected, found):
-            return "The kernel did not bind \(address) as requested: expected driver "
+        case let .bindingDidNotTakeEffect(address, step, expected, found):
+            return "After writing \(step), the kernel did not bind \(address) as requested: expected driver "
                 + "\(expected ?? "none"), found \(found ?? "none"). Check `dmesg` for the driver's complaint."
         case let .discoveryFailed(message):
             return "PCI discovery through libpci failed: \(message). Check that sysfs is mounted at /sys "

@@ -109,11 +109,13 @@ public struct SysfsBinder: Sendable {
         try writer.write(devicePath(address) + "/driver_override", Self.vfioDriver)
         do {
             if let previous {
-                try writer.write(driverPath(previous) + "/unbind", name)
-                try expectDriver(nil, on: address)
+                let unbind = driverPath(previous) + "/unbind"
+                try writer.write(unbind, name)
+                try expectDriver(nil, on: address, after: unbind)
             }
-            try writer.write(busPCI + "/drivers_probe", name)
-            try expectDriver(Self.vfioDriver, on: address)
+            let probe = busPCI + "/drivers_probe"
+            try writer.write(probe, name)
+            try expectDriver(Self.vfioDriver, on: address, after: probe)
         } catch {
             // Leave the device as we found it as far as possible; the first error is the one to report.
             logger.warning("binding \(address) to vfio-pci failed, restoring \(previous ?? "no driver")")
@@ -137,23 +139,27 @@ public struct SysfsBinder: Sendable {
         let current = currentDriver(of: address)
         if current == record.previousDriver { return }
         if let current {
-            try writer.write(driverPath(current) + "/unbind", name)
-            try expectDriver(nil, on: address)
+            let unbind = driverPath(current) + "/unbind"
+            try writer.write(unbind, name)
+            try expectDriver(nil, on: address, after: unbind)
         }
         guard let previous = record.previousDriver else { return }
-        try writer.write(busPCI + "/drivers_probe", name)
+        var step = busPCI + "/drivers_probe"
+        try writer.write(step, name)
         if currentDriver(of: address) != previous, Sysfs.isDirectory(driverPath(previous)) {
-            try writer.write(driverPath(previous) + "/bind", name)
+            step = driverPath(previous) + "/bind"
+            try writer.write(step, name)
         }
-        try expectDriver(previous, on: address)
+        try expectDriver(previous, on: address, after: step)
         logger.info("gave \(address) back to \(previous)")
     }
 
     /// Reads the driver link back and throws when the last write did not have the expected effect.
-    private func expectDriver(_ expected: String?, on address: PCIAddress) throws(PCIDeviceError) {
+    private func expectDriver(_ expected: String?, on address: PCIAddress,
+                              after step: String) throws(PCIDeviceError) {
         let found = currentDriver(of: address)
         guard found == expected else {
-            throw .bindingDidNotTakeEffect(address, expected: expected, found: found)
+            throw .bindingDidNotTakeEffect(address, step: step, expected: expected, found: found)
         }
     }
 }

@@ -184,7 +184,8 @@ import Testing
         let fake = try readyTree()
         let b = binder(fake, refuse: { $0.hasSuffix("/drivers/nvme/unbind") })
         let error = #expect(throws: PCIDeviceError.self) { try b.bindToVFIO(nvme) }
-        #expect(error == .bindingDidNotTakeEffect(try PCIAddress(parsing: nvme), expected: nil, found: "nvme"))
+        #expect(error == .bindingDidNotTakeEffect(try PCIAddress(parsing: nvme), step: fake.busPCI + "/drivers/nvme/unbind",
+                                                  expected: nil, found: "nvme"))
         #expect(error?.description.contains("dmesg") == true)
         #expect(fake.driver(of: nvme) == "nvme")
         #expect(fake.driverOverride(of: nvme) == "\n")
@@ -194,7 +195,8 @@ import Testing
         let fake = try readyTree()
         let b = binder(fake, refuse: { $0.hasSuffix("/drivers_probe") })
         let error = #expect(throws: PCIDeviceError.self) { try b.bindToVFIO(nvme) }
-        #expect(error == .bindingDidNotTakeEffect(try PCIAddress(parsing: nvme), expected: "vfio-pci", found: nil))
+        #expect(error == .bindingDidNotTakeEffect(try PCIAddress(parsing: nvme), step: fake.busPCI + "/drivers_probe",
+                                                  expected: "vfio-pci", found: nil))
     }
 
     @Test func giveBackOfMissingDeviceFails() throws {
