@@ -19,11 +19,13 @@ public final class VFIODevice: DeviceInterface {
     public let group: VFIOGroup
     /// BAR0, mapped.
     public let bar0: MMIORegion
+    /// NUMA node from sysfs (`numa_node`), nil when the platform reports -1.
     public let numaNode: Int?
     /// VFIO_DEVICE_FLAGS_* from VFIO_DEVICE_GET_INFO.
     public let deviceFlags: UInt32
-    /// Number of regions and IRQ index types the device reports.
+    /// Number of regions the device reports (BARs, ROM, config space, device-specific ones).
     public let regionCount: Int
+    /// Number of IRQ index types (INTx, MSI, MSI-X, error, request).
     public let irqIndexCount: Int
     /// MSI-X vectors VFIO offers (0 when the device has no MSI-X).
     public let msixVectorCount: Int
@@ -100,6 +102,7 @@ public final class VFIODevice: DeviceInterface {
 
     // MARK: DeviceInterface
 
+    /// The PCI address, canonical form.
     public var name: String { address.description }
     public var registerSpaceSize: Int { bar0.size }
     public var iommu: any IOMMU { group.container }

@@ -76,4 +76,30 @@ import Testing
         }
         #expect(error == .deviceNotFound(try PCIAddress(parsing: "0000:05:00.0"), sysfsDevices: fake.busPCI + "/devices"))
     }
+
+    @Test func concurrentScansAreSerialisedAndAgree() async throws {
+        // libpci and the error-containment shim share process-wide state; the lock must keep
+        // concurrent scans (including failing ones) from corrupting each other.
+        let fake = try FakeSysfs()
+        try fake.addDevice("0000:01:00.0", driver: "nvme", group: 1)
+        let broken = try FakeSysfs()
+        try broken.addDevice("0000:02:00.0")
+        try FileManager.default.removeItem(atPath: broken.busPCI + "/devices/0000:02:00.0/class")
+        let reference = try PCIDiscovery().scan()
+        let fakePath = fake.busPCI, brokenPath = broken.busPCI
+        let outcomes = await withTaskGroup(of: Bool.self) { group in
+            for index in 0..<24 {
+                group.addTask {
+                    switch index % 3 {
+                    case 0: return (try? PCIDiscovery().scan()) == reference
+                    case 1: return (try? PCIDiscovery(sysfsBusPCI: fakePath).scan())?.map(\.driver) == ["nvme"]
+                    default: return (try? PCIDiscovery(sysfsBusPCI: brokenPath).scan()) == nil
+                    }
+                }
+            }
+            return await group.reduce(into: [Bool]()) { $0.append($1) }
+        }
+        #expect(outcomes.count == 24)
+        #expect(outcomes.allSatisfy { $0 })
+    }
 }

@@ -211,4 +211,46 @@ import Testing
         #expect(String(decoding: data, as: UTF8.self).contains("\"0000:01:00.0\""))
         #expect(try JSONDecoder().decode(BindRecord.self, from: data) == record)
     }
+
+    @Test func unresponsiveKernelIsDetectedAndLeavesTheDeviceAlone() throws {
+        // The plain writer on a fake tree: files change, the "kernel" never reacts.
+        let fake = try readyTree()
+        let error = #expect(throws: PCIDeviceError.self) {
+            try SysfsBinder(sysfsRoot: fake.root, writer: .kernel).bindToVFIO(nvme)
+        }
+        #expect(error == .bindingDidNotTakeEffect(try PCIAddress(parsing: nvme),
+                                                  step: fake.busPCI + "/drivers/nvme/unbind",
+                                                  expected: nil, found: "nvme"))
+        #expect(error?.description.contains(fake.busPCI + "/drivers/nvme/unbind") == true)
+        #expect(fake.driver(of: nvme) == "nvme")
+        #expect(fake.driverOverride(of: nvme) == "\n")
+    }
+
+    @Test func giveBackDetectsVFIONotLettingGo() throws {
+        let fake = try readyTree()
+        let record = try binder(fake).bindToVFIO(nvme)
+        let stubborn = binder(fake, refuse: { $0.hasSuffix("/drivers/vfio-pci/unbind") })
+        let error = #expect(throws: PCIDeviceError.self) { try stubborn.giveBack(record) }
+        #expect(error == .bindingDidNotTakeEffect(try PCIAddress(parsing: nvme),
+                                                  step: fake.busPCI + "/drivers/vfio-pci/unbind",
+                                                  expected: nil, found: "vfio-pci"))
+    }
+
+    @Test func giveBackBindsExplicitlyWhenProbeChoosesAnotherDriver() throws {
+        let fake = try readyTree()
+        let record = try binder(fake).bindToVFIO(nvme)
+        let log = WriteLog()
+        let other = SysfsBinder(sysfsRoot: fake.root,
+                                writer: fake.kernelWriter(nativeDrivers: [nvme: "other-nvme"], log: log))
+        try other.giveBack(record)
+        #expect(fake.driver(of: nvme) == "nvme")
+        #expect(log.writes.last?.path == fake.busPCI + "/drivers/nvme/bind")
+    }
+
+    @Test func checkBindableReportsTheGroup() throws {
+        let fake = try readyTree()
+        #expect(try binder(fake).checkBindable(PCIAddress(parsing: nvme)) == 7)
+        #expect(binder(fake).iommuGroup(of: try PCIAddress(parsing: nvme)) == 7)
+        #expect(binder(fake).currentDriver(of: try PCIAddress(parsing: nvme)) == "nvme")
+    }
 }

@@ -112,6 +112,7 @@ static inline void cvfio_mmio_write64(void *address, uint64_t value) {
 // replace it with one that records the message and longjmps back to a C frame set up right before the
 // libpci call, so a broken or fake sysfs tree becomes a Swift error instead of ending the process.
 // The state is process-wide: callers must serialise all libpci use (PCIDiscovery holds a Mutex).
+// Jumping out may leak a directory or file libpci had open; that only happens on the error path.
 
 static inline char *cvfio_pci_error_text(void) { static char text[512]; return text; }
 static inline jmp_buf *cvfio_pci_jump(void) { static jmp_buf jump; return &jump; }
