@@ -6,6 +6,9 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdarg.h>
+#include <setjmp.h>
 #include <sys/ioctl.h>
 #include <linux/vfio.h>
 #include <pci/pci.h>
@@ -70,6 +73,14 @@ static inline int cvfio_device_reset(int deviceFD) {
     return ioctl(deviceFD, VFIO_DEVICE_RESET);
 }
 
+static inline unsigned int cvfio_device_flags_reset(void) { return VFIO_DEVICE_FLAGS_RESET; }
+static inline unsigned int cvfio_group_flags_viable(void) { return VFIO_GROUP_FLAGS_VIABLE; }
+static inline unsigned int cvfio_iommu_info_caps(void) { return VFIO_IOMMU_INFO_CAPS; }
+static inline unsigned int cvfio_dma_map_flag_read(void) { return VFIO_DMA_MAP_FLAG_READ; }
+static inline unsigned int cvfio_dma_map_flag_write(void) { return VFIO_DMA_MAP_FLAG_WRITE; }
+static inline unsigned int cvfio_region_info_flag_mmap(void) { return VFIO_REGION_INFO_FLAG_MMAP; }
+static inline unsigned int cvfio_pci_msix_irq_index(void) { return VFIO_PCI_MSIX_IRQ_INDEX; }
+
 // MARK: - Constants Swift cannot see through macros
 
 static inline unsigned long cvfio_type1v2_iommu(void) { return VFIO_TYPE1v2_IOMMU; }
@@ -95,6 +106,26 @@ static inline void cvfio_mmio_write32(void *address, uint32_t value) {
 static inline void cvfio_mmio_write64(void *address, uint64_t value) {
     *(volatile uint64_t *)address = value;
 }
+
+// MARK: - libpci error containment
+// libpci's default error handler calls exit(); its callers also assume it never returns. These shims
+// replace it with one that records the message and longjmps back to a C frame set up right before the
+// libpci call, so a broken or fake sysfs tree becomes a Swift error instead of ending the process.
+// The state is process-wide: callers must serialise all libpci use (PCIDiscovery holds a Mutex).
+// Jumping out may leak a directory or file libpci had open; that only happens on the error path.
+
+static inline char *cvfio_pci_error_text(void) { static char text[512]; return text; }
+static inline jmp_buf *cvfio_pci_jump(void) { static jmp_buf jump; return &jump; }
+__attribute__((noreturn)) static inline void cvfio_pci_error(char *msg, ...) { va_list ap; va_start(ap, msg); vsnprintf(cvfio_pci_error_text(), 512, msg, ap); va_end(ap); longjmp(*cvfio_pci_jump(), 1); }
+static inline void cvfio_pci_quiet(char *msg, ...) { (void)msg; }
+/// Installs the handlers on a fresh `pci_access`; warnings are dropped (missing optional files are normal).
+static inline void cvfio_pci_install_handlers(struct pci_access *a) { a->error = cvfio_pci_error; a->warning = cvfio_pci_quiet; a->debug = cvfio_pci_quiet; }
+/// pci_init + pci_scan_bus; returns -1 (message in cvfio_pci_error_text) if libpci reported an error.
+static inline int cvfio_pci_guarded_init_scan(struct pci_access *a) { if (setjmp(*cvfio_pci_jump())) return -1; pci_init(a); pci_scan_bus(a); return 0; }
+/// pci_fill_info; returns the known fields, or -1 if libpci reported an error.
+static inline int cvfio_pci_guarded_fill_info(struct pci_dev *d, int flags) { if (setjmp(*cvfio_pci_jump())) return -1; return pci_fill_info(d, flags); }
+/// pci_get_string_property; returns NULL when the property is absent or libpci reported an error.
+static inline char *cvfio_pci_guarded_string_property(struct pci_dev *d, unsigned int prop) { if (setjmp(*cvfio_pci_jump())) return NULL; return pci_get_string_property(d, prop); }
 
 // MARK: - Fences for DMA / MMIO ordering
 

@@ -1,0 +1,125 @@
+import CVFIO
+import Logging
+import SystemPackage
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A PCI function opened through VFIO: BAR0 mapped for register access, config space through the
+/// device fd, reset through VFIO_DEVICE_RESET. It keeps its group (and so its container) alive.
+///
+/// Sendable: every stored property is an immutable `let`; register access goes through `MMIORegion`.
+public final class VFIODevice: DeviceInterface {
+    /// The function's address.
+    public let address: PCIAddress
+    /// The group the device was opened from.
+    public let group: VFIOGroup
+    /// BAR0, mapped.
+    public let bar0: MMIORegion
+    /// NUMA node from sysfs (`numa_node`), nil when the platform reports -1.
+    public let numaNode: Int?
+    /// VFIO_DEVICE_FLAGS_* from VFIO_DEVICE_GET_INFO.
+    public let deviceFlags: UInt32
+    /// Number of regions the device reports (BARs, ROM, config space, device-specific ones).
+    public let regionCount: Int
+    /// Number of IRQ index types (INTx, MSI, MSI-X, error, request).
+    public let irqIndexCount: Int
+    /// MSI-X vectors VFIO offers (0 when the device has no MSI-X).
+    public let msixVectorCount: Int
+    /// Where config space starts in the device fd, and how long it is.
+    let configOffset: Int64
+    let configSize: Int
+    let descriptor: FileDescriptor
+    private let logger = Logger(label: "PCIDevice.VFIODevice")
+
+    /// Opens `address` end to end: the container, the device's IOMMU group (found through sysfs),
+    /// the group, then the device. Every missing piece is a `PCIDeviceError` that says what to do.
+    public static func open(_ address: PCIAddress, sysfsRoot: String = "/sys",
+                            vfioDirectory: String = "/dev/vfio") throws(PCIDeviceError) -> VFIODevice {
+        let container = try VFIOContainer(path: vfioDirectory + "/vfio")
+        let binder = SysfsBinder(sysfsRoot: sysfsRoot)
+        guard let groupNumber = binder.iommuGroup(of: address) else { throw .deviceHasNoIOMMUGroup(address) }
+        let group = try VFIOGroup(number: groupNumber, container: container, vfioDirectory: vfioDirectory)
+        let numa = Sysfs.readInt(binder.devicePath(address) + "/numa_node").flatMap { $0 >= 0 ? $0 : nil }
+        return try VFIODevice(address: address, group: group, numaNode: numa)
+    }
+
+    /// Opens `address` from an attached group and maps BAR0.
+    public init(address: PCIAddress, group: VFIOGroup, numaNode: Int? = nil) throws(PCIDeviceError) {
+        self.address = address
+        self.group = group
+        self.numaNode = numaNode
+        let fd = try group.deviceDescriptor(for: address)
+        do {
+            var info = vfio_device_info()
+            info.argsz = UInt32(MemoryLayout<vfio_device_info>.size)
+            guard cvfio_device_get_info(fd.rawValue, &info) == 0 else {
+                throw PCIDeviceError.vfioCallFailed(call: "VFIO_DEVICE_GET_INFO(\(address))", errno: errno)
+            }
+            let bar = try Self.regionInfo(fd, index: cvfio_pci_bar0_region_index(), address: address)
+            guard bar.size > 0, bar.flags & cvfio_region_info_flag_mmap() != 0 else {
+                throw PCIDeviceError.regionUnavailable("BAR0 of \(address) is empty or cannot be mapped")
+            }
+            let config = try Self.regionInfo(fd, index: cvfio_pci_config_region_index(), address: address)
+            var irq = vfio_irq_info()
+            irq.argsz = UInt32(MemoryLayout<vfio_irq_info>.size)
+            irq.index = cvfio_pci_msix_irq_index()
+            let msix = info.num_irqs > irq.index && cvfio_device_get_irq_info(fd.rawValue, &irq) == 0 ? Int(irq.count) : 0
+
+            bar0 = try MMIORegion(mapping: fd.rawValue, offset: Int64(bar.offset), size: Int(bar.size),
+                                  what: "BAR0 of \(address)")
+            deviceFlags = info.flags
+            regionCount = Int(info.num_regions)
+            irqIndexCount = Int(info.num_irqs)
+            msixVectorCount = msix
+            configOffset = Int64(config.offset)
+            configSize = Int(config.size)
+            descriptor = fd
+        } catch let error as PCIDeviceError {
+            try? fd.close()
+            throw error
+        } catch {
+            try? fd.close()
+            throw .vfioCallFailed(call: "opening \(address)", errno: EIO)
+        }
+    }
+
+    deinit { try? descriptor.close() }
+
+    private static func regionInfo(_ fd: FileDescriptor, index: UInt32,
+                                   address: PCIAddress) throws(PCIDeviceError) -> vfio_region_info {
+        var region = vfio_region_info()
+        region.argsz = UInt32(MemoryLayout<vfio_region_info>.size)
+        region.index = index
+        guard cvfio_device_get_region_info(fd.rawValue, &region) == 0 else {
+            throw .vfioCallFailed(call: "VFIO_DEVICE_GET_REGION_INFO(\(address), region \(index))", errno: errno)
+        }
+        return region
+    }
+
+    // MARK: DeviceInterface
+
+    /// The PCI address, canonical form.
+    public var name: String { address.description }
+    public var registerSpaceSize: Int { bar0.size }
+    public var iommu: any IOMMU { group.container }
+
+    public func readRegister32(at offset: Int) -> UInt32 { bar0.load32(at: offset) }
+    public func readRegister64(at offset: Int) -> UInt64 { bar0.load64(at: offset) }
+    public func writeRegister32(_ value: UInt32, at offset: Int) { bar0.store32(value, at: offset) }
+    public func writeRegister64(_ value: UInt64, at offset: Int) { bar0.store64(value, at: offset) }
+
+    /// Whether VFIO offers a reset (FLR, PM or bus reset) for this function.
+    public var supportsReset: Bool { deviceFlags & cvfio_device_flags_reset() != 0 }
+
+    /// VFIO_DEVICE_RESET; throws `resetUnsupported` when the device info flags do not offer it.
+    public func reset() throws {
+        guard supportsReset else { throw PCIDeviceError.resetUnsupported(name) }
+        guard cvfio_device_reset(descriptor.rawValue) == 0 else {
+            throw PCIDeviceError.vfioCallFailed(call: "VFIO_DEVICE_RESET(\(address))", errno: errno)
+        }
+    }
+}

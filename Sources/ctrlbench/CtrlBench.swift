@@ -1,0 +1,19 @@
+import ArgumentParser
+
+/// The `ctrlbench` command line: PCI discovery and binding now; bench, info, explain and scsi
+/// are added as further subcommands, one file each.
+@main
+struct CtrlBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ctrlbench",
+        abstract: "Find, bind and exercise NVMe controllers through the userspace driver.",
+        subcommands: [List.self, Bind.self, Unbind.self]
+    )
+}
+
+/// Options every sysfs-touching subcommand shares.
+struct SysfsOptions: ParsableArguments {
+    /// Tests point this at a fake tree; real use never needs it.
+    @Option(name: .long, help: .hidden)
+    var sysfsRoot: String = "/sys"
+}

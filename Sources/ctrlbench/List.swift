@@ -1,0 +1,89 @@
+import ArgumentParser
+import Foundation
+import PCIDevice
+
+/// `ctrlbench list`: the machine's PCI functions, NVMe controllers marked.
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List PCI functions with their driver, IOMMU group and NUMA node.")
+
+    @Flag(help: "Only show NVMe controllers (class 01 08 02).")
+    var nvmeOnly = false
+
+    @Flag(help: "Print a JSON array instead of a table.")
+    var json = false
+
+    @OptionGroup var sysfs: SysfsOptions
+
+    func run() throws {
+        var functions = try PCIDiscovery(sysfsBusPCI: sysfs.sysfsRoot + "/bus/pci").scan()
+        if nvmeOnly { functions = functions.filter(\.isNVMeController) }
+        let rows = functions.map(Row.init)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
+        } else {
+            print(Row.table(rows))
+        }
+    }
+}
+
+/// One line of the listing; also the JSON object shape (ids as lowercase hex strings, as lspci shows them).
+struct Row: Codable {
+    var address: String
+    var vendor: String
+    var device: String
+    var `class`: String
+    var driver: String?
+    var iommuGroup: Int?
+    var numaNode: Int?
+    var nvme: Bool
+
+    init(_ function: PCIFunction) {
+        address = function.address.description
+        vendor = Self.hex(UInt32(function.vendorID), 4)
+        device = Self.hex(UInt32(function.deviceID), 4)
+        `class` = Self.hex(function.classCode, 6)
+        driver = function.driver
+        iommuGroup = function.iommuGroup
+        numaNode = function.numaNode
+        nvme = function.isNVMeController
+    }
+
+    /// Absent values are written as null rather than left out, so every object has the same keys.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(address, forKey: .address)
+        try container.encode(vendor, forKey: .vendor)
+        try container.encode(device, forKey: .device)
+        try container.encode(`class`, forKey: .class)
+        try container.encode(driver, forKey: .driver)
+        try container.encode(iommuGroup, forKey: .iommuGroup)
+        try container.encode(numaNode, forKey: .numaNode)
+        try container.encode(nvme, forKey: .nvme)
+    }
+
+    static func hex(_ value: UInt32, _ width: Int) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: max(0, width - digits.count)) + digits
+    }
+
+    static func table(_ rows: [Row]) -> String {
+        let header = ["ADDRESS", "VENDOR:DEVICE", "CLASS", "DRIVER", "IOMMU", "NUMA", "NVME"]
+        let cells = rows.map { row in
+            [row.address, row.vendor + ":" + row.device, row.class, row.driver ?? "-",
+             row.iommuGroup.map(String.init) ?? "-", row.numaNode.map(String.init) ?? "-", row.nvme ? "*" : ""]
+        }
+        let widths = header.indices.map { column in
+            ([header] + cells).map { $0[column].count }.max() ?? 0
+        }
+        let lines = ([header] + cells).map { line in
+            zip(line, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
+                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
+        }
+        let nvmeCount = rows.filter(\.nvme).count
+        return (lines + ["\(rows.count) function(s), \(nvmeCount) NVMe controller(s) (marked *)"])
+            .joined(separator: "\n")
+    }
+}
