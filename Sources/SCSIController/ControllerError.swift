@@ -1,0 +1,70 @@
+import NVMe
+
+/// Every way the engine can fail, each naming what failed, what was seen, and where it applies,
+/// what to do about it. Nothing the engine refuses or loses is silent.
+public enum ControllerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// CSTS.RDY did not reach `expected` within CAP.TO.
+    case readyTimeout(expected: Bool, milliseconds: Int, cap: UInt64, cc: UInt32, csts: UInt32)
+    /// CSTS.CFS is set: the controller hit a fatal error.
+    case controllerFatal(during: String, csts: UInt32)
+    /// A register read returned all ones: the device was removed or its link is down.
+    case deviceGone(during: String)
+    /// The controller lacks something this driver requires.
+    case unsupported(String)
+    /// An admin command completed with an error status.
+    case adminCommandFailed(command: String, status: CompletionStatus)
+    /// An I/O command completed with an error status.
+    case ioCommandFailed(command: String, lba: UInt64, blocks: Int, status: CompletionStatus)
+    /// A command did not complete before its deadline; `recovery` says what was done about it.
+    case commandTimedOut(command: String, queueID: UInt16, commandID: UInt16, milliseconds: Int, recovery: String)
+    /// The controller was reset while the command was outstanding; it did not complete.
+    case abortedByReset(command: String)
+    /// The controller posted a completion that cannot be matched to a command.
+    case hostileCompletion(queueID: UInt16, detail: String)
+    /// CSTS.SHST did not report complete within the bound.
+    case shutdownTimeout(milliseconds: Int, csts: UInt32)
+    /// The HBA configuration is incomplete or inconsistent.
+    case invalidConstraint(key: HBAConstraintKey, value: String, rule: String)
+    /// A request the constraints cannot serve.
+    case requestRefused(reason: String)
+    /// The controller has been stopped; no further work is accepted.
+    case stopped
+    /// A DMA mapping or allocation failed.
+    case dma(String)
+
+    public var description: String {
+        switch self {
+        case let .readyTimeout(expected, ms, cap, cc, csts):
+            return "controller did not set CSTS.RDY=\(expected ? 1 : 0) within CAP.TO (\(ms) ms); registers seen: "
+                + "CAP=\(hex(cap)) CC=\(hex(cc)) CSTS=\(hex(csts)). Check the device is an NVMe controller and not held in reset."
+        case let .controllerFatal(during, csts):
+            return "controller fatal status (CSTS.CFS=1, CSTS=\(hex(csts))) during \(during); the controller needs a reset"
+        case let .deviceGone(during):
+            return "device returned all ones during \(during): it was removed or its PCIe link is down"
+        case let .unsupported(what):
+            return "controller not supported: \(what)"
+        case let .adminCommandFailed(command, status):
+            return "admin command \(command) failed: \(status)"
+        case let .ioCommandFailed(command, lba, blocks, status):
+            return "\(command) of \(blocks) block(s) at LBA \(lba) failed: \(status)"
+        case let .commandTimedOut(command, qid, cid, ms, recovery):
+            return "\(command) (queue \(qid), command id \(cid)) did not complete within \(ms) ms; \(recovery)"
+        case let .abortedByReset(command):
+            return "\(command) was outstanding when the controller was reset; it did not complete"
+        case let .hostileCompletion(qid, detail):
+            return "queue \(qid): controller posted an invalid completion: \(detail)"
+        case let .shutdownTimeout(ms, csts):
+            return "shutdown did not complete within \(ms) ms (CSTS=\(hex(csts)))"
+        case let .invalidConstraint(key, value, rule):
+            return "HBA constraint \(key.rawValue) = \(value) refused: \(rule)"
+        case let .requestRefused(reason):
+            return "request refused: \(reason)"
+        case .stopped:
+            return "controller is stopped; start a new one to issue I/O"
+        case let .dma(detail):
+            return "DMA: \(detail)"
+        }
+    }
+}
+
+func hex<T: BinaryInteger>(_ value: T) -> String { "0x" + String(value, radix: 16, uppercase: true) }

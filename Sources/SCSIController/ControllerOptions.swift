@@ -1,0 +1,32 @@
+import DMAMapper
+import Logging
+
+/// How to bring a controller up.
+public struct ControllerOptions: Sendable {
+    /// I/O queue pairs to ask for; the controller may grant fewer.
+    public var ioQueueCount: Int = 1
+    /// Entries per I/O queue; clamped to CAP.MQES + 1.
+    public var ioQueueDepth: Int = 256
+    /// Entries in the admin queues.
+    public var adminQueueDepth: Int = 32
+    /// PRP, SGL, or automatic.
+    public var dataPointerMode: DataPointerMode = .automatic
+    /// Caller-supplied HBA constraints; nil derives them from the controller.
+    public var constraints: HBAConstraintOverrides?
+    /// Largest transfer per command when the controller reports no limit (MDTS = 0).
+    public var maximumCommandBytesWhenUnlimited: Int = 4 << 20
+    /// Memory page size to configure (CC.MPS), clamped to CAP.MPSMIN...MPSMAX.
+    public var pageSize: Int = 4096
+    /// Address bits the device can generate; the IOVA allocator stays below 2^bits.
+    public var addressableBits: Int = 64
+    /// Deadline for one command before it is aborted.
+    public var commandTimeoutMilliseconds: Int = 30_000
+    /// Bound on the shutdown handshake when the controller reports no RTD3 entry latency.
+    public var shutdownTimeoutMilliseconds: Int = 10_000
+    /// Whether DMA memory must be locked in RAM (tests of sparse 1 GiB buffers turn it off).
+    public var pinning: DMAPinning = .bestEffort
+    /// Where the engine logs bring-up, recovery and shutdown (never per I/O).
+    public var logger: Logger = Logger(label: "nvme.controller")
+
+    public init() {}
+}

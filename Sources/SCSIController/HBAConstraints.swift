@@ -1,0 +1,199 @@
+/// The HBA constraint keys, named as DriverKit's UserReportHBAConstraints and
+/// UserGetDMASpecification name them, so a message can point at the exact key.
+public enum HBAConstraintKey: String, Sendable, CaseIterable {
+    case maximumSegmentCountRead = "kIOMaximumSegmentCountReadKey"
+    case maximumSegmentCountWrite = "kIOMaximumSegmentCountWriteKey"
+    case maximumSegmentByteCountRead = "kIOMaximumSegmentByteCountReadKey"
+    case maximumSegmentByteCountWrite = "kIOMaximumSegmentByteCountWriteKey"
+    case minimumSegmentAlignmentByteCount = "kIOMinimumSegmentAlignmentByteCountKey"
+    case maximumSegmentAddressableBitCount = "kIOMaximumSegmentAddressableBitCountKey"
+    case minimumHBADataAlignmentMask = "kIOMinimumHBADataAlignmentMaskKey"
+    case maxTransferSize = "maxTransferSize"
+    case dmaAlignment = "dmaAlignment"
+}
+
+/// A caller's HBA configuration. Every field is optional so that a missing key is representable
+/// and can be refused by name, instead of silently defaulting as DriverKit did in the seed thread.
+public struct HBAConstraintOverrides: Sendable, Equatable {
+    public var maximumSegmentCountRead: Int?
+    public var maximumSegmentCountWrite: Int?
+    public var maximumSegmentByteCountRead: Int?
+    public var maximumSegmentByteCountWrite: Int?
+    public var minimumSegmentAlignmentByteCount: Int?
+    public var maximumSegmentAddressableBitCount: Int?
+    public var minimumHBADataAlignmentMask: Int?
+    public var maxTransferSize: Int?
+    public var dmaAlignment: Int?
+
+    public init(maximumSegmentCountRead: Int? = nil, maximumSegmentCountWrite: Int? = nil,
+                maximumSegmentByteCountRead: Int? = nil, maximumSegmentByteCountWrite: Int? = nil,
+                minimumSegmentAlignmentByteCount: Int? = nil, maximumSegmentAddressableBitCount: Int? = nil,
+                minimumHBADataAlignmentMask: Int? = nil, maxTransferSize: Int? = nil, dmaAlignment: Int? = nil) {
+        self.maximumSegmentCountRead = maximumSegmentCountRead
+        self.maximumSegmentCountWrite = maximumSegmentCountWrite
+        self.maximumSegmentByteCountRead = maximumSegmentByteCountRead
+        self.maximumSegmentByteCountWrite = maximumSegmentByteCountWrite
+        self.minimumSegmentAlignmentByteCount = minimumSegmentAlignmentByteCount
+        self.maximumSegmentAddressableBitCount = maximumSegmentAddressableBitCount
+        self.minimumHBADataAlignmentMask = minimumHBADataAlignmentMask
+        self.maxTransferSize = maxTransferSize
+        self.dmaAlignment = dmaAlignment
+    }
+
+    fileprivate func value(of key: HBAConstraintKey) -> Int? {
+        switch key {
+        case .maximumSegmentCountRead: maximumSegmentCountRead
+        case .maximumSegmentCountWrite: maximumSegmentCountWrite
+        case .maximumSegmentByteCountRead: maximumSegmentByteCountRead
+        case .maximumSegmentByteCountWrite: maximumSegmentByteCountWrite
+        case .minimumSegmentAlignmentByteCount: minimumSegmentAlignmentByteCount
+        case .maximumSegmentAddressableBitCount: maximumSegmentAddressableBitCount
+        case .minimumHBADataAlignmentMask: minimumHBADataAlignmentMask
+        case .maxTransferSize: maxTransferSize
+        case .dmaAlignment: dmaAlignment
+        }
+    }
+}
+
+/// What the controller can take, as validated constraints. A "segment" is what one NVMe command
+/// carries: the breaker cuts a task's single IOVA segment into segments of at most
+/// `maximumSegmentByteCount` bytes, and a task of at most `maxTransferSize` bytes is one transfer.
+public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
+    public let maximumSegmentCountRead: Int
+    public let maximumSegmentCountWrite: Int
+    public let maximumSegmentByteCountRead: Int
+    public let maximumSegmentByteCountWrite: Int
+    public let minimumSegmentAlignmentByteCount: Int
+    public let maximumSegmentAddressableBitCount: Int
+    public let minimumHBADataAlignmentMask: Int
+    public let maxTransferSize: Int
+    public let dmaAlignment: Int
+
+    /// What the controller itself imposes; overrides are checked against it.
+    public struct ControllerLimits: Sendable, Equatable {
+        /// Largest transfer of one NVMe command in bytes (MDTS, or the driver's cap when MDTS is 0).
+        public var maximumCommandBytes: Int
+        /// Logical block size of the namespace(s) in bytes; segments carry whole blocks.
+        public var blockSize: Int
+        /// Address width of the IOVA range the allocator hands out.
+        public var iovaBits: Int
+        /// Data pointer alignment the controller requires (4: PRP entries and SGL data blocks are dword aligned).
+        public var dataAlignment: Int
+        public init(maximumCommandBytes: Int, blockSize: Int, iovaBits: Int, dataAlignment: Int = 4) {
+            self.maximumCommandBytes = maximumCommandBytes
+            self.blockSize = blockSize
+            self.iovaBits = iovaBits
+            self.dataAlignment = dataAlignment
+        }
+    }
+
+    /// The default transfer a single task may carry: large, as DriverKit's DTS advises (1 GiB).
+    public static let defaultMaxTransferSize = 1 << 30
+
+    /// Constraints derived from the controller alone.
+    public static func derived(from limits: ControllerLimits) -> HBAConstraints {
+        let segmentBytes = limits.maximumCommandBytes
+        let transfer = max(defaultMaxTransferSize, segmentBytes)
+        let count = transfer / segmentBytes
+        return HBAConstraints(
+            maximumSegmentCountRead: count, maximumSegmentCountWrite: count,
+            maximumSegmentByteCountRead: segmentBytes, maximumSegmentByteCountWrite: segmentBytes,
+            minimumSegmentAlignmentByteCount: limits.dataAlignment,
+            maximumSegmentAddressableBitCount: limits.iovaBits,
+            minimumHBADataAlignmentMask: limits.dataAlignment - 1,
+            maxTransferSize: count * segmentBytes,
+            dmaAlignment: limits.dataAlignment)
+    }
+
+    /// Validates a caller's configuration: every key is required, and the rules the seed thread
+    /// learned the hard way are enforced at start, naming the key, the value and the rule.
+    public static func validated(_ overrides: HBAConstraintOverrides, against limits: ControllerLimits) throws(ControllerError) -> HBAConstraints {
+        func require(_ key: HBAConstraintKey) throws(ControllerError) -> Int {
+            guard let value = overrides.value(of: key) else {
+                throw .invalidConstraint(key: key, value: "missing", rule: "all nine keys are required when the constraints are overridden")
+            }
+            guard value > 0 else {
+                throw .invalidConstraint(key: key, value: "\(value)", rule: "must be greater than zero")
+            }
+            return value
+        }
+        func powerOfTwo(_ key: HBAConstraintKey, _ value: Int) throws(ControllerError) {
+            guard value & (value - 1) == 0 else {
+                throw .invalidConstraint(key: key, value: "\(value)", rule: "must be a power of two")
+            }
+        }
+        var values: [HBAConstraintKey: Int] = [:]
+        for key in HBAConstraintKey.allCases { values[key] = try require(key) }
+        let v = { (key: HBAConstraintKey) in values[key]! }
+
+        for key in [HBAConstraintKey.maximumSegmentByteCountRead, .maximumSegmentByteCountWrite] {
+            guard v(key) <= limits.maximumCommandBytes else {
+                throw .invalidConstraint(key: key, value: "\(v(key))",
+                    rule: "exceeds the largest transfer one NVMe command can carry (\(limits.maximumCommandBytes) bytes, from MDTS)")
+            }
+            guard v(key) % limits.blockSize == 0 else {
+                throw .invalidConstraint(key: key, value: "\(v(key))",
+                    rule: "must be a multiple of the logical block size (\(limits.blockSize) bytes)")
+            }
+        }
+        try powerOfTwo(.minimumSegmentAlignmentByteCount, v(.minimumSegmentAlignmentByteCount))
+        try powerOfTwo(.dmaAlignment, v(.dmaAlignment))
+        let mask = v(.minimumHBADataAlignmentMask)
+        guard (mask + 1) & mask == 0 else {
+            throw .invalidConstraint(key: .minimumHBADataAlignmentMask, value: hex(mask),
+                rule: "must be one less than a power of two (an alignment mask)")
+        }
+        for (key, alignment) in [(HBAConstraintKey.minimumSegmentAlignmentByteCount, v(.minimumSegmentAlignmentByteCount)),
+                                 (.minimumHBADataAlignmentMask, mask + 1), (.dmaAlignment, v(.dmaAlignment))] {
+            guard alignment >= limits.dataAlignment else {
+                throw .invalidConstraint(key: key, value: "\(key == .minimumHBADataAlignmentMask ? hex(mask) : "\(alignment)")",
+                    rule: "the controller requires data aligned to at least \(limits.dataAlignment) bytes")
+            }
+        }
+        let bits = v(.maximumSegmentAddressableBitCount)
+        guard bits <= 64, bits >= limits.iovaBits else {
+            throw .invalidConstraint(key: .maximumSegmentAddressableBitCount, value: "\(bits)",
+                rule: "must cover the IOVA range the allocator hands out (\(limits.iovaBits) bits) and be at most 64")
+        }
+        let transfer = v(.maxTransferSize)
+        for (countKey, bytesKey) in [(HBAConstraintKey.maximumSegmentCountRead, HBAConstraintKey.maximumSegmentByteCountRead),
+                                     (.maximumSegmentCountWrite, .maximumSegmentByteCountWrite)] {
+            let product = v(countKey).multipliedReportingOverflow(by: v(bytesKey))
+            guard !product.overflow, transfer >= product.partialValue else {
+                throw .invalidConstraint(key: .maxTransferSize, value: "\(transfer)",
+                    rule: "must be at least \(countKey.rawValue) x \(bytesKey.rawValue) = \(v(countKey)) x \(v(bytesKey)) = \(product.partialValue); "
+                        + "a smaller maxTransferSize fails every larger request later instead of now")
+            }
+        }
+        guard transfer % limits.blockSize == 0 else {
+            throw .invalidConstraint(key: .maxTransferSize, value: "\(transfer)",
+                rule: "must be a multiple of the logical block size (\(limits.blockSize) bytes)")
+        }
+        return HBAConstraints(
+            maximumSegmentCountRead: v(.maximumSegmentCountRead), maximumSegmentCountWrite: v(.maximumSegmentCountWrite),
+            maximumSegmentByteCountRead: v(.maximumSegmentByteCountRead), maximumSegmentByteCountWrite: v(.maximumSegmentByteCountWrite),
+            minimumSegmentAlignmentByteCount: v(.minimumSegmentAlignmentByteCount),
+            maximumSegmentAddressableBitCount: bits, minimumHBADataAlignmentMask: mask,
+            maxTransferSize: transfer, dmaAlignment: v(.dmaAlignment))
+    }
+
+    /// Largest bytes one command carries in the given direction.
+    public func segmentBytes(write: Bool) -> Int { write ? maximumSegmentByteCountWrite : maximumSegmentByteCountRead }
+
+    /// The strictest alignment any of the alignment keys demands of a task's buffer.
+    public var requiredAlignment: Int { max(minimumSegmentAlignmentByteCount, minimumHBADataAlignmentMask + 1, dmaAlignment) }
+
+    public var description: String {
+        """
+        \(HBAConstraintKey.maximumSegmentCountRead.rawValue) = \(maximumSegmentCountRead)
+        \(HBAConstraintKey.maximumSegmentCountWrite.rawValue) = \(maximumSegmentCountWrite)
+        \(HBAConstraintKey.maximumSegmentByteCountRead.rawValue) = \(maximumSegmentByteCountRead)
+        \(HBAConstraintKey.maximumSegmentByteCountWrite.rawValue) = \(maximumSegmentByteCountWrite)
+        \(HBAConstraintKey.minimumSegmentAlignmentByteCount.rawValue) = \(minimumSegmentAlignmentByteCount)
+        \(HBAConstraintKey.maximumSegmentAddressableBitCount.rawValue) = \(maximumSegmentAddressableBitCount)
+        \(HBAConstraintKey.minimumHBADataAlignmentMask.rawValue) = \(hex(minimumHBADataAlignmentMask))
+        \(HBAConstraintKey.maxTransferSize.rawValue) = \(maxTransferSize)
+        \(HBAConstraintKey.dmaAlignment.rawValue) = \(dmaAlignment)
+        """
+    }
+}

@@ -1,0 +1,15 @@
+import NVMe
+
+/// An active namespace as Identify reported it.
+public struct Namespace: Sendable, Equatable {
+    /// Namespace identifier.
+    public let id: UInt32
+    /// Identify Namespace data.
+    public let identify: IdentifyNamespace
+    /// Logical block size in bytes.
+    public var blockSize: Int { identify.blockSize }
+    /// Size in logical blocks (NSZE).
+    public var blockCount: UInt64 { identify.nsze }
+    /// Capacity in bytes.
+    public var capacityBytes: UInt64 { identify.nsze * UInt64(identify.blockSize) }
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: dependencies, build, unit and conformance tests,
+# the thread-sanitized concurrency tests, and a time-bounded fuzz run of the CDB translator.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+echo "== swift test"
+set +e
+swift test > .build-test.log 2>&1
+status=$?
+set -e
+# Failures and warnings in full, then the runners' closing lines.
+grep -E "✘|error:|warning:|Fatal|Test Suite '.*' (failed|passed)" .build-test.log | grep -v "^\[" | tail -n 200 || true
+tail -n 4 .build-test.log
+[ "$status" -eq 0 ] || { echo "swift test failed" >&2; exit "$status"; }
+
+for extra in scripts/test-*.sh; do
+    [ -e "$extra" ] || continue
+    echo "== $extra"
+    bash "$extra"
+done
+echo "test.sh: all suites passed"
