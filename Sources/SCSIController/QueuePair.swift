@@ -15,6 +15,14 @@ public struct Completion: Sendable {
     public var commandID: UInt16
     /// The opcode of the completed command, for messages.
     public var opcode: UInt8
+
+    @inlinable init(tag: UInt64, status: CompletionStatus, dw0: UInt32, commandID: UInt16, opcode: UInt8) {
+        self.tag = tag
+        self.status = status
+        self.dw0 = dw0
+        self.commandID = commandID
+        self.opcode = opcode
+    }
 }
 
 /// Per-slot bookkeeping, preallocated: the command identifier is the tracker's index.

@@ -29,7 +29,7 @@ extension NVMeController {
                 do {
                     try admin.run(.deleteIOSubmissionQueue(id: queue.id), name: "Delete I/O Submission Queue \(queue.id)")
                     try admin.run(.deleteIOCompletionQueue(id: queue.id), name: "Delete I/O Completion Queue \(queue.id)")
-                } catch { note(error) }
+                } catch { note(error as? ControllerError ?? .unsupported("\(error)")) }
             }
         }
         do { try shutdownHandshake() } catch { note(error) }

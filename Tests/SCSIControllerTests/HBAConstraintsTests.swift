@@ -1,0 +1,147 @@
+import Testing
+@testable import SCSIController
+
+/// The seed thread's configurations and DriverKit's rules: all seven keys required, and
+/// maxTransferSize >= segment count x segment byte count in both directions.
+@Suite struct HBAConstraintsTests {
+    let limits = HBAConstraints.ControllerLimits(maximumCommandBytes: 1 << 20, blockSize: 512, iovaBits: 48)
+
+    /// The configuration the seed thread ended with: 129 segments of 512 KiB, maxTransferSize large enough.
+    func complete() -> HBAConstraintOverrides {
+        HBAConstraintOverrides(
+            maximumSegmentCountRead: 129, maximumSegmentCountWrite: 129,
+            maximumSegmentByteCountRead: 512 << 10, maximumSegmentByteCountWrite: 512 << 10,
+            minimumSegmentAlignmentByteCount: 4, maximumSegmentAddressableBitCount: 64,
+            minimumHBADataAlignmentMask: 3, maxTransferSize: 129 * (512 << 10), dmaAlignment: 4)
+    }
+
+    func refusal(_ overrides: HBAConstraintOverrides) -> (key: HBAConstraintKey, value: String, rule: String)? {
+        do {
+            _ = try HBAConstraints.validated(overrides, against: limits)
+            return nil
+        } catch {
+            guard case let .invalidConstraint(key, value, rule) = error else { return nil }
+            return (key, value, rule)
+        }
+    }
+
+    @Test func completeConfigurationIsAccepted() throws {
+        let constraints = try HBAConstraints.validated(complete(), against: limits)
+        #expect(constraints.maximumSegmentByteCountWrite == 512 << 10)
+        #expect(constraints.maxTransferSize == 129 * (512 << 10))
+        #expect(constraints.requiredAlignment == 4)
+    }
+
+    @Test(arguments: HBAConstraintKey.allCases)
+    func everyMissingKeyIsRefusedByName(key: HBAConstraintKey) {
+        var overrides = complete()
+        switch key {
+        case .maximumSegmentCountRead: overrides.maximumSegmentCountRead = nil
+        case .maximumSegmentCountWrite: overrides.maximumSegmentCountWrite = nil
+        case .maximumSegmentByteCountRead: overrides.maximumSegmentByteCountRead = nil
+        case .maximumSegmentByteCountWrite: overrides.maximumSegmentByteCountWrite = nil
+        case .minimumSegmentAlignmentByteCount: overrides.minimumSegmentAlignmentByteCount = nil
+        case .maximumSegmentAddressableBitCount: overrides.maximumSegmentAddressableBitCount = nil
+        case .minimumHBADataAlignmentMask: overrides.minimumHBADataAlignmentMask = nil
+        case .maxTransferSize: overrides.maxTransferSize = nil
+        case .dmaAlignment: overrides.dmaAlignment = nil
+        }
+        let refused = refusal(overrides)
+        #expect(refused?.key == key)
+        #expect(refused?.value == "missing")
+    }
+
+    @Test func zeroIsRefused() {
+        var overrides = complete()
+        overrides.maximumSegmentCountWrite = 0
+        #expect(refusal(overrides)?.key == .maximumSegmentCountWrite)
+        #expect(refusal(overrides)?.rule.contains("greater than zero") == true)
+    }
+
+    /// The seed thread's failing setup: 512 KiB segments but maxTransferSize 64 KiB.
+    @Test func seedThreadSmallMaxTransferIsRefusedWithTheRule() {
+        var overrides = complete()
+        overrides.maxTransferSize = 64 << 10
+        let refused = refusal(overrides)
+        #expect(refused?.key == .maxTransferSize)
+        #expect(refused?.value == "65536")
+        #expect(refused?.rule.contains("kIOMaximumSegmentCountReadKey x kIOMaximumSegmentByteCountReadKey") == true)
+        #expect(refused?.rule.contains("\(129 * (512 << 10))") == true)
+    }
+
+    /// The rule holds in either direction: a write side larger than the read side is checked too.
+    @Test func writeDirectionProductIsCheckedToo() {
+        var overrides = complete()
+        overrides.maximumSegmentCountRead = 1
+        overrides.maxTransferSize = 512 << 10
+        #expect(refusal(overrides)?.rule.contains("kIOMaximumSegmentCountWriteKey") == true)
+        overrides.maximumSegmentCountWrite = 1
+        #expect(refusal(overrides) == nil)
+    }
+
+    @Test func nonPowerOfTwoAlignmentsAreRefused() {
+        var overrides = complete()
+        overrides.minimumSegmentAlignmentByteCount = 12
+        #expect(refusal(overrides)?.key == .minimumSegmentAlignmentByteCount)
+        #expect(refusal(overrides)?.rule == "must be a power of two")
+        overrides = complete()
+        overrides.minimumHBADataAlignmentMask = 5
+        #expect(refusal(overrides)?.key == .minimumHBADataAlignmentMask)
+        overrides = complete()
+        overrides.dmaAlignment = 6
+        #expect(refusal(overrides)?.key == .dmaAlignment)
+    }
+
+    @Test func alignmentBelowDwordIsRefused() {
+        var overrides = complete()
+        overrides.minimumSegmentAlignmentByteCount = 1
+        #expect(refusal(overrides)?.key == .minimumSegmentAlignmentByteCount)
+        #expect(refusal(overrides)?.rule.contains("at least 4 bytes") == true)
+    }
+
+    /// The seed's DEXT reported 0x20 (32 bits) for a controller whose IOVAs need more.
+    @Test func addressableBitsNarrowerThanTheIOVARangeAreRefused() {
+        var overrides = complete()
+        overrides.maximumSegmentAddressableBitCount = 32
+        let refused = refusal(overrides)
+        #expect(refused?.key == .maximumSegmentAddressableBitCount)
+        #expect(refused?.rule.contains("48 bits") == true)
+        overrides.maximumSegmentAddressableBitCount = 65
+        #expect(refusal(overrides)?.key == .maximumSegmentAddressableBitCount)
+    }
+
+    @Test func segmentLargerThanMDTSIsRefused() {
+        var overrides = complete()
+        overrides.maximumSegmentByteCountRead = 2 << 20
+        overrides.maxTransferSize = 129 * (2 << 20)
+        let refused = refusal(overrides)
+        #expect(refused?.key == .maximumSegmentByteCountRead)
+        #expect(refused?.rule.contains("MDTS") == true)
+    }
+
+    @Test func segmentNotAWholeNumberOfBlocksIsRefused() {
+        var overrides = complete()
+        overrides.maximumSegmentByteCountWrite = 1000
+        #expect(refusal(overrides)?.key == .maximumSegmentByteCountWrite)
+    }
+
+    @Test func derivedConstraintsSatisfyTheirOwnRules() throws {
+        let derived = HBAConstraints.derived(from: limits)
+        #expect(derived.maxTransferSize >= derived.maximumSegmentCountRead * derived.maximumSegmentByteCountRead)
+        #expect(derived.maximumSegmentByteCountRead == 1 << 20)
+        #expect(derived.maxTransferSize == 1 << 30)
+        let again = try HBAConstraints.validated(HBAConstraintOverrides(
+            maximumSegmentCountRead: derived.maximumSegmentCountRead, maximumSegmentCountWrite: derived.maximumSegmentCountWrite,
+            maximumSegmentByteCountRead: derived.maximumSegmentByteCountRead, maximumSegmentByteCountWrite: derived.maximumSegmentByteCountWrite,
+            minimumSegmentAlignmentByteCount: derived.minimumSegmentAlignmentByteCount,
+            maximumSegmentAddressableBitCount: derived.maximumSegmentAddressableBitCount,
+            minimumHBADataAlignmentMask: derived.minimumHBADataAlignmentMask, maxTransferSize: derived.maxTransferSize,
+            dmaAlignment: derived.dmaAlignment), against: limits)
+        #expect(again == derived)
+    }
+
+    @Test func errorTextNamesKeyValueAndRule() {
+        let error = ControllerError.invalidConstraint(key: .maxTransferSize, value: "65536", rule: "must be at least X")
+        #expect(error.description == "HBA constraint maxTransferSize = 65536 refused: must be at least X")
+    }
+}
