@@ -158,3 +158,64 @@ extension NVMeController {
         return nil
     }
 }
+
+extension IOQueue {
+    /// Fused Compare + Write (NVMe Base 2.0, "Fused Operations"): the write happens only if the
+    /// compare matches, atomically with respect to other commands. Both commands go into adjacent
+    /// SQ slots with one doorbell write. The range must fit in one command.
+    public func compareAndWrite(nsid: UInt32, lba: UInt64, blocks: Int, compareIOVA: UInt64, writeIOVA: UInt64,
+                                fua: Bool = false) -> BlockOutcome {
+        guard let controller, let ns = controller.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
+        let bytes = blocks * ns.blockSize
+        guard controller.identify.supportsCompareAndWrite else {
+            return refused("the controller does not support fused Compare and Write (FUSES bit 0 is 0)", bytes: bytes)
+        }
+        guard bytes <= controller.maximumCommandBytes, blocks <= 65536 else {
+            return refused("Compare and Write of \(bytes) bytes exceeds one command (\(controller.maximumCommandBytes) bytes); fused commands cannot be split", bytes: bytes)
+        }
+        if let reason = controller.whyRefused(ns: ns, lba: lba, blocks: blocks, iova: compareIOVA, bytes: bytes, available: bytes)
+            ?? controller.whyRefused(ns: ns, lba: lba, blocks: blocks, iova: writeIOVA, bytes: bytes, available: bytes) {
+            return refused(reason, bytes: bytes)
+        }
+        var outcome = BlockOutcome(requestedBytes: bytes, bytesTransferred: 0, commands: 2)
+        guard !controller.isStopped else { outcome.error = .stopped; return outcome }
+        let qp = queuePair
+        while qp.capacity - qp.outstanding < 2 || !qp.hasFreeSlot { qp.poll { _ in } }
+        var compare = SubmissionQueueEntry.io(.compare, nsid: nsid, lba: lba, blocks: blocks)
+        compare.fuse = .first
+        var write = SubmissionQueueEntry.io(.write, nsid: nsid, lba: lba, blocks: blocks, fua: fua)
+        write.fuse = .second
+        qp.submit(compare, dataIOVA: compareIOVA, dataLength: bytes, tag: 0)
+        qp.submit(write, dataIOVA: writeIOVA, dataLength: bytes, tag: 1)
+        qp.ringDoorbell()
+        var statuses: [CompletionStatus?] = [nil, nil]
+        let deadline = MonotonicClock.nanoseconds() + UInt64(controller.options.commandTimeoutMilliseconds) * 1_000_000
+        var spins = 0
+        while statuses[0] == nil || statuses[1] == nil {
+            qp.poll { completion in
+                if completion.tag < 2 { statuses[Int(completion.tag)] = completion.status }
+            }
+            spins += 1
+            if spins % 256 == 0 {
+                if MonotonicClock.nanoseconds() > deadline {
+                    controller.recover(reason: "fused Compare and Write timed out")
+                    outcome.error = .commandTimedOut(command: "Compare and Write", queueID: id, commandID: 0,
+                                                     milliseconds: controller.options.commandTimeoutMilliseconds,
+                                                     recovery: "the controller was reset and its queues re-created")
+                    return outcome
+                }
+                RegisterWaits.pause()
+            }
+        }
+        if let failed = statuses[0], !failed.isSuccess {
+            outcome.status = failed
+            outcome.error = .ioCommandFailed(command: "Compare (fused)", lba: lba, blocks: blocks, status: failed)
+        } else if let failed = statuses[1], !failed.isSuccess {
+            outcome.status = failed
+            outcome.error = .ioCommandFailed(command: "Write (fused)", lba: lba, blocks: blocks, status: failed)
+        } else {
+            outcome.bytesTransferred = bytes
+        }
+        return outcome
+    }
+}

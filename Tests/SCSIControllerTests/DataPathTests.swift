@@ -1,0 +1,144 @@
+import DMAMapper
+import MockNVMe
+import NVMe
+import Testing
+@testable import SCSIController
+
+/// Data moves through PRP1/PRP2, PRP lists (chained) and SGLs, built from one IOVA segment, and
+/// the software IOMMU sees every access land inside a mapping.
+@Suite struct DataPathTests {
+    /// Writes `bytes` at `offset` into a buffer, reads them back into another, and compares.
+    func roundTrip(_ rig: Rig, bytes: Int, offset: Int = 0, lba: UInt64 = 0) throws {
+        let source = try rig.patterned(bytes: bytes + offset, seed: UInt64(bytes))
+        let blocks = bytes / rig.blockSize
+        let written = rig.queue.write(nsid: rig.nsid, lba: lba, blocks: blocks, from: source, offset: offset)
+        #expect(written.succeeded, "\(written.error.map { "\($0)" } ?? "")")
+        #expect(written.bytesTransferred == bytes)
+        let sink = try rig.controller.mapper.allocate(length: bytes + offset)
+        let read = rig.queue.read(nsid: rig.nsid, lba: lba, blocks: blocks, into: sink, offset: offset)
+        #expect(read.succeeded, "\(read.error.map { "\($0)" } ?? "")")
+        #expect(same(source.address + offset, sink.address + offset, count: bytes))
+        #expect(rig.mock.dmaFaults.isEmpty, "IOMMU faults: \(rig.mock.dmaFaults)")
+    }
+
+    @Test(arguments: [DataPointerMode.prp, .sgl])
+    func offsetInsideTheFirstPage(mode: DataPointerMode) throws {
+        let rig = try Rig(options: { $0.dataPointerMode = mode })
+        try roundTrip(rig, bytes: 512, offset: 512)
+    }
+
+    @Test(arguments: [DataPointerMode.prp, .sgl])
+    func exactlyOnePage(mode: DataPointerMode) throws {
+        try roundTrip(try Rig(options: { $0.dataPointerMode = mode }), bytes: 4096)
+    }
+
+    @Test(arguments: [DataPointerMode.prp, .sgl])
+    func twoPages(mode: DataPointerMode) throws {
+        let rig = try Rig(options: { $0.dataPointerMode = mode })
+        try roundTrip(rig, bytes: 8192)
+        try roundTrip(rig, bytes: 4096, offset: 2048)  // straddles a page boundary
+    }
+
+    @Test func aPRPList() throws {
+        let rig = try Rig(options: { $0.dataPointerMode = .prp })
+        try roundTrip(rig, bytes: 64 << 10)
+        try roundTrip(rig, bytes: 64 << 10, offset: 512)
+    }
+
+    @Test func aPRPListThatChainsAtItsPageBoundary() throws {
+        // MDTS 10 with 4 KiB pages: 4 MiB per command, 1024 list entries across three chained list pages.
+        let rig = try Rig({ $0.mdts = 10 }, options: { $0.dataPointerMode = .prp })
+        #expect(rig.controller.maximumCommandBytes == 4 << 20)
+        try roundTrip(rig, bytes: 4 << 20)
+        try roundTrip(rig, bytes: (2 << 20) + 4096)  // 513 list entries: chains after 511
+        try roundTrip(rig, bytes: (4 << 20) - 4096, offset: 4)
+    }
+
+    @Test(arguments: [DataPointerMode.prp, .sgl])
+    func oneGibibyteInOneCall(mode: DataPointerMode) throws {
+        let rig = try Rig({ $0.mdts = 9; $0.namespaces = [MockNamespace(blockCount: (1 << 30) / 4096 + 8, blockSize: 4096)] },
+                          options: { $0.dataPointerMode = mode })
+        let bytes = 1 << 30
+        let source = try rig.patterned(bytes: bytes, seed: 77)
+        let written = rig.queue.write(nsid: rig.nsid, lba: 0, blocks: bytes / 4096, from: source)
+        #expect(written.succeeded)
+        #expect(written.commands == bytes / (2 << 20))
+        let sink = try rig.controller.mapper.allocate(length: bytes)
+        let read = rig.queue.read(nsid: rig.nsid, lba: 0, blocks: bytes / 4096, into: sink)
+        #expect(read.succeeded && read.bytesTransferred == bytes)
+        #expect(same(source.address, sink.address, count: bytes))
+        #expect(rig.mock.dmaFaults.isEmpty)
+    }
+
+    @Test func aWrongIOVAGivesANamedError() throws {
+        let rig = try Rig(options: { $0.dataPointerMode = .prp })
+        let qp = rig.queue.queuePair
+        let bogus: UInt64 = 0x7FFF_0000_0000
+        qp.submit(.io(.read, nsid: rig.nsid, lba: 0, blocks: 8), dataIOVA: bogus, dataLength: 4096, tag: 9)
+        qp.ringDoorbell()
+        var status: CompletionStatus?
+        while status == nil { qp.poll { status = $0.status } }
+        #expect(status?.matches(.dataTransferError) == true)
+        let fault = try #require(rig.mock.dmaFaults.first)
+        #expect(fault.iova == bogus)
+        #expect(fault.reason == .unmapped)
+        #expect("\(fault)".contains("7fff00000000") || "\(fault)".uppercased().contains("7FFF00000000"))
+    }
+}
+
+/// The request breaker: any size the constraints allow, split into pieces that fit.
+@Suite struct BreakerTests {
+    static let sizes = [512, 4096, 4608, 64 << 10, (64 << 10) + 512, 1 << 20, (3 << 20) + 1536, 64 << 20]
+
+    @Test(arguments: sizes)
+    func readsAndWritesOfEverySizeRoundTrip(bytes: Int) throws {
+        // The seed thread's 64 KiB segments: everything larger is broken up.
+        let overrides = HBAConstraintOverrides(
+            maximumSegmentCountRead: 16384, maximumSegmentCountWrite: 16384,
+            maximumSegmentByteCountRead: 64 << 10, maximumSegmentByteCountWrite: 64 << 10,
+            minimumSegmentAlignmentByteCount: 4, maximumSegmentAddressableBitCount: 64,
+            minimumHBADataAlignmentMask: 3, maxTransferSize: 1 << 30, dmaAlignment: 4)
+        let rig = try Rig(options: { $0.constraints = overrides })
+        let source = try rig.patterned(bytes: bytes, seed: 3)
+        let written = rig.queue.write(nsid: rig.nsid, lba: 100, blocks: bytes / 512, from: source)
+        #expect(written.succeeded)
+        #expect(written.commands == (bytes + (64 << 10) - 1) / (64 << 10))
+        let sink = try rig.controller.mapper.allocate(length: bytes)
+        let read = rig.queue.read(nsid: rig.nsid, lba: 100, blocks: bytes / 512, into: sink)
+        #expect(read.succeeded && read.residual == 0)
+        #expect(same(source.address, sink.address, count: bytes))
+    }
+
+    @Test func firstErrorAndResidualAreReported() throws {
+        let rig = try Rig { $0.mdts = 1 }  // 8 KiB commands
+        rig.mock.inject(.failCommands(.io(.read, lbaRange: 100...100), status: CompletionStatus(.unrecoveredReadError)))
+        let sink = try rig.controller.mapper.allocate(length: 64 << 10)
+        let outcome = rig.queue.read(nsid: rig.nsid, lba: 80, blocks: 128, into: sink)
+        #expect(!outcome.succeeded)
+        #expect(outcome.status?.matches(.unrecoveredReadError) == true)
+        // Pieces are 16 blocks: LBA 80-95 succeed, 96-111 holds LBA 100 and fails.
+        #expect(outcome.bytesTransferred == 16 * 512)
+        #expect(outcome.residual == (128 - 16) * 512)
+        guard case let .ioCommandFailed(command, lba, blocks, _) = outcome.error else {
+            Issue.record("expected ioCommandFailed, got \(String(describing: outcome.error))")
+            return
+        }
+        #expect(command == "Read" && lba == 96 && blocks == 16)
+    }
+
+    @Test func requestsTheConstraintsCannotServeAreRefusedAtOnce() throws {
+        let rig = try Rig()
+        let buffer = try rig.controller.mapper.allocate(length: 8192)
+        let misaligned = rig.queue.read(nsid: rig.nsid, lba: 0, blocks: 1, into: buffer, offset: 2)
+        guard case let .requestRefused(reason) = misaligned.error else { Issue.record("not refused"); return }
+        #expect(reason.contains("not aligned to 4 bytes"))
+        let tooLong = rig.queue.read(nsid: rig.nsid, lba: 0, blocks: 17, into: buffer)
+        guard case let .requestRefused(why) = tooLong.error else { Issue.record("not refused"); return }
+        #expect(why.contains("buffer has 8192"))
+        let pastEnd = rig.queue.read(nsid: rig.nsid, lba: rig.controller.namespaces[0].blockCount - 1, blocks: 2, into: buffer)
+        guard case .requestRefused = pastEnd.error else { Issue.record("not refused"); return }
+        let noNamespace = rig.queue.read(nsid: 9, lba: 0, blocks: 1, into: buffer)
+        guard case .requestRefused = noNamespace.error else { Issue.record("not refused"); return }
+        #expect(rig.mock.statistics.hostReadCommands == 0)
+    }
+}
