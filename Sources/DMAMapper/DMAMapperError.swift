@@ -1,0 +1,25 @@
+/// Why DMA memory could not be set up; each names the request and, for system calls, errno.
+public enum DMAMapperError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The requested length must be positive.
+    case invalidLength(Int)
+    /// The page size must be a power of two of at least 4096.
+    case invalidPageSize(Int)
+    /// `mmap` refused the memory.
+    case memoryUnavailable(length: Int, errno: Int32)
+    /// `mlock` failed while pinning was required.
+    case pinningFailed(length: Int, errno: Int32)
+
+    public var description: String {
+        switch self {
+        case .invalidLength(let length):
+            return "DMA buffer length \(length) breaks the rule: it must be positive"
+        case .invalidPageSize(let size):
+            return "page size \(size) breaks the rule: it must be a power of two of at least 4096"
+        case .memoryUnavailable(let length, let code):
+            return "cannot map \(length) bytes of DMA memory: mmap failed: \(errorText(code))"
+        case .pinningFailed(let length, let code):
+            return "cannot pin \(length) bytes of DMA memory: mlock failed: \(errorText(code)); "
+                + "raise RLIMIT_MEMLOCK (ulimit -l) or run as root"
+        }
+    }
+}
