@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "NVMe", targets: ["NVMe"]),
         .library(name: "PCIDevice", targets: ["PCIDevice"]),
         .library(name: "DMAMapper", targets: ["DMAMapper"]),
+        .library(name: "MockNVMe", targets: ["MockNVMe"]),
         .executable(name: "ctrlbench", targets: ["ctrlbench"]),
     ],
     dependencies: [
@@ -41,6 +42,14 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(
+            name: "MockNVMe",
+            dependencies: [
+                "NVMe", "PCIDevice", "DMAMapper",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
         .executableTarget(
             name: "ctrlbench",
             dependencies: [
@@ -53,5 +62,6 @@ let package = Package(
         .testTarget(name: "NVMeTests", dependencies: ["NVMe"], swiftSettings: strict),
         .testTarget(name: "PCIDeviceTests", dependencies: ["PCIDevice"], swiftSettings: strict),
         .testTarget(name: "DMAMapperTests", dependencies: ["DMAMapper"], swiftSettings: strict),
+        .testTarget(name: "MockNVMeTests", dependencies: ["MockNVMe", "DMAMapper", "NVMe"], swiftSettings: strict),
     ]
 )
