@@ -3,6 +3,7 @@ import PackageDescription
 
 /// Swift 6 language mode with complete concurrency checking for every Swift target.
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 
 let package = Package(
     name: "SwiftNVMe",
@@ -11,6 +12,7 @@ let package = Package(
         .library(name: "NVMe", targets: ["NVMe"]),
         .library(name: "PCIDevice", targets: ["PCIDevice"]),
         .library(name: "DMAMapper", targets: ["DMAMapper"]),
+        .library(name: "MockNVMe", targets: ["MockNVMe"]),
         .library(name: "SCSIController", targets: ["SCSIController"]),
         .executable(name: "ctrlbench", targets: ["ctrlbench"]),
     ],
@@ -27,41 +29,32 @@ let package = Package(
         .target(name: "NVMe", swiftSettings: strict),
         .target(
             name: "PCIDevice",
-            dependencies: [
-                "CVFIO",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "SystemPackage", package: "swift-system"),
-            ],
+            dependencies: ["CVFIO", logging, .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
-        .target(
-            name: "DMAMapper",
-            dependencies: [
-                "CVFIO", "PCIDevice",
-                .product(name: "Logging", package: "swift-log"),
-            ],
-            swiftSettings: strict
-        ),
+        .target(name: "DMAMapper", dependencies: ["CVFIO", "PCIDevice", logging], swiftSettings: strict),
+        .target(name: "MockNVMe", dependencies: ["NVMe", "PCIDevice", "DMAMapper", logging], swiftSettings: strict),
         .target(
             name: "SCSIController",
-            dependencies: [
-                "CVFIO", "NVMe", "PCIDevice", "DMAMapper",
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["CVFIO", "NVMe", "PCIDevice", "DMAMapper", logging],
             swiftSettings: strict
         ),
         .executableTarget(
             name: "ctrlbench",
             dependencies: [
-                "PCIDevice", "NVMe", "DMAMapper",
+                "PCIDevice", "NVMe", "DMAMapper", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict
         ),
         .testTarget(name: "NVMeTests", dependencies: ["NVMe"], swiftSettings: strict),
         .testTarget(name: "PCIDeviceTests", dependencies: ["PCIDevice"], swiftSettings: strict),
         .testTarget(name: "DMAMapperTests", dependencies: ["DMAMapper"], swiftSettings: strict),
-        .testTarget(name: "SCSIControllerTests", dependencies: ["SCSIController", "NVMe", "DMAMapper"], swiftSettings: strict),
+        .testTarget(name: "MockNVMeTests", dependencies: ["MockNVMe", "DMAMapper", "NVMe"], swiftSettings: strict),
+        .testTarget(
+            name: "SCSIControllerTests",
+            dependencies: ["SCSIController", "MockNVMe", "NVMe", "DMAMapper", logging],
+            swiftSettings: strict
+        ),
     ]
 )

@@ -1,0 +1,131 @@
+import DMAMapper
+import Logging
+import NVMe
+
+/// A completion on its way to a completion queue.
+struct PendingCompletion {
+    var sqid: UInt16
+    var commandID: UInt16
+    var status: CompletionStatus
+    var dw0: UInt32 = 0
+    var hostile: HostileCompletion? = nil
+}
+
+/// A completion the threaded engine posts once `due` has passed.
+struct ScheduledCompletion {
+    var due: ContinuousClock.Instant
+    var completion: PendingCompletion
+}
+
+/// What executing a command produced.
+enum Disposition {
+    /// Post a completion with this status and Dword 0.
+    case done(CompletionStatus, UInt32)
+    /// Completes later (Asynchronous Event Request, a command held by fault injection).
+    case held
+}
+
+/// Everything behind the controller's one lock: registers, queues, features, logs, media.
+/// Only ever touched inside `MockController`'s `Mutex`, so it is a plain class with no locking
+/// of its own; the methods in the other files of this module extend it by concern.
+final class ControllerState {
+    let configuration: MockConfiguration
+    let iommu: SoftwareIOMMU
+    let capabilities: ControllerCapabilities
+    let logger: Logger?
+    /// Doorbell stride in bytes (4 << CAP.DSTRD).
+    let strideBytes: Int
+    let inline: Bool
+
+    // Registers.
+    var cc = ControllerConfiguration()
+    var csts = ControllerStatus()
+    var aqa: UInt32 = 0
+    var asq: UInt64 = 0
+    var acq: UInt64 = 0
+    var intms: UInt32 = 0
+    /// Surprise removal: reads return all ones, nothing else happens.
+    var removed = false
+
+    // Queues, indexed by queue identifier (0 = admin).
+    var submissionQueues: [SubmissionQueue?]
+    var completionQueues: [CompletionQueue?]
+    /// Memory page size from CC.MPS while enabled.
+    var pageSize = 4096
+    /// Bumped at every locked entry point: ring translations are cached for one epoch only.
+    var epoch: UInt64 = 0
+
+    // Features.
+    var grantedSubmissionQueues: Int
+    var grantedCompletionQueues: Int
+    var writeCacheEnabled: Bool
+    var arbitration: UInt32 = 0
+
+    // Commands that complete later.
+    var held: [PendingCompletion] = []
+    var asyncEventRequests: [UInt16] = []
+    var pendingEvents: [UInt32] = []
+    var scheduled: [ScheduledCompletion] = []
+
+    // Logs and statistics.
+    var errorLog: ErrorLog
+    var health = HealthCounters()
+
+    // Media.
+    var namespaces: [NamespaceStorage]
+    var walker: DataTransferWalker
+    /// One block of scratch for Compare.
+    let compareBuffer: UnsafeMutableRawPointer
+    let identifyController: IdentifyController
+
+    // Fault injection and randomness.
+    var faultRules: [FaultRule] = []
+    var faultRandom: SplitMix64
+    var scheduleRandom: SplitMix64
+    var engineStopRequested = false
+    /// Set by doorbells in threaded mode: the engine has something to look at.
+    var engineWork = false
+
+    init(configuration: MockConfiguration, iommu: SoftwareIOMMU) {
+        self.configuration = configuration
+        self.iommu = iommu
+        self.logger = configuration.logger
+        var cap = ControllerCapabilities(rawValue: 0)
+        cap.mqes = configuration.mqes
+        cap.cqr = configuration.contiguousQueuesRequired
+        cap.to = configuration.timeout
+        cap.dstrd = configuration.doorbellStride
+        cap.css = 0x01
+        cap.mpsmin = configuration.mpsmin
+        cap.mpsmax = configuration.mpsmax
+        capabilities = cap
+        strideBytes = 4 << Int(configuration.doorbellStride)
+        if case .inline = configuration.executionMode { inline = true } else { inline = false }
+        submissionQueues = Array(repeating: nil, count: configuration.ioQueueCount + 1)
+        completionQueues = Array(repeating: nil, count: configuration.ioQueueCount + 1)
+        grantedSubmissionQueues = configuration.ioQueueCount
+        grantedCompletionQueues = configuration.ioQueueCount
+        writeCacheEnabled = configuration.volatileWriteCache
+        errorLog = ErrorLog(capacity: max(1, configuration.errorLogEntries))
+        namespaces = configuration.namespaces.map { NamespaceStorage(blockSize: $0.blockSize, blockCount: $0.blockCount) }
+        let maxPages = (configuration.maximumTransferBytes ?? (1 << 20)) / 4096 + 2
+        walker = DataTransferWalker(iommu: iommu, expectedSegments: maxPages)
+        compareBuffer = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 64)
+        identifyController = IdentifyData.controller(configuration)
+        faultRandom = SplitMix64(seed: configuration.randomSeed)
+        scheduleRandom = SplitMix64(seed: configuration.randomSeed ^ 0xA5A5_A5A5)
+        scheduled.reserveCapacity(1024)
+        held.reserveCapacity(16)
+    }
+
+    deinit { compareBuffer.deallocate() }
+
+    /// Commands are processed only by an enabled, healthy, present controller.
+    var isOperational: Bool { csts.rdy && !csts.cfs && !removed }
+
+    /// Reports a condition that makes the controller fail (CSTS.CFS), e.g. a fault on its own rings.
+    func fail(_ reason: String) {
+        csts.cfs = true
+        logger?.error("mock controller fatal status: \(reason)")
+    }
+}

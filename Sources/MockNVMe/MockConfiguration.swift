@@ -1,0 +1,88 @@
+import Logging
+import NVMe
+
+/// One namespace of the mock: its size and logical block size.
+public struct MockNamespace: Sendable, Hashable {
+    /// Namespace Size (NSZE) in logical blocks. Storage is sparse, so 66 TB costs nothing until written.
+    public var blockCount: UInt64
+    /// Logical block size in bytes: 512 or 4096.
+    public var blockSize: Int
+
+    public init(blockCount: UInt64, blockSize: Int = 512) {
+        precondition(blockSize == 512 || blockSize == 4096, "MockNamespace: block size must be 512 or 4096")
+        precondition(blockCount > 0, "MockNamespace: a namespace needs at least one block")
+        self.blockCount = blockCount
+        self.blockSize = blockSize
+    }
+
+    /// log2 of the block size, as the LBA format stores it.
+    var blockShift: Int { blockSize == 512 ? 9 : 12 }
+}
+
+/// How the mock runs the commands a doorbell write announces.
+public enum ExecutionMode: Sendable, Hashable {
+    /// The doorbell write processes the new entries on the caller's thread before it returns:
+    /// deterministic, and the cheapest way to measure driver cost.
+    case inline
+    /// A device thread picks up doorbells and posts each completion `latency` after it fetched
+    /// the command; with `outOfOrder`, completions that fall due together are posted shuffled
+    /// and latencies are jittered (0.5x-1.5x), as a real device with parallel media would.
+    case threaded(latency: Duration, outOfOrder: Bool)
+}
+
+/// Everything about the mock's geometry and capabilities a test may want to vary.
+public struct MockConfiguration: Sendable {
+    /// A name for messages (`DeviceInterface.name`).
+    public var name = "mock-nvme"
+    /// Namespaces 1...count, in order.
+    public var namespaces: [MockNamespace] = [MockNamespace(blockCount: 1 << 21, blockSize: 512)]
+    /// Maximum Data Transfer Size: 2^mdts units of the minimum page size; 0 means unlimited.
+    public var mdts: UInt8 = 5
+    /// CAP.MPSMIN: smallest memory page size, 2^(12 + n).
+    public var mpsmin: UInt8 = 0
+    /// CAP.MPSMAX: largest memory page size, 2^(12 + n).
+    public var mpsmax: UInt8 = 4
+    /// I/O submission and completion queues the controller can grant (Number of Queues).
+    public var ioQueueCount: Int = 16
+    /// CAP.MQES: largest queue size, 0's based.
+    public var mqes: UInt16 = 1023
+    /// CAP.CQR: queues must be physically contiguous (PC=1).
+    public var contiguousQueuesRequired = true
+    /// CAP.DSTRD: doorbells are (4 << dstrd) bytes apart.
+    public var doorbellStride: UInt8 = 0
+    /// CAP.TO in 500 ms units.
+    public var timeout: UInt8 = 20
+    /// Advertise and accept SGLs for NVM commands (SGLS = 01b, byte aligned).
+    public var sglSupported = true
+    /// Identify Controller VWC bit 0: a volatile write cache is present (and enabled after reset).
+    public var volatileWriteCache = true
+    /// FUSES bit 0: fused Compare and Write.
+    public var compareAndWrite = true
+    /// AERL: Asynchronous Event Requests outstanding at once, 0's based.
+    public var aerl: UInt8 = 3
+    /// Error Information log entries kept (ELPE + 1).
+    public var errorLogEntries = 16
+    /// Identify Controller serial number (20 ASCII characters).
+    public var serialNumber = "MOCK00000001"
+    /// Identify Controller model number (40 ASCII characters).
+    public var modelNumber = "SwiftNVMe Mock Controller"
+    /// Identify Controller firmware revision (8 ASCII characters).
+    public var firmwareRevision = "1.0"
+    /// Inline or threaded execution.
+    public var executionMode: ExecutionMode = .inline
+    /// Null-device mode: Read/Write/Compare/Verify/Write Zeroes/DSM succeed at once with no data
+    /// moved and nothing stored. For measuring driver cost, not for checking data.
+    public var discardData = false
+    /// Seed for probabilistic fault injection and out-of-order shuffling.
+    public var randomSeed: UInt64 = 0x5EED
+    /// Where the mock reports notable events (fatal configuration, DMA faults).
+    public var logger: Logger? = nil
+
+    public init() {}
+
+    /// The smallest memory page size in bytes (MDTS and PRP page units).
+    public var minimumPageSize: Int { 1 << (12 + Int(mpsmin)) }
+
+    /// The maximum data transfer in bytes, or nil when MDTS is 0 (no limit).
+    public var maximumTransferBytes: Int? { mdts == 0 ? nil : minimumPageSize << Int(mdts) }
+}

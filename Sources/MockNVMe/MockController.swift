@@ -1,0 +1,209 @@
+import DMAMapper
+import Logging
+import NVMe
+import PCIDevice
+import Synchronization
+
+/// What the controller and its device thread share: the state behind one lock.
+final class MockCore: Sendable {
+    let state: Mutex<ControllerState>
+    init(_ state: sending ControllerState) { self.state = Mutex(state) }
+}
+
+/// A software NVMe controller (NVMe Base 2.0, NVM Command Set 1.0) behind `DeviceInterface`:
+/// the device every test and CI run drives instead of hardware.
+///
+/// The host programs it exactly as a PCIe controller: registers in BAR0, queues and data in
+/// memory mapped through `softwareIOMMU` (make a `DMAMapper` over `iommu`). All of its state
+/// sits behind one `Mutex`, so register writes may come from several queue-pair threads.
+/// In `.inline` mode a doorbell write runs the new commands before it returns; in `.threaded`
+/// mode a device thread does, after the configured latency.
+public final class MockController: DeviceInterface {
+    /// The configuration the controller was made with.
+    public let configuration: MockConfiguration
+    /// The IOMMU the controller reaches host memory through; faults it refused are in `dmaFaults`.
+    public let softwareIOMMU: SoftwareIOMMU
+    private let core: MockCore
+    private let engine: ThreadedEngine?
+
+    /// Makes a controller in the power-on state (CC.EN = 0).
+    /// - Parameter iommu: the IOMMU to use; a fresh `SoftwareIOMMU` over the whole 64-bit space by default.
+    public init(configuration: MockConfiguration = MockConfiguration(), iommu: SoftwareIOMMU = SoftwareIOMMU()) {
+        precondition(!configuration.namespaces.isEmpty, "MockConfiguration: at least one namespace")
+        precondition(configuration.ioQueueCount >= 1 && configuration.ioQueueCount < 0xFFFF, "MockConfiguration: ioQueueCount out of range")
+        precondition(configuration.mpsmin <= configuration.mpsmax, "MockConfiguration: MPSMIN above MPSMAX")
+        precondition(configuration.mqes >= 1, "MockConfiguration: MQES must allow 2 entries")
+        self.configuration = configuration
+        self.softwareIOMMU = iommu
+        core = MockCore(ControllerState(configuration: configuration, iommu: iommu))
+        if case .threaded(_, let outOfOrder) = configuration.executionMode {
+            let engine = ThreadedEngine(core: core, outOfOrder: outOfOrder)
+            self.engine = engine
+            engine.start()
+        } else {
+            engine = nil
+        }
+    }
+
+    deinit { engine?.stop() }
+
+    // MARK: DeviceInterface
+
+    public var name: String { configuration.name }
+    public var numaNode: Int? { nil }
+    /// The registers up to the doorbells of the last queue, rounded up to 16 KiB.
+    public var registerSpaceSize: Int {
+        let doorbells = 2 * (configuration.ioQueueCount + 1) * (4 << Int(configuration.doorbellStride))
+        return (ControllerRegister.doorbellBase + doorbells + 0x3FFF) & ~0x3FFF
+    }
+    public var iommu: any IOMMU { softwareIOMMU }
+
+    public func readRegister32(at offset: Int) -> UInt32 {
+        core.state.withLock { $0.read32(offset) }
+    }
+
+    public func readRegister64(at offset: Int) -> UInt64 {
+        core.state.withLock { $0.read64(offset) }
+    }
+
+    public func writeRegister32(_ value: UInt32, at offset: Int) {
+        let wake = core.state.withLock { state in
+            state.epoch &+= 1
+            state.write32(value, offset)
+            return state.engineWork || state.engineStopRequested
+        }
+        if wake { engine?.signal() }
+    }
+
+    public func writeRegister64(_ value: UInt64, at offset: Int) {
+        let wake = core.state.withLock { state in
+            state.epoch &+= 1
+            state.write64(value, offset)
+            return state.engineWork
+        }
+        if wake { engine?.signal() }
+    }
+
+    /// A controller reset: the effects of CC.EN 1 -> 0 (queues deleted, outstanding commands
+    /// dropped, CSTS.RDY and CFS cleared) with CC cleared; AQA, ASQ and ACQ keep their values.
+    public func reset() throws {
+        core.state.withLock { state in
+            guard !state.removed else { return }
+            state.controllerReset()
+            state.cc = ControllerConfiguration()
+            state.csts = ControllerStatus()
+        }
+    }
+
+    // MARK: Test controls
+
+    /// Every DMA access the IOMMU refused since creation or `clearDMAFaults()`.
+    public var dmaFaults: [DMAFault] { softwareIOMMU.faults }
+
+    /// Forgets the recorded DMA faults.
+    public func clearDMAFaults() { softwareIOMMU.clearFaults() }
+
+    /// Arms a fault (see `InjectedFault`). Per-command faults apply to commands fetched from now
+    /// on; `.controllerFatal` and `.surpriseRemoval` take effect at once.
+    public func inject(_ fault: InjectedFault) {
+        core.state.withLock { $0.arm(fault) }
+    }
+
+    /// Disarms every per-command fault (held commands stay held).
+    public func removeInjectedFaults() {
+        core.state.withLock { $0.faultRules.removeAll() }
+    }
+
+    /// Ends a surprise removal: the device answers again, in the state after a power cycle.
+    public func reinsert() {
+        core.state.withLock { state in
+            guard state.removed else { return }
+            state.removed = false
+            state.powerOff()
+        }
+    }
+
+    /// Loses power: what the volatile write cache holds is thrown away, except a seeded random
+    /// `survivingFraction` of its blocks (a torn cache), and the controller is left as at power
+    /// on (every register reset, no queues, no outstanding commands). Flushed, FUA-written and
+    /// shut-down data always survives; with no cache or the cache disabled every write does.
+    public func powerCut(survivingFraction: Double = 0, seed: UInt64 = 0) {
+        precondition((0...1).contains(survivingFraction), "powerCut: survivingFraction must be in 0...1")
+        core.state.withLock { state in
+            var random = SplitMix64(seed: seed)
+            for index in state.namespaces.indices {
+                state.namespaces[index].losePower(survivingFraction: survivingFraction, random: &random)
+            }
+            if state.csts.shst != .complete { state.health.unsafeShutdowns += 1 }
+            state.removed = false
+            state.powerOff()
+        }
+    }
+
+    /// A snapshot of the counters and cache state, for assertions.
+    public var statistics: MockStatistics {
+        core.state.withLock { state in
+            MockStatistics(
+                hostReadCommands: state.health.hostReadCommands,
+                hostWriteCommands: state.health.hostWriteCommands,
+                dataUnitsRead512: state.health.unitsRead,
+                dataUnitsWritten512: state.health.unitsWritten,
+                dirtyCachedBlocks: state.namespaces.reduce(0) { $0 + $1.dirtyBlockCount },
+                storedChunks: state.namespaces.reduce(0) { $0 + $1.storedChunkCount },
+                heldCommands: state.held.count,
+                outstandingAsyncEventRequests: state.asyncEventRequests.count,
+                errorCount: state.errorLog.errorCount)
+        }
+    }
+
+    /// Reads `count` blocks at `lba` of namespace `nsid` as the media holds them now (cache
+    /// first), without going through a queue: for tests that check what was stored.
+    public func mediaContents(nsid: UInt32, lba: UInt64, count: Int) -> [UInt8] {
+        core.state.withLock { state in
+            let storage = state.namespaces[Int(nsid) - 1]
+            var out = [UInt8](repeating: 0, count: count * storage.blockSize)
+            out.withUnsafeMutableBytes { bytes in
+                for block in 0..<count {
+                    if let source = storage.block(lba + UInt64(block)) {
+                        (bytes.baseAddress! + block * storage.blockSize).copyMemory(from: source, byteCount: storage.blockSize)
+                    }
+                }
+            }
+            return out
+        }
+    }
+}
+
+/// Counters a test can assert on (`MockController.statistics`).
+public struct MockStatistics: Sendable, Hashable {
+    public var hostReadCommands: UInt64
+    public var hostWriteCommands: UInt64
+    /// Bytes read by host commands, in 512-byte units.
+    public var dataUnitsRead512: UInt64
+    /// Bytes written by host commands, in 512-byte units.
+    public var dataUnitsWritten512: UInt64
+    /// Blocks written but not yet durable.
+    public var dirtyCachedBlocks: Int
+    /// Storage chunks in memory (64 blocks each).
+    public var storedChunks: Int
+    /// Commands held by fault injection.
+    public var heldCommands: Int
+    /// Asynchronous Event Requests waiting for an event.
+    public var outstandingAsyncEventRequests: Int
+    /// Entries ever added to the Error Information log.
+    public var errorCount: UInt64
+}
+
+extension ControllerState {
+    /// Power-on register values: also the state after a power cut.
+    func powerOff() {
+        controllerReset()
+        cc = ControllerConfiguration()
+        csts = ControllerStatus()
+        aqa = 0
+        asq = 0
+        acq = 0
+        intms = 0
+        health.powerCycles += 1
+    }
+}

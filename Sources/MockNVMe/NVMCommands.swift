@@ -1,0 +1,135 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import NVMe
+import PCIDevice
+
+/// The NVM command set (NVM Command Set 1.0, chapter 3): Read, Write, Flush, Write Zeroes,
+/// Dataset Management, Compare, Verify.
+extension ControllerState {
+    func executeIO(_ entry: SubmissionQueueEntry, sqid: Int) -> Disposition {
+        do throws(CommandFailure) {
+            guard let opcode = NVMOpcode(rawValue: entry.opcode) else { throw CommandFailure(.invalidCommandOpcode) }
+            if opcode == .flush { return try flush(entry) }
+            let index = Int(entry.nsid) &- 1
+            guard entry.nsid != 0, index < namespaces.count else { throw CommandFailure(.invalidNamespaceOrFormat) }
+            guard entry.psdt == .prp || (entry.psdt == .sglContiguousMetadata && configuration.sglSupported) else {
+                throw CommandFailure(.invalidFieldInCommand)
+            }
+            switch opcode {
+            case .read, .write, .compare, .verify, .writeZeroes:
+                let count = UInt64(entry.blockCount)
+                guard namespaces[index].contains(lba: entry.startingLBA, count: count) else { throw CommandFailure(.lbaOutOfRange) }
+                let bytes = Int(count) * namespaces[index].blockSize
+                if opcode != .verify, opcode != .writeZeroes, let limit = configuration.maximumTransferBytes, bytes > limit {
+                    throw CommandFailure(.invalidFieldInCommand)
+                }
+                switch opcode {
+                case .read: try read(entry, index, bytes)
+                case .write: try write(entry, index, bytes)
+                case .compare: try compare(entry, index, bytes)
+                case .writeZeroes: writeZeroes(entry, index)
+                default: break  // Verify: the media is always readable, nothing moves
+                }
+            case .datasetManagement:
+                try datasetManagement(entry, index)
+            default:
+                throw CommandFailure(.invalidCommandOpcode)
+            }
+            return .done(.success, 0)
+        } catch {
+            return .done(error.status, 0)
+        }
+    }
+
+    /// Writes land in the cache unless FUA is set or no enabled cache exists.
+    private func cached(_ entry: SubmissionQueueEntry) -> Bool {
+        writeCacheEnabled && !entry.fua
+    }
+
+    private func read(_ entry: SubmissionQueueEntry, _ index: Int, _ bytes: Int) throws(CommandFailure) {
+        health.hostReadCommands += 1
+        health.unitsRead += UInt64(bytes / 512)
+        if configuration.discardData { return }
+        try walker.map(entry, length: bytes, access: .deviceWrites, sglAllowed: configuration.sglSupported)
+        var cursor = SegmentCursor()
+        let blockSize = namespaces[index].blockSize
+        for lba in entry.startingLBA..<(entry.startingLBA + UInt64(entry.blockCount)) {
+            cursor.write(walker.segments, from: namespaces[index].block(lba), count: blockSize)
+        }
+    }
+
+    private func write(_ entry: SubmissionQueueEntry, _ index: Int, _ bytes: Int) throws(CommandFailure) {
+        health.hostWriteCommands += 1
+        health.unitsWritten += UInt64(bytes / 512)
+        if configuration.discardData { return }
+        try walker.map(entry, length: bytes, access: .deviceReads, sglAllowed: configuration.sglSupported)
+        var cursor = SegmentCursor()
+        let blockSize = namespaces[index].blockSize
+        let cache = cached(entry)
+        for lba in entry.startingLBA..<(entry.startingLBA + UInt64(entry.blockCount)) {
+            cursor.read(walker.segments, into: compareBuffer, count: blockSize)
+            namespaces[index].writeBlock(lba, from: compareBuffer, cached: cache)
+        }
+    }
+
+    private func compare(_ entry: SubmissionQueueEntry, _ index: Int, _ bytes: Int) throws(CommandFailure) {
+        health.hostReadCommands += 1
+        if configuration.discardData { return }
+        try walker.map(entry, length: bytes, access: .deviceReads, sglAllowed: configuration.sglSupported)
+        var cursor = SegmentCursor()
+        let blockSize = namespaces[index].blockSize
+        var equal = true
+        for lba in entry.startingLBA..<(entry.startingLBA + UInt64(entry.blockCount)) {
+            cursor.read(walker.segments, into: compareBuffer, count: blockSize)
+            if let stored = namespaces[index].block(lba) {
+                if memcmp(stored, compareBuffer, blockSize) != 0 { equal = false }
+            } else if !UnsafeRawBufferPointer(start: compareBuffer, count: blockSize).allSatisfy({ $0 == 0 }) {
+                equal = false
+            }
+        }
+        guard equal else { throw CommandFailure(.compareFailure) }
+    }
+
+    private func writeZeroes(_ entry: SubmissionQueueEntry, _ index: Int) {
+        // DEAC or not, the blocks read back as zeros afterwards (DLFEAT = 001b), so both are one path.
+        if configuration.discardData { return }
+        namespaces[index].zero(lba: entry.startingLBA, count: UInt64(entry.blockCount), cached: cached(entry))
+    }
+
+    /// Flush (NSID FFFFFFFFh: every namespace). Without a cache it has nothing to do.
+    private func flush(_ entry: SubmissionQueueEntry) throws(CommandFailure) -> Disposition {
+        if entry.nsid == 0xFFFF_FFFF {
+            for index in namespaces.indices { namespaces[index].persistCache() }
+        } else {
+            let index = Int(entry.nsid) &- 1
+            guard entry.nsid != 0, index < namespaces.count else { throw CommandFailure(.invalidNamespaceOrFormat) }
+            namespaces[index].persistCache()
+        }
+        return .done(.success, 0)
+    }
+
+    /// Dataset Management: NR + 1 ranges of 16 bytes; only Deallocate (AD) acts.
+    private func datasetManagement(_ entry: SubmissionQueueEntry, _ index: Int) throws(CommandFailure) {
+        let rangeCount = Int(entry.cdw10 & 0xFF) + 1
+        let bytes = rangeCount * DatasetManagementRange.size
+        try walker.map(entry, length: bytes, access: .deviceReads, sglAllowed: configuration.sglSupported)
+        guard entry.cdw11 & DatasetManagementAttribute.deallocate != 0, !configuration.discardData else { return }
+        var raw = [UInt8](repeating: 0, count: bytes)
+        var cursor = SegmentCursor()
+        raw.withUnsafeMutableBytes { cursor.read(walker.segments, into: $0.baseAddress!, count: bytes) }
+        var ranges: [(UInt64, UInt64)] = []
+        for range in 0..<rangeCount {
+            let count = raw.withUnsafeBytes { UInt64(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: range * 16 + 4, as: UInt32.self))) }
+            let lba = raw.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: range * 16 + 8, as: UInt64.self)) }
+            guard namespaces[index].contains(lba: lba, count: count) else { throw CommandFailure(.lbaOutOfRange) }
+            ranges.append((lba, count))
+        }
+        // Validated first, so an out-of-range entry leaves every range allocated.
+        for (lba, count) in ranges {
+            namespaces[index].zero(lba: lba, count: count, cached: writeCacheEnabled)
+        }
+    }
+}

@@ -1,0 +1,204 @@
+import DMAMapper
+import NVMe
+import PCIDevice
+import Synchronization
+
+/// Where a queue's entries live in host memory: one contiguous range (PC=1) or a list of
+/// pages (PC=0, read once from the PRP list at creation). The host pointer of a contiguous
+/// ring is translated once per locked operation (`epoch`), like an IOTLB hit.
+struct QueueMemory {
+    let base: UInt64
+    let pages: [UInt64]
+    let entrySize: Int
+    let entries: Int
+    var cachedHost: UnsafeMutableRawPointer?
+    var cachedEpoch: UInt64 = .max
+
+    init(base: UInt64, pages: [UInt64] = [], entrySize: Int, entries: Int) {
+        self.base = base
+        self.pages = pages
+        self.entrySize = entrySize
+        self.entries = entries
+    }
+
+    /// Host address of entry `index`, or nil after the IOMMU refused (the fault is recorded).
+    mutating func slot(_ index: Int, epoch: UInt64, pageSize: Int, iommu: SoftwareIOMMU, access: DMAAccess) -> UnsafeMutableRawPointer? {
+        if pages.isEmpty {
+            if cachedEpoch != epoch || cachedHost == nil {
+                cachedHost = try? iommu.translate(iova: base, length: entries * entrySize, access: access)
+                cachedEpoch = epoch
+            }
+            return cachedHost.map { $0 + index * entrySize }
+        }
+        let byteOffset = index * entrySize
+        let page = pages[byteOffset / pageSize]
+        return try? iommu.translate(iova: page + UInt64(byteOffset % pageSize), length: entrySize, access: access)
+    }
+}
+
+struct SubmissionQueue {
+    let completionQueueID: Int
+    var memory: QueueMemory
+    var head = 0
+    var tail = 0
+    var size: Int { memory.entries }
+}
+
+struct CompletionQueue {
+    var memory: QueueMemory
+    var head = 0
+    var tail = 0
+    var phase = true
+    /// Submission queues bound to this queue (deletion is refused while any remain).
+    var boundSubmissionQueues = 0
+    /// Completions waiting for the host to free slots.
+    var overflow: [PendingCompletion] = []
+    var size: Int { memory.entries }
+    /// Entries the host has not consumed yet.
+    var used: Int { (tail - head + size) % size }
+    /// Free slots: a queue is full when one slot is left (tail + 1 == head).
+    var free: Int { size - 1 - used }
+}
+
+extension ControllerState {
+    // MARK: Fetching
+
+    /// Runs the commands between head and tail of submission queue `qid`. In inline mode it
+    /// stops while the completion queue is full and resumes when the host frees slots.
+    func processSubmissions(_ qid: Int) {
+        while isOperational, let queue = submissionQueues[qid], queue.head != queue.tail {
+            if inline {
+                guard let cq = completionQueues[queue.completionQueueID], cq.free > 0, cq.overflow.isEmpty else { return }
+            }
+            guard let entry = fetch(qid) else { return }
+            dispatch(entry, sqid: qid)
+        }
+    }
+
+    /// Reads the entry at the head of `qid` and advances the head.
+    func fetch(_ qid: Int) -> SubmissionQueueEntry? {
+        guard var queue = submissionQueues[qid] else { return nil }
+        guard let slot = queue.memory.slot(queue.head, epoch: epoch, pageSize: pageSize, iommu: iommu, access: .deviceReads) else {
+            submissionQueues[qid] = queue
+            fail("submission queue \(qid) is not readable through the IOMMU")
+            return nil
+        }
+        let entry = slot.loadUnaligned(as: SubmissionQueueEntry.self)
+        queue.head = queue.head + 1 == queue.size ? 0 : queue.head + 1
+        submissionQueues[qid] = queue
+        return entry
+    }
+
+    /// Runs every submission queue that has entries (threaded engine, freed completion slots).
+    func processAllSubmissions() {
+        for qid in submissionQueues.indices where submissionQueues[qid] != nil {
+            processSubmissions(qid)
+        }
+    }
+
+    // MARK: Completing
+
+    /// Hands a finished command to its completion queue: at once inline, after the latency threaded.
+    func finish(_ completion: PendingCompletion) {
+        if !completion.status.isSuccess { errorLog.record(completion, health: &health) }
+        switch configuration.executionMode {
+        case .inline:
+            post(completion)
+        case .threaded(let latency, let outOfOrder):
+            var delay = latency
+            if outOfOrder { delay = latency * (0.5 + scheduleRandom.nextDouble()) }
+            scheduled.append(ScheduledCompletion(due: .now + delay, completion: completion))
+        }
+    }
+
+    /// Writes a completion into the CQ of its submission queue, or parks it while the CQ is full.
+    func post(_ completion: PendingCompletion) {
+        let cqid = completion.sqid == 0 ? 0 : (submissionQueues[Int(completion.sqid)]?.completionQueueID ?? -1)
+        guard cqid >= 0, var cq = completionQueues[cqid], !removed else { return }
+        let needed = completion.hostile == .duplicate || completion.hostile.map(Self.isExtraEntry) == true ? 2 : 1
+        if cq.free < needed || !cq.overflow.isEmpty {
+            cq.overflow.append(completion)
+            completionQueues[cqid] = cq
+            return
+        }
+        completionQueues[cqid] = cq
+        write(completion, to: cqid)
+    }
+
+    private static func isExtraEntry(_ hostile: HostileCompletion) -> Bool {
+        if case .unknownCommandID = hostile { return true }
+        return false
+    }
+
+    /// Posts parked completions while there is room.
+    func drainOverflow(_ cqid: Int) {
+        while let cq = completionQueues[cqid], let first = cq.overflow.first, cq.free >= 2 || (cq.free >= 1 && first.hostile == nil) {
+            completionQueues[cqid]!.overflow.removeFirst()
+            write(first, to: cqid)
+        }
+    }
+
+    private func write(_ completion: PendingCompletion, to cqid: Int) {
+        let sqid = Int(completion.sqid)
+        var sqHead = UInt16(truncatingIfNeeded: submissionQueues[sqid]?.head ?? 0)
+        switch completion.hostile {
+        case .unknownCommandID(let bogus)?:
+            var extra = completion
+            extra.commandID = bogus
+            extra.status = .success
+            writeEntry(extra, sqHead: sqHead, cqid: cqid, invertPhase: false)
+        case .sqHeadOutOfRange?:
+            sqHead = UInt16(truncatingIfNeeded: (submissionQueues[sqid]?.size ?? 0) + 7)
+        default:
+            break
+        }
+        writeEntry(completion, sqHead: sqHead, cqid: cqid, invertPhase: completion.hostile == .wrongPhase)
+        if completion.hostile == .duplicate {
+            writeEntry(completion, sqHead: sqHead, cqid: cqid, invertPhase: false)
+        }
+    }
+
+    /// Stores one 16-byte entry. Dwords 0-2 are plain stores; Dword 3 (command id, status,
+    /// phase) is a releasing atomic store, so a host that loads it acquiring (see `DMAOrdering`)
+    /// sees the whole entry, and the thread sanitizer agrees.
+    private func writeEntry(_ completion: PendingCompletion, sqHead: UInt16, cqid: Int, invertPhase: Bool) {
+        guard var cq = completionQueues[cqid] else { return }
+        guard let slot = cq.memory.slot(cq.tail, epoch: epoch, pageSize: pageSize, iommu: iommu, access: .deviceWrites) else {
+            completionQueues[cqid] = cq
+            fail("completion queue \(cqid) is not writable through the IOMMU")
+            return
+        }
+        let phase = cq.phase != invertPhase
+        slot.storeBytes(of: completion.dw0.littleEndian, toByteOffset: 0, as: UInt32.self)
+        slot.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
+        slot.storeBytes(of: (UInt32(sqHead) | UInt32(completion.sqid) << 16).littleEndian, toByteOffset: 8, as: UInt32.self)
+        let statusAndPhase = UInt32(completion.status.rawValue) << 1 | (phase ? 1 : 0)
+        DMAOrdering.storeReleasing(UInt32(completion.commandID) | statusAndPhase << 16, at: slot + 12)
+        cq.tail += 1
+        if cq.tail == cq.size {
+            cq.tail = 0
+            cq.phase.toggle()
+        }
+        completionQueues[cqid] = cq
+    }
+}
+
+/// Ordered access to the one dword of a completion entry that carries the phase tag.
+///
+/// A device writes the rest of an entry first and this dword last with release semantics; a host
+/// polling the phase loads it with acquire semantics before reading the rest. That is the
+/// ordering PCIe gives real hardware, expressed so the compiler and the thread sanitizer see it.
+public enum DMAOrdering {
+    /// Stores `value` (host byte order, converted to little-endian) at `address` with release ordering.
+    /// - Precondition: `address` is 4-byte aligned.
+    @inlinable public static func storeReleasing(_ value: UInt32, at address: UnsafeMutableRawPointer) {
+        address.assumingMemoryBound(to: Atomic<UInt32>.self).pointee.store(value.littleEndian, ordering: .releasing)
+    }
+
+    /// Loads the little-endian dword at `address` with acquire ordering.
+    /// - Precondition: `address` is 4-byte aligned.
+    @inlinable public static func loadAcquiring(at address: UnsafeRawPointer) -> UInt32 {
+        UInt32(littleEndian: UnsafeMutableRawPointer(mutating: address)
+            .assumingMemoryBound(to: Atomic<UInt32>.self).pointee.load(ordering: .acquiring))
+    }
+}

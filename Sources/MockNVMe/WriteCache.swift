@@ -1,0 +1,60 @@
+/// The volatile write cache model on top of `NamespaceStorage`: written blocks stay in `cache`
+/// until a Flush, a FUA write or a normal shutdown makes them durable; a power cut throws away
+/// what is still cached, except a seeded random share (`survivingFraction`) for torn caches.
+extension NamespaceStorage {
+    /// Makes every cached block durable (Flush, shutdown, disabling the cache).
+    mutating func persistCache() {
+        for index in cache.keys.sorted() {
+            guard let entry = cache[index] else { continue }
+            persist(entry, at: index) { _ in true }
+        }
+        cache.removeAll()
+    }
+
+    /// Drops the cache after keeping each dirty block with probability `survivingFraction`.
+    /// Chunks are visited in LBA order, so one seed always tears the same blocks.
+    mutating func losePower(survivingFraction: Double, random: inout SplitMix64) {
+        if survivingFraction > 0 {
+            for index in cache.keys.sorted() {
+                guard let entry = cache[index] else { continue }
+                persist(entry, at: index) { _ in random.nextDouble() < survivingFraction }
+            }
+        }
+        cache.removeAll()
+    }
+
+    /// Number of blocks that are written but not yet durable.
+    var dirtyBlockCount: Int { cache.values.reduce(0) { $0 + $1.dirty.nonzeroBitCount } }
+
+    private mutating func persist(_ entry: CachedChunk, at index: UInt64, keep: (Int) -> Bool) {
+        var mask = entry.dirty
+        while mask != 0 {
+            let slot = mask.trailingZeroBitCount
+            mask &= mask - 1
+            guard keep(slot) else { continue }
+            let chunk: Chunk
+            if let existing = durable[index] {
+                chunk = existing
+            } else {
+                chunk = Chunk(byteCount: chunkBytes)
+                durable[index] = chunk
+            }
+            (chunk.bytes + slot * blockSize).copyMemory(from: entry.chunk.bytes + slot * blockSize, byteCount: blockSize)
+        }
+    }
+}
+
+/// A small seeded generator (SplitMix64): reproducible fault injection, torn caches and shuffles.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// A uniform value in [0, 1).
+    public mutating func nextDouble() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+}

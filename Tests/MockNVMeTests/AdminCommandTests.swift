@@ -1,0 +1,256 @@
+import DMAMapper
+import MockNVMe
+import NVMe
+import Testing
+
+@Suite("Admin commands")
+struct AdminCommandTests {
+    @Test func identifyController() throws {
+        var configuration = MockConfiguration()
+        configuration.serialNumber = "SN-42"
+        configuration.modelNumber = "Test Model"
+        configuration.firmwareRevision = "FW9"
+        configuration.mdts = 6
+        configuration.namespaces = [MockNamespace(blockCount: 1000), MockNamespace(blockCount: 2000, blockSize: 4096)]
+        let harness = try Harness(configuration)
+        let buffer = try harness.allocate(4096)
+        let completion = harness.execute(.identify(.controller), buffer: buffer)
+        #expect(completion.status.isSuccess)
+        let data = IdentifyController(bytes: UnsafeRawBufferPointer(start: buffer.address, count: 4096))
+        #expect(data.serialNumber == "SN-42")
+        #expect(data.modelNumber == "Test Model")
+        #expect(data.firmwareRevision == "FW9")
+        #expect(data.mdts == 6)
+        #expect(data.nn == 2)
+        #expect(data.sqes == 0x66 && data.cqes == 0x44)
+        #expect(data.volatileWriteCachePresent)
+        #expect(data.supportsSGL)
+        #expect(data.supportsCompareAndWrite)
+        #expect(data.oncs.contains([.compare, .datasetManagement, .writeZeroes, .verify]))
+    }
+
+    @Test func identifyNamespaceAndList() throws {
+        var configuration = MockConfiguration()
+        configuration.namespaces = [MockNamespace(blockCount: 1000), MockNamespace(blockCount: 2000, blockSize: 4096)]
+        let harness = try Harness(configuration)
+        let buffer = try harness.allocate(4096)
+        #expect(harness.execute(.identify(.namespace, nsid: 2), buffer: buffer).status.isSuccess)
+        let namespace = IdentifyNamespace(bytes: UnsafeRawBufferPointer(start: buffer.address, count: 4096))
+        #expect(namespace.nsze == 2000 && namespace.ncap == 2000)
+        #expect(namespace.blockSize == 4096)
+        #expect(namespace.deallocatedBlocksReadZero)
+
+        #expect(harness.execute(.identify(.namespace, nsid: 3), buffer: buffer).status.matches(.invalidNamespaceOrFormat))
+        #expect(harness.execute(.identify(.namespace, nsid: 0), buffer: buffer).status.matches(.invalidNamespaceOrFormat))
+
+        #expect(harness.execute(.identify(.activeNamespaceList, nsid: 0), buffer: buffer).status.isSuccess)
+        let list = UnsafeRawBufferPointer(start: buffer.address, count: 12)
+        #expect(list.load(fromByteOffset: 0, as: UInt32.self) == 1)
+        #expect(list.load(fromByteOffset: 4, as: UInt32.self) == 2)
+        #expect(list.load(fromByteOffset: 8, as: UInt32.self) == 0)
+        #expect(harness.execute(.identify(.activeNamespaceList, nsid: 1), buffer: buffer).status.isSuccess)
+        #expect(list.load(fromByteOffset: 0, as: UInt32.self) == 2)
+        #expect(harness.execute(.identify(.activeNamespaceList, nsid: 0xFFFF_FFFF), buffer: buffer).status.matches(.invalidNamespaceOrFormat))
+        // CNS 03h is not implemented: Invalid Field in Command.
+        #expect(harness.execute(.identify(.namespaceIdentificationDescriptors, nsid: 1), buffer: buffer).status.matches(.invalidFieldInCommand))
+    }
+
+    @Test func numberOfQueuesGrantsTheMinimum() throws {
+        var configuration = MockConfiguration()
+        configuration.ioQueueCount = 8
+        let harness = try Harness(configuration)
+        let small = harness.execute(.setNumberOfQueues(submission: 4, completion: 2))
+        #expect(small.status.isSuccess)
+        #expect(small.dw0 & 0xFFFF == 3 && small.dw0 >> 16 == 1)
+        let large = harness.execute(.setNumberOfQueues(submission: 100, completion: 100))
+        #expect(large.dw0 & 0xFFFF == 7 && large.dw0 >> 16 == 7)
+        let current = harness.execute(.getFeatures(.numberOfQueues))
+        #expect(current.dw0 == large.dw0)
+        // 65536 queues (FFFFh 0's based) is an invalid value.
+        #expect(harness.execute(.setFeatures(.numberOfQueues, value: 0xFFFF)).status.matches(.invalidFieldInCommand))
+        // After an I/O queue exists the number cannot change.
+        try harness.createQueuePair(1)
+        #expect(harness.execute(.setNumberOfQueues(submission: 2, completion: 2)).status.matches(.commandSequenceError))
+    }
+
+    @Test func grantedCountLimitsQueueIdentifiers() throws {
+        let harness = try Harness()
+        _ = harness.execute(.setNumberOfQueues(submission: 2, completion: 2))
+        #expect(try harness.createQueuePair(2) == (.success, .success))
+        let (cq, _) = try harness.createQueuePair(3)
+        #expect(cq.matches(.invalidQueueIdentifier))
+    }
+
+    @Test func volatileWriteCacheFeature() throws {
+        let harness = try Harness()
+        #expect(harness.execute(.getFeatures(.volatileWriteCache)).dw0 == 1)
+        #expect(harness.execute(.setFeatures(.volatileWriteCache, value: 0)).status.isSuccess)
+        #expect(harness.execute(.getFeatures(.volatileWriteCache)).dw0 == 0)
+
+        var absent = MockConfiguration()
+        absent.volatileWriteCache = false
+        let noCache = try Harness(absent)
+        #expect(noCache.execute(.getFeatures(.volatileWriteCache)).status.matches(.invalidFieldInCommand))
+        #expect(noCache.execute(.setFeatures(.volatileWriteCache, value: 1)).status.matches(.invalidFieldInCommand))
+    }
+
+    @Test func arbitrationFeatureAndUnknownFeature() throws {
+        let harness = try Harness()
+        #expect(harness.execute(.setFeatures(.arbitration, value: 0x0302_0103)).status.isSuccess)
+        #expect(harness.execute(.getFeatures(.arbitration)).dw0 == 0x0302_0103)
+        #expect(harness.execute(.getFeatures(.arbitration, select: 1)).dw0 == 0)
+        #expect(harness.execute(.getFeatures(.temperatureThreshold)).status.matches(.invalidFieldInCommand))
+        #expect(harness.execute(.setFeatures(.arbitration, value: 0, save: true)).status.matches(.featureIdentifierNotSaveable))
+    }
+
+    @Test func createQueueValidation() throws {
+        var configuration = MockConfiguration()
+        configuration.mqes = 63
+        configuration.ioQueueCount = 4
+        let harness = try Harness(configuration)
+        let memory = try harness.allocate(64 * 64)
+        func createCQ(_ id: UInt16, _ entries: Int, contiguous: Bool = true) -> CompletionStatus {
+            var entry = SubmissionQueueEntry.createIOCompletionQueue(id: id, entries: entries, baseIOVA: memory.iova)
+            if !contiguous { entry.cdw11 &= ~1 }
+            return harness.execute(entry).status
+        }
+        func createSQ(_ id: UInt16, _ entries: Int, cq: UInt16) -> CompletionStatus {
+            harness.execute(.createIOSubmissionQueue(id: id, entries: entries, baseIOVA: memory.iova, completionQueueID: cq)).status
+        }
+        #expect(createCQ(0, 16).matches(.invalidQueueIdentifier))
+        #expect(createCQ(5, 16).matches(.invalidQueueIdentifier))
+        #expect(createCQ(1, 1).matches(.invalidQueueSize))
+        #expect(createCQ(1, 65).matches(.invalidQueueSize))
+        #expect(createCQ(1, 16, contiguous: false).matches(.invalidFieldInCommand))
+        #expect(createCQ(1, 64).isSuccess)
+        #expect(createCQ(1, 16).matches(.invalidQueueIdentifier))
+
+        #expect(createSQ(0, 16, cq: 1).matches(.invalidQueueIdentifier))
+        #expect(createSQ(5, 16, cq: 1).matches(.invalidQueueIdentifier))
+        #expect(createSQ(1, 1, cq: 1).matches(.invalidQueueSize))
+        #expect(createSQ(1, 65, cq: 1).matches(.invalidQueueSize))
+        #expect(createSQ(1, 16, cq: 2).matches(.completionQueueInvalid))
+        #expect(createSQ(1, 16, cq: 0).matches(.completionQueueInvalid))
+        #expect(createSQ(1, 16, cq: 1).isSuccess)
+        #expect(createSQ(1, 16, cq: 1).matches(.invalidQueueIdentifier))
+
+        #expect(harness.execute(.deleteIOCompletionQueue(id: 1)).status.matches(.invalidQueueDeletion))
+        #expect(harness.execute(.deleteIOSubmissionQueue(id: 0)).status.matches(.invalidQueueIdentifier))
+        #expect(harness.execute(.deleteIOCompletionQueue(id: 0)).status.matches(.invalidQueueIdentifier))
+        #expect(harness.execute(.deleteIOSubmissionQueue(id: 2)).status.matches(.invalidQueueIdentifier))
+        #expect(harness.execute(.deleteIOSubmissionQueue(id: 1)).status.isSuccess)
+        #expect(harness.execute(.deleteIOCompletionQueue(id: 1)).status.isSuccess)
+        #expect(harness.execute(.deleteIOCompletionQueue(id: 1)).status.matches(.invalidQueueIdentifier))
+    }
+
+    @Test func queueEntrySizesAreCheckedAtCreation() throws {
+        let harness = try Harness(enable: false)
+        var cc = ControllerConfiguration()
+        cc.en = true
+        harness.controller.writeRegister32(cc.rawValue, at: ControllerRegister.cc)  // IOSQES = IOCQES = 0
+        #expect(harness.csts.rdy)
+        let memory = try harness.allocate(4096)
+        #expect(harness.execute(.createIOCompletionQueue(id: 1, entries: 16, baseIOVA: memory.iova)).status.matches(.invalidFieldInCommand))
+    }
+
+    @Test func nonContiguousQueuesWhenAllowed() throws {
+        var configuration = MockConfiguration()
+        configuration.contiguousQueuesRequired = false
+        let harness = try Harness(configuration)
+        // A 512-entry SQ spans 8 pages; PRP1 points to the list of them.
+        let pages = try (0..<8).map { _ in try harness.allocate(4096) }
+        let list = try harness.allocate(4096)
+        for (index, page) in pages.enumerated() { list.address.storeBytes(of: page.iova, toByteOffset: index * 8, as: UInt64.self) }
+        let cq = try harness.allocate(4096)
+        #expect(harness.execute(.createIOCompletionQueue(id: 1, entries: 256, baseIOVA: cq.iova)).status.isSuccess)
+        var sq = SubmissionQueueEntry.createIOSubmissionQueue(id: 1, entries: 512, baseIOVA: list.iova, completionQueueID: 1)
+        sq.cdw11 &= ~1
+        #expect(harness.execute(sq).status.isSuccess)
+    }
+
+    @Test func logPages() throws {
+        let harness = try Harness()
+        try harness.createQueuePair(1)
+        try harness.writePattern(lba: 0, blocks: 8, seed: 1)
+        try harness.writePattern(lba: 8, blocks: 1, seed: 2)
+        _ = try harness.read(lba: 0, blocks: 4)
+        // One failing command for the error log.
+        #expect(harness.execute(.io(.read, nsid: 9, lba: 0, blocks: 1), qid: 1).status.matches(.invalidNamespaceOrFormat))
+
+        let buffer = try harness.allocate(4096)
+        #expect(harness.execute(.getLogPage(.smartHealth, bytes: 512), buffer: buffer).status.isSuccess)
+        let smart = UnsafeRawBufferPointer(start: buffer.address, count: 512)
+        #expect(smart.load(fromByteOffset: 32, as: UInt64.self) == 1)  // 4 units read: 1 thousand, rounded up
+        #expect(smart.load(fromByteOffset: 48, as: UInt64.self) == 1)
+        #expect(smart.load(fromByteOffset: 64, as: UInt64.self) == 1)  // host read commands: the one that reached the media
+        #expect(smart.load(fromByteOffset: 80, as: UInt64.self) == 2)  // host write commands
+
+        #expect(harness.execute(.getLogPage(.errorInformation, bytes: 64), buffer: buffer).status.isSuccess)
+        let error = UnsafeRawBufferPointer(start: buffer.address, count: 64)
+        #expect(error.load(fromByteOffset: 0, as: UInt64.self) == 1)
+        #expect(error.load(fromByteOffset: 8, as: UInt16.self) == 1)  // SQID
+        let status = CompletionStatus(rawValue: error.load(fromByteOffset: 12, as: UInt16.self) >> 1)
+        #expect(status.matches(.invalidNamespaceOrFormat))
+
+        #expect(harness.execute(.getLogPage(.firmwareSlot, bytes: 512), buffer: buffer).status.matches(.invalidLogPage))
+        #expect(harness.execute(.getLogPage(.smartHealth, bytes: 512, nsid: 1), buffer: buffer).status.matches(.invalidFieldInCommand))
+    }
+
+    @Test func abortHeldCommandAndMissingCommand() throws {
+        let harness = try Harness()
+        try harness.createQueuePair(1)
+        harness.controller.inject(.neverComplete(.io(.read, count: 1)))
+        let buffer = try harness.allocate(4096)
+        var read = SubmissionQueueEntry.io(.read, nsid: 1, lba: 0, blocks: 1)
+        read.dptr1 = buffer.iova
+        let victim = harness.submit(read, qid: 1)
+        #expect(harness.poll(qid: 1).isEmpty)
+        #expect(harness.controller.statistics.heldCommands == 1)
+
+        let abort = harness.execute(.abort(queueID: 1, commandID: victim))
+        #expect(abort.status.isSuccess)
+        #expect(abort.dw0 & 1 == 0)
+        let aborted = harness.poll(qid: 1)
+        #expect(aborted.count == 1)
+        #expect(aborted.first?.commandID == victim)
+        #expect(aborted.first?.status.matches(.abortRequested) == true)
+
+        let notFound = harness.execute(.abort(queueID: 1, commandID: 999))
+        #expect(notFound.status.isSuccess)
+        #expect(notFound.dw0 & 1 == 1)
+    }
+
+    @Test func asyncEventRequestLimit() throws {
+        var configuration = MockConfiguration()
+        configuration.aerl = 1
+        let harness = try Harness(configuration)
+        harness.submit(.asynchronousEventRequest())
+        harness.submit(.asynchronousEventRequest())
+        #expect(harness.poll().isEmpty)
+        #expect(harness.controller.statistics.outstandingAsyncEventRequests == 2)
+        let third = harness.execute(.asynchronousEventRequest())
+        #expect(third.status.matches(.asynchronousEventRequestLimitExceeded))
+    }
+
+    @Test func unknownAdminOpcode() throws {
+        let harness = try Harness()
+        var entry = SubmissionQueueEntry()
+        entry.opcode = 0x7F
+        #expect(harness.execute(entry).status.matches(.invalidCommandOpcode))
+        // Admin commands must use PRPs.
+        var sgl = SubmissionQueueEntry.identify(.controller)
+        sgl.psdt = .sglContiguousMetadata
+        #expect(harness.execute(sgl).status.matches(.invalidFieldInCommand))
+    }
+
+    @Test func deletingSubmissionQueueAbortsHeldCommands() throws {
+        let harness = try Harness()
+        try harness.createQueuePair(1)
+        harness.controller.inject(.neverComplete(.io(.flush)))
+        let held = harness.submit(.flush(nsid: 1), qid: 1)
+        #expect(harness.execute(.deleteIOSubmissionQueue(id: 1)).status.isSuccess)
+        let completions = harness.poll(qid: 1)
+        #expect(completions.map(\.commandID) == [held])
+        #expect(completions.first?.status.matches(.abortedSQDeletion) == true)
+    }
+}
