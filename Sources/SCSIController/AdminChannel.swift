@@ -66,11 +66,13 @@ final class AdminChannel: @unchecked Sendable {
 
 /// Bounded register waits shared by bring-up, reset and shutdown.
 enum RegisterWaits {
-    /// Throws when the device reads all ones or reports CSTS.CFS.
+    /// Throws when the device reads all ones, reports CSTS.CFS, or is no longer ready (reset or
+    /// powered off behind the driver's back). Only meaningful once the controller is enabled.
     static func checkAlive(device: any DeviceInterface, during: String) throws(ControllerError) {
         let csts = ControllerStatus(rawValue: device.readRegister32(at: ControllerRegister.csts))
         if csts.isAllOnes { throw .deviceGone(during: during) }
         if csts.cfs { throw .controllerFatal(during: during, csts: csts.rawValue) }
+        if !csts.rdy { throw .controllerNotReady(during: during, csts: csts.rawValue) }
     }
 
     /// Waits for CSTS.RDY to equal `ready`, within CAP.TO.

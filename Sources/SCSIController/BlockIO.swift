@@ -109,7 +109,10 @@ extension IOQueue {
             }
             spins += 1
             if !done, spins % 256 == 0 {
-                if let error = try? RegisterWaits.checkAlive(device: controller.device, during: name) { _ = error }
+                do { try RegisterWaits.checkAlive(device: controller.device, during: name) } catch {
+                    outcome.error = error
+                    return outcome
+                }
                 if MonotonicClock.nanoseconds() > deadline {
                     controller.recover(reason: "\(name) timed out")
                     outcome.error = .commandTimedOut(command: name, queueID: id, commandID: 0,

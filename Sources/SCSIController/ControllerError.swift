@@ -9,6 +9,8 @@ public enum ControllerError: Error, Sendable, Equatable, CustomStringConvertible
     case controllerFatal(during: String, csts: UInt32)
     /// A register read returned all ones: the device was removed or its link is down.
     case deviceGone(during: String)
+    /// CSTS.RDY dropped while the driver had the controller enabled: it was reset or lost power.
+    case controllerNotReady(during: String, csts: UInt32)
     /// The controller lacks something this driver requires.
     case unsupported(String)
     /// An admin command completed with an error status.
@@ -41,6 +43,8 @@ public enum ControllerError: Error, Sendable, Equatable, CustomStringConvertible
             return "controller fatal status (CSTS.CFS=1, CSTS=\(hex(csts))) during \(during); the controller needs a reset"
         case let .deviceGone(during):
             return "device returned all ones during \(during): it was removed or its PCIe link is down"
+        case let .controllerNotReady(during, csts):
+            return "controller stopped being ready (CSTS.RDY=0, CSTS=\(hex(csts))) during \(during): it was reset or lost power; bring it up again"
         case let .unsupported(what):
             return "controller not supported: \(what)"
         case let .adminCommandFailed(command, status):

@@ -14,6 +14,16 @@ extension NVMeController {
         }
         if alreadyStopped { return }
         var firstError: ControllerError?
+        // A controller that is gone, or no longer enabled, has nothing to flush or shut down; say so once.
+        do { try RegisterWaits.checkAlive(device: device, during: "stop") } catch {
+            logger.error("stop: \(error)")
+            throw error
+        }
+        // A controller that is gone, or no longer enabled, has nothing to flush or shut down; say so once.
+        do { try RegisterWaits.checkAlive(device: device, during: "stop") } catch {
+            logger.error("stop: \(error)")
+            throw error
+        }
         func note(_ error: ControllerError) {
             logger.error("stop: \(error)")
             if firstError == nil { firstError = error }

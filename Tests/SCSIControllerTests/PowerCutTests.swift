@@ -118,3 +118,42 @@ struct TestRandom {
         return z ^ (z >> 31)
     }
 }
+
+@Suite struct StopTests {
+    @Test func stopIssuesAFlushAndReportsItsFailure() throws {
+        let rig = try Rig { $0.volatileWriteCache = true }
+        rig.mock.inject(.failCommands(.io(.flush), status: CompletionStatus(.internalError)))
+        #expect {
+            try rig.controller.stop()
+        } throws: { error in
+            guard case let .ioCommandFailed(command, _, _, status) = error as? ControllerError else { return false }
+            return command == "Flush" && status.matches(.internalError)
+        }
+        // The shutdown handshake still ran after the failed flush.
+        let csts = ControllerStatus(rawValue: rig.mock.readRegister32(at: ControllerRegister.csts))
+        #expect(csts.shst == .complete)
+        #expect(rig.controller.isStopped)
+    }
+
+    @Test func stopDeletesTheQueuesAndRefusesFurtherWork() throws {
+        let rig = try Rig({ $0.volatileWriteCache = false }, options: { $0.ioQueueCount = 2; })
+        try rig.controller.stop()
+        let sink = try rig.controller.mapper.allocate(length: 4096)
+        guard case .stopped = rig.queue.read(nsid: rig.nsid, lba: 0, blocks: 1, into: sink).error else {
+            Issue.record("I/O after stop was not refused")
+            return
+        }
+        try rig.controller.stop()  // a second stop is a no-op
+    }
+
+    @Test func stopOnAPoweredOffControllerSaysSoQuickly() throws {
+        let rig = try Rig()
+        rig.mock.powerCut()
+        #expect {
+            try rig.controller.stop()
+        } throws: { error in
+            guard case .controllerNotReady = error as? ControllerError else { return false }
+            return true
+        }
+    }
+}
