@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "NVMe", targets: ["NVMe"]),
         .library(name: "PCIDevice", targets: ["PCIDevice"]),
         .library(name: "DMAMapper", targets: ["DMAMapper"]),
+        .library(name: "Translation", targets: ["Translation"]),
         .executable(name: "ctrlbench", targets: ["ctrlbench"]),
     ],
     dependencies: [
@@ -50,8 +51,13 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        .target(name: "Translation", dependencies: ["NVMe"], swiftSettings: strict),
+        // Replays inputs through translation; built with -sanitize=fuzzer by
+        // scripts/fuzz-translation.sh, where libFuzzer supplies main (see the target's README note).
+        .executableTarget(name: "TranslationFuzz", dependencies: ["Translation", "NVMe"], swiftSettings: strict),
         .testTarget(name: "NVMeTests", dependencies: ["NVMe"], swiftSettings: strict),
         .testTarget(name: "PCIDeviceTests", dependencies: ["PCIDevice"], swiftSettings: strict),
         .testTarget(name: "DMAMapperTests", dependencies: ["DMAMapper"], swiftSettings: strict),
+        .testTarget(name: "TranslationTests", dependencies: ["Translation", "NVMe"], swiftSettings: strict),
     ]
 )
