@@ -66,7 +66,7 @@ enum StatusMapping {
             case .endToEndApplicationTagCheckError: return SenseCondition(.mediumError, .applicationTagCheckFailed)
             case .endToEndReferenceTagCheckError: return SenseCondition(.mediumError, .referenceTagCheckFailed)
             case .compareFailure: return SenseCondition(.miscompare, .miscompareDuringVerify)
-            case .accessDenied: return SenseCondition(.dataProtect, .accessDeniedNoAccessRights)
+            case .accessDenied: return SenseCondition(.illegalRequest, .accessDeniedNoAccessRights)
             case .deallocatedOrUnwrittenLogicalBlock: return SenseCondition(.mediumError, .unrecoveredReadError)
             }
         case .pathRelated:

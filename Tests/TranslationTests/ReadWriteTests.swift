@@ -107,3 +107,42 @@ import Testing
         #expect(complete(context, results: [], facts: Fixture.facts(), state: &state).status == .checkCondition)
     }
 }
+
+@Suite struct FastPathTests {
+    @Test func agreesWithTranslate() {
+        var random = RobustnessTests.Generator(state: 42)
+        let facts = Fixture.facts()
+        var accepted = 0
+        for _ in 0..<200_000 {
+            let opcode: UInt8 = [0x08, 0x0A, 0x28, 0x2A, 0xA8, 0xAA, 0x88, 0x8A, 0x00][Int(random.next() % 9)]
+            let length = random.next() % 8 == 0 ? Int(random.next() % 17) : (CommandTable.groupLength(opcode) ?? 6)
+            var cdb = (0..<length).map { _ in random.next() % 3 == 0 ? UInt8.random(in: 0...255, using: &random) : 0 }
+            if !cdb.isEmpty { cdb[0] = opcode }
+            if cdb.count > 2, random.next() % 2 == 0 { cdb[cdb.count - 2] = UInt8(random.next() % 3) }
+            let transferLength = [0, 512, 1024, 131_072][Int(random.next() % 4)]
+            let direction: DataDirection = [.none, .fromDevice, .toDevice][Int(random.next() % 3)]
+            var state = LogicalUnitState(stopped: random.next() % 8 == 0)
+            let lun = random.next() % 8 == 0 ? 1 : UInt64(0)
+            let fast = cdb.withUnsafeBytes {
+                translateBlockTransfer(cdb: $0, lun: lun, transferLength: transferLength, direction: direction, facts: facts, state: state)
+            }
+            guard let fast else { continue }
+            accepted += 1
+            let operation: NVMeOperation = fast.isWrite
+                ? .write(nsid: fast.nsid, lba: fast.lba, blocks: fast.blocks, fua: fast.fua, bufferOffset: 0)
+                : .read(nsid: fast.nsid, lba: fast.lba, blocks: fast.blocks, fua: fast.fua, bufferOffset: 0)
+            let slow = plan(cdb, lun: lun, length: transferLength, direction: direction, facts: facts, state: &state)
+            #expect(slow.operations == [operation], "\(cdb)")
+        }
+        #expect(accepted > 500)
+    }
+
+    @Test func readTen() {
+        let cdb: [UInt8] = [0x28, 0x08, 0, 0, 0, 0x10, 0, 0, 8, 0]
+        let fast = cdb.withUnsafeBytes {
+            translateBlockTransfer(cdb: $0, lun: 0, transferLength: 4096, direction: .fromDevice, facts: Fixture.facts(),
+                                   state: LogicalUnitState())
+        }
+        #expect(fast == BlockTransfer(isWrite: false, nsid: 1, lba: 0x10, blocks: 8, fua: true))
+    }
+}

@@ -29,7 +29,7 @@ import Testing
         (CompletionStatus(.endToEndApplicationTagCheckError), .checkCondition, 0x03, 0x10, 0x02),
         (CompletionStatus(.endToEndReferenceTagCheckError), .checkCondition, 0x03, 0x10, 0x03),
         (CompletionStatus(.compareFailure), .checkCondition, 0x0E, 0x1D, 0x00),
-        (CompletionStatus(.accessDenied), .checkCondition, 0x07, 0x20, 0x02),
+        (CompletionStatus(.accessDenied), .checkCondition, 0x05, 0x20, 0x02),
         (CompletionStatus(type: .vendorSpecific, code: 0x42), .checkCondition, 0x04, 0x44, 0x00),
         (CompletionStatus(type: .generic, code: 0x7F), .checkCondition, 0x04, 0x44, 0x00),
         (CompletionStatus(type: .pathRelated, code: 0x00), .checkCondition, 0x0B, 0x08, 0x00),
