@@ -52,8 +52,9 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "Translation", dependencies: ["NVMe"], swiftSettings: strict),
-        // Replays inputs through translation; built with -sanitize=fuzzer by
-        // scripts/fuzz-translation.sh, where libFuzzer supplies main (see the target's README note).
+        // libFuzzer target for Translation. A plain build replays input files given as arguments;
+        // scripts/fuzz-translation.sh builds it with -sanitize=fuzzer -DFUZZING, where the entry
+        // point hands over to libFuzzer's driver.
         .executableTarget(name: "TranslationFuzz", dependencies: ["Translation", "NVMe"], swiftSettings: strict),
         .testTarget(name: "NVMeTests", dependencies: ["NVMe"], swiftSettings: strict),
         .testTarget(name: "PCIDeviceTests", dependencies: ["PCIDevice"], swiftSettings: strict),

@@ -28,12 +28,12 @@ public struct DeviceFacts: Sendable, Equatable {
     /// The largest transfer one SCSI task may carry, in bytes, after the HBA constraints
     /// (reported as MAXIMUM TRANSFER LENGTH in VPD B0h); 0 means not reported.
     public var maximumTransferBytes: Int
-    /// The controller's own limit (MDTS x CAP.MPSMIN) in bytes, nil when unlimited; reported as
-    /// OPTIMAL TRANSFER LENGTH because a transfer within it needs no splitting.
+    /// The controller's own limit (MDTS x CAP.MPSMIN) in bytes, nil when unlimited; with
+    /// `maximumSegmentBytes` it gives OPTIMAL TRANSFER LENGTH: a transfer within both needs no splitting.
     public var controllerMaximumTransferBytes: Int?
-    /// HBA constraint: maximum segment count per transfer.
+    /// HBA constraint: maximum segment count per transfer (informational: a task is one segment).
     public var maximumSegmentCount: Int
-    /// HBA constraint: maximum bytes per segment.
+    /// HBA constraint: maximum bytes per segment; 0 when not constrained.
     public var maximumSegmentBytes: Int
     /// How many ranges one Dataset Management command may carry (NVMe allows 256).
     public var maximumDeallocateRanges: Int

@@ -78,7 +78,11 @@ enum VPDPages {
         let optimalGranularity = namespace.nsfeat & 0x10 != 0 ? Int(namespace.npwg) + 1 : 0
         body.storeBE(UInt16(clamping: optimalGranularity), at: 2)
         body.storeBE(UInt32(clamping: facts.maximumTransferBytes / blockSize), at: 4)
-        body.storeBE(UInt32(clamping: (facts.controllerMaximumTransferBytes ?? 0) / blockSize), at: 8)
+        // OPTIMAL TRANSFER LENGTH: the largest transfer neither the controller (MDTS) nor the HBA's
+        // segment byte limit makes the engine split; one task is one segment, so the segment
+        // count does not enter.
+        let unsplit = [facts.controllerMaximumTransferBytes ?? 0, facts.maximumSegmentBytes].filter { $0 > 0 }.min() ?? 0
+        body.storeBE(UInt32(clamping: unsplit / blockSize), at: 8)
         if facts.supportsDeallocate {
             body.storeBE(facts.maximumDeallocateBlocks, at: 16)         // MAXIMUM UNMAP LBA COUNT
             body.storeBE(UInt32(clamping: facts.maximumDeallocateRanges), at: 20) // ... BLOCK DESCRIPTOR COUNT

@@ -50,13 +50,25 @@ public func fuzzTranslation(_ input: UnsafeRawBufferPointer) {
     var state = LogicalUnitState(descriptorSense: flags & 0x04 != 0, writeCacheEnabled: true,
                                  pendingUnitAttention: flags & 0x10 != 0 ? .powerOnReset : nil,
                                  stopped: flags & 0x08 != 0)
+    // The fast path must agree with translate whenever it accepts a CDB.
+    let fast = cdb.withUnsafeBytes {
+        translateBlockTransfer(cdb: $0, lun: UInt64(flags & 0x03), transferLength: transferLength,
+                               direction: direction, facts: facts, state: state)
+    }
     let plan = translate(cdb: cdb, lun: UInt64(flags & 0x03), dataOut: rest, transferLength: transferLength,
                          direction: direction, facts: facts, state: &state)
     switch plan {
     case let .respond(response):
+        precondition(fast == nil, "fast path accepted a CDB that translate answers locally")
         check(response, transferLength: transferLength)
     case let .execute(operations, context):
         precondition(!operations.isEmpty, "an execute plan without operations")
+        if let fast {
+            let expected: NVMeOperation = fast.isWrite
+                ? .write(nsid: fast.nsid, lba: fast.lba, blocks: fast.blocks, fua: fast.fua, bufferOffset: 0)
+                : .read(nsid: fast.nsid, lba: fast.lba, blocks: fast.blocks, fua: fast.fua, bufferOffset: 0)
+            precondition(operations == [expected], "fast path disagrees with translate")
+        }
         let selector = rest.last ?? 0
         let status = selector < 128 ? CompletionStatus.success
             : CompletionStatus(type: StatusCodeType.allCases[Int(selector) % StatusCodeType.allCases.count], code: selector &* 7)

@@ -83,6 +83,10 @@ import Testing
         expected += [0x00, 0x00, 0x01, 0x00]    // MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT
         expected += [UInt8](repeating: 0, count: 36)
         #expect(vpd(0xB0) == expected)
+        // A 32 KiB segment limit lowers OPTIMAL TRANSFER LENGTH to 64 blocks.
+        var segmented = Fixture.facts()
+        segmented.maximumSegmentBytes = 32 * 1024
+        #expect(vpd(0xB0, facts: segmented).map { Array($0[12..<16]) } == [0x00, 0x00, 0x00, 0x40])
         // Without DSM and fused compare-and-write, those fields are zero.
         let bare = vpd(0xB0, facts: Fixture.facts(rich: false))
         #expect(bare?[5] == 0)
