@@ -9,7 +9,11 @@ import NVMe
 /// finish is reported as ABORTED COMMAND rather than as success.
 public func complete(_ context: CompletionContext, results: [NVMeResult], facts: DeviceFacts,
                      state: inout LogicalUnitState) -> SCSIResponse {
-    let transferred = results.reduce(0) { $0 + max(0, $1.bytesTransferred) }
+    // Saturating: the counts come from the engine (and through it from the device).
+    let transferred = results.reduce(0) { total, result in
+        let (sum, overflow) = total.addingReportingOverflow(max(0, result.bytesTransferred))
+        return overflow ? Int.max : sum
+    }
     let residual = max(0, context.transferLength - transferred)
     let failure = results.filter { !$0.status.isSuccess }.min { $0.operationIndex < $1.operationIndex }
     if let failure {
@@ -82,7 +86,10 @@ enum StatusMapping {
     /// The INFORMATION field of a miscompare: the engine's offset, else the first byte where the
     /// media data it read differs from the compare data; nil (INFORMATION not valid) if neither.
     static func miscompareOffset(_ result: NVMeResult, _ context: CompletionContext) -> Int? {
-        if let offset = result.miscompareOffset { return context.compareOffset + max(0, offset) }
+        if let offset = result.miscompareOffset {
+            let (sum, overflow) = context.compareOffset.addingReportingOverflow(max(0, offset))
+            return overflow ? Int.max : sum
+        }
         guard let media = result.mediaData, let expected = context.compareData else { return nil }
         let common = min(media.count, expected.count)
         if let index = (0..<common).first(where: { media[$0] != expected[$0] }) { return context.compareOffset + index }

@@ -144,3 +144,22 @@ import Testing
         #expect(goods > 1000)
     }
 }
+
+@Suite struct HostileResultTests {
+    @Test func absurdEngineNumbersDoNotTrap() {
+        var state = LogicalUnitState()
+        guard let context = plan([0x89, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0], length: 1024, direction: .toDevice).context else {
+            Issue.record("expected a plan")
+            return
+        }
+        let response = complete(context, results: [
+            NVMeResult(operationIndex: -3, status: .success, bytesTransferred: .max),
+            NVMeResult(operationIndex: 0, status: CompletionStatus(.compareFailure), bytesTransferred: .max, miscompareOffset: .max),
+            NVMeResult(operationIndex: 99, status: .success, bytesTransferred: .min),
+        ], facts: Fixture.facts(), state: &state)
+        #expect(response.status == .checkCondition)
+        #expect(response.residual == 0)
+        // INFORMATION does not fit the fixed format's 4 bytes, so it is not marked valid there.
+        #expect(response.sense == fixedSense(0x0E, 0x1D, 0x00))
+    }
+}
