@@ -27,9 +27,11 @@ enum SupportedOperationCodes {
             // Option 1 names an opcode without service actions, option 2 one with them (SPC-5).
             if options == 1, hasActions { throw .invalidCDB(byte: 2, bit: 2) }
             if options == 2, !hasActions { throw .invalidCDB(byte: 2, bit: 2) }
-            if !hasActions, options != 1, serviceAction != 0 { throw .invalidCDB(byte: 4) }
+            // Option 3 names either kind; for an opcode without service actions only service
+            // action 0 describes it, anything else is reported as not supported.
             let match = commands.first {
-                $0.opcode == opcode && (!hasActions || UInt16($0.serviceAction ?? 0) == serviceAction)
+                $0.opcode == opcode
+                    && (hasActions ? UInt16($0.serviceAction ?? 0) == serviceAction : options == 1 || serviceAction == 0)
             }
             if let match {
                 var entry: [UInt8] = [0, (timeouts ? 0x80 : 0) | 0x03, 0, UInt8(match.length)] + match.usage

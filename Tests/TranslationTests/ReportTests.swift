@@ -48,6 +48,11 @@ import Testing
         expectCheck(rsoc(0x01, opcode: 0x9E), invalidCDB(byte: 2, bit: 2))
         expectCheck(rsoc(0x02, opcode: 0x28), invalidCDB(byte: 2, bit: 2))
         expectCheck(rsoc(0x05), invalidCDB(byte: 2, bit: 2))
+        // Option 3 takes either kind of opcode.
+        expectData(rsoc(0x03, opcode: 0x00), [0, 0x03, 0, 0x06, 0x00, 0, 0, 0, 0, 0])
+        expectData(rsoc(0x03, opcode: 0x00, serviceAction: 1), [0, 0x01, 0, 0])
+        expectData(rsoc(0x03, opcode: 0xA3, serviceAction: 0x0C),
+                   [0, 0x03, 0, 0x0C, 0xA3, 0x1F, 0x87, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0])
     }
 
     @Test func allCommands() {
