@@ -2,10 +2,28 @@
 public struct BlockTransfer: Sendable, Equatable {
     /// Write (data-out) rather than Read.
     public var isWrite: Bool
+    /// Namespace of the LUN.
     public var nsid: UInt32
+    /// First logical block.
     public var lba: UInt64
+    /// Number of blocks, never 0 (the engine splits by MDTS and its segment limits).
     public var blocks: UInt32
+    /// Force Unit Access, from the CDB's FUA bit.
     public var fua: Bool
+
+    public init(isWrite: Bool, nsid: UInt32, lba: UInt64, blocks: UInt32, fua: Bool) {
+        self.isWrite = isWrite
+        self.nsid = nsid
+        self.lba = lba
+        self.blocks = blocks
+        self.fua = fua
+    }
+
+    /// The same transfer as the general path's operation, for engines that mix both.
+    public var operation: NVMeOperation {
+        isWrite ? .write(nsid: nsid, lba: lba, blocks: blocks, fua: fua, bufferOffset: 0)
+            : .read(nsid: nsid, lba: lba, blocks: blocks, fua: fua, bufferOffset: 0)
+    }
 }
 
 /// The hot path: READ/WRITE (6, 10, 12, 16) that need exactly one NVMe Read/Write, recognised
