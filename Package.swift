@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "PCIDevice", targets: ["PCIDevice"]),
         .library(name: "DMAMapper", targets: ["DMAMapper"]),
         .library(name: "MockNVMe", targets: ["MockNVMe"]),
+        .library(name: "Translation", targets: ["Translation"]),
         .library(name: "SCSIController", targets: ["SCSIController"]),
         .executable(name: "ctrlbench", targets: ["ctrlbench"]),
     ],
@@ -34,9 +35,14 @@ let package = Package(
         ),
         .target(name: "DMAMapper", dependencies: ["CVFIO", "PCIDevice", logging], swiftSettings: strict),
         .target(name: "MockNVMe", dependencies: ["NVMe", "PCIDevice", "DMAMapper", logging], swiftSettings: strict),
+        .target(name: "Translation", dependencies: ["NVMe"], swiftSettings: strict),
+        // libFuzzer target for Translation. A plain build replays input files given as arguments;
+        // scripts/fuzz-translation.sh builds it with -sanitize=fuzzer -DFUZZING, where the entry
+        // point hands over to libFuzzer's driver.
+        .executableTarget(name: "TranslationFuzz", dependencies: ["Translation", "NVMe"], swiftSettings: strict),
         .target(
             name: "SCSIController",
-            dependencies: ["CVFIO", "NVMe", "PCIDevice", "DMAMapper", logging],
+            dependencies: ["CVFIO", "NVMe", "PCIDevice", "DMAMapper", "Translation", logging],
             swiftSettings: strict
         ),
         .executableTarget(
@@ -50,10 +56,11 @@ let package = Package(
         .testTarget(name: "NVMeTests", dependencies: ["NVMe"], swiftSettings: strict),
         .testTarget(name: "PCIDeviceTests", dependencies: ["PCIDevice"], swiftSettings: strict),
         .testTarget(name: "DMAMapperTests", dependencies: ["DMAMapper"], swiftSettings: strict),
+        .testTarget(name: "TranslationTests", dependencies: ["Translation", "NVMe"], swiftSettings: strict),
         .testTarget(name: "MockNVMeTests", dependencies: ["MockNVMe", "DMAMapper", "NVMe"], swiftSettings: strict),
         .testTarget(
             name: "SCSIControllerTests",
-            dependencies: ["SCSIController", "MockNVMe", "NVMe", "DMAMapper", logging],
+            dependencies: ["SCSIController", "MockNVMe", "NVMe", "DMAMapper", "Translation", logging],
             swiftSettings: strict
         ),
     ]

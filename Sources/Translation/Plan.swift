@@ -1,0 +1,39 @@
+/// What translation decided for one CDB.
+public enum TranslationPlan: Sendable, Equatable {
+    /// Answered without the device: INQUIRY, READ CAPACITY, MODE SENSE, errors...
+    case respond(SCSIResponse)
+    /// Run these operations in order, then hand the results and the context to `complete`.
+    /// The list is never empty.
+    case execute([NVMeOperation], CompletionContext)
+}
+
+/// What `complete` needs to know about a plan once its operations have run. Opaque to the engine.
+public struct CompletionContext: Sendable, Equatable {
+    /// What to do with the logical unit's state when every operation succeeded.
+    enum OnSuccess: Sendable, Equatable {
+        case nothing
+        case modeSelect(writeCacheEnabled: Bool?, descriptorSense: Bool?)
+        case stop
+        case start
+    }
+
+    /// Number of operations in the plan.
+    let operationCount: Int
+    /// The task's buffer length, for the residual.
+    let transferLength: Int
+    /// The compare data of COMPARE AND WRITE / VERIFY with BYTCHK=1, when translation was given
+    /// it, to find the first miscompare from media data the engine read.
+    let compareData: [UInt8]?
+    /// Offset of the compare data in the task buffer (INFORMATION is relative to the buffer start).
+    let compareOffset: Int
+    let onSuccess: OnSuccess
+
+    init(operationCount: Int, transferLength: Int, compareData: [UInt8]? = nil, compareOffset: Int = 0,
+         onSuccess: OnSuccess = .nothing) {
+        self.operationCount = operationCount
+        self.transferLength = transferLength
+        self.compareData = compareData
+        self.compareOffset = compareOffset
+        self.onSuccess = onSuccess
+    }
+}

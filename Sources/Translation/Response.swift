@@ -1,0 +1,44 @@
+/// SCSI status codes (SAM-5, "Status codes").
+public enum SCSIStatus: UInt8, Sendable, Equatable, CaseIterable {
+    case good = 0x00
+    case checkCondition = 0x02
+    case conditionMet = 0x04
+    case busy = 0x08
+    case reservationConflict = 0x18
+    case taskSetFull = 0x28
+    case acaActive = 0x30
+    case taskAborted = 0x40
+}
+
+/// Which way a task's data moves, seen from the initiator.
+public enum DataDirection: Sendable, Equatable {
+    /// No data phase.
+    case none
+    /// Data-in: device to host (READ, INQUIRY...).
+    case fromDevice
+    /// Data-out: host to device (WRITE, MODE SELECT...).
+    case toDevice
+}
+
+/// What the engine reports back to the initiator for one SCSI task.
+public struct SCSIResponse: Sendable, Equatable {
+    /// SCSI status byte.
+    public var status: SCSIStatus
+    /// Sense data (fixed or descriptor format), empty when there is none.
+    public var sense: [UInt8]
+    /// Data built locally (INQUIRY, MODE SENSE...), already truncated to the allocation length and
+    /// to the task's buffer; empty when the data moved by DMA or there is none.
+    public var dataIn: [UInt8]
+    /// Bytes of the task's buffer that were not transferred (SAM "residual"), never negative.
+    public var residual: Int
+
+    public init(status: SCSIStatus, sense: [UInt8] = [], dataIn: [UInt8] = [], residual: Int = 0) {
+        self.status = status
+        self.sense = sense
+        self.dataIn = dataIn
+        self.residual = residual
+    }
+
+    /// Bytes transferred for a task whose buffer is `transferLength` long.
+    public func bytesTransferred(transferLength: Int) -> Int { max(0, transferLength - residual) }
+}

@@ -1,0 +1,148 @@
+import NVMe
+
+/// Translates one SCSI command for a logical unit (NVM Express SCSI Translation Reference 1.5,
+/// SBC-4/SPC-5 where it is silent).
+///
+/// - Parameters:
+///   - cdb: the CDB, exactly as long as its opcode's group says (6, 10, 12 or 16 bytes).
+///   - lun: the LUN number (0 = first active namespace), not the 8-byte SAM encoding.
+///   - dataOut: the task's data-out bytes, required for the commands whose parameter data
+///     translation itself must read: UNMAP, MODE SELECT, WRITE SAME (the one block) and, when
+///     the engine wants translation to locate miscompares, COMPARE AND WRITE and VERIFY with
+///     BYTCHK=1. `needsDataOut(cdb:)` says which. Nil for anything else.
+///   - transferLength: the task buffer's length in bytes. For READ/WRITE-like commands it must
+///     equal transfer length x block size: a mismatch is ILLEGAL REQUEST, INVALID FIELD IN CDB
+///     pointing at the TRANSFER LENGTH field (SAM-5 leaves over/underrun to the transport; a
+///     userspace driver cannot move a partial block stream safely, so it refuses instead).
+///     Locally built data is truncated to it and to the allocation length.
+///   - direction: the task's data direction; it must agree with the command when data moves.
+///   - facts: what is known about the device.
+///   - state: the logical unit's state, updated for unit attentions, D_SENSE and the like.
+/// - Returns: a local response, or NVMe operations for the engine plus a context for `complete`.
+public func translate(cdb: [UInt8], lun: UInt64, dataOut: [UInt8]? = nil, transferLength: Int,
+                      direction: DataDirection, facts: DeviceFacts, state: inout LogicalUnitState) -> TranslationPlan {
+    let transferLength = max(0, transferLength)
+    do throws(SenseCondition) {
+        guard let opcode = cdb.first else { throw .invalidOpcode }
+        let serviceAction: UInt8? = CommandTable.hasServiceActions(opcode) && cdb.count > 1 ? cdb[1] & 0x1F : nil
+        let descriptor = CommandTable.lookup(opcode: opcode, serviceAction: serviceAction)
+        let unit = facts.unit(lun)
+        let exempt = descriptor?.exemptFromUnitAttention ?? false
+        if unit == nil, !exempt { throw .lunNotSupported }
+        if !exempt, let attention = state.pendingUnitAttention {
+            state.pendingUnitAttention = nil
+            throw attention
+        }
+        if !exempt, let deferred = state.deferredError {
+            state.deferredError = nil
+            throw deferred
+        }
+        guard let descriptor else {
+            // An opcode known to have service actions but an unknown one: the SA field is wrong.
+            if CommandTable.hasServiceActions(opcode), cdb.count > 1 { throw .invalidCDB(byte: 1, bit: 4) }
+            throw .invalidOpcode
+        }
+        guard descriptor.isSupported(by: facts) else { throw .invalidOpcode }
+        guard cdb.count == descriptor.length else {
+            throw SenseCondition(.illegalRequest, .invalidFieldInCommandIU)
+        }
+        try CDBCheck.reservedBits(cdb, usage: descriptor.usage)
+        if state.stopped, !descriptor.allowedWhenStopped { throw .stopped }
+        let request = Request(cdb: cdb, lun: lun, unit: unit, dataOut: dataOut, transferLength: transferLength,
+                              direction: direction, facts: facts)
+        return try dispatch(descriptor.kind, request, state: &state)
+    } catch {
+        return .respond(Request.failure(error, transferLength: transferLength, state: state))
+    }
+}
+
+/// `translate` for a CDB in raw memory (copied once; CDBs are at most 16 bytes here).
+public func translate(cdb: UnsafeRawBufferPointer, lun: UInt64, dataOut: [UInt8]? = nil, transferLength: Int,
+                      direction: DataDirection, facts: DeviceFacts, state: inout LogicalUnitState) -> TranslationPlan {
+    translate(cdb: Array(cdb), lun: lun, dataOut: dataOut, transferLength: transferLength,
+              direction: direction, facts: facts, state: &state)
+}
+
+/// Whether translation reads the data-out buffer of this CDB (so the engine must pass it as
+/// `dataOut`): UNMAP, MODE SELECT, WRITE SAME, COMPARE AND WRITE, VERIFY/WRITE AND VERIFY with BYTCHK.
+public func needsDataOut(cdb: [UInt8]) -> Bool {
+    guard let opcode = cdb.first else { return false }
+    switch opcode {
+    case Opcode.unmap, Opcode.modeSelect6, Opcode.modeSelect10, Opcode.writeSame10, Opcode.writeSame16,
+         Opcode.compareAndWrite: return true
+    case Opcode.verify10, Opcode.verify16: return cdb.count > 1 && cdb[1] & 0x06 != 0
+    default: return false
+    }
+}
+
+private func dispatch(_ kind: CommandKind, _ request: Request, state: inout LogicalUnitState) throws(SenseCondition) -> TranslationPlan {
+    switch kind {
+    case .testUnitReady: return .respond(request.good())
+    case .requestSense: return UnitControl.requestSense(request, state: &state)
+    case .startStopUnit: return try UnitControl.startStopUnit(request, state: state)
+    case .inquiry: return try Inquiry.translate(request)
+    case .readCapacity10: return try ReadCapacity.capacity10(request)
+    case .readCapacity16: return try ReadCapacity.capacity16(request)
+    case .modeSense: return try ModeSense.translate(request, state: state)
+    case .modeSelect: return try ModeSelect.translate(request, state: &state)
+    case .read, .write, .writeAndVerify, .verify: return try ReadWrite.translate(kind, request)
+    case .synchronizeCache: return try ReadWrite.synchronizeCache(request, state: state)
+    case .unmap: return try Unmap.translate(request)
+    case .writeSame: return try WriteSame.translate(request)
+    case .compareAndWrite: return try CompareAndWrite.translate(request)
+    case .reportLUNs: return try ReportLUNs.translate(request)
+    case .reportSupportedOperationCodes: return try SupportedOperationCodes.translate(request)
+    }
+}
+
+/// One command on its way through translation: the inputs every handler reads.
+struct Request {
+    let cdb: [UInt8]
+    let lun: UInt64
+    let unit: LogicalUnit?
+    let dataOut: [UInt8]?
+    let transferLength: Int
+    let direction: DataDirection
+    let facts: DeviceFacts
+
+    /// The unit, for handlers that only run when it exists (checked before dispatch).
+    var lu: LogicalUnit { unit ?? LogicalUnit(nsid: 0, namespace: IdentifyNamespace()) }
+
+    /// GOOD with no data.
+    func good() -> SCSIResponse { SCSIResponse(status: .good, residual: transferLength) }
+
+    /// GOOD with locally built data, truncated to the allocation length and the task buffer.
+    func data(_ bytes: [UInt8], allocationLength: Int) -> TranslationPlan {
+        let sent = bytes.truncated(to: min(allocationLength, transferLength))
+        return .respond(SCSIResponse(status: .good, dataIn: sent, residual: transferLength - sent.count))
+    }
+
+    /// Operations to run, with a context remembering what `complete` needs.
+    func execute(_ operations: [NVMeOperation], compareData: [UInt8]? = nil, compareOffset: Int = 0,
+                 onSuccess: CompletionContext.OnSuccess = .nothing) -> TranslationPlan {
+        .execute(operations, CompletionContext(operationCount: operations.count, transferLength: transferLength,
+                                               compareData: compareData, compareOffset: compareOffset,
+                                               onSuccess: onSuccess))
+    }
+
+    /// The CHECK CONDITION (or other status) response for a sense condition.
+    static func failure(_ condition: SenseCondition, transferLength: Int, state: LogicalUnitState) -> SCSIResponse {
+        SCSIResponse(status: condition.status,
+                     sense: SenseData.build(condition, descriptorFormat: state.descriptorSense),
+                     residual: transferLength)
+    }
+
+    /// Checks a data phase of `bytes` bytes in `direction`: the task buffer must match exactly.
+    /// `field` is the CDB byte of the length field the error points at.
+    func expectData(_ bytes: Int, _ direction: DataDirection, field: Int) throws(SenseCondition) {
+        guard bytes == transferLength, bytes == 0 || direction == self.direction else {
+            throw .invalidCDB(byte: field)
+        }
+    }
+
+    /// LBA OUT OF RANGE unless lba..<lba+blocks lies inside the namespace.
+    func checkRange(lba: UInt64, blocks: UInt64) throws(SenseCondition) {
+        let capacity = lu.blockCount
+        guard lba <= capacity, blocks <= capacity - lba else { throw .lbaOutOfRange }
+    }
+}

@@ -1,0 +1,125 @@
+/// Vital product data pages (SPC-5 7.8, SBC-4 6.6; Reference "INQUIRY" VPD sections).
+enum VPDPages {
+    static let supported: [UInt8] = [0x00, 0x80, 0x83, 0x86, 0xB0, 0xB1, 0xB2]
+
+    /// The page, or nil for a page this device does not have.
+    static func page(_ code: UInt8, _ request: Request) -> [UInt8]? {
+        let body: [UInt8]
+        switch code {
+        case 0x00: body = supported
+        case 0x80: body = [UInt8](unitSerialNumber(request).utf8)
+        case 0x83: body = deviceIdentification(request)
+        case 0x86: body = extendedInquiry(request)
+        case 0xB0: body = blockLimits(request)
+        case 0xB1: body = blockDeviceCharacteristics()
+        case 0xB2: body = logicalBlockProvisioning(request)
+        default: return nil
+        }
+        return [0x00, code, UInt8(truncatingIfNeeded: body.count >> 8), UInt8(truncatingIfNeeded: body.count)] + body
+    }
+
+    /// PRODUCT SERIAL NUMBER: the NGUID, else the EUI-64, as hex in groups of four separated by
+    /// "_" and ended by "." (Reference); a namespace with neither gets the controller serial
+    /// number (20 characters) + "_" + the NSID in hex, so it is still unique per namespace.
+    static func unitSerialNumber(_ request: Request) -> String {
+        let namespace = request.lu.namespace
+        for identifier in [namespace.nguid, namespace.eui64] where identifier.contains(where: { $0 != 0 }) {
+            let digits = identifier.map(hex2).joined()
+            var grouped = ""
+            for (index, character) in digits.enumerated() {
+                if index > 0, index % 4 == 0 { grouped += "_" }
+                grouped.append(character)
+            }
+            return grouped + "."
+        }
+        let serial = String(decoding: [UInt8].ascii(request.facts.controller.serialNumber, length: 20), as: UTF8.self)
+        return serial + "_" + String(format8: request.lu.nsid)
+    }
+
+    /// Device Identification: binary EUI-64-based designators for the NGUID (16 bytes) and
+    /// EUI-64 (8 bytes) when non-zero; otherwise a T10 vendor ID based designator built from
+    /// "NVMe", the model number, the serial number and the NSID.
+    static func deviceIdentification(_ request: Request) -> [UInt8] {
+        let namespace = request.lu.namespace
+        var body: [UInt8] = []
+        for identifier in [namespace.nguid, namespace.eui64] where identifier.contains(where: { $0 != 0 }) {
+            // CODE SET 1h binary; association LU, DESIGNATOR TYPE 2h EUI-64 based.
+            body += [0x01, 0x02, 0x00, UInt8(identifier.count)] + identifier
+        }
+        if body.isEmpty {
+            let controller = request.facts.controller
+            let text = [UInt8].ascii("NVMe", length: 8) + [UInt8].ascii(controller.modelNumber, length: 40)
+                + [UInt8].ascii(controller.serialNumber, length: 20) + Array(String(format8: request.lu.nsid).utf8)
+            // CODE SET 2h ASCII; association LU, DESIGNATOR TYPE 1h T10 vendor ID based.
+            body += [0x02, 0x01, 0x00, UInt8(text.count)] + text
+        }
+        return body
+    }
+
+    /// Extended INQUIRY Data (SPC-5 7.8.9), 60 bytes after the header.
+    static func extendedInquiry(_ request: Request) -> [UInt8] {
+        var body = [UInt8](repeating: 0, count: 60)
+        body[1] = 0x01                                                  // SIMPSUP: NVMe has no task attributes
+        body[2] = request.facts.hasVolatileWriteCache ? 0x01 : 0x00     // V_SUP
+        body[3] = 0x01                                                  // LUICLR
+        return body
+    }
+
+    /// Block Limits (SBC-4 6.6.4), 60 bytes after the header.
+    static func blockLimits(_ request: Request) -> [UInt8] {
+        let facts = request.facts, controller = facts.controller, unit = request.lu
+        let blockSize = unit.blockSize
+        var body = [UInt8](repeating: 0, count: 60)
+        body[0] = 0x01                                                  // WSNZ: WRITE SAME of 0 blocks is refused
+        if controller.supportsCompareAndWrite {
+            body[1] = UInt8(min(Int(controller.acwu) + 1, 255))         // MAXIMUM COMPARE AND WRITE LENGTH
+        }
+        let namespace = unit.namespace
+        let optimalGranularity = namespace.nsfeat & 0x10 != 0 ? Int(namespace.npwg) + 1 : 0
+        body.storeBE(UInt16(clamping: optimalGranularity), at: 2)
+        body.storeBE(UInt32(clamping: facts.maximumTransferBytes / blockSize), at: 4)
+        // OPTIMAL TRANSFER LENGTH: the largest transfer neither the controller (MDTS) nor the HBA's
+        // segment byte limit makes the engine split; one task is one segment, so the segment
+        // count does not enter.
+        let unsplit = [facts.controllerMaximumTransferBytes ?? 0, facts.maximumSegmentBytes].filter { $0 > 0 }.min() ?? 0
+        body.storeBE(UInt32(clamping: unsplit / blockSize), at: 8)
+        if facts.supportsDeallocate {
+            body.storeBE(facts.maximumDeallocateBlocks, at: 16)         // MAXIMUM UNMAP LBA COUNT
+            body.storeBE(UInt32(clamping: facts.maximumDeallocateRanges), at: 20) // ... BLOCK DESCRIPTOR COUNT
+            if namespace.nsfeat & 0x10 != 0 {
+                body.storeBE(UInt32(namespace.npdg) + 1, at: 24)       // OPTIMAL UNMAP GRANULARITY
+            }
+        }
+        return body
+    }
+
+    /// Block Device Characteristics (SBC-4 6.6.2): non-rotating medium.
+    static func blockDeviceCharacteristics() -> [UInt8] {
+        var body = [UInt8](repeating: 0, count: 60)
+        body[1] = 0x01                                                  // MEDIUM ROTATION RATE 0001h
+        return body
+    }
+
+    /// Logical Block Provisioning (SBC-4 6.6.6).
+    static func logicalBlockProvisioning(_ request: Request) -> [UInt8] {
+        let facts = request.facts, namespace = request.lu.namespace
+        var body = [UInt8](repeating: 0, count: 4)
+        var flags: UInt8 = 0
+        if facts.supportsDeallocate { flags |= 0x80 }                               // LBPU
+        if facts.supportsDeallocate || facts.supportsWriteZeroes { flags |= 0x60 }  // LBPWS, LBPWS10
+        if namespace.deallocatedBlocksReadZero { flags |= 0x04 }                    // LBPRZ 001b
+        body[1] = flags
+        // PROVISIONING TYPE: thin when the namespace says so, else resource provisioned; only
+        // meaningful (and only non-zero) when blocks can be deallocated at all.
+        if facts.supportsDeallocate { body[2] = namespace.nsfeat & 0x01 != 0 ? 0x02 : 0x01 }
+        return body
+    }
+}
+
+extension String {
+    /// Eight upper-case hex digits.
+    init(format8 value: UInt32) {
+        let digits = String(value, radix: 16, uppercase: true)
+        self = String(repeating: "0", count: Swift.max(0, 8 - digits.count)) + digits
+    }
+}

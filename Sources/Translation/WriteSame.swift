@@ -1,0 +1,49 @@
+import NVMe
+
+/// WRITE SAME (10) and (16) (SBC-4 5.50, 5.51; Reference "WRITE SAME").
+///
+/// The data must read back as the block sent, so deallocation is used only when it is known to
+/// read back zeros and the block is zeros: UNMAP=1 with a zero block becomes Dataset Management
+/// when DLFEAT says deallocated blocks read zero, else Write Zeroes with DEAC (the controller
+/// deallocates only where it can keep that promise). A zero block without UNMAP is Write Zeroes;
+/// any other block is written over the range.
+enum WriteSame {
+    static func translate(_ request: Request) throws(SenseCondition) -> TranslationPlan {
+        let cdb = request.cdb
+        let short = cdb.count == 10
+        let lba = short ? UInt64(cdb.be32(at: 2)) : cdb.be64(at: 2)
+        let blocks = short ? UInt32(cdb.be16(at: 7)) : cdb.be32(at: 10)
+        let lengthField = short ? 7 : 10
+        let unmap = cdb[1] & 0x08 != 0
+        let noDataOut = !short && cdb[1] & 0x01 != 0
+        let facts = request.facts, unit = request.lu
+
+        // WSNZ is set in Block Limits: zero blocks ("to the end of the medium") is refused.
+        if blocks == 0 { throw .invalidCDB(byte: lengthField) }
+        if unmap, !facts.supportsDeallocate, !facts.supportsWriteZeroes { throw .invalidCDB(byte: 1, bit: 3) }
+        // Without Write Zeroes, a zero block with no data-out buffer has no source to copy from.
+        if noDataOut, !facts.supportsWriteZeroes { throw .invalidCDB(byte: 1, bit: 0) }
+        try request.checkRange(lba: lba, blocks: UInt64(blocks))
+        let blockSize = unit.blockSize
+        try request.expectData(noDataOut ? 0 : blockSize, .toDevice, field: lengthField)
+
+        let zeroBlock: Bool
+        if noDataOut {
+            zeroBlock = true
+        } else if let data = request.dataOut, data.count >= blockSize {
+            zeroBlock = data[0..<blockSize].allSatisfy { $0 == 0 }
+        } else {
+            zeroBlock = false   // not shown the block: write it as it is, always correct
+        }
+        let nsid = unit.nsid
+        if zeroBlock {
+            if unmap, facts.supportsDeallocate, unit.namespace.deallocatedBlocksReadZero {
+                return request.execute([.deallocate(nsid: nsid, ranges: [DatasetManagementRange(blockCount: blocks, startingLBA: lba)])])
+            }
+            if facts.supportsWriteZeroes {
+                return request.execute([.writeZeroes(nsid: nsid, lba: lba, blocks: blocks, deallocate: unmap)])
+            }
+        }
+        return request.execute([.writeRepeatingBlock(nsid: nsid, lba: lba, blocks: blocks, sourceOffset: 0)])
+    }
+}

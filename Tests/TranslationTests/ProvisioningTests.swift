@@ -1,0 +1,155 @@
+import NVMe
+import Testing
+@testable import Translation
+
+@Suite struct UnmapTests {
+    /// An UNMAP parameter list (SBC-4 5.32.2) with 16-byte descriptors (LBA, block count).
+    func list(_ descriptors: [(UInt64, UInt32)]) -> [UInt8] {
+        var data: [UInt8] = [0, UInt8(6 + 16 * descriptors.count), 0, UInt8(16 * descriptors.count), 0, 0, 0, 0]
+        for (lba, blocks) in descriptors {
+            data += (0..<8).reversed().map { UInt8(truncatingIfNeeded: lba >> (8 * $0)) }
+            data += (0..<4).reversed().map { UInt8(truncatingIfNeeded: blocks >> (8 * $0)) } + [0, 0, 0, 0]
+        }
+        return data
+    }
+
+    func unmap(_ data: [UInt8], facts: DeviceFacts = Fixture.facts()) -> TranslationPlan {
+        plan([0x42, 0, 0, 0, 0, 0, 0, UInt8(data.count >> 8), UInt8(data.count & 0xFF), 0], dataOut: data,
+             length: data.count, direction: .toDevice, facts: facts)
+    }
+
+    @Test func rangesBecomeDeallocate() {
+        #expect(unmap(list([(0x10, 8), (0x100, 0), (0x200, 16)])).operations
+            == [.deallocate(nsid: 1, ranges: [DatasetManagementRange(blockCount: 8, startingLBA: 0x10),
+                                              DatasetManagementRange(blockCount: 16, startingLBA: 0x200)])])
+    }
+
+    @Test func emptyListsAreGood() {
+        #expect(plan([0x42, 0, 0, 0, 0, 0, 0, 0, 0, 0]).response?.status == .good)
+        #expect(unmap(list([])).response?.status == .good)
+    }
+
+    @Test func headerChecks() {
+        // Shorter than the 8-byte header.
+        expectCheck(unmap([0, 6, 0, 0, 0, 0]), fixedSense(0x05, 0x1A, 0x00))
+        // UNMAP DATA LENGTH larger than what was sent.
+        var data = list([(0, 1)])
+        data[1] = 0x40
+        expectCheck(unmap(data), invalidParameter(byte: 0))
+        // BLOCK DESCRIPTOR DATA LENGTH not a multiple of 16.
+        data = list([(0, 1)])
+        data[3] = 0x0F
+        expectCheck(unmap(data), invalidParameter(byte: 2))
+    }
+
+    @Test func limits() {
+        // Beyond the capacity.
+        expectCheck(unmap(list([(0xFFF, 2)])), lbaOutOfRangeSense)
+        // More blocks than MAXIMUM UNMAP LBA COUNT (10000h in the fixture): pointer at the second count.
+        let many = list([(0, 0xFFFF), (0x10000, 2)])
+        expectCheck(unmap(many, facts: Fixture.facts(namespaces: [Fixture.namespace(blocks: 0x20000)])), invalidParameter(byte: 32))
+        // Not supported without Dataset Management.
+        expectCheck(unmap(list([(0, 1)]), facts: Fixture.facts(rich: false)), invalidOpcodeSense)
+        // ANCHOR is not supported.
+        expectCheck(plan([0x42, 0x01, 0, 0, 0, 0, 0, 0, 0, 0]), invalidCDB(byte: 1, bit: 0))
+    }
+}
+
+@Suite struct WriteSameTests {
+    let zero = [UInt8](repeating: 0, count: 512)
+    let pattern = [UInt8](repeating: 0xA5, count: 512)
+
+    func writeSame16(_ byte1: UInt8, lba: UInt8 = 0x10, blocks: UInt8 = 8, data: [UInt8]?, facts: DeviceFacts = Fixture.facts()) -> TranslationPlan {
+        plan([0x93, byte1, 0, 0, 0, 0, 0, 0, 0, lba, 0, 0, 0, blocks, 0, 0], dataOut: data, length: data?.count ?? 0,
+             direction: data == nil ? .none : .toDevice, facts: facts)
+    }
+
+    @Test func zeroBlockBecomesWriteZeroes() {
+        #expect(writeSame16(0, data: zero).operations == [.writeZeroes(nsid: 1, lba: 0x10, blocks: 8, deallocate: false)])
+        #expect(plan([0x41, 0, 0, 0, 0, 0x10, 0, 0, 8, 0], dataOut: zero, length: 512, direction: .toDevice).operations
+            == [.writeZeroes(nsid: 1, lba: 0x10, blocks: 8, deallocate: false)])
+    }
+
+    @Test func unmapBit() {
+        // Deallocated blocks not known to read zero: Write Zeroes with DEAC.
+        #expect(writeSame16(0x08, data: zero).operations == [.writeZeroes(nsid: 1, lba: 0x10, blocks: 8, deallocate: true)])
+        // DLFEAT says they read zero: Dataset Management.
+        var namespace = Fixture.namespace()
+        namespace.dlfeat = 1
+        #expect(writeSame16(0x08, data: zero, facts: Fixture.facts(namespaces: [namespace])).operations
+            == [.deallocate(nsid: 1, ranges: [DatasetManagementRange(blockCount: 8, startingLBA: 0x10)])])
+        // NDOB: zeros without a buffer.
+        #expect(writeSame16(0x09, data: nil).operations == [.writeZeroes(nsid: 1, lba: 0x10, blocks: 8, deallocate: true)])
+        // A non-zero block is written even with UNMAP: it must read back as sent.
+        #expect(writeSame16(0x08, data: pattern).operations == [.writeRepeatingBlock(nsid: 1, lba: 0x10, blocks: 8, sourceOffset: 0)])
+    }
+
+    @Test func patternIsRepeated() {
+        #expect(writeSame16(0, data: pattern).operations == [.writeRepeatingBlock(nsid: 1, lba: 0x10, blocks: 8, sourceOffset: 0)])
+        // Without Write Zeroes a zero block is written like any other.
+        #expect(writeSame16(0, data: zero, facts: Fixture.facts(rich: false)).operations
+            == [.writeRepeatingBlock(nsid: 1, lba: 0x10, blocks: 8, sourceOffset: 0)])
+    }
+
+    @Test func errors() {
+        // WSNZ: zero blocks refused, pointer at NUMBER OF LOGICAL BLOCKS.
+        expectCheck(writeSame16(0, blocks: 0, data: zero), invalidCDB(byte: 10))
+        expectCheck(writeSame16(0, lba: 0xFF, blocks: 0xFF, data: zero, facts: Fixture.facts(namespaces: [Fixture.namespace(blocks: 0x100)])),
+                    lbaOutOfRangeSense)
+        // The buffer must be exactly one block.
+        expectCheck(plan([0x93, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0], dataOut: zero + zero, length: 1024, direction: .toDevice),
+                    invalidCDB(byte: 10))
+        // UNMAP without any way to deallocate; NDOB without Write Zeroes.
+        expectCheck(writeSame16(0x08, data: zero, facts: Fixture.facts(rich: false)), invalidCDB(byte: 1, bit: 3))
+        expectCheck(writeSame16(0x01, data: nil, facts: Fixture.facts(rich: false)), invalidCDB(byte: 1, bit: 0))
+        // ANCHOR.
+        expectCheck(writeSame16(0x10, data: zero), invalidCDB(byte: 1, bit: 4))
+    }
+}
+
+@Suite struct CompareAndWriteTests {
+    let compare = [UInt8](repeating: 0x11, count: 1024)
+    let write = [UInt8](repeating: 0x22, count: 1024)
+
+    func cdb(blocks: UInt8, fua: Bool = false) -> [UInt8] {
+        [0x89, fua ? 0x08 : 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0, 0, 0, blocks, 0, 0]
+    }
+
+    @Test func fusedOperation() {
+        #expect(plan(cdb(blocks: 2, fua: true), dataOut: compare + write, length: 2048, direction: .toDevice).operations
+            == [.compareAndWrite(nsid: 1, lba: 0x20, blocks: 2, compareOffset: 0, writeOffset: 1024, fua: true)])
+        #expect(plan(cdb(blocks: 0)).response?.status == .good)
+    }
+
+    @Test func limits() {
+        // ACWU 7 (0's based): at most 8 blocks.
+        expectCheck(plan(cdb(blocks: 9), length: 9 * 1024, direction: .toDevice), invalidCDB(byte: 13))
+        expectCheck(plan(cdb(blocks: 2), length: 1024, direction: .toDevice), invalidCDB(byte: 13))
+        expectCheck(plan(cdb(blocks: 1), length: 1024, direction: .toDevice, facts: Fixture.facts(rich: false)), invalidOpcodeSense)
+    }
+
+    @Test func miscompareOffset() {
+        var state = LogicalUnitState()
+        guard let context = plan(cdb(blocks: 2), dataOut: compare + write, length: 2048, direction: .toDevice).context else {
+            Issue.record("expected a plan")
+            return
+        }
+        // The engine hands back the media data: first difference at byte 515 (203h).
+        var media = compare
+        media[515] = 0
+        let failure = CompletionStatus(.compareFailure)
+        let fromMedia = complete(context, results: [NVMeResult(operationIndex: 0, status: failure, mediaData: media)],
+                                 facts: Fixture.facts(), state: &state)
+        // MISCOMPARE (Eh), MISCOMPARE DURING VERIFY OPERATION (1Dh/00h), INFORMATION 203h.
+        #expect(fromMedia == SCSIResponse(status: .checkCondition,
+                                          sense: [0xF0, 0, 0x0E, 0, 0, 0x02, 0x03, 0x0A, 0, 0, 0, 0, 0x1D, 0x00, 0, 0, 0, 0],
+                                          residual: 2048))
+        // Or the engine knows the offset.
+        let fromEngine = complete(context, results: [NVMeResult(operationIndex: 0, status: failure, miscompareOffset: 7)],
+                                  facts: Fixture.facts(), state: &state)
+        #expect(fromEngine.sense == [0xF0, 0, 0x0E, 0, 0, 0, 0x07, 0x0A, 0, 0, 0, 0, 0x1D, 0x00, 0, 0, 0, 0])
+        // Neither: INFORMATION not valid.
+        let unknown = complete(context, results: [NVMeResult(operationIndex: 0, status: failure)], facts: Fixture.facts(), state: &state)
+        #expect(unknown.sense == fixedSense(0x0E, 0x1D, 0x00))
+    }
+}

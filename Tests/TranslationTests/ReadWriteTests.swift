@@ -1,0 +1,145 @@
+import NVMe
+import Testing
+@testable import Translation
+
+@Suite struct ReadWriteTests {
+    @Test func read6ZeroMeans256Blocks() {
+        // SBC-4 5.16: LBA 21 bits (01_0203h... here 00_0102h), TRANSFER LENGTH 0 = 256 blocks.
+        let result = plan([0x08, 0x00, 0x01, 0x02, 0x00, 0x00], length: 256 * 512, direction: .fromDevice)
+        #expect(result.operations == [.read(nsid: 1, lba: 0x102, blocks: 256, fua: false, bufferOffset: 0)])
+    }
+
+    @Test func write6() {
+        let result = plan([0x0A, 0x00, 0x00, 0x10, 0x02, 0x00], length: 1024, direction: .toDevice)
+        #expect(result.operations == [.write(nsid: 1, lba: 0x10, blocks: 2, fua: false, bufferOffset: 0)])
+    }
+
+    @Test func read10WithFUAAndDPO() {
+        let result = plan([0x28, 0x18, 0x00, 0x00, 0x0F, 0xF0, 0x00, 0x00, 0x10, 0x00], length: 16 * 512, direction: .fromDevice)
+        #expect(result.operations == [.read(nsid: 1, lba: 0xFF0, blocks: 16, fua: true, bufferOffset: 0)])
+    }
+
+    @Test func readWrite12And16() {
+        #expect(plan([0xA8, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0], length: 1024, direction: .fromDevice).operations
+            == [.read(nsid: 1, lba: 1, blocks: 2, fua: false, bufferOffset: 0)])
+        #expect(plan([0xAA, 0x08, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0], length: 1024, direction: .toDevice).operations
+            == [.write(nsid: 1, lba: 1, blocks: 2, fua: true, bufferOffset: 0)])
+        #expect(plan([0x88, 0, 0, 0, 0, 0, 0, 0, 0x0F, 0xFF, 0, 0, 0, 1, 0, 0], length: 512, direction: .fromDevice).operations
+            == [.read(nsid: 1, lba: 0xFFF, blocks: 1, fua: false, bufferOffset: 0)])
+        #expect(plan([0x8A, 0x08, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0], length: 512, direction: .toDevice).operations
+            == [.write(nsid: 1, lba: 0, blocks: 1, fua: true, bufferOffset: 0)])
+    }
+
+    @Test func zeroTransferLengthIsGoodWithoutCommands() {
+        let response = plan([0x28, 0, 0, 0, 0, 0, 0, 0, 0, 0]).response
+        #expect(response == SCSIResponse(status: .good))
+        #expect(plan([0x8A, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).response?.status == .good)
+    }
+
+    @Test func lbaOutOfRange() {
+        // Last LBA 0FFFh: 0FFFh + 2 blocks runs past the end.
+        expectCheck(plan([0x28, 0, 0, 0, 0x0F, 0xFF, 0, 0, 2, 0], length: 1024, direction: .fromDevice), lbaOutOfRangeSense)
+        // An LBA that would wrap a 64-bit sum.
+        expectCheck(plan([0x88, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 2, 0, 0], length: 1024,
+                         direction: .fromDevice), lbaOutOfRangeSense)
+    }
+
+    @Test func bufferMustMatchTransferLength() {
+        // Documented choice: ILLEGAL REQUEST, INVALID FIELD IN CDB at the TRANSFER LENGTH field.
+        expectCheck(plan([0x28, 0, 0, 0, 0, 0, 0, 0, 2, 0], length: 512, direction: .fromDevice), invalidCDB(byte: 7))
+        expectCheck(plan([0x2A, 0, 0, 0, 0, 0, 0, 0, 1, 0], length: 1024, direction: .toDevice), invalidCDB(byte: 7))
+        expectCheck(plan([0x88, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0], length: 512, direction: .toDevice),
+                    invalidCDB(byte: 10))
+        expectCheck(plan([0x08, 0, 0, 0, 1, 0], length: 0, direction: .fromDevice), invalidCDB(byte: 4))
+    }
+
+    @Test func protectionFieldsRefused() {
+        // RDPROTECT 001b: no protection information support.
+        expectCheck(plan([0x28, 0x20, 0, 0, 0, 0, 0, 0, 1, 0], length: 512, direction: .fromDevice), invalidCDB(byte: 1, bit: 5))
+    }
+
+    @Test func verify() {
+        #expect(plan([0x2F, 0, 0, 0, 0, 8, 0, 0, 4, 0]).operations == [.verify(nsid: 1, lba: 8, blocks: 4)])
+        // BYTCHK 01b: compare against the data-out buffer.
+        let compare = plan([0x8F, 0x02, 0, 0, 0, 0, 0, 0, 0, 8, 0, 0, 0, 1, 0, 0], length: 512, direction: .toDevice)
+        #expect(compare.operations == [.compare(nsid: 1, lba: 8, blocks: 1, bufferOffset: 0)])
+        // BYTCHK 10b reserved, 11b unsupported.
+        expectCheck(plan([0x2F, 0x04, 0, 0, 0, 0, 0, 0, 1, 0], length: 512, direction: .toDevice), invalidCDB(byte: 1, bit: 2))
+        expectCheck(plan([0x2F, 0x06, 0, 0, 0, 0, 0, 0, 1, 0], length: 512, direction: .toDevice), invalidCDB(byte: 1, bit: 2))
+        // No Verify command on the controller: VERIFY is not supported at all.
+        expectCheck(plan([0x2F, 0, 0, 0, 0, 8, 0, 0, 4, 0], facts: Fixture.facts(rich: false)), invalidOpcodeSense)
+    }
+
+    @Test func writeAndVerify() {
+        #expect(plan([0x2E, 0, 0, 0, 0, 1, 0, 0, 1, 0], length: 512, direction: .toDevice).operations
+            == [.write(nsid: 1, lba: 1, blocks: 1, fua: true, bufferOffset: 0), .verify(nsid: 1, lba: 1, blocks: 1)])
+        #expect(plan([0x8E, 0x02, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0], length: 512, direction: .toDevice).operations
+            == [.write(nsid: 1, lba: 1, blocks: 1, fua: true, bufferOffset: 0), .compare(nsid: 1, lba: 1, blocks: 1, bufferOffset: 0)])
+        #expect(plan([0x2E, 0, 0, 0, 0, 1, 0, 0, 1, 0], length: 512, direction: .toDevice, facts: Fixture.facts(rich: false)).operations
+            == [.write(nsid: 1, lba: 1, blocks: 1, fua: true, bufferOffset: 0)])
+    }
+
+    @Test func synchronizeCache() {
+        #expect(plan([0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0]).operations == [.flush(nsid: 1)])
+        #expect(plan([0x91, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).operations == [.flush(nsid: 1)])
+        // No volatile write cache: nothing to flush, GOOD.
+        #expect(plan([0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0], facts: Fixture.facts(rich: false)).response == SCSIResponse(status: .good))
+        expectCheck(plan([0x35, 0, 0, 0, 0x10, 0x00, 0, 0, 1, 0]), lbaOutOfRangeSense)
+    }
+
+    @Test func completionAccountsResidual() {
+        var state = LogicalUnitState()
+        guard let context = plan([0x28, 0, 0, 0, 0, 0, 0, 0, 2, 0], length: 1024, direction: .fromDevice).context else {
+            Issue.record("expected a plan")
+            return
+        }
+        let good = complete(context, results: [NVMeResult(operationIndex: 0, status: .success, bytesTransferred: 1024)],
+                            facts: Fixture.facts(), state: &state)
+        #expect(good == SCSIResponse(status: .good, residual: 0))
+        let failed = complete(context, results: [NVMeResult(operationIndex: 0, status: CompletionStatus(.unrecoveredReadError),
+                                                            bytesTransferred: 512, failingLBA: 1)],
+                              facts: Fixture.facts(), state: &state)
+        // MEDIUM ERROR, UNRECOVERED READ ERROR, INFORMATION = the failing LBA (VALID set).
+        #expect(failed == SCSIResponse(status: .checkCondition,
+                                       sense: [0xF0, 0, 0x03, 0, 0, 0, 1, 0x0A, 0, 0, 0, 0, 0x11, 0x00, 0, 0, 0, 0],
+                                       residual: 512))
+        // An unfinished plan is never success.
+        #expect(complete(context, results: [], facts: Fixture.facts(), state: &state).status == .checkCondition)
+    }
+}
+
+@Suite struct FastPathTests {
+    @Test func agreesWithTranslate() {
+        var random = RobustnessTests.Generator(state: 42)
+        let facts = Fixture.facts()
+        var accepted = 0
+        for _ in 0..<200_000 {
+            let opcode: UInt8 = [0x08, 0x0A, 0x28, 0x2A, 0xA8, 0xAA, 0x88, 0x8A, 0x00][Int(random.next() % 9)]
+            let length = random.next() % 8 == 0 ? Int(random.next() % 17) : (CommandTable.groupLength(opcode) ?? 6)
+            var cdb = (0..<length).map { _ in random.next() % 3 == 0 ? UInt8.random(in: 0...255, using: &random) : 0 }
+            if !cdb.isEmpty { cdb[0] = opcode }
+            if cdb.count > 2, random.next() % 2 == 0 { cdb[cdb.count - 2] = UInt8(random.next() % 3) }
+            let transferLength = [0, 512, 1024, 131_072][Int(random.next() % 4)]
+            let direction: DataDirection = [.none, .fromDevice, .toDevice][Int(random.next() % 3)]
+            var state = LogicalUnitState(stopped: random.next() % 8 == 0)
+            let lun = random.next() % 8 == 0 ? 1 : UInt64(0)
+            let fast = cdb.withUnsafeBytes {
+                translateBlockTransfer(cdb: $0, lun: lun, transferLength: transferLength, direction: direction, facts: facts, state: state)
+            }
+            guard let fast else { continue }
+            accepted += 1
+            let slow = plan(cdb, lun: lun, length: transferLength, direction: direction, facts: facts, state: &state)
+            #expect(slow.operations == [fast.operation], "\(cdb)")
+        }
+        #expect(accepted > 500)
+    }
+
+    @Test func readTen() {
+        let cdb: [UInt8] = [0x28, 0x08, 0, 0, 0, 0x10, 0, 0, 8, 0]
+        let fast = cdb.withUnsafeBytes {
+            translateBlockTransfer(cdb: $0, lun: 0, transferLength: 4096, direction: .fromDevice, facts: Fixture.facts(),
+                                   state: LogicalUnitState())
+        }
+        #expect(fast == BlockTransfer(isWrite: false, nsid: 1, lba: 0x10, blocks: 8, fua: true))
+    }
+}
