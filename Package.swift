@@ -1,6 +1,8 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+import class Foundation.ProcessInfo
+
 /// Swift 6 language mode with complete concurrency checking for every Swift target.
 let strict: [SwiftSetting] = [.swiftLanguageMode(.v6)]
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
@@ -65,3 +67,22 @@ let package = Package(
         ),
     ]
 )
+
+// The benchmark target (ordo-one/benchmark with its malloc counting) is only part of the package
+// when SWIFTNVME_BENCHMARKS is set, so ordinary builds and the test suite do not build its
+// dependencies. scripts/benchmark.sh sets it and uses its own build folder.
+if ProcessInfo.processInfo.environment["SWIFTNVME_BENCHMARKS"] != nil {
+    package.dependencies.append(
+        .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]))
+    package.targets.append(
+        .executableTarget(
+            name: "DriverBenchmarks",
+            dependencies: [
+                "SCSIController", "MockNVMe", "NVMe", "DMAMapper",
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/DriverBenchmarks",
+            swiftSettings: strict,
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ))
+}

@@ -1,0 +1,81 @@
+import Benchmark
+import DMAMapper
+import Logging
+import MockNVMe
+import NVMe
+import SCSIController
+
+/// The driver's own cost per 4 KiB I/O, measured on the mock in its cheapest mode: inline
+/// (the doorbell write completes the commands at once) and discarding data (no copy, no
+/// storage). What remains is the driver's hot path - SQ entry, data pointer, doorbell, phase
+/// poll, completion - plus the mock's command decode, whose share callgrind separates
+/// (scripts/callgrind.sh).
+///
+/// Each benchmark iteration is one I/O; they run in batches of `queueDepth` with one SQ doorbell
+/// per batch and one CQ doorbell per poll pass, as the queue pair is meant to be driven.
+let benchmarks: @Sendable () -> Void = {
+    let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .throughput]
+    let thresholds: [BenchmarkMetric: BenchmarkThresholds] = [
+        .mallocCountTotal: BenchmarkThresholds(absolute: [.p0: 0, .p25: 0, .p50: 0, .p75: 0, .p90: 0, .p99: 0, .p100: 0]),
+    ]
+    let configuration = Benchmark.Configuration(
+        metrics: metrics, warmupIterations: 1000, scalingFactor: .mega, maxDuration: .seconds(3),
+        maxIterations: 20, thresholds: thresholds)
+
+    for (name, opcode) in [("4 KiB read, inline null mock", NVMOpcode.read), ("4 KiB write, inline null mock", .write)] {
+        for mode in [DataPointerMode.prp, .sgl] {
+            Benchmark("\(name), \(mode == .prp ? "PRP" : "SGL")", configuration: configuration) { benchmark, rig in
+                rig.run(ios: benchmark.scaledIterations.count, opcode: opcode, benchmark: benchmark)
+            } setup: {
+                try NullDeviceRig(mode: mode)
+            }
+        }
+    }
+}
+
+/// An engine on an inline, data-discarding mock, with one preallocated buffer.
+final class NullDeviceRig: @unchecked Sendable {
+    let mock: MockController
+    let controller: NVMeController
+    let queue: QueuePair
+    let buffer: DMABuffer
+    static let queueDepth = 32
+
+    init(mode: DataPointerMode) throws {
+        var configuration = MockConfiguration()
+        configuration.discardData = true
+        configuration.executionMode = .inline
+        configuration.sglSupported = true
+        mock = MockController(configuration: configuration)
+        var options = ControllerOptions()
+        options.ioQueueDepth = 256
+        options.dataPointerMode = mode
+        options.logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
+        controller = try NVMeController(device: mock, options: options)
+        queue = controller.ioQueues[0].queuePair
+        buffer = try controller.mapper.allocate(length: 4096 * Self.queueDepth)
+    }
+
+    /// Runs `ios` 4 KiB commands, `queueDepth` per doorbell.
+    func run(ios: Int, opcode: NVMOpcode, benchmark: Benchmark) {
+        var command = SubmissionQueueEntry.io(opcode, nsid: 1, lba: 0, blocks: 8)
+        var submitted = 0
+        var completed = 0
+        var failures = 0
+        benchmark.startMeasurement()
+        while completed < ios {
+            while submitted < ios, submitted - completed < Self.queueDepth {
+                command.startingLBA = UInt64(submitted % 4096) * 8
+                queue.submit(command, dataIOVA: buffer.iova + UInt64((submitted % Self.queueDepth) * 4096),
+                             dataLength: 4096, tag: UInt64(submitted))
+                submitted += 1
+            }
+            queue.ringDoorbell()
+            completed += queue.poll { completion in
+                if !completion.status.isSuccess { failures += 1 }
+            }
+        }
+        benchmark.stopMeasurement()
+        precondition(failures == 0, "\(failures) commands failed on the null device")
+    }
+}

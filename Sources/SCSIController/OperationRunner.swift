@@ -1,0 +1,154 @@
+import DMAMapper
+import NVMe
+import Translation
+
+/// Runs a plan's NVMe operations in order on one queue, stopping at the first failure, and
+/// reports each as an `NVMeResult` for `Translation.complete`.
+struct OperationRunner {
+    let adapter: SCSIHostAdapter
+    let queue: IOQueue
+    let task: SCSITask
+
+    struct Outcome {
+        var results: [NVMeResult] = []
+        /// The engine error behind the first failure.
+        var error: ControllerError?
+        /// The task never reached the device (stopped, gone).
+        var deliveryFailed = false
+    }
+
+    func run(_ operations: [NVMeOperation]) -> Outcome {
+        var outcome = Outcome()
+        for (index, operation) in operations.enumerated() {
+            var result = NVMeResult(operationIndex: index, status: .success)
+            let block = execute(operation, result: &result)
+            if let error = block.error {
+                result.status = block.status ?? Self.status(for: error)
+                outcome.error = error
+                if case .stopped = error { outcome.deliveryFailed = true }
+                if case .deviceGone = error { outcome.deliveryFailed = true }
+            }
+            result.bytesTransferred = block.bytesTransferred
+            outcome.results.append(result)
+            if block.error != nil { break }
+        }
+        return outcome
+    }
+
+    /// An NVMe status standing for an engine failure that carried none, so the SCSI answer is
+    /// the one the Translation Reference gives for the nearest NVMe condition.
+    static func status(for error: ControllerError) -> CompletionStatus {
+        switch error {
+        case .commandTimedOut, .abortedByReset: CompletionStatus(.abortRequested)
+        case .requestRefused: CompletionStatus(.invalidFieldInCommand)
+        case .stopped: CompletionStatus(.namespaceNotReady)
+        default: CompletionStatus(.internalError)
+        }
+    }
+
+    private var bufferIOVA: UInt64 { (task.buffer?.iova ?? 0) + UInt64(task.bufferOffset) }
+
+    private func execute(_ operation: NVMeOperation, result: inout NVMeResult) -> BlockOutcome {
+        switch operation {
+        case let .read(nsid, lba, blocks, fua, offset):
+            return transfer(.read, nsid: nsid, lba: lba, blocks: blocks, offset: offset, fua: fua, name: "Read")
+        case let .write(nsid, lba, blocks, fua, offset):
+            return transfer(.write, nsid: nsid, lba: lba, blocks: blocks, offset: offset, fua: fua, name: fua ? "Write (FUA)" : "Write")
+        case let .compare(nsid, lba, blocks, offset):
+            let outcome = transfer(.compare, nsid: nsid, lba: lba, blocks: blocks, offset: offset, fua: false, name: "Compare")
+            if outcome.status?.matches(.compareFailure) == true {
+                result.mediaData = readBack(nsid: nsid, lba: lba, blocks: blocks)
+            }
+            return outcome
+        case let .verify(nsid, lba, blocks):
+            return queue.verify(nsid: nsid, lba: lba, blocks: Int(blocks))
+        case let .flush(nsid):
+            return queue.flush(nsid: nsid)
+        case let .writeZeroes(nsid, lba, blocks, deallocate):
+            return queue.writeZeroes(nsid: nsid, lba: lba, blocks: Int(blocks), deallocate: deallocate)
+        case let .deallocate(nsid, ranges):
+            var total = BlockOutcome(requestedBytes: 0, bytesTransferred: 0, commands: 0)
+            for start in stride(from: 0, to: ranges.count, by: 256) {
+                let outcome = queue.deallocate(nsid: nsid, ranges: Array(ranges[start..<min(start + 256, ranges.count)]))
+                total.commands += outcome.commands
+                if outcome.error != nil { return outcome }
+            }
+            return total
+        case let .writeRepeatingBlock(nsid, lba, blocks, sourceOffset):
+            return writeRepeating(nsid: nsid, lba: lba, blocks: Int(blocks), sourceOffset: sourceOffset)
+        case let .compareAndWrite(nsid, lba, blocks, compareOffset, writeOffset, fua):
+            let outcome = queue.compareAndWrite(nsid: nsid, lba: lba, blocks: Int(blocks),
+                                                compareIOVA: bufferIOVA + UInt64(compareOffset),
+                                                writeIOVA: bufferIOVA + UInt64(writeOffset), fua: fua)
+            if outcome.status?.matches(.compareFailure) == true {
+                result.mediaData = readBack(nsid: nsid, lba: lba, blocks: blocks)
+            }
+            return outcome
+        case let .setVolatileWriteCache(enabled):
+            do {
+                try adapter.controller.setVolatileWriteCache(enabled: enabled)
+                return BlockOutcome(requestedBytes: 0, bytesTransferred: 0, commands: 1)
+            } catch {
+                return BlockOutcome(requestedBytes: 0, bytesTransferred: 0, commands: 1, error: error,
+                                    status: { if case let .adminCommandFailed(_, status) = error { return status }; return nil }())
+            }
+        case let .shutdown(nsid):
+            // Stopping a unit must not strand cached writes: persist them before reporting stopped.
+            guard adapter.controller.identify.volatileWriteCachePresent else {
+                return BlockOutcome(requestedBytes: 0, bytesTransferred: 0, commands: 0)
+            }
+            return queue.flush(nsid: nsid)
+        case .start:
+            return BlockOutcome(requestedBytes: 0, bytesTransferred: 0, commands: 0)
+        }
+    }
+
+    private func transfer(_ opcode: NVMOpcode, nsid: UInt32, lba: UInt64, blocks: UInt32, offset: Int,
+                          fua: Bool, name: String) -> BlockOutcome {
+        guard let buffer = task.buffer else {
+            return queue.refused("\(name) needs a data buffer", bytes: 0)
+        }
+        return queue.transfer(opcode, nsid: nsid, lba: lba, blocks: Int(blocks), buffer: buffer,
+                              offset: task.bufferOffset + offset, fua: fua, name: name)
+    }
+
+    /// Reads the compared range back so translation can point at the first differing byte.
+    private func readBack(nsid: UInt32, lba: UInt64, blocks: UInt32) -> [UInt8]? {
+        guard let ns = adapter.controller.namespace(nsid),
+              let scratch = try? adapter.controller.mapper.allocate(length: Int(blocks) * ns.blockSize, access: .deviceWrites)
+        else { return nil }
+        let outcome = queue.read(nsid: nsid, lba: lba, blocks: Int(blocks), into: scratch)
+        guard outcome.succeeded else { return nil }
+        return Array(UnsafeRawBufferPointer(start: scratch.address, count: scratch.length))
+    }
+
+    /// WRITE SAME with a non-zero block: the block is replicated into a staging buffer of up to
+    /// one segment, which is then written over the range as many times as it takes.
+    private func writeRepeating(nsid: UInt32, lba: UInt64, blocks: Int, sourceOffset: Int) -> BlockOutcome {
+        guard let buffer = task.buffer, let ns = adapter.controller.namespace(nsid) else {
+            return queue.refused("WRITE SAME needs its one block in the data buffer", bytes: 0)
+        }
+        let segmentBlocks = max(1, adapter.controller.constraints.segmentBytes(write: true) / ns.blockSize)
+        let stagingBlocks = min(blocks, segmentBlocks)
+        guard let staging = try? adapter.controller.mapper.allocate(length: stagingBlocks * ns.blockSize, access: .deviceReads) else {
+            return queue.refused("no DMA memory for a \(stagingBlocks)-block WRITE SAME staging buffer", bytes: 0)
+        }
+        let source = buffer.address + task.bufferOffset + sourceOffset
+        for index in 0..<stagingBlocks {
+            (staging.address + index * ns.blockSize).copyMemory(from: source, byteCount: ns.blockSize)
+        }
+        var written = 0
+        var total = BlockOutcome(requestedBytes: 0, bytesTransferred: 0, commands: 0)
+        while written < blocks {
+            let count = min(stagingBlocks, blocks - written)
+            let outcome = queue.write(nsid: nsid, lba: lba + UInt64(written), blocks: count, from: staging)
+            total.commands += outcome.commands
+            if outcome.error != nil { return outcome }
+            written += count
+        }
+        // The task's data-out (one block) was consumed in full.
+        total.requestedBytes = ns.blockSize
+        total.bytesTransferred = ns.blockSize
+        return total
+    }
+}

@@ -1,0 +1,59 @@
+import DMAMapper
+import Translation
+
+/// A SCSI parallel task, as an HBA receives it (DriverKit's SCSIUserParallelTask in spirit):
+/// which logical unit, the CDB, one DMA buffer (a single IOVA segment) and which way data moves.
+public struct SCSITask: Sendable {
+    /// Logical unit number: LUN n is the n-th active namespace.
+    public var lun: UInt64
+    /// The command descriptor block.
+    public var cdb: [UInt8]
+    /// The data buffer; nil when no data moves.
+    public var buffer: DMABuffer?
+    /// Where the task's data starts inside `buffer`.
+    public var bufferOffset: Int
+    /// Bytes the task transfers (the buffer must hold at least this many from `bufferOffset`).
+    public var transferLength: Int
+    /// Which way data moves.
+    public var direction: DataDirection
+    /// The caller's tag, echoed in the response.
+    public var tag: UInt64
+
+    public init(lun: UInt64 = 0, cdb: [UInt8], buffer: DMABuffer? = nil, bufferOffset: Int = 0,
+                transferLength: Int = 0, direction: DataDirection = .none, tag: UInt64 = 0) {
+        self.lun = lun
+        self.cdb = cdb
+        self.buffer = buffer
+        self.bufferOffset = bufferOffset
+        self.transferLength = transferLength
+        self.direction = direction
+        self.tag = tag
+    }
+}
+
+/// SAM service responses.
+public enum ServiceResponse: Sendable, Equatable {
+    /// The command ran to completion; `status` says how.
+    case taskComplete
+    /// The task could not be delivered (stopped controller, device gone).
+    case serviceDeliveryOrTargetFailure
+}
+
+/// What the HBA reports for one task.
+public struct SCSITaskResponse: Sendable {
+    /// The caller's tag.
+    public var tag: UInt64
+    /// SAM service response.
+    public var serviceResponse: ServiceResponse
+    /// SCSI status.
+    public var status: SCSIStatus
+    /// Sense data (fixed or descriptor, as D_SENSE selects); empty with GOOD.
+    public var sense: [UInt8]
+    /// Bytes moved.
+    public var bytesTransferred: Int
+    /// Bytes of `transferLength` not moved.
+    public var residual: Int
+    /// The engine-level cause behind a failure, when there is one (which command, which limit,
+    /// which NVMe status), so that no failure is only a sense code.
+    public var error: ControllerError?
+}
