@@ -19,8 +19,8 @@ let benchmarks: @Sendable () -> Void = {
         .mallocCountTotal: BenchmarkThresholds(absolute: [.p0: 0, .p25: 0, .p50: 0, .p75: 0, .p90: 0, .p99: 0, .p100: 0]),
     ]
     let configuration = Benchmark.Configuration(
-        metrics: metrics, warmupIterations: 1000, scalingFactor: .mega, maxDuration: .seconds(3),
-        maxIterations: 20, thresholds: thresholds)
+        metrics: metrics, warmupIterations: 10, scalingFactor: .kilo, maxDuration: .seconds(2),
+        maxIterations: 2000, thresholds: thresholds)
 
     for (name, opcode) in [("4 KiB read, inline null mock", NVMOpcode.read), ("4 KiB write, inline null mock", .write)] {
         for mode in [DataPointerMode.prp, .sgl] {

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# CI stage: the concurrent tests (threaded mock, several queue pairs on several threads) under
+# the thread sanitizer, in a build folder of their own.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+set +e
+swift test --sanitize=thread --scratch-path .build-tsan --filter "Threaded|Concurren" > .build-tsan.log 2>&1
+status=$?
+set -e
+grep -E "WARNING: ThreadSanitizer|SUMMARY: ThreadSanitizer|✘|error:" .build-tsan.log | head -n 40 || true
+tail -n 3 .build-tsan.log
+if grep -q "WARNING: ThreadSanitizer" .build-tsan.log; then echo "thread sanitizer reported races" >&2; exit 1; fi
+exit "$status"
