@@ -101,12 +101,9 @@ extension ControllerState {
     /// Hands a finished command to its completion queue: at once inline, after the latency threaded.
     func finish(_ completion: PendingCompletion) {
         if !completion.status.isSuccess { errorLog.record(completion, health: &health) }
-        switch configuration.executionMode {
-        case .inline:
-            post(completion)
-        case .threaded(let latency, let outOfOrder):
-            var delay = latency
-            if outOfOrder { delay = latency * (0.5 + scheduleRandom.nextDouble()) }
+        if inline { return post(completion) }
+        if case .threaded(let latency, let outOfOrder) = configuration.executionMode {
+            let delay = outOfOrder ? latency * (0.5 + scheduleRandom.nextDouble()) : latency
             scheduled.append(ScheduledCompletion(due: .now + delay, completion: completion))
         }
     }

@@ -7,7 +7,7 @@ import PCIDevice
 /// A minimal host for conformance tests: rings in DMA buffers, raw register writes, doorbells,
 /// completions read by phase tag. No driver code is involved, so the tests check the mock
 /// against the spec and not against the driver's idea of it.
-final class Harness {
+final class Harness: @unchecked Sendable {  // each queue pair is driven by one thread at a time
     let controller: MockController
     let mapper: DMAMapper
     var queues: [UInt16: QueuePair] = [:]
