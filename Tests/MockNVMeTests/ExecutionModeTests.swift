@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import DMAMapper
 import MockNVMe
 import NVMe
@@ -94,6 +95,10 @@ struct ExecutionModeTests {
         try harness.createQueuePair(1)
         harness.controller.inject(.neverComplete(.io(.flush, count: 1)))
         let victim = harness.submit(.flush(nsid: 1), qid: 1)
+        // The device thread fetches on its own schedule; an Abort racing ahead of the fetch would
+        // rightly find nothing, so wait until the command is held.
+        var spins = 0
+        while harness.controller.statistics.heldCommands == 0 && spins < 10_000_000 { spins += 1; sched_yield() }
         let abort = harness.execute(.abort(queueID: 1, commandID: victim))
         #expect(abort.status.isSuccess)
         #expect(abort.dw0 & 1 == 0)
