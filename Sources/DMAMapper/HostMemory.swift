@@ -98,12 +98,3 @@ struct HostMemory {
         pointer == UnsafeMutableRawPointer(bitPattern: -1) ? nil : pointer
     }
 }
-
-func roundUp(_ value: Int, _ multiple: Int) -> Int {
-    (value + multiple - 1) / multiple * multiple
-}
-
-/// strerror text with the symbolic number, for messages.
-func errorText(_ code: Int32) -> String {
-    String(cString: strerror(code)) + " (errno \(code))"
-}

@@ -22,6 +22,3 @@ public enum SoftwareIOMMUError: Error, Sendable, Equatable, CustomStringConverti
         }
     }
 }
-
-/// `0x`-prefixed hexadecimal, the way addresses appear in every message of this module.
-func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }

@@ -45,14 +45,23 @@ public struct SplitLimits: Sendable, Hashable {
 
 /// A broken splitting rule, named with the values that broke it.
 public enum SegmentSplitError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// `maxChunkBytes` must be greater than zero.
     case maxChunkBytesNotPositive(Int)
+    /// `boundary` must be a power of two.
     case boundaryNotPowerOfTwo(Int)
+    /// `alignment` must be a power of two.
     case alignmentNotPowerOfTwo(Int)
+    /// `maxChunkBytes` must be a multiple of `alignment`, or chunks could not all be aligned.
     case maxChunkBytesNotMultipleOfAlignment(maxChunkBytes: Int, alignment: Int)
+    /// `boundary` must be at least `alignment`, or boundary cuts would break the alignment.
     case boundarySmallerThanAlignment(boundary: Int, alignment: Int)
+    /// A segment's length must not be negative.
     case negativeLength(Int)
+    /// A segment's IOVA must be a multiple of `alignment`.
     case iovaMisaligned(iova: UInt64, alignment: Int)
+    /// A segment's length must be a multiple of `alignment`.
     case lengthMisaligned(length: Int, alignment: Int)
+    /// A segment must end below 2^64.
     case wrapsAddressSpace(IOVASegment)
 
     public var description: String {
