@@ -66,9 +66,13 @@ extension ControllerState {
     /// Runs the commands between head and tail of submission queue `qid`. In inline mode it
     /// stops while the completion queue is full and resumes when the host frees slots.
     func processSubmissions(_ qid: Int) {
-        while isOperational, let queue = submissionQueues[qid], queue.head != queue.tail {
+        // Queue state is read and written in place (no struct copies): this loop is the inline
+        // null device's whole per-command cost.
+        while isOperational {
+            guard let head = submissionQueues[qid]?.head, head != submissionQueues[qid]!.tail else { return }
             if inline {
-                guard let cq = completionQueues[queue.completionQueueID], cq.free > 0, cq.overflow.isEmpty else { return }
+                let cqid = submissionQueues[qid]!.completionQueueID
+                guard let free = completionQueues[cqid]?.free, free > 0, completionQueues[cqid]!.overflow.isEmpty else { return }
             }
             guard let entry = fetch(qid) else { return }
             dispatch(entry, sqid: qid)
@@ -77,15 +81,14 @@ extension ControllerState {
 
     /// Reads the entry at the head of `qid` and advances the head.
     func fetch(_ qid: Int) -> SubmissionQueueEntry? {
-        guard var queue = submissionQueues[qid] else { return nil }
-        guard let slot = queue.memory.slot(queue.head, epoch: epoch, pageSize: pageSize, iommu: iommu, access: .deviceReads) else {
-            submissionQueues[qid] = queue
+        guard let head = submissionQueues[qid]?.head else { return nil }
+        guard let slot = submissionQueues[qid]!.memory.slot(head, epoch: epoch, pageSize: pageSize, iommu: iommu, access: .deviceReads) else {
             fail("submission queue \(qid) is not readable through the IOMMU")
             return nil
         }
         let entry = slot.loadUnaligned(as: SubmissionQueueEntry.self)
-        queue.head = queue.head + 1 == queue.size ? 0 : queue.head + 1
-        submissionQueues[qid] = queue
+        let next = head + 1
+        submissionQueues[qid]!.head = next == submissionQueues[qid]!.memory.entries ? 0 : next
         return entry
     }
 
@@ -111,20 +114,13 @@ extension ControllerState {
     /// Writes a completion into the CQ of its submission queue, or parks it while the CQ is full.
     func post(_ completion: PendingCompletion) {
         let cqid = completion.sqid == 0 ? 0 : (submissionQueues[Int(completion.sqid)]?.completionQueueID ?? -1)
-        guard cqid >= 0, var cq = completionQueues[cqid], !removed else { return }
-        let needed = completion.hostile == .duplicate || completion.hostile.map(Self.isExtraEntry) == true ? 2 : 1
-        if cq.free < needed || !cq.overflow.isEmpty {
-            cq.overflow.append(completion)
-            completionQueues[cqid] = cq
+        guard cqid >= 0, let free = completionQueues[cqid]?.free, !removed else { return }
+        let needed = completion.hostile == nil ? 1 : 2
+        if free < needed || !completionQueues[cqid]!.overflow.isEmpty {
+            completionQueues[cqid]!.overflow.append(completion)
             return
         }
-        completionQueues[cqid] = cq
         write(completion, to: cqid)
-    }
-
-    private static func isExtraEntry(_ hostile: HostileCompletion) -> Bool {
-        if case .unknownCommandID = hostile { return true }
-        return false
     }
 
     /// Posts parked completions while there is room.
@@ -159,24 +155,23 @@ extension ControllerState {
     /// phase) is a releasing atomic store, so a host that loads it acquiring (see `DMAOrdering`)
     /// sees the whole entry, and the thread sanitizer agrees.
     private func writeEntry(_ completion: PendingCompletion, sqHead: UInt16, cqid: Int, invertPhase: Bool) {
-        guard var cq = completionQueues[cqid] else { return }
-        guard let slot = cq.memory.slot(cq.tail, epoch: epoch, pageSize: pageSize, iommu: iommu, access: .deviceWrites) else {
-            completionQueues[cqid] = cq
+        guard let tail = completionQueues[cqid]?.tail else { return }
+        guard let slot = completionQueues[cqid]!.memory.slot(tail, epoch: epoch, pageSize: pageSize, iommu: iommu, access: .deviceWrites) else {
             fail("completion queue \(cqid) is not writable through the IOMMU")
             return
         }
-        let phase = cq.phase != invertPhase
+        let phase = completionQueues[cqid]!.phase != invertPhase
         slot.storeBytes(of: completion.dw0.littleEndian, toByteOffset: 0, as: UInt32.self)
         slot.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
         slot.storeBytes(of: (UInt32(sqHead) | UInt32(completion.sqid) << 16).littleEndian, toByteOffset: 8, as: UInt32.self)
         let statusAndPhase = UInt32(completion.status.rawValue) << 1 | (phase ? 1 : 0)
         DMAOrdering.storeReleasing(UInt32(completion.commandID) | statusAndPhase << 16, at: slot + 12)
-        cq.tail += 1
-        if cq.tail == cq.size {
-            cq.tail = 0
-            cq.phase.toggle()
+        if tail + 1 == completionQueues[cqid]!.memory.entries {
+            completionQueues[cqid]!.tail = 0
+            completionQueues[cqid]!.phase.toggle()
+        } else {
+            completionQueues[cqid]!.tail = tail + 1
         }
-        completionQueues[cqid] = cq
     }
 }
 
