@@ -11,12 +11,12 @@ final class MockCore: Sendable {
 
     /// Runs `body` under the controller lock (annotated for the thread sanitizer, see `SanitizerHooks`).
     @inline(__always)
-    func withLock<Result: Sendable>(_ body: (ControllerState) -> Result) -> Result {
+    func withLock<Result: Sendable>(_ body: (inout ControllerState) -> Result) -> Result {
         let token = UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())
         return state.withLock { state in
             SanitizerHooks.acquire?(token)
             defer { SanitizerHooks.release?(token) }
-            return body(state)
+            return body(&state)
         }
     }
 }
@@ -207,7 +207,7 @@ public struct MockStatistics: Sendable, Hashable {
 
 extension ControllerState {
     /// Power-on register values: also the state after a power cut.
-    func powerOff() {
+    mutating func powerOff() {
         controllerReset()
         cc = ControllerConfiguration()
         csts = ControllerStatus()
