@@ -3,7 +3,7 @@ import PCIDevice
 
 /// The admin command set (NVMe Base 2.0, chapter 5) as far as a driver needs it.
 extension ControllerState {
-    func executeAdmin(_ entry: SubmissionQueueEntry) -> Disposition {
+    mutating func executeAdmin(_ entry: SubmissionQueueEntry) -> Disposition {
         do throws(CommandFailure) {
             switch AdminOpcode(rawValue: entry.opcode) {
             case .identify?: try identify(entry)
@@ -25,8 +25,8 @@ extension ControllerState {
     }
 
     /// Copies `bytes` to the host buffer of `entry` (PRPs), `length` bytes, zero-padding past the data.
-    func sendToHost(_ entry: SubmissionQueueEntry, _ bytes: UnsafeRawBufferPointer, length: Int) throws(CommandFailure) {
-        if let limit = configuration.maximumTransferBytes, length > limit { throw CommandFailure(.invalidFieldInCommand) }
+    mutating func sendToHost(_ entry: SubmissionQueueEntry, _ bytes: UnsafeRawBufferPointer, length: Int) throws(CommandFailure) {
+        if let limit = maximumTransferBytes, length > limit { throw CommandFailure(.invalidFieldInCommand) }
         try walker.map(entry, length: length, access: .deviceWrites, sglAllowed: false)
         var cursor = SegmentCursor()
         let available = min(length, bytes.count)
@@ -35,7 +35,7 @@ extension ControllerState {
     }
 
     /// `sendToHost` for a page built in an array, from byte `offset` of it.
-    func sendToHost(_ entry: SubmissionQueueEntry, _ page: [UInt8], from offset: Int, length: Int) throws(CommandFailure) {
+    mutating func sendToHost(_ entry: SubmissionQueueEntry, _ page: [UInt8], from offset: Int, length: Int) throws(CommandFailure) {
         let result = page.withUnsafeBytes { bytes in
             Result { () throws(CommandFailure) in
                 try sendToHost(entry, UnsafeRawBufferPointer(rebasing: bytes[offset...]), length: length)
@@ -46,7 +46,7 @@ extension ControllerState {
 
     // MARK: Identify
 
-    private func identify(_ entry: SubmissionQueueEntry) throws(CommandFailure) {
+    private mutating func identify(_ entry: SubmissionQueueEntry) throws(CommandFailure) {
         var page = [UInt8](repeating: 0, count: 4096)
         switch IdentifyCNS(rawValue: UInt8(truncatingIfNeeded: entry.cdw10)) {
         case .controller?:
@@ -72,7 +72,7 @@ extension ControllerState {
 
     // MARK: Features
 
-    private func getFeatures(_ entry: SubmissionQueueEntry) throws(CommandFailure) -> UInt32 {
+    private mutating func getFeatures(_ entry: SubmissionQueueEntry) throws(CommandFailure) -> UInt32 {
         let select = (entry.cdw10 >> 8) & 0b111
         let defaults = select == 1 || select == 2  // no saveable features: saved = default
         switch FeatureID(rawValue: UInt8(truncatingIfNeeded: entry.cdw10)) {
@@ -93,7 +93,7 @@ extension ControllerState {
         }
     }
 
-    private func setFeatures(_ entry: SubmissionQueueEntry) throws(CommandFailure) -> UInt32 {
+    private mutating func setFeatures(_ entry: SubmissionQueueEntry) throws(CommandFailure) -> UInt32 {
         if entry.cdw10 & (1 << 31) != 0 { throw CommandFailure(.featureIdentifierNotSaveable) }
         switch FeatureID(rawValue: UInt8(truncatingIfNeeded: entry.cdw10)) {
         case .numberOfQueues?:
@@ -126,7 +126,7 @@ extension ControllerState {
     // MARK: Queue management
 
     /// Create I/O Completion Queue (NVMe Base 2.0, 5.4).
-    private func createCompletionQueue(_ entry: SubmissionQueueEntry) throws(CommandFailure) {
+    private mutating func createCompletionQueue(_ entry: SubmissionQueueEntry) throws(CommandFailure) {
         let qid = Int(entry.cdw10 & 0xFFFF)
         let entries = Int(entry.cdw10 >> 16) + 1
         let contiguous = entry.cdw11 & 1 == 1
@@ -140,12 +140,12 @@ extension ControllerState {
         guard cc.iocqes == 4 else { throw CommandFailure(.invalidFieldInCommand) }
         // One interrupt vector (0) exists; the mock raises no interrupts, drivers poll.
         guard !interruptsEnabled || vector == 0 else { throw CommandFailure(.invalidInterruptVector) }
-        let memory = try queueMemory(entry, entrySize: 16, entries: entries, contiguous: contiguous)
+        let memory = try queueMemory(entry, entrySize: 16, entries: entries, contiguous: contiguous, key: 2 * qid + 1)
         completionQueues[qid] = CompletionQueue(memory: memory)
     }
 
     /// Create I/O Submission Queue (NVMe Base 2.0, 5.5).
-    private func createSubmissionQueue(_ entry: SubmissionQueueEntry) throws(CommandFailure) {
+    private mutating func createSubmissionQueue(_ entry: SubmissionQueueEntry) throws(CommandFailure) {
         let qid = Int(entry.cdw10 & 0xFFFF)
         let entries = Int(entry.cdw10 >> 16) + 1
         let contiguous = entry.cdw11 & 1 == 1
@@ -159,13 +159,13 @@ extension ControllerState {
         guard cqid != 0, cqid < completionQueues.count, completionQueues[cqid] != nil else {
             throw CommandFailure(.completionQueueInvalid)
         }
-        let memory = try queueMemory(entry, entrySize: 64, entries: entries, contiguous: contiguous)
+        let memory = try queueMemory(entry, entrySize: 64, entries: entries, contiguous: contiguous, key: 2 * qid)
         submissionQueues[qid] = SubmissionQueue(completionQueueID: cqid, memory: memory)
         completionQueues[cqid]!.boundSubmissionQueues += 1
     }
 
     /// PC=1: PRP1 is the page-aligned base. PC=0: PRP1 points to a PRP list of the queue's pages.
-    private func queueMemory(_ entry: SubmissionQueueEntry, entrySize: Int, entries: Int, contiguous: Bool) throws(CommandFailure) -> QueueMemory {
+    private mutating func queueMemory(_ entry: SubmissionQueueEntry, entrySize: Int, entries: Int, contiguous: Bool, key: Int) throws(CommandFailure) -> QueueMemory {
         let mask = UInt64(pageSize - 1)
         guard entry.dptr1 & mask == 0 else { throw CommandFailure(.prpOffsetInvalid) }
         if contiguous { return QueueMemory(base: entry.dptr1, entrySize: entrySize, entries: entries) }
@@ -182,31 +182,35 @@ extension ControllerState {
             guard page & mask == 0 else { throw CommandFailure(.prpOffsetInvalid) }
             pages.append(page)
         }
-        return QueueMemory(base: entry.dptr1, pages: pages, entrySize: entrySize, entries: entries)
+        queuePages[key] = pages
+        return QueueMemory(base: entry.dptr1, paged: true, entrySize: entrySize, entries: entries)
     }
 
-    private func deleteSubmissionQueue(_ entry: SubmissionQueueEntry) throws(CommandFailure) {
+    private mutating func deleteSubmissionQueue(_ entry: SubmissionQueueEntry) throws(CommandFailure) {
         let qid = Int(entry.cdw10 & 0xFFFF)
         guard qid != 0, qid < submissionQueues.count, let queue = submissionQueues[qid] else {
             throw CommandFailure(.invalidQueueIdentifier)
         }
         abortOutstanding(onSubmissionQueue: qid)
         submissionQueues[qid] = nil
+        queuePages[2 * qid] = nil
         completionQueues[queue.completionQueueID]?.boundSubmissionQueues -= 1
     }
 
-    private func deleteCompletionQueue(_ entry: SubmissionQueueEntry) throws(CommandFailure) {
+    private mutating func deleteCompletionQueue(_ entry: SubmissionQueueEntry) throws(CommandFailure) {
         let qid = Int(entry.cdw10 & 0xFFFF)
         guard qid != 0, qid < completionQueues.count, let queue = completionQueues[qid] else {
             throw CommandFailure(.invalidQueueIdentifier)
         }
         guard queue.boundSubmissionQueues == 0 else { throw CommandFailure(.invalidQueueDeletion) }
         completionQueues[qid] = nil
+        parkedCompletions[qid].removeAll()
+        queuePages[2 * qid + 1] = nil
     }
 
     // MARK: Log pages
 
-    private func getLogPage(_ entry: SubmissionQueueEntry) throws(CommandFailure) {
+    private mutating func getLogPage(_ entry: SubmissionQueueEntry) throws(CommandFailure) {
         let dwords = Int((entry.cdw11 & 0xFFFF) << 16 | entry.cdw10 >> 16) + 1
         let offset = UInt64(entry.cdw13) << 32 | UInt64(entry.cdw12)
         guard offset % 4 == 0 else { throw CommandFailure(.invalidFieldInCommand) }

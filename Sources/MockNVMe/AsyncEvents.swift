@@ -102,7 +102,7 @@ struct HealthCounters {
 extension ControllerState {
     /// Completes an outstanding Asynchronous Event Request with the event, or keeps the event
     /// until the host sends one (events of one type are reported once until then).
-    func raiseAsyncEvent(type: UInt8, info: UInt8, logPage: UInt8) {
+    mutating func raiseAsyncEvent(type: UInt8, info: UInt8, logPage: UInt8) {
         let dw0 = UInt32(type & 0b111) | UInt32(info) << 8 | UInt32(logPage) << 16
         if asyncEventRequests.isEmpty {
             if !pendingEvents.contains(dw0) { pendingEvents.append(dw0) }
@@ -113,7 +113,7 @@ extension ControllerState {
     }
 
     /// Asynchronous Event Request: held until an event; AERL + 1 may be outstanding.
-    func asynchronousEventRequest(_ entry: SubmissionQueueEntry) -> Disposition {
+    mutating func asynchronousEventRequest(_ entry: SubmissionQueueEntry) -> Disposition {
         if !pendingEvents.isEmpty {
             return .done(.success, pendingEvents.removeFirst())
         }

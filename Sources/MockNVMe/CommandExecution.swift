@@ -3,7 +3,7 @@ import NVMe
 /// From a fetched entry to its completion: fault injection, fused pairs, admin or NVM
 /// execution, and commands that complete later (held, aborted, scheduled).
 extension ControllerState {
-    func dispatch(_ entry: SubmissionQueueEntry, sqid: Int) {
+    mutating func dispatch(_ entry: SubmissionQueueEntry, sqid: Int) {
         var hostile: HostileCompletion?
         if !faultRules.isEmpty, let action = triggeredFault(for: entry, sqid: sqid) {
             switch action {
@@ -34,14 +34,14 @@ extension ControllerState {
         complete(entry, sqid: sqid, disposition, hostile: hostile)
     }
 
-    func complete(_ entry: SubmissionQueueEntry, sqid: Int, _ disposition: Disposition, hostile: HostileCompletion? = nil) {
+    mutating func complete(_ entry: SubmissionQueueEntry, sqid: Int, _ disposition: Disposition, hostile: HostileCompletion? = nil) {
         guard case .done(let status, let dw0) = disposition else { return }
         finish(PendingCompletion(sqid: UInt16(sqid), commandID: entry.commandID, status: status, dw0: dw0, hostile: hostile))
     }
 
     /// Fused Compare and Write (NVM Command Set 1.0, 3.2.x): the second command must be the next
     /// entry of the same queue. Both run under the controller lock, so the pair is atomic.
-    private func executeFused(_ first: SubmissionQueueEntry, sqid: Int) {
+    private mutating func executeFused(_ first: SubmissionQueueEntry, sqid: Int) {
         guard configuration.compareAndWrite, first.opcode == NVMOpcode.compare.rawValue else {
             return complete(first, sqid: sqid, .done(CompletionStatus(.invalidFieldInCommand, doNotRetry: true), 0))
         }
@@ -65,17 +65,14 @@ extension ControllerState {
     }
 
     /// The entry at the head of `sqid` without consuming it.
-    private func peek(_ sqid: Int) -> SubmissionQueueEntry? {
-        guard var queue = submissionQueues[sqid],
-              let slot = queue.memory.slot(queue.head, epoch: epoch, pageSize: pageSize, iommu: iommu, access: .deviceReads)
-        else { return nil }
-        submissionQueues[sqid] = queue
+    private mutating func peek(_ sqid: Int) -> SubmissionQueueEntry? {
+        guard let head = submissionQueues[sqid]?.head, let slot = submissionSlot(sqid, head) else { return nil }
         return slot.loadUnaligned(as: SubmissionQueueEntry.self)
     }
 
     /// Abort (NVMe Base 2.0, 5.1): a command still held or not yet posted completes with
     /// Command Abort Requested; Dword 0 bit 0 of the Abort completion says 1 = not aborted.
-    func abort(_ entry: SubmissionQueueEntry) -> Disposition {
+    mutating func abort(_ entry: SubmissionQueueEntry) -> Disposition {
         let sqid = UInt16(truncatingIfNeeded: entry.cdw10)
         let commandID = UInt16(truncatingIfNeeded: entry.cdw10 >> 16)
         var victim: PendingCompletion?
@@ -93,7 +90,7 @@ extension ControllerState {
 
     /// Completes every command of `sqid` not yet posted with Command Aborted due to SQ Deletion
     /// (posted at once: the queue is about to disappear).
-    func abortOutstanding(onSubmissionQueue sqid: Int) {
+    mutating func abortOutstanding(onSubmissionQueue sqid: Int) {
         let id = UInt16(sqid)
         var victims = held.filter { $0.sqid == id }
         held.removeAll { $0.sqid == id }
@@ -110,7 +107,7 @@ extension ControllerState {
 
     /// One pass of the device thread: run what the doorbells announced, then post what is due.
     /// Returns when the next completion falls due, or nil when nothing is scheduled.
-    func engineStep(now: ContinuousClock.Instant, outOfOrder: Bool) -> ContinuousClock.Instant? {
+    mutating func engineStep(now: ContinuousClock.Instant, outOfOrder: Bool) -> ContinuousClock.Instant? {
         epoch &+= 1
         if engineWork {
             engineWork = false

@@ -26,9 +26,12 @@ enum Disposition {
 }
 
 /// Everything behind the controller's one lock: registers, queues, features, logs, media.
-/// Only ever touched inside `MockController`'s `Mutex`, so it is a plain class with no locking
-/// of its own; the methods in the other files of this module extend it by concern.
-final class ControllerState {
+/// Only ever touched inside `MockController`'s `Mutex`, so it has no locking of its own; the
+/// methods in the other files of this module extend it by concern.
+///
+/// A struct, not a class: accesses to a class's stored properties pay dynamic exclusivity
+/// checks, dozens per command, which made the inline null device several times slower.
+struct ControllerState {
     let configuration: MockConfiguration
     let iommu: SoftwareIOMMU
     let capabilities: ControllerCapabilities
@@ -50,6 +53,10 @@ final class ControllerState {
     // Queues, indexed by queue identifier (0 = admin).
     var submissionQueues: [SubmissionQueue?]
     var completionQueues: [CompletionQueue?]
+    /// Page lists of non-contiguous queues: key 2 * qid for an SQ, 2 * qid + 1 for a CQ.
+    var queuePages: [Int: [UInt64]] = [:]
+    /// Completions waiting for room, per completion queue.
+    var parkedCompletions: [[PendingCompletion]]
     /// Memory page size from CC.MPS while enabled.
     var pageSize = 4096
     /// Bumped at every locked entry point: ring translations are cached for one epoch only.
@@ -74,8 +81,14 @@ final class ControllerState {
     // Media.
     var namespaces: [NamespaceStorage]
     var walker: DataTransferWalker
-    /// One block of scratch for Compare.
-    let compareBuffer: UnsafeMutableRawPointer
+    /// One block of scratch for Write and Compare.
+    let scratch = ScratchBlock()
+    var compareBuffer: UnsafeMutableRawPointer { scratch.bytes }
+    /// Configuration values read per command, copied out of `configuration` so reading them never
+    /// touches its strings and arrays.
+    let discardData: Bool
+    let sglSupported: Bool
+    let maximumTransferBytes: Int?
     let identifyController: IdentifyController
 
     // Fault injection and randomness.
@@ -103,6 +116,7 @@ final class ControllerState {
         if case .inline = configuration.executionMode { inline = true } else { inline = false }
         submissionQueues = Array(repeating: nil, count: configuration.ioQueueCount + 1)
         completionQueues = Array(repeating: nil, count: configuration.ioQueueCount + 1)
+        parkedCompletions = Array(repeating: [], count: configuration.ioQueueCount + 1)
         grantedSubmissionQueues = configuration.ioQueueCount
         grantedCompletionQueues = configuration.ioQueueCount
         writeCacheEnabled = configuration.volatileWriteCache
@@ -110,7 +124,9 @@ final class ControllerState {
         namespaces = configuration.namespaces.map { NamespaceStorage(blockSize: $0.blockSize, blockCount: $0.blockCount) }
         let maxPages = (configuration.maximumTransferBytes ?? (1 << 20)) / 4096 + 2
         walker = DataTransferWalker(iommu: iommu, expectedSegments: maxPages)
-        compareBuffer = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 64)
+        discardData = configuration.discardData
+        sglSupported = configuration.sglSupported
+        maximumTransferBytes = configuration.maximumTransferBytes
         identifyController = IdentifyData.controller(configuration)
         faultRandom = SplitMix64(seed: configuration.randomSeed)
         scheduleRandom = SplitMix64(seed: configuration.randomSeed ^ 0xA5A5_A5A5)
@@ -118,14 +134,18 @@ final class ControllerState {
         held.reserveCapacity(16)
     }
 
-    deinit { compareBuffer.deallocate() }
-
     /// Commands are processed only by an enabled, healthy, present controller.
     var isOperational: Bool { csts.rdy && !csts.cfs && !removed }
 
     /// Reports a condition that makes the controller fail (CSTS.CFS), e.g. a fault on its own rings.
-    func fail(_ reason: String) {
+    mutating func fail(_ reason: String) {
         csts.cfs = true
         logger?.error("mock controller fatal status: \(reason)")
     }
+}
+
+/// A 4 KiB scratch block owned by the controller state (a class so the struct needs no deinit).
+final class ScratchBlock {
+    let bytes = UnsafeMutableRawPointer.allocate(byteCount: 4096, alignment: 64)
+    deinit { bytes.deallocate() }
 }

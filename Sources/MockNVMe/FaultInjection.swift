@@ -87,7 +87,7 @@ struct FaultRule {
 extension ControllerState {
     /// The first armed rule a command triggers, consuming one of its uses.
     /// Only called when rules exist, so the fault-free path costs one emptiness check.
-    func triggeredFault(for entry: SubmissionQueueEntry, sqid: Int) -> FaultRule.Action? {
+    mutating func triggeredFault(for entry: SubmissionQueueEntry, sqid: Int) -> FaultRule.Action? {
         for index in faultRules.indices {
             let match = faultRules[index].match
             if let queue = match.queueID, Int(queue) != sqid { continue }
@@ -117,7 +117,7 @@ extension ControllerState {
         }
     }
 
-    func arm(_ fault: InjectedFault) {
+    mutating func arm(_ fault: InjectedFault) {
         switch fault {
         case .failCommands(let match, let status):
             faultRules.append(FaultRule(match: match, action: .fail(status), remaining: match.count))

@@ -6,8 +6,19 @@ import Synchronization
 
 /// What the controller and its device thread share: the state behind one lock.
 final class MockCore: Sendable {
-    let state: Mutex<ControllerState>
+    private let state: Mutex<ControllerState>
     init(_ state: sending ControllerState) { self.state = Mutex(state) }
+
+    /// Runs `body` under the controller lock (annotated for the thread sanitizer, see `SanitizerHooks`).
+    @inline(__always)
+    func withLock<Result: Sendable>(_ body: (inout ControllerState) -> Result) -> Result {
+        let token = UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())
+        return state.withLock { state in
+            SanitizerHooks.acquire?(token)
+            defer { SanitizerHooks.release?(token) }
+            return body(&state)
+        }
+    }
 }
 
 /// A software NVMe controller (NVMe Base 2.0, NVM Command Set 1.0) behind `DeviceInterface`:
@@ -59,15 +70,15 @@ public final class MockController: DeviceInterface {
     public var iommu: any IOMMU { softwareIOMMU }
 
     public func readRegister32(at offset: Int) -> UInt32 {
-        core.state.withLock { $0.read32(offset) }
+        core.withLock { $0.read32(offset) }
     }
 
     public func readRegister64(at offset: Int) -> UInt64 {
-        core.state.withLock { $0.read64(offset) }
+        core.withLock { $0.read64(offset) }
     }
 
     public func writeRegister32(_ value: UInt32, at offset: Int) {
-        let wake = core.state.withLock { state in
+        let wake = core.withLock { state in
             state.epoch &+= 1
             state.write32(value, offset)
             return state.engineWork || state.engineStopRequested
@@ -76,7 +87,7 @@ public final class MockController: DeviceInterface {
     }
 
     public func writeRegister64(_ value: UInt64, at offset: Int) {
-        let wake = core.state.withLock { state in
+        let wake = core.withLock { state in
             state.epoch &+= 1
             state.write64(value, offset)
             return state.engineWork
@@ -87,7 +98,7 @@ public final class MockController: DeviceInterface {
     /// A controller reset: the effects of CC.EN 1 -> 0 (queues deleted, outstanding commands
     /// dropped, CSTS.RDY and CFS cleared) with CC cleared; AQA, ASQ and ACQ keep their values.
     public func reset() throws {
-        core.state.withLock { state in
+        core.withLock { state in
             guard !state.removed else { return }
             state.controllerReset()
             state.cc = ControllerConfiguration()
@@ -106,17 +117,17 @@ public final class MockController: DeviceInterface {
     /// Arms a fault (see `InjectedFault`). Per-command faults apply to commands fetched from now
     /// on; `.controllerFatal` and `.surpriseRemoval` take effect at once.
     public func inject(_ fault: InjectedFault) {
-        core.state.withLock { $0.arm(fault) }
+        core.withLock { $0.arm(fault) }
     }
 
     /// Disarms every per-command fault (held commands stay held).
     public func removeInjectedFaults() {
-        core.state.withLock { $0.faultRules.removeAll() }
+        core.withLock { $0.faultRules.removeAll() }
     }
 
     /// Ends a surprise removal: the device answers again, in the state after a power cycle.
     public func reinsert() {
-        core.state.withLock { state in
+        core.withLock { state in
             guard state.removed else { return }
             state.removed = false
             state.powerOff()
@@ -129,7 +140,7 @@ public final class MockController: DeviceInterface {
     /// shut-down data always survives; with no cache or the cache disabled every write does.
     public func powerCut(survivingFraction: Double = 0, seed: UInt64 = 0) {
         precondition((0...1).contains(survivingFraction), "powerCut: survivingFraction must be in 0...1")
-        core.state.withLock { state in
+        core.withLock { state in
             var random = SplitMix64(seed: seed)
             for index in state.namespaces.indices {
                 state.namespaces[index].losePower(survivingFraction: survivingFraction, random: &random)
@@ -142,7 +153,7 @@ public final class MockController: DeviceInterface {
 
     /// A snapshot of the counters and cache state, for assertions.
     public var statistics: MockStatistics {
-        core.state.withLock { state in
+        core.withLock { state in
             MockStatistics(
                 hostReadCommands: state.health.hostReadCommands,
                 hostWriteCommands: state.health.hostWriteCommands,
@@ -159,7 +170,7 @@ public final class MockController: DeviceInterface {
     /// Reads `count` blocks at `lba` of namespace `nsid` as the media holds them now (cache
     /// first), without going through a queue: for tests that check what was stored.
     public func mediaContents(nsid: UInt32, lba: UInt64, count: Int) -> [UInt8] {
-        core.state.withLock { state in
+        core.withLock { state in
             let storage = state.namespaces[Int(nsid) - 1]
             var out = [UInt8](repeating: 0, count: count * storage.blockSize)
             out.withUnsafeMutableBytes { bytes in
@@ -196,7 +207,7 @@ public struct MockStatistics: Sendable, Hashable {
 
 extension ControllerState {
     /// Power-on register values: also the state after a power cut.
-    func powerOff() {
+    mutating func powerOff() {
         controllerReset()
         cc = ControllerConfiguration()
         csts = ControllerStatus()

@@ -9,13 +9,13 @@ import PCIDevice
 /// The NVM command set (NVM Command Set 1.0, chapter 3): Read, Write, Flush, Write Zeroes,
 /// Dataset Management, Compare, Verify.
 extension ControllerState {
-    func executeIO(_ entry: SubmissionQueueEntry, sqid: Int) -> Disposition {
+    mutating func executeIO(_ entry: SubmissionQueueEntry, sqid: Int) -> Disposition {
         do throws(CommandFailure) {
             guard let opcode = NVMOpcode(rawValue: entry.opcode) else { throw CommandFailure(.invalidCommandOpcode) }
             if opcode == .flush { return try flush(entry) }
             let index = Int(entry.nsid) &- 1
             guard entry.nsid != 0, index < namespaces.count else { throw CommandFailure(.invalidNamespaceOrFormat) }
-            guard entry.psdt == .prp || (entry.psdt == .sglContiguousMetadata && configuration.sglSupported) else {
+            guard entry.psdt == .prp || (entry.psdt == .sglContiguousMetadata && sglSupported) else {
                 throw CommandFailure(.invalidFieldInCommand)
             }
             switch opcode {
@@ -23,7 +23,7 @@ extension ControllerState {
                 let count = UInt64(entry.blockCount)
                 guard namespaces[index].contains(lba: entry.startingLBA, count: count) else { throw CommandFailure(.lbaOutOfRange) }
                 let bytes = Int(count) * namespaces[index].blockSize
-                if opcode != .verify, opcode != .writeZeroes, let limit = configuration.maximumTransferBytes, bytes > limit {
+                if opcode != .verify, opcode != .writeZeroes, let limit = maximumTransferBytes, bytes > limit {
                     throw CommandFailure(.invalidFieldInCommand)
                 }
                 switch opcode {
@@ -45,15 +45,15 @@ extension ControllerState {
     }
 
     /// Writes land in the cache unless FUA is set or no enabled cache exists.
-    private func cached(_ entry: SubmissionQueueEntry) -> Bool {
+    private mutating func cached(_ entry: SubmissionQueueEntry) -> Bool {
         writeCacheEnabled && !entry.fua
     }
 
-    private func read(_ entry: SubmissionQueueEntry, _ index: Int, _ bytes: Int) throws(CommandFailure) {
+    private mutating func read(_ entry: SubmissionQueueEntry, _ index: Int, _ bytes: Int) throws(CommandFailure) {
         health.hostReadCommands += 1
         health.unitsRead += UInt64(bytes / 512)
-        if configuration.discardData { return }
-        try walker.map(entry, length: bytes, access: .deviceWrites, sglAllowed: configuration.sglSupported)
+        if discardData { return }
+        try walker.map(entry, length: bytes, access: .deviceWrites, sglAllowed: sglSupported)
         var cursor = SegmentCursor()
         let blockSize = namespaces[index].blockSize
         for lba in entry.startingLBA..<(entry.startingLBA + UInt64(entry.blockCount)) {
@@ -61,11 +61,11 @@ extension ControllerState {
         }
     }
 
-    private func write(_ entry: SubmissionQueueEntry, _ index: Int, _ bytes: Int) throws(CommandFailure) {
+    private mutating func write(_ entry: SubmissionQueueEntry, _ index: Int, _ bytes: Int) throws(CommandFailure) {
         health.hostWriteCommands += 1
         health.unitsWritten += UInt64(bytes / 512)
-        if configuration.discardData { return }
-        try walker.map(entry, length: bytes, access: .deviceReads, sglAllowed: configuration.sglSupported)
+        if discardData { return }
+        try walker.map(entry, length: bytes, access: .deviceReads, sglAllowed: sglSupported)
         var cursor = SegmentCursor()
         let blockSize = namespaces[index].blockSize
         let cache = cached(entry)
@@ -75,10 +75,10 @@ extension ControllerState {
         }
     }
 
-    private func compare(_ entry: SubmissionQueueEntry, _ index: Int, _ bytes: Int) throws(CommandFailure) {
+    private mutating func compare(_ entry: SubmissionQueueEntry, _ index: Int, _ bytes: Int) throws(CommandFailure) {
         health.hostReadCommands += 1
-        if configuration.discardData { return }
-        try walker.map(entry, length: bytes, access: .deviceReads, sglAllowed: configuration.sglSupported)
+        if discardData { return }
+        try walker.map(entry, length: bytes, access: .deviceReads, sglAllowed: sglSupported)
         var cursor = SegmentCursor()
         let blockSize = namespaces[index].blockSize
         var equal = true
@@ -93,14 +93,14 @@ extension ControllerState {
         guard equal else { throw CommandFailure(.compareFailure) }
     }
 
-    private func writeZeroes(_ entry: SubmissionQueueEntry, _ index: Int) {
+    private mutating func writeZeroes(_ entry: SubmissionQueueEntry, _ index: Int) {
         // DEAC or not, the blocks read back as zeros afterwards (DLFEAT = 001b), so both are one path.
-        if configuration.discardData { return }
+        if discardData { return }
         namespaces[index].zero(lba: entry.startingLBA, count: UInt64(entry.blockCount), cached: cached(entry))
     }
 
     /// Flush (NSID FFFFFFFFh: every namespace). Without a cache it has nothing to do.
-    private func flush(_ entry: SubmissionQueueEntry) throws(CommandFailure) -> Disposition {
+    private mutating func flush(_ entry: SubmissionQueueEntry) throws(CommandFailure) -> Disposition {
         if entry.nsid == 0xFFFF_FFFF {
             for index in namespaces.indices { namespaces[index].persistCache() }
         } else {
@@ -112,11 +112,11 @@ extension ControllerState {
     }
 
     /// Dataset Management: NR + 1 ranges of 16 bytes; only Deallocate (AD) acts.
-    private func datasetManagement(_ entry: SubmissionQueueEntry, _ index: Int) throws(CommandFailure) {
+    private mutating func datasetManagement(_ entry: SubmissionQueueEntry, _ index: Int) throws(CommandFailure) {
         let rangeCount = Int(entry.cdw10 & 0xFF) + 1
         let bytes = rangeCount * DatasetManagementRange.size
-        try walker.map(entry, length: bytes, access: .deviceReads, sglAllowed: configuration.sglSupported)
-        guard entry.cdw11 & DatasetManagementAttribute.deallocate != 0, !configuration.discardData else { return }
+        try walker.map(entry, length: bytes, access: .deviceReads, sglAllowed: sglSupported)
+        guard entry.cdw11 & DatasetManagementAttribute.deallocate != 0, !discardData else { return }
         var raw = [UInt8](repeating: 0, count: bytes)
         var cursor = SegmentCursor()
         raw.withUnsafeMutableBytes { cursor.read(walker.segments, into: $0.baseAddress!, count: bytes) }

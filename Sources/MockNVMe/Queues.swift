@@ -4,32 +4,38 @@ import PCIDevice
 import Synchronization
 
 /// Where a queue's entries live in host memory: one contiguous range (PC=1) or a list of
-/// pages (PC=0, read once from the PRP list at creation). The host pointer of a contiguous
-/// ring is translated once per locked operation (`epoch`), like an IOTLB hit.
+/// pages (PC=0, read once from the PRP list at creation and kept in `ControllerState.queuePages`).
+/// The host pointer of a contiguous ring is translated once per locked operation (`epoch`),
+/// like an IOTLB hit.
+///
+/// This and the queue structs are plain values with no references, so the per-command path
+/// copies bytes and never retains, releases or calls value witnesses.
 struct QueueMemory {
     let base: UInt64
-    let pages: [UInt64]
+    let paged: Bool
     let entrySize: Int
     let entries: Int
     var cachedHost: UnsafeMutableRawPointer?
     var cachedEpoch: UInt64 = .max
 
-    init(base: UInt64, pages: [UInt64] = [], entrySize: Int, entries: Int) {
+    init(base: UInt64, paged: Bool = false, entrySize: Int, entries: Int) {
         self.base = base
-        self.pages = pages
+        self.paged = paged
         self.entrySize = entrySize
         self.entries = entries
     }
 
-    /// Host address of entry `index`, or nil after the IOMMU refused (the fault is recorded).
-    mutating func slot(_ index: Int, epoch: UInt64, pageSize: Int, iommu: SoftwareIOMMU, access: DMAAccess) -> UnsafeMutableRawPointer? {
-        if pages.isEmpty {
-            if cachedEpoch != epoch || cachedHost == nil {
-                cachedHost = try? iommu.translate(iova: base, length: entries * entrySize, access: access)
-                cachedEpoch = epoch
-            }
-            return cachedHost.map { $0 + index * entrySize }
+    /// Host address of entry `index` of a contiguous queue, or nil after the IOMMU refused.
+    mutating func contiguousSlot(_ index: Int, epoch: UInt64, iommu: SoftwareIOMMU, access: DMAAccess) -> UnsafeMutableRawPointer? {
+        if cachedEpoch != epoch || cachedHost == nil {
+            cachedHost = try? iommu.translate(iova: base, length: entries * entrySize, access: access)
+            cachedEpoch = epoch
         }
+        return cachedHost.map { $0 + index * entrySize }
+    }
+
+    /// Host address of entry `index` of a queue made of `pages`.
+    func pagedSlot(_ index: Int, pages: [UInt64], pageSize: Int, iommu: SoftwareIOMMU, access: DMAAccess) -> UnsafeMutableRawPointer? {
         let byteOffset = index * entrySize
         let page = pages[byteOffset / pageSize]
         return try? iommu.translate(iova: page + UInt64(byteOffset % pageSize), length: entrySize, access: access)
@@ -51,8 +57,8 @@ struct CompletionQueue {
     var phase = true
     /// Submission queues bound to this queue (deletion is refused while any remain).
     var boundSubmissionQueues = 0
-    /// Completions waiting for the host to free slots.
-    var overflow: [PendingCompletion] = []
+    /// Completions waiting in `ControllerState.parkedCompletions` for the host to free slots.
+    var parked = 0
     var size: Int { memory.entries }
     /// Entries the host has not consumed yet.
     var used: Int { (tail - head + size) % size }
@@ -61,14 +67,36 @@ struct CompletionQueue {
 }
 
 extension ControllerState {
+    // MARK: Ring memory
+
+    /// Host address of entry `index` of submission queue `qid` (which exists).
+    mutating func submissionSlot(_ qid: Int, _ index: Int) -> UnsafeMutableRawPointer? {
+        if submissionQueues[qid]!.memory.paged {
+            return submissionQueues[qid]!.memory.pagedSlot(index, pages: queuePages[2 * qid] ?? [], pageSize: pageSize, iommu: iommu, access: .deviceReads)
+        }
+        return submissionQueues[qid]!.memory.contiguousSlot(index, epoch: epoch, iommu: iommu, access: .deviceReads)
+    }
+
+    /// Host address of entry `index` of completion queue `cqid` (which exists).
+    mutating func completionSlot(_ cqid: Int, _ index: Int) -> UnsafeMutableRawPointer? {
+        if completionQueues[cqid]!.memory.paged {
+            return completionQueues[cqid]!.memory.pagedSlot(index, pages: queuePages[2 * cqid + 1] ?? [], pageSize: pageSize, iommu: iommu, access: .deviceWrites)
+        }
+        return completionQueues[cqid]!.memory.contiguousSlot(index, epoch: epoch, iommu: iommu, access: .deviceWrites)
+    }
+
     // MARK: Fetching
 
     /// Runs the commands between head and tail of submission queue `qid`. In inline mode it
     /// stops while the completion queue is full and resumes when the host frees slots.
-    func processSubmissions(_ qid: Int) {
-        while isOperational, let queue = submissionQueues[qid], queue.head != queue.tail {
+    mutating func processSubmissions(_ qid: Int) {
+        // Queue state is read and written in place (no struct copies): this loop is the inline
+        // null device's whole per-command cost.
+        while isOperational {
+            guard let head = submissionQueues[qid]?.head, head != submissionQueues[qid]!.tail else { return }
             if inline {
-                guard let cq = completionQueues[queue.completionQueueID], cq.free > 0, cq.overflow.isEmpty else { return }
+                let cqid = submissionQueues[qid]!.completionQueueID
+                guard let free = completionQueues[cqid]?.free, free > 0, completionQueues[cqid]!.parked == 0 else { return }
             }
             guard let entry = fetch(qid) else { return }
             dispatch(entry, sqid: qid)
@@ -76,21 +104,20 @@ extension ControllerState {
     }
 
     /// Reads the entry at the head of `qid` and advances the head.
-    func fetch(_ qid: Int) -> SubmissionQueueEntry? {
-        guard var queue = submissionQueues[qid] else { return nil }
-        guard let slot = queue.memory.slot(queue.head, epoch: epoch, pageSize: pageSize, iommu: iommu, access: .deviceReads) else {
-            submissionQueues[qid] = queue
+    mutating func fetch(_ qid: Int) -> SubmissionQueueEntry? {
+        guard let head = submissionQueues[qid]?.head else { return nil }
+        guard let slot = submissionSlot(qid, head) else {
             fail("submission queue \(qid) is not readable through the IOMMU")
             return nil
         }
         let entry = slot.loadUnaligned(as: SubmissionQueueEntry.self)
-        queue.head = queue.head + 1 == queue.size ? 0 : queue.head + 1
-        submissionQueues[qid] = queue
+        let next = head + 1
+        submissionQueues[qid]!.head = next == submissionQueues[qid]!.memory.entries ? 0 : next
         return entry
     }
 
     /// Runs every submission queue that has entries (threaded engine, freed completion slots).
-    func processAllSubmissions() {
+    mutating func processAllSubmissions() {
         for qid in submissionQueues.indices where submissionQueues[qid] != nil {
             processSubmissions(qid)
         }
@@ -99,46 +126,39 @@ extension ControllerState {
     // MARK: Completing
 
     /// Hands a finished command to its completion queue: at once inline, after the latency threaded.
-    func finish(_ completion: PendingCompletion) {
+    mutating func finish(_ completion: PendingCompletion) {
         if !completion.status.isSuccess { errorLog.record(completion, health: &health) }
-        switch configuration.executionMode {
-        case .inline:
-            post(completion)
-        case .threaded(let latency, let outOfOrder):
-            var delay = latency
-            if outOfOrder { delay = latency * (0.5 + scheduleRandom.nextDouble()) }
+        if inline { return post(completion) }
+        if case .threaded(let latency, let outOfOrder) = configuration.executionMode {
+            let delay = outOfOrder ? latency * (0.5 + scheduleRandom.nextDouble()) : latency
             scheduled.append(ScheduledCompletion(due: .now + delay, completion: completion))
         }
     }
 
     /// Writes a completion into the CQ of its submission queue, or parks it while the CQ is full.
-    func post(_ completion: PendingCompletion) {
+    mutating func post(_ completion: PendingCompletion) {
         let cqid = completion.sqid == 0 ? 0 : (submissionQueues[Int(completion.sqid)]?.completionQueueID ?? -1)
-        guard cqid >= 0, var cq = completionQueues[cqid], !removed else { return }
-        let needed = completion.hostile == .duplicate || completion.hostile.map(Self.isExtraEntry) == true ? 2 : 1
-        if cq.free < needed || !cq.overflow.isEmpty {
-            cq.overflow.append(completion)
-            completionQueues[cqid] = cq
+        guard cqid >= 0, let free = completionQueues[cqid]?.free, !removed else { return }
+        let needed = completion.hostile == nil ? 1 : 2
+        if free < needed || completionQueues[cqid]!.parked != 0 {
+            parkedCompletions[cqid].append(completion)
+            completionQueues[cqid]!.parked += 1
             return
         }
-        completionQueues[cqid] = cq
         write(completion, to: cqid)
     }
 
-    private static func isExtraEntry(_ hostile: HostileCompletion) -> Bool {
-        if case .unknownCommandID = hostile { return true }
-        return false
-    }
-
     /// Posts parked completions while there is room.
-    func drainOverflow(_ cqid: Int) {
-        while let cq = completionQueues[cqid], let first = cq.overflow.first, cq.free >= 2 || (cq.free >= 1 && first.hostile == nil) {
-            completionQueues[cqid]!.overflow.removeFirst()
+    mutating func drainOverflow(_ cqid: Int) {
+        while let cq = completionQueues[cqid], cq.parked > 0, let first = parkedCompletions[cqid].first,
+              cq.free >= 2 || (cq.free >= 1 && first.hostile == nil) {
+            parkedCompletions[cqid].removeFirst()
+            completionQueues[cqid]!.parked -= 1
             write(first, to: cqid)
         }
     }
 
-    private func write(_ completion: PendingCompletion, to cqid: Int) {
+    private mutating func write(_ completion: PendingCompletion, to cqid: Int) {
         let sqid = Int(completion.sqid)
         var sqHead = UInt16(truncatingIfNeeded: submissionQueues[sqid]?.head ?? 0)
         switch completion.hostile {
@@ -161,25 +181,24 @@ extension ControllerState {
     /// Stores one 16-byte entry. Dwords 0-2 are plain stores; Dword 3 (command id, status,
     /// phase) is a releasing atomic store, so a host that loads it acquiring (see `DMAOrdering`)
     /// sees the whole entry, and the thread sanitizer agrees.
-    private func writeEntry(_ completion: PendingCompletion, sqHead: UInt16, cqid: Int, invertPhase: Bool) {
-        guard var cq = completionQueues[cqid] else { return }
-        guard let slot = cq.memory.slot(cq.tail, epoch: epoch, pageSize: pageSize, iommu: iommu, access: .deviceWrites) else {
-            completionQueues[cqid] = cq
+    private mutating func writeEntry(_ completion: PendingCompletion, sqHead: UInt16, cqid: Int, invertPhase: Bool) {
+        guard let tail = completionQueues[cqid]?.tail else { return }
+        guard let slot = completionSlot(cqid, tail) else {
             fail("completion queue \(cqid) is not writable through the IOMMU")
             return
         }
-        let phase = cq.phase != invertPhase
+        let phase = completionQueues[cqid]!.phase != invertPhase
         slot.storeBytes(of: completion.dw0.littleEndian, toByteOffset: 0, as: UInt32.self)
         slot.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
         slot.storeBytes(of: (UInt32(sqHead) | UInt32(completion.sqid) << 16).littleEndian, toByteOffset: 8, as: UInt32.self)
         let statusAndPhase = UInt32(completion.status.rawValue) << 1 | (phase ? 1 : 0)
         DMAOrdering.storeReleasing(UInt32(completion.commandID) | statusAndPhase << 16, at: slot + 12)
-        cq.tail += 1
-        if cq.tail == cq.size {
-            cq.tail = 0
-            cq.phase.toggle()
+        if tail + 1 == completionQueues[cqid]!.memory.entries {
+            completionQueues[cqid]!.tail = 0
+            completionQueues[cqid]!.phase.toggle()
+        } else {
+            completionQueues[cqid]!.tail = tail + 1
         }
-        completionQueues[cqid] = cq
     }
 }
 

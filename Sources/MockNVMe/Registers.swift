@@ -15,7 +15,7 @@ extension ControllerState {
     /// CC bits a host may write: EN, CSS, MPS, AMS, SHN, IOSQES, IOCQES.
     static let writableCC: UInt32 = 0x00FF_FFF1
 
-    func read32(_ offset: Int) -> UInt32 {
+    mutating func read32(_ offset: Int) -> UInt32 {
         if removed { return .max }
         switch offset {
         case ControllerRegister.cap: return UInt32(truncatingIfNeeded: capabilities.rawValue)
@@ -33,12 +33,12 @@ extension ControllerState {
         }
     }
 
-    func read64(_ offset: Int) -> UInt64 {
+    mutating func read64(_ offset: Int) -> UInt64 {
         if removed { return .max }
         return UInt64(read32(offset)) | UInt64(read32(offset + 4)) << 32
     }
 
-    func write32(_ value: UInt32, _ offset: Int) {
+    mutating func write32(_ value: UInt32, _ offset: Int) {
         if removed { return }
         switch offset {
         case ControllerRegister.intms: intms |= value
@@ -55,12 +55,12 @@ extension ControllerState {
         }
     }
 
-    func write64(_ value: UInt64, _ offset: Int) {
+    mutating func write64(_ value: UInt64, _ offset: Int) {
         write32(UInt32(truncatingIfNeeded: value), offset)
         write32(UInt32(truncatingIfNeeded: value >> 32), offset + 4)
     }
 
-    private func writeCC(_ value: UInt32) {
+    private mutating func writeCC(_ value: UInt32) {
         let old = cc
         var new = ControllerConfiguration(rawValue: value & Self.writableCC)
         if old.en && new.en {
@@ -75,7 +75,7 @@ extension ControllerState {
         if old.shn == .none && new.shn != .none { shutdown() }
     }
 
-    private func enable() {
+    private mutating func enable() {
         csts.shst = .normal
         guard !csts.cfs else { return }
         let attributes = AdminQueueAttributes(rawValue: aqa)
@@ -100,9 +100,11 @@ extension ControllerState {
 
     /// CC.EN 1 -> 0: every queue is deleted and every outstanding command dropped without a
     /// completion; features return to their defaults. Media and the write cache are untouched.
-    func controllerReset() {
+    mutating func controllerReset() {
         for index in submissionQueues.indices { submissionQueues[index] = nil }
         for index in completionQueues.indices { completionQueues[index] = nil }
+        for index in parkedCompletions.indices { parkedCompletions[index].removeAll() }
+        queuePages.removeAll()
         held.removeAll()
         asyncEventRequests.removeAll()
         pendingEvents.removeAll()
@@ -116,14 +118,14 @@ extension ControllerState {
     }
 
     /// CC.SHN written: make the write cache durable and report the shutdown complete.
-    private func shutdown() {
+    private mutating func shutdown() {
         for index in namespaces.indices { namespaces[index].persistCache() }
         csts.shst = .complete
     }
 
     // MARK: Doorbells
 
-    private func doorbell(_ value: UInt32, _ offset: Int) {
+    private mutating func doorbell(_ value: UInt32, _ offset: Int) {
         let relative = offset - ControllerRegister.doorbellBase
         guard relative % strideBytes == 0, csts.rdy, !csts.cfs else { return }
         let index = relative / strideBytes
@@ -135,7 +137,7 @@ extension ControllerState {
         }
     }
 
-    private func submissionTail(_ qid: Int, _ value: UInt32) {
+    private mutating func submissionTail(_ qid: Int, _ value: UInt32) {
         guard qid < submissionQueues.count, let queue = submissionQueues[qid] else {
             return invalidDoorbell(info: AsyncEventInfo.invalidDoorbellRegister)
         }
@@ -144,7 +146,7 @@ extension ControllerState {
         if inline { processSubmissions(qid) } else { engineWork = true }
     }
 
-    private func completionHead(_ qid: Int, _ value: UInt32) {
+    private mutating func completionHead(_ qid: Int, _ value: UInt32) {
         guard qid < completionQueues.count, let queue = completionQueues[qid] else {
             return invalidDoorbell(info: AsyncEventInfo.invalidDoorbellRegister)
         }
@@ -165,7 +167,7 @@ extension ControllerState {
         }
     }
 
-    private func invalidDoorbell(info: UInt8) {
+    private mutating func invalidDoorbell(info: UInt8) {
         errorLog.recordDoorbell(info: info, health: &health)
         raiseAsyncEvent(type: AsyncEventInfo.errorStatus, info: info, logPage: LogPageID.errorInformation.rawValue)
     }

@@ -157,15 +157,35 @@ struct AdminCommandTests {
         var configuration = MockConfiguration()
         configuration.contiguousQueuesRequired = false
         let harness = try Harness(configuration)
-        // A 512-entry SQ spans 8 pages; PRP1 points to the list of them.
-        let pages = try (0..<8).map { _ in try harness.allocate(4096) }
+        // A 512-entry SQ spans 8 pages; PRP1 points to the list of them (here in reverse order,
+        // so only a device that follows the list finds the entries where the host put them).
+        let pair = try Harness.QueuePair(id: 1, mapper: harness.mapper, sqEntries: 512, cqEntries: 256)
         let list = try harness.allocate(4096)
-        for (index, page) in pages.enumerated() { list.address.storeBytes(of: page.iova, toByteOffset: index * 8, as: UInt64.self) }
-        let cq = try harness.allocate(4096)
-        #expect(harness.execute(.createIOCompletionQueue(id: 1, entries: 256, baseIOVA: cq.iova)).status.isSuccess)
+        let order = Array((0..<8).reversed())
+        for (index, page) in order.enumerated() {
+            list.address.storeBytes(of: pair.sq.iova + UInt64(page * 4096), toByteOffset: index * 8, as: UInt64.self)
+        }
+        var cq = SubmissionQueueEntry.createIOCompletionQueue(id: 1, entries: 256, baseIOVA: list.iova)
+        cq.cdw11 &= ~1
+        let cqList = try harness.allocate(4096)
+        cqList.address.storeBytes(of: pair.cq.iova, toByteOffset: 0, as: UInt64.self)
+        cq.dptr1 = cqList.iova
+        #expect(harness.execute(cq).status.isSuccess)
         var sq = SubmissionQueueEntry.createIOSubmissionQueue(id: 1, entries: 512, baseIOVA: list.iova, completionQueueID: 1)
         sq.cdw11 &= ~1
         #expect(harness.execute(sq).status.isSuccess)
+        // Entry 64 lives in host page 1, which the list names 7th: put it where the list says.
+        harness.queues[1] = pair
+        let buffer = try harness.allocate(4096)
+        var read = SubmissionQueueEntry.io(.read, nsid: 1, lba: 0, blocks: 1)
+        read.dptr1 = buffer.iova
+        read.commandID = 77
+        let slotOffset = 7 * 4096  // list entry 0 -> host page 7
+        pair.sq.address.storeBytes(of: read, toByteOffset: slotOffset, as: SubmissionQueueEntry.self)
+        harness.controller.writeRegister32(1, at: ControllerRegister.submissionTailDoorbell(queueID: 1, stride: 0))
+        let completions = harness.poll(qid: 1)
+        #expect(completions.map(\.commandID) == [77])
+        #expect(completions.first?.status.isSuccess == true)
     }
 
     @Test func logPages() throws {

@@ -7,7 +7,7 @@ import PCIDevice
 /// A minimal host for conformance tests: rings in DMA buffers, raw register writes, doorbells,
 /// completions read by phase tag. No driver code is involved, so the tests check the mock
 /// against the spec and not against the driver's idea of it.
-final class Harness {
+final class Harness: @unchecked Sendable {  // each queue pair is driven by one thread at a time
     let controller: MockController
     let mapper: DMAMapper
     var queues: [UInt16: QueuePair] = [:]
@@ -135,11 +135,28 @@ final class Harness {
         return completions[0]
     }
 
-    /// Runs `entry` with its data pointer at `buffer` (PRP1 + PRP2 for up to two pages).
+    /// PRP list pages made by `execute(_:buffer:)`, kept mapped while the harness lives.
+    var listPages: [DMABuffer] = []
+
+    /// Runs `entry` with its data pointer at `buffer` from `offset` to the buffer's end: PRP2 is the
+    /// second page, or a PRP list (one list page, enough for these tests) when more pages follow.
     func execute(_ entry: SubmissionQueueEntry, buffer: DMABuffer, offset: Int = 0, qid: UInt16 = 0) -> CompletionQueueEntry {
         var entry = entry
-        entry.dptr1 = buffer.iova + UInt64(offset)
-        entry.dptr2 = (buffer.iova + UInt64(offset)) & ~0xFFF + 0x1000
+        let start = buffer.iova + UInt64(offset)
+        entry.dptr1 = start
+        let secondPage = start & ~0xFFF + 0x1000
+        let end = Int64(bitPattern: buffer.iova) + Int64(buffer.length)
+        let pagesAfterFirst = Int(max(0, end - Int64(bitPattern: secondPage)) + 4095) / 4096
+        if pagesAfterFirst <= 1 {
+            entry.dptr2 = secondPage
+        } else {
+            let list = try! allocate(4096)
+            listPages.append(list)
+            for index in 0..<min(pagesAfterFirst, 512) {
+                list.address.storeBytes(of: secondPage + UInt64(index * 4096), toByteOffset: index * 8, as: UInt64.self)
+            }
+            entry.dptr2 = list.iova
+        }
         return execute(entry, qid: qid)
     }
 
