@@ -25,7 +25,7 @@ public final class DMAMapper: Sendable {
     public let iovaRanges: [IOVARange]
 
     private let logger: Logger
-    private let state: Mutex<State>
+    private let state: SanitizedMutex<State>
 
     private struct State: Sendable {
         var allocator: IOVAAllocator
@@ -57,7 +57,7 @@ public final class DMAMapper: Sendable {
         self.addressableBits = addressableBits
         self.iovaRanges = allocator.ranges
         self.logger = logger ?? Logger(label: "DMAMapper")
-        self.state = Mutex(State(allocator: allocator))
+        self.state = SanitizedMutex(State(allocator: allocator))
     }
 
     /// A zero-filled buffer of `length` bytes, mapped for the device as one IOVA segment.

@@ -10,13 +10,13 @@ import Synchronization
 public final class SoftwareIOMMU: IOMMU {
     /// The IOVA windows `map` accepts.
     public let iovaRanges: [IOVARange]
-    private let state: Mutex<SoftwareIOMMUTable>
+    private let state: SanitizedMutex<SoftwareIOMMUTable>
 
     /// An IOMMU accepting IOVAs in `iovaRanges`; by default the whole 64-bit space.
     /// Pass a set with holes (like x86's MSI window at 0xfee00000) to exercise an allocator.
     public init(iovaRanges: [IOVARange] = [IOVARange(first: 0, last: .max)]) {
         self.iovaRanges = iovaRanges.sorted { $0.first < $1.first }
-        self.state = Mutex(SoftwareIOMMUTable())
+        self.state = SanitizedMutex(SoftwareIOMMUTable())
     }
 
     /// Maps `length` bytes at `hostAddress` to `iova`. Refuses a zero length, a range outside

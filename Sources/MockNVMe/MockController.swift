@@ -6,18 +6,13 @@ import Synchronization
 
 /// What the controller and its device thread share: the state behind one lock.
 final class MockCore: Sendable {
-    private let state: Mutex<ControllerState>
-    init(_ state: sending ControllerState) { self.state = Mutex(state) }
+    private let state: SanitizedMutex<ControllerState>
+    init(_ state: sending ControllerState) { self.state = SanitizedMutex(state) }
 
-    /// Runs `body` under the controller lock (annotated for the thread sanitizer, see `SanitizerHooks`).
+    /// Runs `body` under the controller lock.
     @inline(__always)
     func withLock<Result: Sendable>(_ body: (inout ControllerState) -> Result) -> Result {
-        let token = UnsafeRawPointer(Unmanaged.passUnretained(self).toOpaque())
-        return state.withLock { state in
-            SanitizerHooks.acquire?(token)
-            defer { SanitizerHooks.release?(token) }
-            return body(&state)
-        }
+        state.withLock { state in body(&state) }
     }
 }
 

@@ -39,8 +39,8 @@ public final class NVMeController: @unchecked Sendable {
     let logger: Logger
     let admin: AdminChannel
     /// Admin commands may come from several threads (stop, recovery, MODE SELECT): one at a time.
-    let adminLock = Mutex(())
-    let lifecycle = Mutex(Lifecycle())
+    let adminLock = SanitizedMutex(())
+    let lifecycle = SanitizedMutex(Lifecycle())
 
     struct Lifecycle: Sendable {
         var stopped = false

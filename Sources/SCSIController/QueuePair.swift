@@ -187,12 +187,13 @@ public final class QueuePair: @unchecked Sendable {
         let s = state
         var handled = 0
         var consumed = 0
-        cvfio_load_fence()
         while handled < limit {
             let entry = cq + Int(s.pointee.cqHead)
-            let statusWord = UInt16(littleEndian: entry.pointee.statusAndPhase)
+            // Dword 3 (command id, status, phase) is read first with acquire ordering, so the rest
+            // of the entry, which the device wrote before it, is seen complete.
+            let dw3 = DMAOrdering.loadAcquiring(at: UnsafeRawPointer(entry) + 12)
+            let statusWord = UInt16(truncatingIfNeeded: dw3 >> 16)
             guard (statusWord & 1 == 1) == s.pointee.phase else { break }
-            cvfio_load_fence()
             let completion = entry.pointee
             let next = s.pointee.cqHead &+ 1
             if next == UInt16(truncatingIfNeeded: depth) {
@@ -208,7 +209,7 @@ public final class QueuePair: @unchecked Sendable {
             } else {
                 recordHostile("SQ head \(sqHead) is beyond the queue size \(depth)")
             }
-            let cid = UInt16(littleEndian: completion.commandID)
+            let cid = UInt16(truncatingIfNeeded: dw3)
             guard Int(cid) < depth - 1, trackers[Int(cid)].inUse else {
                 recordHostile(Int(cid) < depth - 1
                     ? "command id \(cid) completed twice or was never submitted"
@@ -221,7 +222,7 @@ public final class QueuePair: @unchecked Sendable {
             s.pointee.freeCount += 1
             s.pointee.outstanding -= 1
             handled += 1
-            handler(Completion(tag: tracker.pointee.tag, status: completion.status,
+            handler(Completion(tag: tracker.pointee.tag, status: CompletionStatus(rawValue: statusWord >> 1),
                                dw0: UInt32(littleEndian: completion.dw0), commandID: cid,
                                opcode: tracker.pointee.opcode))
         }

@@ -13,7 +13,7 @@ public final class SCSIHostAdapter: Sendable {
     /// What translation knows about the device.
     public let facts: DeviceFacts
     /// Per-LUN state (D_SENSE, WCE, unit attentions); touched briefly before and after each task.
-    let unitStates: Mutex<[LogicalUnitState]>
+    let unitStates: SanitizedMutex<[LogicalUnitState]>
 
     public init(controller: NVMeController) {
         self.controller = controller
@@ -27,7 +27,7 @@ public final class SCSIHostAdapter: Sendable {
             maximumSegmentBytes: min(constraints.maximumSegmentByteCountRead, constraints.maximumSegmentByteCountWrite),
             volatileWriteCacheEnabled: controller.volatileWriteCacheEnabled)
         self.facts = facts
-        unitStates = Mutex(facts.luns.map { _ in LogicalUnitState(attachedTo: facts) })
+        unitStates = SanitizedMutex(facts.luns.map { _ in LogicalUnitState(attachedTo: facts) })
     }
 
     /// The HBA constraints, as DriverKit's UserReportHBAConstraints would report them.
