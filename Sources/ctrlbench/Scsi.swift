@@ -13,7 +13,8 @@ struct Scsi: ParsableCommand {
 
             By default the command goes to a software NVMe controller made for this run (--device \
             mock); --device 0000:01:00.0 opens a controller bound to vfio-pci (ctrlbench bind) and \
-            brings the driver up on it. A freshly attached logical unit reports UNIT ATTENTION \
+            brings the driver up on it. The mock lives for one run, so what one run writes \
+            the next does not see. A freshly attached logical unit reports UNIT ATTENTION \
             (POWER ON, RESET) on its first command, as a real disk does after power on; because every \
             run attaches afresh, the tool first sends one TEST UNIT READY to the LUN to clear it. \
             --keep-unit-attention skips that, so the command itself sees the unit attention.
@@ -22,14 +23,20 @@ struct Scsi: ParsableCommand {
             residual, the sense data decoded (response code, sense key, ASC/ASCQ, INFORMATION, field \
             pointer) and raw, and the data-in as a hex dump.
 
-            Exit status: 0 when the status is GOOD; 2 for CHECK CONDITION or any other status; 1 for \
-            a usage error or a device error (the device cannot be opened or brought up, or the task \
-            was not delivered).
+            Exit status: 0 when the status is GOOD; 2 for CHECK CONDITION or any other \
+            status; 1 for a usage error (bad hex, a CDB over 16 bytes, --request with --send...) or \
+            a device error (the device cannot be opened or brought up, or the task was not \
+            delivered). Options the argument parser itself rejects (an unknown option, a length \
+            that is not a number) exit 64, as in every ctrlbench subcommand.
 
             Examples:
-              ctrlbench scsi 12 00 00 00 24 00 --request 36          # INQUIRY
-              ctrlbench scsi 2a00 00000000 0000 0100 --send 512 --infile block.bin   # WRITE(10)
-              ctrlbench scsi 28 00 00000000 00 0001 00 --request 512 --outfile block.bin   # READ(10)
+              # INQUIRY, 36 bytes of data-in
+              ctrlbench scsi 12 00 00 00 24 00 --request 36
+              # an opcode the SCSI layer does not support: CHECK CONDITION, exit 2
+              ctrlbench scsi a1000000 00000000 00000000
+              # on a bound controller: WRITE(10) of LBA 0 from a file, READ(10) it back
+              ctrlbench scsi --device 0000:01:00.0 2a00 00000000 00 0001 00 --send 512 -i block.bin
+              ctrlbench scsi --device 0000:01:00.0 28 00 00000000 00 0001 00 -r 512 -o copy.bin
             """)
 
     @Argument(help: "The CDB in hex (spaced or joined; optional 0x).")
