@@ -50,7 +50,7 @@ let package = Package(
         .executableTarget(
             name: "ctrlbench",
             dependencies: [
-                "PCIDevice", "NVMe", "DMAMapper", logging,
+                "PCIDevice", "NVMe", "DMAMapper", "SCSIController", "MockNVMe", "Translation", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -65,6 +65,7 @@ let package = Package(
             dependencies: ["SCSIController", "MockNVMe", "NVMe", "DMAMapper", "Translation", logging],
             swiftSettings: strict
         ),
+        .testTarget(name: "CtrlBenchTests", dependencies: ["ctrlbench"], swiftSettings: strict),
     ]
 )
 

@@ -1,13 +1,13 @@
 import ArgumentParser
 
-/// The `ctrlbench` command line: PCI discovery and binding now; bench, info, explain and scsi
-/// are added as further subcommands, one file each.
+/// The `ctrlbench` command line: PCI discovery and binding, and raw SCSI commands (`scsi`);
+/// bench, info and explain are added as further subcommands, one file each.
 @main
 struct CtrlBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ctrlbench",
         abstract: "Find, bind and exercise NVMe controllers through the userspace driver.",
-        subcommands: [List.self, Bind.self, Unbind.self]
+        subcommands: [List.self, Bind.self, Unbind.self, Scsi.self]
     )
 }
 

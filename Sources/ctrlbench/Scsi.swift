@@ -1,0 +1,123 @@
+import ArgumentParser
+import Foundation
+
+/// `ctrlbench scsi CDB...`: send one raw SCSI command through the SCSI host adapter (translation
+/// included) and show what came back, like sg3_utils' sg_raw.
+struct Scsi: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send one raw SCSI command (CDB in hex) through the SCSI layer and show the result.",
+        discussion: """
+            The CDB is hex, spaced or joined, any case, with an optional 0x on each word: \
+            `12 00 00 00 24 00`, `12000000 2400` and `0x12 0x00 0x00 0x00 0x24 0x00` are the same \
+            INQUIRY. Each byte is two digits; at most 16 bytes.
+
+            By default the command goes to a software NVMe controller made for this run (--device \
+            mock); --device 0000:01:00.0 opens a controller bound to vfio-pci (ctrlbench bind) and \
+            brings the driver up on it. The mock lives for one run, so what one run writes \
+            the next does not see. A freshly attached logical unit reports UNIT ATTENTION \
+            (POWER ON, RESET) on its first command, as a real disk does after power on; because every \
+            run attaches afresh, the tool first sends one TEST UNIT READY to the LUN to clear it. \
+            --keep-unit-attention skips that, so the command itself sees the unit attention.
+
+            The report shows the SCSI status, the service response, the bytes transferred and the \
+            residual, the sense data decoded (response code, sense key, ASC/ASCQ, INFORMATION, field \
+            pointer) and raw, and the data-in as a hex dump.
+
+            Exit status: 0 when the status is GOOD; 2 for CHECK CONDITION or any other \
+            status; 1 for a usage error (bad hex, a CDB over 16 bytes, --request with --send...) or \
+            a device error (the device cannot be opened or brought up, or the task was not \
+            delivered). Options the argument parser itself rejects (an unknown option, a length \
+            that is not a number) exit 64, as in every ctrlbench subcommand.
+
+            Examples:
+              # INQUIRY, 36 bytes of data-in
+              ctrlbench scsi 12 00 00 00 24 00 --request 36
+              # an opcode the SCSI layer does not support: CHECK CONDITION, exit 2
+              ctrlbench scsi a1000000 00000000 00000000
+              # on a bound controller: WRITE(10) of LBA 0 from a file, READ(10) it back
+              ctrlbench scsi --device 0000:01:00.0 2a00 00000000 00 0001 00 --send 512 -i block.bin
+              ctrlbench scsi --device 0000:01:00.0 28 00 00000000 00 0001 00 -r 512 -o copy.bin
+            """)
+
+    @Argument(help: "The CDB in hex (spaced or joined; optional 0x).")
+    var cdb: [String] = []
+
+    @Option(help: "Logical unit: the n-th active namespace.")
+    var lun = 0
+
+    @Option(help: ArgumentHelp("Where to send it: `mock`, or the PCI address of a controller bound to vfio-pci.",
+                               valueName: "mock|address"))
+    var device = "mock"
+
+    @Option(name: [.customShort("r"), .long], help: "Data-in length in bytes (like sg_raw -r).")
+    var request: Int?
+
+    @Option(name: [.customShort("s"), .long],
+            help: "Data-out length in bytes (like sg_raw -s); the data comes from --infile or --data, zeros without either.")
+    var send: Int?
+
+    @Option(name: [.customShort("i"), .long], help: "File holding the data-out (its first --send bytes are sent).")
+    var infile: String?
+
+    @Option(help: "Data-out in hex (sets --send when that is omitted).")
+    var data: String?
+
+    @Option(name: [.customShort("o"), .long], help: "Write the data-in to this file instead of showing it in hex.")
+    var outfile: String?
+
+    @Flag(help: "Do not clear the unit attention a freshly attached LUN reports; let the command see it.")
+    var keepUnitAttention = false
+
+    @Flag(help: "Print one JSON object instead of the report.")
+    var json = false
+
+    @Option(help: "Mock: number of namespaces (LUNs).")
+    var mockNamespaces = 1
+
+    @Option(help: "Mock: blocks per namespace.")
+    var mockBlocks: UInt64 = 1 << 21
+
+    @Option(help: ArgumentHelp("Mock: logical block size.", valueName: "512|4096"))
+    var mockBlockSize = 512
+
+    @Flag(help: "Mock: no volatile write cache.")
+    var mockNoWriteCache = false
+
+    func run() throws {
+        let infileBytes = try infile.map { path throws(ScsiToolError) in try Self.read(path) }
+        let spec = try ScsiCommandSpec.make(cdbWords: cdb, lun: lun, request: request, send: send,
+                                            dataHex: data, infileBytes: infileBytes)
+        if outfile != nil, spec.direction != .fromDevice {
+            throw ScsiToolError.usage("--outfile receives data-in: give --request N as well")
+        }
+        let geometry = MockGeometry(namespaces: mockNamespaces, blocks: mockBlocks, blockSize: mockBlockSize,
+                                    volatileWriteCache: !mockNoWriteCache)
+        let target = try ScsiTarget.parse(device, geometry: geometry)
+        let outcome = try Self.send(spec, to: target, clearUnitAttention: !keepUnitAttention)
+        if let outfile {
+            do { try Data(outcome.dataIn).write(to: URL(fileURLWithPath: outfile)) } catch {
+                throw ScsiToolError.device("cannot write --outfile \(outfile): \(error.localizedDescription)")
+            }
+        }
+        print(json ? ScsiReport.json(outcome, outfile: outfile) : ScsiReport.text(outcome, outfile: outfile))
+        if outcome.exitCode != 0 { throw ExitCode(outcome.exitCode) }
+    }
+
+    /// What `run` does between parsing and printing: open the target, bring the engine up, clear
+    /// the power-on unit attention unless asked not to, and run the task. Tests call this.
+    static func send(_ spec: ScsiCommandSpec, to target: ScsiTarget,
+                     clearUnitAttention: Bool) throws(ScsiToolError) -> ScsiOutcome {
+        let session = try ScsiSession(target)
+        let cleared = clearUnitAttention ? session.clearUnitAttention(lun: spec.lun) : nil
+        var outcome = try session.execute(spec)
+        outcome.clearedUnitAttention = cleared
+        return outcome
+    }
+
+    static func read(_ path: String) throws(ScsiToolError) -> [UInt8] {
+        guard let contents = FileManager.default.contents(atPath: path) else {
+            throw .usage("cannot read --infile \(path) (missing or not readable)")
+        }
+        return [UInt8](contents)
+    }
+}

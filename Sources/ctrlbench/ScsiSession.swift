@@ -1,0 +1,133 @@
+import DMAMapper
+import Logging
+import MockNVMe
+import PCIDevice
+import SCSIController
+import Translation
+
+/// The mock's geometry, from `--mock-*` options.
+struct MockGeometry: Equatable, Sendable {
+    var namespaces = 1
+    /// 1 GiB of 512-byte blocks; storage is sparse, so size costs nothing until written.
+    var blocks: UInt64 = 1 << 21
+    var blockSize = 512
+    var volatileWriteCache = true
+
+    /// The configuration for `MockController`, checked first: the mock stops the process on a
+    /// geometry it cannot model, and a command-line typo deserves a message instead.
+    func configuration() throws(ScsiToolError) -> MockConfiguration {
+        guard (1...64).contains(namespaces) else { throw .usage("--mock-namespaces \(namespaces): choose 1 to 64") }
+        guard blocks > 0 else { throw .usage("--mock-blocks 0: a namespace needs at least one block") }
+        guard blockSize == 512 || blockSize == 4096 else {
+            throw .usage("--mock-block-size \(blockSize): the mock models 512 or 4096-byte blocks")
+        }
+        var configuration = MockConfiguration()
+        configuration.namespaces = Array(repeating: MockNamespace(blockCount: blocks, blockSize: blockSize), count: namespaces)
+        configuration.volatileWriteCache = volatileWriteCache
+        return configuration
+    }
+}
+
+/// Where `ctrlbench scsi` sends its command.
+enum ScsiTarget: Equatable, Sendable {
+    /// A software controller made for this run.
+    case mock(MockGeometry)
+    /// A controller bound to vfio-pci.
+    case vfio(PCIAddress)
+
+    /// Parses `--device`: `mock` or a PCI address.
+    static func parse(_ device: String, geometry: MockGeometry) throws(ScsiToolError) -> ScsiTarget {
+        if device.lowercased() == "mock" { return .mock(geometry) }
+        do { return .vfio(try PCIAddress(parsing: device)) } catch {
+            throw .usage("--device \(device): expected `mock` or a PCI address. \(error)")
+        }
+    }
+}
+
+/// A device with the engine brought up on it and a SCSI host adapter in front: what one run of
+/// `ctrlbench scsi` (or a test sending several commands to one mock) talks to.
+final class ScsiSession {
+    let controller: NVMeController
+    let adapter: SCSIHostAdapter
+    /// "mock" or the PCI address, for the report.
+    let deviceName: String
+    let logger: Logger
+
+    /// Opens the target and brings the controller up (reset, admin queue, Identify, one I/O queue).
+    /// Every failure names the device and carries the underlying explanation.
+    init(_ target: ScsiTarget, logger: Logger = ScsiSession.quietLogger) throws(ScsiToolError) {
+        var options = ControllerOptions()
+        options.logger = logger
+        let device: any DeviceInterface
+        switch target {
+        case let .mock(geometry):
+            device = MockController(configuration: try geometry.configuration())
+            // The software IOMMU never needs locked pages, and locking would only log warnings.
+            options.pinning = .disabled
+            deviceName = "mock"
+        case let .vfio(address):
+            do { device = try VFIODevice.open(address) } catch {
+                throw .device("cannot open \(address) through VFIO: \(error)")
+            }
+            deviceName = address.description
+        }
+        do { controller = try NVMeController(device: device, options: options) } catch {
+            throw .device("cannot bring up the NVMe controller on \(deviceName): \(error)")
+        }
+        adapter = SCSIHostAdapter(controller: controller)
+        self.logger = logger
+    }
+
+    /// Stops the controller here, while the session still holds it: the engine's own deinit
+    /// cannot run I/O any more (its queues reach it through weak references, already nil there),
+    /// so its final Flush would fail and be logged as an error.
+    deinit {
+        do { try controller.stop() } catch { logger.error("stopping the controller on \(deviceName): \(error)") }
+    }
+
+    /// Warnings and errors only, on standard error: standard output carries the report (or JSON).
+    static let quietLogger: Logger = {
+        var logger = Logger(label: "ctrlbench.scsi") { StreamLogHandler.standardError(label: $0) }
+        logger.logLevel = .warning
+        return logger
+    }()
+
+    /// Sends one TEST UNIT READY to `lun` to consume the POWER ON RESET unit attention that every
+    /// freshly attached logical unit reports first (as a real disk does after power on).
+    /// - Returns: the unit attention cleared, described, or nil when there was none.
+    func clearUnitAttention(lun: UInt64) -> String? {
+        let response = adapter.process(SCSITask(lun: lun, cdb: [0, 0, 0, 0, 0, 0]), on: controller.ioQueues[0])
+        guard response.status == .checkCondition, let sense = DecodedSense(response.sense),
+              sense.condition.key == .unitAttention else { return nil }
+        return sense.description
+    }
+
+    /// Runs one task and collects everything the adapter reports, with the data-in bytes.
+    func execute(_ spec: ScsiCommandSpec) throws(ScsiToolError) -> ScsiOutcome {
+        var buffer: DMABuffer?
+        if spec.length > 0 {
+            do {
+                buffer = try controller.mapper.allocate(length: spec.length,
+                                                        access: spec.direction == .fromDevice ? .deviceWrites : .deviceReads)
+            } catch {
+                throw .device("cannot allocate a \(spec.length)-byte DMA buffer: \(error)")
+            }
+        }
+        if let buffer {
+            // Data-in starts zeroed so that bytes the device did not write read as 0, not as junk.
+            buffer.bytes.initializeMemory(as: UInt8.self, repeating: 0)
+            if spec.direction == .toDevice { buffer.bytes.copyBytes(from: spec.dataOut) }
+        }
+        let task = SCSITask(lun: spec.lun, cdb: spec.cdb, buffer: buffer, transferLength: spec.length,
+                            direction: spec.direction)
+        let response = adapter.process(task, on: controller.ioQueues[0])
+        var dataIn: [UInt8] = []
+        if spec.direction == .fromDevice, let buffer {
+            dataIn = Array(buffer.bytes.prefix(max(0, min(spec.length, response.bytesTransferred))))
+        }
+        return ScsiOutcome(device: deviceName, spec: spec, status: response.status,
+                           serviceResponse: response.serviceResponse, bytesTransferred: response.bytesTransferred,
+                           residual: response.residual, sense: response.sense, dataIn: dataIn,
+                           engineError: response.error.map { "\($0)" })
+    }
+}
