@@ -33,14 +33,15 @@ extension IOQueue {
 
     /// Persists the namespace's volatile write cache (NVM Flush).
     public func flush(nsid: UInt32) -> BlockOutcome {
-        guard let ns = controller?.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
+        guard let ns = core.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
         return run(BlockRequest(opcode: .flush, nsid: ns.id, lba: 0, blocks: 1, blockSize: ns.blockSize, dataIOVA: 0,
                                 hasData: false, fua: false, maxBlocksPerCommand: 1), name: "Flush")
     }
 
     /// Deallocates (trims) the given ranges with Dataset Management, up to 256 ranges per call.
     public func deallocate(nsid: UInt32, ranges: [DatasetManagementRange]) -> BlockOutcome {
-        guard let controller, let ns = controller.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
+        let controller = core
+        guard let ns = controller.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
         guard !ranges.isEmpty, ranges.count <= 256 else {
             return refused("Dataset Management takes 1 to 256 ranges, not \(ranges.count)", bytes: 0)
         }
@@ -66,7 +67,8 @@ extension IOQueue {
 
     func transfer(_ opcode: NVMOpcode, nsid: UInt32, lba: UInt64, blocks: Int, buffer: DMABuffer, offset: Int,
                   fua: Bool, name: String) -> BlockOutcome {
-        guard let controller, let ns = controller.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
+        let controller = core
+        guard let ns = controller.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
         let bytes = blocks * ns.blockSize
         if let reason = controller.whyRefused(ns: ns, lba: lba, blocks: blocks, iova: buffer.iova + UInt64(offset),
                                               bytes: bytes, available: buffer.length - offset) {
@@ -79,7 +81,8 @@ extension IOQueue {
     }
 
     func noData(_ opcode: NVMOpcode, nsid: UInt32, lba: UInt64, blocks: Int, extra: UInt32, name: String) -> BlockOutcome {
-        guard let controller, let ns = controller.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
+        let controller = core
+        guard let ns = controller.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
         if let reason = controller.whyRefused(ns: ns, lba: lba, blocks: blocks, iova: 0, bytes: 0, available: 0) {
             return refused(reason, bytes: 0)
         }
@@ -89,49 +92,7 @@ extension IOQueue {
 
     /// One command with a data pointer, waited for like any request.
     func single(_ command: SubmissionQueueEntry, dataIOVA: UInt64, dataLength: Int, name: String, lba: UInt64) -> BlockOutcome {
-        var outcome = BlockOutcome(requestedBytes: 0, bytesTransferred: 0, commands: 1)
-        guard let controller, !controller.isStopped else { outcome.error = .stopped; return outcome }
-        let qp = queuePair
-        while !qp.hasFreeSlot { qp.poll { _ in } }
-        qp.submit(command, dataIOVA: dataIOVA, dataLength: dataLength, tag: .max)
-        qp.ringDoorbell()
-        var done = false
-        var spins = 0
-        let deadline = MonotonicClock.nanoseconds() + UInt64(controller.options.commandTimeoutMilliseconds) * 1_000_000
-        while !done {
-            qp.poll { completion in
-                guard completion.tag == .max else { return }
-                done = true
-                if !completion.status.isSuccess {
-                    outcome.error = .ioCommandFailed(command: name, lba: lba, blocks: 0, status: completion.status)
-                    outcome.status = completion.status
-                }
-            }
-            spins += 1
-            if !done, spins % 256 == 0 {
-                do { try RegisterWaits.checkAlive(device: controller.device, during: name) } catch {
-                    outcome.error = error
-                    return outcome
-                }
-                if MonotonicClock.nanoseconds() > deadline {
-                    controller.recover(reason: "\(name) timed out")
-                    outcome.error = .commandTimedOut(command: name, queueID: id, commandID: 0,
-                                                     milliseconds: controller.options.commandTimeoutMilliseconds,
-                                                     recovery: "the controller was reset and its queues re-created")
-                    return outcome
-                }
-                RegisterWaits.pause()
-            }
-        }
-        return outcome
-    }
-
-    /// Flush used by `stop()`, which has already marked the controller stopped.
-    func flushIgnoringStop(nsid: UInt32) -> BlockOutcome {
-        guard let controller else { return BlockOutcome(requestedBytes: 0, bytesTransferred: 0, commands: 0, error: .stopped) }
-        controller.lifecycle.withLock { $0.stopped = false }
-        defer { controller.lifecycle.withLock { $0.stopped = true } }
-        return flush(nsid: nsid)
+        core.runSingle(command, on: queuePair, dataIOVA: dataIOVA, dataLength: dataLength, name: name, lba: lba)
     }
 
     func refused(_ reason: String, bytes: Int) -> BlockOutcome {
@@ -139,7 +100,7 @@ extension IOQueue {
     }
 }
 
-extension NVMeController {
+extension ControllerCore {
     /// Why a transfer cannot be served as asked, or nil when it can.
     func whyRefused(ns: Namespace, lba: UInt64, blocks: Int, iova: UInt64, bytes: Int, available: Int) -> String? {
         if blocks <= 0 { return "a transfer of \(blocks) blocks; at least one is needed" }
@@ -168,7 +129,8 @@ extension IOQueue {
     /// SQ slots with one doorbell write. The range must fit in one command.
     public func compareAndWrite(nsid: UInt32, lba: UInt64, blocks: Int, compareIOVA: UInt64, writeIOVA: UInt64,
                                 fua: Bool = false) -> BlockOutcome {
-        guard let controller, let ns = controller.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
+        let controller = core
+        guard let ns = controller.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
         let bytes = blocks * ns.blockSize
         guard controller.identify.supportsCompareAndWrite else {
             return refused("the controller does not support fused Compare and Write (FUSES bit 0 is 0)", bytes: bytes)

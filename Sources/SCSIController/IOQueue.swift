@@ -8,11 +8,14 @@ public final class IOQueue: @unchecked Sendable {
     public let queuePair: QueuePair
     /// One page of DMA memory for parameter data this queue builds (Dataset Management ranges).
     let scratch: DMABuffer
-    weak var controller: NVMeController?
+    /// The controller state this queue works against; held strongly, so the queue stays usable
+    /// (or says the controller is stopped) whatever its owner does with the `NVMeController`.
+    let core: ControllerCore
 
-    init(queuePair: QueuePair, scratch: DMABuffer) {
+    init(queuePair: QueuePair, scratch: DMABuffer, core: ControllerCore) {
         self.queuePair = queuePair
         self.scratch = scratch
+        self.core = core
     }
 
     /// Queue identifier.
@@ -59,7 +62,8 @@ extension IOQueue {
         let pieces = (request.blocks + request.maxBlocksPerCommand - 1) / request.maxBlocksPerCommand
         var outcome = BlockOutcome(requestedBytes: request.hasData ? request.blocks * request.blockSize : 0,
                                    bytesTransferred: 0, commands: pieces)
-        guard let controller, !controller.isStopped else {
+        let controller = core
+        guard !controller.isStopped else {
             outcome.error = .stopped
             return outcome
         }
@@ -131,7 +135,7 @@ extension IOQueue {
 
     /// Checked while a request waits: device gone, controller fatal, a reset from elsewhere, and
     /// command deadlines (Abort first, then a controller reset). Returns the error that ends the request.
-    private func watchdog(controller: NVMeController, generation: Int, name: String) -> ControllerError? {
+    private func watchdog(controller: ControllerCore, generation: Int, name: String) -> ControllerError? {
         if controller.resetGeneration != generation { return .abortedByReset(command: name) }
         do {
             try RegisterWaits.checkAlive(device: controller.device, during: name)

@@ -1,6 +1,6 @@
 import NVMe
 
-extension NVMeController {
+extension ControllerCore {
     /// Bumped by every reset, so a request waiting on any queue learns its commands are gone.
     var resetGeneration: Int { lifecycle.withLock { $0.resets } }
 
@@ -20,11 +20,11 @@ extension NVMeController {
                 BringUp.programAdminQueue(admin.queue, device: device)
                 BringUp.enable(device: device, pageSize: pageSize)
                 try RegisterWaits.waitReady(true, device: device, cap: capabilities)
-                try admin.run(.setNumberOfQueues(submission: ioQueues.count, completion: ioQueues.count),
+                try admin.run(.setNumberOfQueues(submission: queuePairs.count, completion: queuePairs.count),
                               name: "Set Features (Number of Queues)")
-                for queue in ioQueues {
-                    _ = queue.queuePair.drainOutstanding()
-                    try BringUp.createIOQueue(queue.queuePair, admin: admin)
+                for pair in queuePairs {
+                    _ = pair.drainOutstanding()
+                    try BringUp.createIOQueue(pair, admin: admin)
                 }
                 if identify.volatileWriteCachePresent {
                     try admin.run(.setFeatures(.volatileWriteCache, value: enabledCache ? 1 : 0),

@@ -1,13 +1,13 @@
 import NVMe
 
-extension NVMeController {
+extension ControllerCore {
     /// Stops the controller so that no acknowledged write can be lost: Flush every namespace when
     /// a volatile write cache is enabled, delete the I/O queues, then the CC.SHN normal shutdown
     /// handshake, waiting for CSTS.SHST = complete within RTD3E (or the configured bound).
     /// Runs once; later calls return at once. Also runs on deinit.
     ///
     /// Every I/O queue must be idle (no thread inside a request) when this is called.
-    public func stop() throws(ControllerError) {
+    func stop() throws(ControllerError) {
         let alreadyStopped = lifecycle.withLock { state in
             defer { state.stopped = true }
             return state.stopped
@@ -19,23 +19,18 @@ extension NVMeController {
             logger.error("stop: \(error)")
             throw error
         }
-        // A controller that is gone, or no longer enabled, has nothing to flush or shut down; say so once.
-        do { try RegisterWaits.checkAlive(device: device, during: "stop") } catch {
-            logger.error("stop: \(error)")
-            throw error
-        }
         func note(_ error: ControllerError) {
             logger.error("stop: \(error)")
             if firstError == nil { firstError = error }
         }
-        if identify.volatileWriteCachePresent, let queue = ioQueues.first {
+        if identify.volatileWriteCachePresent, let queue = queuePairs.first {
             for ns in namespaces {
-                let outcome = queue.flushIgnoringStop(nsid: ns.id)
+                let outcome = runSingle(.flush(nsid: ns.id), on: queue, name: "Flush", whileStopping: true)
                 if let error = outcome.error { note(error) }
             }
         }
         adminLock.withLock { _ in
-            for queue in ioQueues.reversed() {
+            for queue in queuePairs.reversed() {
                 do {
                     try admin.run(.deleteIOSubmissionQueue(id: queue.id), name: "Delete I/O Submission Queue \(queue.id)")
                     try admin.run(.deleteIOCompletionQueue(id: queue.id), name: "Delete I/O Completion Queue \(queue.id)")

@@ -78,9 +78,8 @@ final class ScsiSession {
         self.logger = logger
     }
 
-    /// Stops the controller here, while the session still holds it: the engine's own deinit
-    /// cannot run I/O any more (its queues reach it through weak references, already nil there),
-    /// so its final Flush would fail and be logged as an error.
+    /// Stops the controller explicitly, so a failure is reported against this device (the engine's
+    /// own deinit would stop it too, but could only log).
     deinit {
         do { try controller.stop() } catch { logger.error("stopping the controller on \(deviceName): \(error)") }
     }

@@ -135,6 +135,19 @@ struct TestRandom {
         #expect(rig.controller.isStopped)
     }
 
+    /// The seed thread's teardown loss: dropping the controller without calling stop() must still
+    /// send the Flush (observed here by making it fail: the mock logs one error for it).
+    @Test func droppingTheControllerFlushes() throws {
+        let mock: MockController
+        do {
+            let rig = try Rig { $0.volatileWriteCache = true }
+            mock = rig.mock
+            mock.inject(.failCommands(.io(.flush, count: 1), status: CompletionStatus(.internalError)))
+            #expect(mock.statistics.errorCount == 0)
+        }
+        #expect(mock.statistics.errorCount == 1)
+    }
+
     @Test func stopDeletesTheQueuesAndRefusesFurtherWork() throws {
         let rig = try Rig({ $0.volatileWriteCache = false }, options: { $0.ioQueueCount = 2; })
         try rig.controller.stop()
