@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 set +e
-swift test --sanitize=thread --scratch-path .build-tsan --filter "Threaded|Concurren" > .build-tsan.log 2>&1
+swift test --sanitize=thread --scratch-path .build-tsan --filter "Threaded|Concurren|ExecutionMode" > .build-tsan.log 2>&1
 status=$?
 set -e
 grep -E "WARNING: ThreadSanitizer|SUMMARY: ThreadSanitizer|✘|error:" .build-tsan.log | head -n 40 || true

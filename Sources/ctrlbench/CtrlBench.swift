@@ -7,7 +7,7 @@ struct CtrlBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ctrlbench",
         abstract: "Find, bind and exercise NVMe controllers through the userspace driver.",
-        subcommands: [List.self, Bind.self, Unbind.self, Scsi.self]
+        subcommands: [Bench.self, List.self, Bind.self, Unbind.self, Scsi.self]
     )
 }
 

@@ -92,7 +92,7 @@ struct Scsi: ParsableCommand {
         }
         let geometry = MockGeometry(namespaces: mockNamespaces, blocks: mockBlocks, blockSize: mockBlockSize,
                                     volatileWriteCache: !mockNoWriteCache)
-        let target = try ScsiTarget.parse(device, geometry: geometry)
+        let target = try DeviceTarget.parse(device, geometry: geometry)
         let outcome = try Self.send(spec, to: target, clearUnitAttention: !keepUnitAttention)
         if let outfile {
             do { try Data(outcome.dataIn).write(to: URL(fileURLWithPath: outfile)) } catch {
@@ -105,7 +105,7 @@ struct Scsi: ParsableCommand {
 
     /// What `run` does between parsing and printing: open the target, bring the engine up, clear
     /// the power-on unit attention unless asked not to, and run the task. Tests call this.
-    static func send(_ spec: ScsiCommandSpec, to target: ScsiTarget,
+    static func send(_ spec: ScsiCommandSpec, to target: DeviceTarget,
                      clearUnitAttention: Bool) throws(ScsiToolError) -> ScsiOutcome {
         let session = try ScsiSession(target)
         let cleared = clearUnitAttention ? session.clearUnitAttention(lun: spec.lun) : nil

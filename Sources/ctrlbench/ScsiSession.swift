@@ -28,22 +28,6 @@ struct MockGeometry: Equatable, Sendable {
     }
 }
 
-/// Where `ctrlbench scsi` sends its command.
-enum ScsiTarget: Equatable, Sendable {
-    /// A software controller made for this run.
-    case mock(MockGeometry)
-    /// A controller bound to vfio-pci.
-    case vfio(PCIAddress)
-
-    /// Parses `--device`: `mock` or a PCI address.
-    static func parse(_ device: String, geometry: MockGeometry) throws(ScsiToolError) -> ScsiTarget {
-        if device.lowercased() == "mock" { return .mock(geometry) }
-        do { return .vfio(try PCIAddress(parsing: device)) } catch {
-            throw .usage("--device \(device): expected `mock` or a PCI address. \(error)")
-        }
-    }
-}
-
 /// A device with the engine brought up on it and a SCSI host adapter in front: what one run of
 /// `ctrlbench scsi` (or a test sending several commands to one mock) talks to.
 final class ScsiSession {
@@ -55,21 +39,15 @@ final class ScsiSession {
 
     /// Opens the target and brings the controller up (reset, admin queue, Identify, one I/O queue).
     /// Every failure names the device and carries the underlying explanation.
-    init(_ target: ScsiTarget, logger: Logger = ScsiSession.quietLogger) throws(ScsiToolError) {
+    init(_ target: DeviceTarget, logger: Logger = ScsiSession.quietLogger) throws(ScsiToolError) {
         var options = ControllerOptions()
         options.logger = logger
-        let device: any DeviceInterface
-        switch target {
-        case let .mock(geometry):
-            device = MockController(configuration: try geometry.configuration())
+        let opened = try target.open()
+        let device = opened.device
+        deviceName = opened.name
+        if opened.isMock {
             // The software IOMMU never needs locked pages, and locking would only log warnings.
             options.pinning = .disabled
-            deviceName = "mock"
-        case let .vfio(address):
-            do { device = try VFIODevice.open(address) } catch {
-                throw .device("cannot open \(address) through VFIO: \(error)")
-            }
-            deviceName = address.description
         }
         do { controller = try NVMeController(device: device, options: options) } catch {
             throw .device("cannot bring up the NVMe controller on \(deviceName): \(error)")

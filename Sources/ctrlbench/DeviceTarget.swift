@@ -1,0 +1,34 @@
+import MockNVMe
+import PCIDevice
+
+/// Where a ctrlbench subcommand sends its work: the mock (the default) or a controller bound
+/// to vfio-pci. One place opens devices, so every subcommand explains failures the same way.
+enum DeviceTarget: Equatable, Sendable {
+    /// A software controller made for this run.
+    case mock(MockGeometry)
+    /// A controller bound to vfio-pci.
+    case vfio(PCIAddress)
+
+    /// Parses `--device`: `mock` or a PCI address.
+    static func parse(_ device: String, geometry: MockGeometry) throws(ScsiToolError) -> DeviceTarget {
+        if device.lowercased() == "mock" { return .mock(geometry) }
+        do { return .vfio(try PCIAddress(parsing: device)) } catch {
+            throw .usage("--device \(device): expected `mock` or a PCI address. \(error)")
+        }
+    }
+
+    /// Opens the device; `adjust` may change the mock's configuration (execution mode, data).
+    func open(adjust: (inout MockConfiguration) -> Void = { _ in }) throws(ScsiToolError)
+        -> (device: any DeviceInterface, name: String, isMock: Bool) {
+        switch self {
+        case let .mock(geometry):
+            var configuration = try geometry.configuration()
+            adjust(&configuration)
+            return (MockController(configuration: configuration), "mock", true)
+        case let .vfio(address):
+            do { return (try VFIODevice.open(address), address.description, false) } catch {
+                throw .device("cannot open \(address) through VFIO: \(error)")
+            }
+        }
+    }
+}
