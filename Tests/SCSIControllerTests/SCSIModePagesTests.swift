@@ -132,6 +132,45 @@ import Translation
         #expect(scsi.run(CDB.read10(lba: 0xFFFF_FFF0, blocks: 1), inLength: 512).sense == fixedSense(0x05, 0x21, 0x00))
     }
 
+    @Test func savedValuesAreNotSupported() throws {
+        let scsi = try SCSIRig()
+        // PC 11b: ILLEGAL REQUEST, SAVING PARAMETERS NOT SUPPORTED (39h/00h).
+        let sense = scsi.run(CDB.modeSense6(page: 0x08, pc: 3), inLength: 255)
+        #expect(sense.status == .checkCondition)
+        #expect(sense.hasSense(0x05, 0x39, 0x00))
+    }
+
+    @Test func requestSenseDescBitWinsOverDSense() throws {
+        let scsi = try SCSIRig()
+        let parameters: [UInt8] = [0x00, 0x00, 0x00, 0x00] + Self.controlPage(dSense: true)
+        #expect(scsi.run(CDB.modeSelect6(length: UInt8(parameters.count)), out: parameters).isGood)
+        #expect(scsi.run(CDB.startStopUnit(start: false)).isGood)
+        // DESC 0: fixed format, whatever D_SENSE says (SPC-5 6.39).
+        let fixed = scsi.run(CDB.requestSense(desc: false, allocation: 18), inLength: 18)
+        #expect(fixed.data == fixedSense(0x02, 0x04, 0x02))
+        let descriptor = scsi.run(CDB.requestSense(desc: true, allocation: 18), inLength: 8)
+        #expect(descriptor.data == descriptorSense(0x02, 0x04, 0x02))
+    }
+
+    @Test func wceOffSurvivesAControllerReset() throws {
+        // A stuck write whose Abort fails makes the engine reset the controller, which puts the
+        // device's features back to their defaults (cache on). MODE SELECT's WCE=0 must survive it.
+        let scsi = try SCSIRig({ $0.volatileWriteCache = true }, options: { $0.commandTimeoutMilliseconds = 50 })
+        let off: [UInt8] = [0, 0, 0, 0] + Self.cachingPage(wce: false)
+        #expect(scsi.run(CDB.modeSelect6(length: UInt8(off.count)), out: off).isGood)
+        scsi.mock.inject(.neverComplete(.io(.write, count: 1)))
+        scsi.mock.inject(.failCommands(.admin(.abort, count: 1), status: CompletionStatus(.abortCommandLimitExceeded)))
+        #expect(scsi.write(lba: 0, pattern(512, seed: 1)).senseTriple?.key == 0x0B)
+        #expect(scsi.controller.resetCount == 1)
+        #expect(try !wceFromGetFeatures(scsi))
+        let sense = scsi.run(CDB.modeSense6(page: 0x08, dbd: true), inLength: 24)
+        #expect(Array(sense.data[4..<24]) == Self.cachingPage(wce: false))
+        let data = pattern(8 * 512, seed: 8)
+        #expect(scsi.write(lba: 0, data).isGood)
+        scsi.mock.powerCut()
+        #expect(scsi.media(lba: 0, count: 8) == data)
+    }
+
     @Test func modeSelectOfAFieldThatCannotChangeIsRefused() throws {
         let scsi = try SCSIRig()
         // Caching page with RCD (byte 2 bit 0) set: not changeable. Parameter list byte 4 + 2 = 6, bit 0.

@@ -120,6 +120,22 @@ import Translation
         #expect(scsi.mock.statistics.hostWriteCommands == 0 && scsi.mock.statistics.hostReadCommands == 0)
     }
 
+    @Test func roundTripsWithAThreadedOutOfOrderDevice() throws {
+        let scsi = try SCSIRig({ $0.mdts = 1; $0.executionMode = .threaded(latency: .microseconds(20), outOfOrder: true) },
+                               options: { $0.commandTimeoutMilliseconds = 5000 })
+        let data = pattern(256 * 512, seed: 0x3C)   // 16 commands of 8 KiB each way
+        #expect(scsi.run(CDB.write12(lba: 4096, blocks: 256), out: data).isGood)
+        #expect(scsi.run(CDB.read12(lba: 4096, blocks: 256), inLength: data.count).data == data)
+    }
+
+    @Test func read6ReachesTheLast21BitLBA() throws {
+        let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 0x20_0000)] }
+        let data = pattern(512, seed: 0x21)
+        #expect(scsi.run(CDB.write6(lba: 0x1F_FFFF, blocks: 1), out: data).isGood)
+        #expect(scsi.media(lba: 0x1F_FFFF, count: 1) == data)
+        #expect(scsi.run(CDB.read6(lba: 0x1F_FFFF, blocks: 1), inLength: 512).data == data)
+    }
+
     @Test func a4KNamespaceUsesItsBlockSize() throws {
         let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 1 << 16, blockSize: 4096)] }
         let data = pattern(3 * 4096, seed: 0x44)

@@ -29,6 +29,18 @@ import Translation
         #expect(short.isGood && short.data == Array(expected[0..<16]))
     }
 
+    @Test func reportLUNsWithAnAllocationLengthBelow4IsAnInvalidField() throws {
+        let scsi = try SCSIRig()
+        // SPC-5 6.33: ALLOCATION LENGTH less than 4 -> INVALID FIELD IN CDB (field at byte 6).
+        let report = scsi.run(CDB.reportLUNs(allocation: 3), inLength: 3)
+        #expect(report.status == .checkCondition)
+        #expect(report.hasSense(0x05, 0x24, 0x00))
+        #expect(Array(report.sense[15..<18]) == [0xC0, 0x00, 0x06])
+        // 4 is enough: the LUN LIST LENGTH alone.
+        let four = scsi.run(CDB.reportLUNs(allocation: 4), inLength: 4)
+        #expect(four.isGood && four.data == [0, 0, 0, 8])
+    }
+
     @Test func reportLUNsAnswersEvenForAnAbsentLUN() throws {
         let scsi = try SCSIRig()
         let report = scsi.run(CDB.reportLUNs(allocation: 16), lun: 7, inLength: 16)
