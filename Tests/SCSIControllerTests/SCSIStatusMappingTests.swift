@@ -94,6 +94,23 @@ import Translation
         #expect(scsi.read(lba: 0, blocks: 8).isGood)
     }
 
+    @Test func testUnitReadyAsksTheController() throws {
+        // Removed: no unit answers at all.
+        let removed = try SCSIRig()
+        removed.mock.inject(.surpriseRemoval)
+        #expect(removed.run(CDB.testUnitReady).response.serviceResponse == .serviceDeliveryOrTargetFailure)
+        // Power lost (CSTS.RDY 0): NOT READY, LOGICAL UNIT NOT READY, CAUSE NOT REPORTABLE.
+        let unpowered = try SCSIRig()
+        unpowered.mock.powerCut()
+        let notReady = unpowered.run(CDB.testUnitReady)
+        #expect(notReady.response.serviceResponse == .taskComplete)
+        #expect(notReady.sense == fixedSense(0x02, 0x04, 0x00))
+        // Fatal (CSTS.CFS): HARDWARE ERROR, INTERNAL TARGET FAILURE.
+        let fatal = try SCSIRig()
+        fatal.mock.inject(.controllerFatal)
+        #expect(fatal.run(CDB.testUnitReady).sense == fixedSense(0x04, 0x44, 0x00))
+    }
+
     @Test func aRemovedDeviceFailsTheServiceRatherThanHanging() throws {
         let scsi = try SCSIRig()
         #expect(scsi.write(lba: 0, pattern(4096, seed: 1)).isGood)
