@@ -136,6 +136,25 @@ import Translation
         #expect(scsi.run(CDB.read6(lba: 0x1F_FFFF, blocks: 1), inLength: 512).data == data)
     }
 
+    @Test func aTransferAboveTheMaximumTransferLengthIsRefused() throws {
+        // HBA limit: 4 segments of 64 KiB, so MAXIMUM TRANSFER LENGTH (VPD B0h) is 512 blocks.
+        let overrides = HBAConstraintOverrides(
+            maximumSegmentCountRead: 4, maximumSegmentCountWrite: 4,
+            maximumSegmentByteCountRead: 64 << 10, maximumSegmentByteCountWrite: 64 << 10,
+            minimumSegmentAlignmentByteCount: 4, maximumSegmentAddressableBitCount: 64,
+            minimumHBADataAlignmentMask: 3, maxTransferSize: 256 << 10, dmaAlignment: 4)
+        let scsi = try SCSIRig(options: { $0.constraints = overrides })
+        let limits = scsi.run(CDB.inquiry(page: 0xB0, allocation: 64), inLength: 64)
+        #expect(Array(limits.data[8..<12]) == [0x00, 0x00, 0x02, 0x00])
+        #expect(scsi.run(CDB.read10(lba: 0, blocks: 512), inLength: 512 * 512).isGood)
+        // SBC-4 6.6.4: a transfer length above it is ILLEGAL REQUEST, INVALID FIELD IN CDB.
+        let read = scsi.run(CDB.read10(lba: 0, blocks: 513), inLength: 513 * 512)
+        #expect(read.sense == fixedSense(0x05, 0x24, 0x00, specific: [0xC0, 0x00, 0x07]))
+        let write = scsi.run(CDB.write16(lba: 0, blocks: 600), out: pattern(600 * 512, seed: 1))
+        #expect(write.sense == fixedSense(0x05, 0x24, 0x00, specific: [0xC0, 0x00, 0x0A]))
+        #expect(scsi.mock.statistics.hostWriteCommands == 0)
+    }
+
     @Test func a4KNamespaceUsesItsBlockSize() throws {
         let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 1 << 16, blockSize: 4096)] }
         let data = pattern(3 * 4096, seed: 0x44)
