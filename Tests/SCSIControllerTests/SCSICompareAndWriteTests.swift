@@ -16,6 +16,15 @@ import Translation
         #expect(scsi.read(lba: 10, blocks: 1).data == new)
     }
 
+    @Test func fuaMakesTheWriteDurable() throws {
+        let scsi = try SCSIRig { $0.volatileWriteCache = true }
+        let old = pattern(512, seed: 1), new = pattern(512, seed: 2)
+        #expect(scsi.write(lba: 10, old, fua: true).isGood)
+        #expect(scsi.run(CDB.compareAndWrite(lba: 10, blocks: 1, fua: true), out: old + new).isGood)
+        scsi.mock.powerCut()
+        #expect(scsi.media(lba: 10, count: 1) == new)
+    }
+
     @Test func aMismatchIsMiscompareWithTheOffsetAndWritesNothing() throws {
         let scsi = try SCSIRig()
         let old = pattern(512, seed: 1), new = pattern(512, seed: 2)

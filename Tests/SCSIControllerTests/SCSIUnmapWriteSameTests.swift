@@ -48,6 +48,8 @@ import Translation
         let block = pattern(512, seed: 0x77)
         let ten = scsi.run(CDB.writeSame10(lba: 100, blocks: 37), out: block)
         #expect(ten.isGood)
+        // The data-out (one block) was consumed in full.
+        #expect(ten.response.bytesTransferred == 512 && ten.response.residual == 0)
         #expect(scsi.read(lba: 100, blocks: 37).data == Array([[UInt8]](repeating: block, count: 37).joined()))
         // Its neighbours are untouched.
         #expect(scsi.read(lba: 99, blocks: 1).data == [UInt8](repeating: 0, count: 512))
