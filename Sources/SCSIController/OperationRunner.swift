@@ -77,9 +77,11 @@ struct OperationRunner {
         case let .writeRepeatingBlock(nsid, lba, blocks, sourceOffset):
             return writeRepeating(nsid: nsid, lba: lba, blocks: Int(blocks), sourceOffset: sourceOffset)
         case let .compareAndWrite(nsid, lba, blocks, compareOffset, writeOffset, fua):
-            let outcome = queue.compareAndWrite(nsid: nsid, lba: lba, blocks: Int(blocks),
+            var outcome = queue.compareAndWrite(nsid: nsid, lba: lba, blocks: Int(blocks),
                                                 compareIOVA: bufferIOVA + UInt64(compareOffset),
                                                 writeIOVA: bufferIOVA + UInt64(writeOffset), fua: fua)
+            // The task's data-out holds the verify half and the write half; both were consumed.
+            if outcome.succeeded { outcome.bytesTransferred *= 2 }
             if outcome.status?.matches(.compareFailure) == true {
                 result.mediaData = readBack(nsid: nsid, lba: lba, blocks: blocks)
             }

@@ -57,6 +57,7 @@ public final class SCSIHostAdapter: Sendable {
         case let .respond(local):
             save(state, for: task.lun)
             deliver(local, into: task, response: &response)
+            if task.cdb.first == 0x00, local.status == .good { checkReady(&response, descriptorSense: state.descriptorSense) }
         case let .execute(operations, context):
             let run = OperationRunner(adapter: self, queue: queue, task: task).run(operations)
             var after = self.state(of: task.lun)
@@ -67,6 +68,27 @@ public final class SCSIHostAdapter: Sendable {
             if run.deliveryFailed { response.serviceResponse = .serviceDeliveryOrTargetFailure }
         }
         return response
+    }
+
+    /// TEST UNIT READY asks whether media access would work now, which translation's state alone
+    /// cannot know: a removed device is a delivery failure, a controller that lost CSTS.RDY
+    /// (power loss, reset) is NOT READY, a fatal one (CSTS.CFS) a HARDWARE ERROR.
+    func checkReady(_ response: inout SCSITaskResponse, descriptorSense: Bool) {
+        do throws(ControllerError) {
+            try RegisterWaits.checkAlive(device: controller.device, during: "TEST UNIT READY")
+        } catch {
+            response.error = error
+            let condition: SenseCondition
+            switch error {
+            case .deviceGone:
+                response.serviceResponse = .serviceDeliveryOrTargetFailure
+                return
+            case .controllerFatal: condition = SenseCondition(.hardwareError, .internalTargetFailure)
+            default: condition = SenseCondition(.notReady, .notReadyCauseNotReportable)
+            }
+            response.status = .checkCondition
+            response.sense = SenseData.build(condition, descriptorFormat: descriptorSense)
+        }
     }
 
     /// Why the task's buffer cannot carry its transfer, or nil.

@@ -78,6 +78,7 @@ public func translateBlockTransfer(cdb: UnsafeRawBufferPointer, lun: UInt64, tra
     let capacity = namespace.blockCount
     guard blocks > 0, lba <= capacity, UInt64(blocks) <= capacity - lba,
           Int(blocks) * namespace.blockSize == transferLength,
+          facts.maximumTransferBytes == 0 || transferLength <= facts.maximumTransferBytes,
           direction == (isWrite ? .toDevice : .fromDevice) else { return nil }
     return BlockTransfer(isWrite: isWrite, nsid: namespace.nsid, lba: lba, blocks: blocks, fua: fua)
 }

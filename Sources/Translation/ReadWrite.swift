@@ -35,6 +35,10 @@ enum ReadWrite {
             if kind == .verify || kind == .writeAndVerify, byteCheck > 1 { throw .invalidCDB(byte: 1, bit: 2) }
             return .respond(request.good())
         }
+        // SBC-4 6.6.4: a transfer above the MAXIMUM TRANSFER LENGTH that Block Limits reports is
+        // an invalid TRANSFER LENGTH (VERIFY with BYTCHK 0 moves no data and is not limited).
+        let limit = facts.maximumTransferBytes
+        if limit > 0, bytes > limit, kind != .verify || byteCheck != 0 { throw .invalidCDB(byte: f.lengthField) }
         let nsid = unit.nsid
         switch kind {
         case .read:

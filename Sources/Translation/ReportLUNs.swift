@@ -2,6 +2,9 @@
 enum ReportLUNs {
     static func translate(_ request: Request) throws(SenseCondition) -> TranslationPlan {
         let select = request.cdb[2]
+        let allocationLength = Int(request.cdb.be32(at: 6))
+        // SPC-5 6.33: an ALLOCATION LENGTH below 4 cannot even hold the LUN LIST LENGTH.
+        if allocationLength < 4 { throw .invalidCDB(byte: 6) }
         let count: Int
         switch select {
         case 0x00, 0x02: count = min(request.facts.luns.count, 16384) // all LUNs (there are no well-known ones)
@@ -11,7 +14,7 @@ enum ReportLUNs {
         var data = [UInt8](repeating: 0, count: 8)
         data.storeBE(UInt32(count * 8), at: 0)
         for lun in 0..<count { data += encode(lun) }
-        return request.data(data, allocationLength: Int(request.cdb.be32(at: 6)))
+        return request.data(data, allocationLength: allocationLength)
     }
 
     /// The 8-byte single-level LUN (SAM-5 4.7): peripheral device addressing below 256, flat space

@@ -41,8 +41,10 @@ import Testing
     }
 
     @Test func serviceActionCommand() {
+        // SPC-5 6.35.3: the usage data carries the service action code itself in the SERVICE
+        // ACTION field's place (10h here, 0Ch for MAINTENANCE IN below), not a mask.
         expectData(rsoc(0x02, opcode: 0x9E, serviceAction: 0x10),
-                   [0, 0x03, 0, 0x10, 0x9E, 0x1F, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0])
+                   [0, 0x03, 0, 0x10, 0x9E, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0])
         expectData(rsoc(0x02, opcode: 0x9E, serviceAction: 0x12), [0, 0x01, 0, 0])
         // Option 1 for an opcode with service actions, option 2 for one without: INVALID FIELD IN CDB.
         expectCheck(rsoc(0x01, opcode: 0x9E), invalidCDB(byte: 2, bit: 2))
@@ -52,7 +54,7 @@ import Testing
         expectData(rsoc(0x03, opcode: 0x00), [0, 0x03, 0, 0x06, 0x00, 0, 0, 0, 0, 0])
         expectData(rsoc(0x03, opcode: 0x00, serviceAction: 1), [0, 0x01, 0, 0])
         expectData(rsoc(0x03, opcode: 0xA3, serviceAction: 0x0C),
-                   [0, 0x03, 0, 0x0C, 0xA3, 0x1F, 0x87, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0])
+                   [0, 0x03, 0, 0x0C, 0xA3, 0x0C, 0x87, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0])
     }
 
     @Test func allCommands() {

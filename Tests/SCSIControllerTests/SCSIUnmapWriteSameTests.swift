@@ -1,0 +1,102 @@
+import MockNVMe
+import NVMe
+import Testing
+import Translation
+@testable import SCSIController
+
+/// UNMAP (SBC-4 5.32) and WRITE SAME (10)/(16) (SBC-4 5.50, 5.51), judged by reading back.
+@Suite struct SCSIUnmapWriteSameTests {
+    /// UNMAP parameter list: UNMAP DATA LENGTH (n - 2), BLOCK DESCRIPTOR DATA LENGTH, 4 reserved,
+    /// then 16-byte descriptors: LBA (8), NUMBER OF LOGICAL BLOCKS (4), reserved (4).
+    static func unmapList(_ ranges: [(lba: UInt64, blocks: UInt32)]) -> [UInt8] {
+        let descriptors: [UInt8] = ranges.flatMap { range -> [UInt8] in
+            be(range.lba, 8) + be(UInt64(range.blocks), 4) + [UInt8](repeating: 0, count: 4)
+        }
+        return be(UInt64(6 + descriptors.count), 2) + be(UInt64(descriptors.count), 2) + [0, 0, 0, 0] + descriptors
+    }
+
+    @Test func unmappedBlocksReadBackAsZeros() throws {
+        let scsi = try SCSIRig()
+        let data = pattern(32 * 512, seed: 1)
+        #expect(scsi.write(lba: 0, data).isGood)
+        let list = Self.unmapList([(lba: 4, blocks: 8), (lba: 20, blocks: 2)])
+        #expect(list.count == 40 && list[1] == 38 && list[3] == 32)
+        let unmap = scsi.run(CDB.unmap(length: UInt16(list.count)), out: list)
+        #expect(unmap.isGood)
+        var expected = data
+        expected.replaceSubrange((4 * 512)..<(12 * 512), with: [UInt8](repeating: 0, count: 8 * 512))
+        expected.replaceSubrange((20 * 512)..<(22 * 512), with: [UInt8](repeating: 0, count: 2 * 512))
+        #expect(scsi.read(lba: 0, blocks: 32).data == expected)
+    }
+
+    @Test func unmapPastTheEndIsLBAOutOfRange() throws {
+        let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 64)] }
+        let list = Self.unmapList([(lba: 60, blocks: 5)])
+        let unmap = scsi.run(CDB.unmap(length: UInt16(list.count)), out: list)
+        #expect(unmap.sense == fixedSense(0x05, 0x21, 0x00))
+    }
+
+    @Test func unmapWithAShortParameterListIsAParameterListLengthError() throws {
+        let scsi = try SCSIRig()
+        let unmap = scsi.run(CDB.unmap(length: 6), out: [0, 4, 0, 0, 0, 0])
+        #expect(unmap.status == .checkCondition)
+        #expect(unmap.hasSense(0x05, 0x1A, 0x00))
+    }
+
+    @Test func writeSameWritesANonZeroBlockOverTheRange() throws {
+        let scsi = try SCSIRig()
+        let block = pattern(512, seed: 0x77)
+        let ten = scsi.run(CDB.writeSame10(lba: 100, blocks: 37), out: block)
+        #expect(ten.isGood)
+        // The data-out (one block) was consumed in full.
+        #expect(ten.response.bytesTransferred == 512 && ten.response.residual == 0)
+        #expect(scsi.read(lba: 100, blocks: 37).data == Array([[UInt8]](repeating: block, count: 37).joined()))
+        // Its neighbours are untouched.
+        #expect(scsi.read(lba: 99, blocks: 1).data == [UInt8](repeating: 0, count: 512))
+        #expect(scsi.read(lba: 137, blocks: 1).data == [UInt8](repeating: 0, count: 512))
+        // WRITE SAME (16) over more than one staging segment.
+        let other = pattern(512, seed: 0x33)
+        #expect(scsi.run(CDB.writeSame16(lba: 5000, blocks: 3000), out: other).isGood)
+        #expect(scsi.read(lba: 5000, blocks: 3000).data == Array([[UInt8]](repeating: other, count: 3000).joined()))
+    }
+
+    @Test(arguments: [false, true])
+    func writeSameOfAZeroBlockZeroesTheRange(unmap: Bool) throws {
+        let scsi = try SCSIRig()
+        #expect(scsi.write(lba: 0, pattern(64 * 512, seed: 2)).isGood)
+        let zero = [UInt8](repeating: 0, count: 512)
+        #expect(scsi.run(CDB.writeSame10(lba: 8, blocks: 16, unmap: unmap), out: zero).isGood)
+        #expect(scsi.run(CDB.writeSame16(lba: 40, blocks: 8, unmap: unmap), out: zero).isGood)
+        let back = scsi.read(lba: 0, blocks: 64).data
+        #expect(Array(back[(8 * 512)..<(24 * 512)]).allSatisfy { $0 == 0 })
+        #expect(Array(back[(40 * 512)..<(48 * 512)]).allSatisfy { $0 == 0 })
+        #expect(Array(back[0..<(8 * 512)]) == Array(pattern(64 * 512, seed: 2)[0..<(8 * 512)]))
+    }
+
+    @Test func writeSameWithUnmapAndANonZeroBlockStillReadsBackTheBlock() throws {
+        let scsi = try SCSIRig()
+        let block = pattern(512, seed: 0x19)
+        #expect(scsi.run(CDB.writeSame16(lba: 0, blocks: 10, unmap: true), out: block).isGood)
+        #expect(scsi.read(lba: 0, blocks: 10).data == Array([[UInt8]](repeating: block, count: 10).joined()))
+    }
+
+    @Test func writeSame16WithNoDataOutZeroes() throws {
+        let scsi = try SCSIRig()
+        #expect(scsi.write(lba: 0, pattern(16 * 512, seed: 3)).isGood)
+        // NDOB: no data-out buffer, the block is zeros.
+        #expect(scsi.run(CDB.writeSame16(lba: 0, blocks: 16, unmap: true, ndob: true)).isGood)
+        #expect(scsi.read(lba: 0, blocks: 16).data.allSatisfy { $0 == 0 })
+    }
+
+    @Test func writeSameOfZeroBlocksIsRefusedBecauseWSNZIsSet() throws {
+        let scsi = try SCSIRig()
+        let result = scsi.run(CDB.writeSame10(lba: 0, blocks: 0), out: pattern(512, seed: 1))
+        #expect(result.sense == fixedSense(0x05, 0x24, 0x00, specific: [0xC0, 0x00, 0x07]))
+    }
+
+    @Test func writeSamePastTheEndIsLBAOutOfRange() throws {
+        let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 100)] }
+        let result = scsi.run(CDB.writeSame16(lba: 90, blocks: 11), out: pattern(512, seed: 1))
+        #expect(result.sense == fixedSense(0x05, 0x21, 0x00))
+    }
+}
