@@ -33,12 +33,12 @@ enum ASCIIField {
 }
 
 /// Extracts `width` bits starting at `shift`.
-@inlinable func bits<T: FixedWidthInteger>(_ value: T, _ shift: Int, _ width: Int) -> T {
+@inlinable @inline(__always) func bits<T: FixedWidthInteger>(_ value: T, _ shift: Int, _ width: Int) -> T {
     (value >> shift) & ((1 << width) - 1)
 }
 
 /// Returns `value` with `width` bits at `shift` replaced by `field`.
-@inlinable func setting<T: FixedWidthInteger>(_ value: T, _ shift: Int, _ width: Int, to field: T) -> T {
+@inlinable @inline(__always) func setting<T: FixedWidthInteger>(_ value: T, _ shift: Int, _ width: Int, to field: T) -> T {
     let mask: T = ((1 << width) - 1) << shift
     return (value & ~mask) | ((field << shift) & mask)
 }

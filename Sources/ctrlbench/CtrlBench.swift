@@ -1,9 +1,11 @@
 import ArgumentParser
 
+/// Synchronous on purpose: every subcommand drives polled queues on its own threads, and an async
+/// entry point would load the concurrency runtime, which valgrind (scripts/callgrind.sh) cannot run.
 /// The `ctrlbench` command line: PCI discovery and binding, and raw SCSI commands (`scsi`);
 /// bench, info and explain are added as further subcommands, one file each.
 @main
-struct CtrlBench: AsyncParsableCommand {
+struct CtrlBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ctrlbench",
         abstract: "Find, bind and exercise NVMe controllers through the userspace driver.",
