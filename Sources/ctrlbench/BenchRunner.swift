@@ -41,7 +41,12 @@ struct QueueRunner {
         var random = seed | 1
         var sequential: UInt64 = 0
         var submitTimes = [UInt64](repeating: 0, count: depth)
-        var freeSlots = Array((0..<depth).reversed())
+        // The loop is fio's part, not the driver's: a raw stack of free buffer slots keeps it lean.
+        let freeSlots = UnsafeMutablePointer<Int>.allocate(capacity: depth)
+        defer { freeSlots.deallocate() }
+        for slot in 0..<depth { freeSlots[slot] = depth - 1 - slot }
+        var freeCount = depth
+        let bufferIOVA = buffer.iova
         var command = SubmissionQueueEntry.io(workload.opcode, nsid: nsid, lba: 0, blocks: blocksPerIO)
         let start = MonotonicClock.nanoseconds()
         let deadline = start + UInt64(seconds * 1e9)
@@ -50,7 +55,8 @@ struct QueueRunner {
         var stop = false
         submitTimes.withUnsafeMutableBufferPointer { times in
             while completed < submitted || !stop {
-                while !stop, let slot = freeSlots.last, queue.hasFreeSlot {
+                while !stop, freeCount > 0, queue.hasFreeSlot {
+                    let slot = freeSlots[freeCount - 1]
                     let index: UInt64
                     if workload.isRandom {
                         random ^= random << 13; random ^= random >> 7; random ^= random << 17
@@ -61,8 +67,8 @@ struct QueueRunner {
                     }
                     command.startingLBA = index * UInt64(blocksPerIO)
                     if measureLatency { times[slot] = MonotonicClock.nanoseconds() }
-                    queue.submit(command, dataIOVA: buffer.iova + UInt64(slot * ioBytes), dataLength: ioBytes, tag: UInt64(slot))
-                    freeSlots.removeLast()
+                    queue.submit(command, dataIOVA: bufferIOVA + UInt64(slot * ioBytes), dataLength: ioBytes, tag: UInt64(slot))
+                    freeCount -= 1
                     submitted += 1
                     if let ios, submitted >= ios { stop = true }
                 }
@@ -70,7 +76,8 @@ struct QueueRunner {
                 var now: UInt64 = 0
                 completed += queue.poll { completion in
                     let slot = Int(completion.tag)
-                    freeSlots.append(slot)
+                    freeSlots[freeCount] = slot
+                    freeCount += 1
                     if !completion.status.isSuccess {
                         result.failures += 1
                         if result.firstFailure == nil { result.firstFailure = "\(completion.status)" }
