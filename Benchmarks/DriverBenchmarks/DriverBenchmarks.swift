@@ -22,9 +22,10 @@ let benchmarks: @Sendable () -> Void = {
         metrics: metrics, warmupIterations: 10, scalingFactor: .kilo, maxDuration: .seconds(2),
         maxIterations: 2000, thresholds: thresholds)
 
-    for (name, opcode) in [("4 KiB read, inline null mock", NVMOpcode.read), ("4 KiB write, inline null mock", .write)] {
+    // Names without spaces: the threshold files are looked up by name.
+    for (name, opcode) in [("read-4KiB-null-mock", NVMOpcode.read), ("write-4KiB-null-mock", .write)] {
         for mode in [DataPointerMode.prp, .sgl] {
-            Benchmark("\(name), \(mode == .prp ? "PRP" : "SGL")", configuration: configuration) { benchmark, rig in
+            Benchmark("\(name)-\(mode == .prp ? "PRP" : "SGL")", configuration: configuration) { benchmark, rig in
                 rig.run(ios: benchmark.scaledIterations.count, opcode: opcode, benchmark: benchmark)
             } setup: {
                 try NullDeviceRig(mode: mode)

@@ -45,7 +45,7 @@ import Testing
     /// 1000 random cut points, with torn caches: every write acknowledged as durable (FUA, or
     /// followed by an acknowledged Flush) before the cut is on the media afterwards.
     @Test func athousandRandomCutPointsLoseNoDurableWrite() throws {
-        var random = TestRandom(seed: 0xC0FFEE)
+        var random = SplitMix64(seed: 0xC0FFEE)
         var lost = 0
         for round in 0..<1000 {
             let rig = try Rig({ $0.volatileWriteCache = true; $0.namespaces = [MockNamespace(blockCount: 4096, blockSize: 512)] },
@@ -106,18 +106,6 @@ import Testing
     }
 }
 
-/// SplitMix64: a tiny seeded generator so every random test reproduces.
-struct TestRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
 
 @Suite struct StopTests {
     @Test func stopIssuesAFlushAndReportsItsFailure() throws {
