@@ -25,6 +25,11 @@ struct OperationRunner {
             if let error = block.error {
                 result.status = block.status ?? Self.status(for: error)
                 outcome.error = error
+                // A media error's sense carries the failing LBA in INFORMATION (SBC-4 4.18.1); the
+                // first LBA of the failed command is the first LBA known to be in error.
+                if case let .ioCommandFailed(_, lba, _, status) = error, status.type == .mediaAndDataIntegrity {
+                    result.failingLBA = lba
+                }
                 if case .stopped = error { outcome.deliveryFailed = true }
                 if case .deviceGone = error { outcome.deliveryFailed = true }
             }

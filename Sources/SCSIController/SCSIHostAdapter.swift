@@ -12,8 +12,14 @@ public final class SCSIHostAdapter: Sendable {
     public let controller: NVMeController
     /// What translation knows about the device.
     public let facts: DeviceFacts
-    /// Per-LUN state (D_SENSE, WCE, unit attentions); touched briefly before and after each task.
-    let unitStates: SanitizedMutex<[LogicalUnitState]>
+    /// Per-LUN state (D_SENSE, WCE, unit attentions) and the controller reset count they have
+    /// seen; touched briefly before and after each task.
+    let unitStates: SanitizedMutex<UnitStates>
+
+    struct UnitStates: Sendable {
+        var units: [LogicalUnitState]
+        var resetsSeen: Int
+    }
 
     public init(controller: NVMeController) {
         self.controller = controller
@@ -27,7 +33,8 @@ public final class SCSIHostAdapter: Sendable {
             maximumSegmentBytes: min(constraints.maximumSegmentByteCountRead, constraints.maximumSegmentByteCountWrite),
             volatileWriteCacheEnabled: controller.volatileWriteCacheEnabled)
         self.facts = facts
-        unitStates = SanitizedMutex(facts.luns.map { _ in LogicalUnitState(attachedTo: facts) })
+        unitStates = SanitizedMutex(UnitStates(units: facts.luns.map { _ in LogicalUnitState(attachedTo: facts) },
+                                               resetsSeen: controller.resetCount))
     }
 
     /// The HBA constraints, as DriverKit's UserReportHBAConstraints would report them.
@@ -103,12 +110,21 @@ public final class SCSIHostAdapter: Sendable {
         return nil
     }
 
+    /// The unit's state; after a controller reset by recovery, every unit first reports a
+    /// UNIT ATTENTION (29h/00h) as SPC requires, so initiators learn that cached state may be gone.
     func state(of lun: UInt64) -> LogicalUnitState {
-        unitStates.withLock { states in lun < UInt64(states.count) ? states[Int(lun)] : LogicalUnitState() }
+        let resets = controller.resetCount
+        return unitStates.withLock { states in
+            if states.resetsSeen != resets {
+                states.resetsSeen = resets
+                for index in states.units.indices { states.units[index].pendingUnitAttention = .powerOnReset }
+            }
+            return lun < UInt64(states.units.count) ? states.units[Int(lun)] : LogicalUnitState()
+        }
     }
 
     func save(_ state: LogicalUnitState, for lun: UInt64) {
-        unitStates.withLock { states in if lun < UInt64(states.count) { states[Int(lun)] = state } }
+        unitStates.withLock { states in if lun < UInt64(states.units.count) { states.units[Int(lun)] = state } }
     }
 
     func copyOut(_ task: SCSITask) -> [UInt8] {
