@@ -163,6 +163,8 @@ import Translation
         #expect(scsi.write(lba: 0, pattern(512, seed: 1)).senseTriple?.key == 0x0B)
         #expect(scsi.controller.resetCount == 1)
         #expect(try !wceFromGetFeatures(scsi))
+        // The reset is reported once as a unit attention (29h/00h) before commands run again.
+        #expect(scsi.run(CDB.testUnitReady).hasSense(0x06, 0x29, 0x00))
         let sense = scsi.run(CDB.modeSense6(page: 0x08, dbd: true), inLength: 24)
         #expect(Array(sense.data[4..<24]) == Self.cachingPage(wce: false))
         let data = pattern(8 * 512, seed: 8)
