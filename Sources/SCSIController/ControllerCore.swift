@@ -28,13 +28,12 @@ final class ControllerCore: @unchecked Sendable {
     let admin: AdminChannel
     /// Admin commands may come from several threads (stop, recovery, MODE SELECT): one at a time.
     let adminLock = SanitizedMutex(())
-    let lifecycle = SanitizedMutex(Lifecycle())
-
-    struct Lifecycle: Sendable {
-        var stopped = false
-        var writeCacheEnabled = false
-        var resets = 0
-    }
+    /// Read on every request, so atomics rather than a lock: whether stop() has run, and how
+    /// many recovery resets have happened (a request that sees the count change knows its
+    /// commands were dropped).
+    let stoppedFlag = Atomic<Bool>(false)
+    let resets = Atomic<Int>(0)
+    let writeCache: SanitizedMutex<Bool>
 
     init(device: any DeviceInterface, options: ControllerOptions) throws {
         let parts = try BringUp(device: device, options: options)
@@ -53,7 +52,7 @@ final class ControllerCore: @unchecked Sendable {
         usesSGL = parts.usesSGL
         admin = parts.admin
         queuePairs = parts.queuePairs
-        lifecycle.withLock { $0.writeCacheEnabled = parts.writeCacheEnabled }
+        writeCache = SanitizedMutex(parts.writeCacheEnabled)
         logger.info("controller up", metadata: [
             "device": "\(device.name)", "model": "\(identify.modelNumber)", "version": "\(version)",
             "namespaces": "\(namespaces.count)", "ioQueues": "\(queuePairs.count)",
@@ -62,11 +61,11 @@ final class ControllerCore: @unchecked Sendable {
     }
 
     /// Whether a volatile write cache is present and enabled.
-    var volatileWriteCacheEnabled: Bool { lifecycle.withLock { $0.writeCacheEnabled } }
+    var volatileWriteCacheEnabled: Bool { writeCache.withLock { $0 } }
     /// Whether `stop()` has run.
-    var isStopped: Bool { lifecycle.withLock { $0.stopped } }
+    var isStopped: Bool { stoppedFlag.load(ordering: .acquiring) }
     /// Controller resets performed by recovery.
-    var resetCount: Int { lifecycle.withLock { $0.resets } }
+    var resetCount: Int { resets.load(ordering: .acquiring) }
 
     /// The namespace with identifier `nsid`.
     func namespace(_ nsid: UInt32) -> Namespace? { namespaces.first { $0.id == nsid } }
@@ -86,7 +85,7 @@ final class ControllerCore: @unchecked Sendable {
             throw .unsupported("no volatile write cache is present (Identify Controller VWC bit 0 is 0)")
         }
         try adminCommand(.setFeatures(.volatileWriteCache, value: enabled ? 1 : 0), name: "Set Features (Volatile Write Cache)")
-        lifecycle.withLock { $0.writeCacheEnabled = enabled }
+        writeCache.withLock { $0 = enabled }
     }
 
     /// Submits one command on `queue`, rings, and polls until it completes or its deadline

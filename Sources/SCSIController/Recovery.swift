@@ -2,7 +2,7 @@ import NVMe
 
 extension ControllerCore {
     /// Bumped by every reset, so a request waiting on any queue learns its commands are gone.
-    var resetGeneration: Int { lifecycle.withLock { $0.resets } }
+    var resetGeneration: Int { resetCount }
 
     /// Resets the controller and re-creates its queues after a timeout or fatal status.
     /// Outstanding commands on every queue are dropped; their requests fail with `abortedByReset`
@@ -12,7 +12,7 @@ extension ControllerCore {
     func recover(reason: String) {
         logger.warning("resetting controller", metadata: ["device": "\(device.name)", "reason": "\(reason)"])
         let enabledCache = volatileWriteCacheEnabled
-        lifecycle.withLock { $0.resets += 1 }
+        resets.add(1, ordering: .releasing)
         do {
             try adminLock.withLock { _ throws(ControllerError) in
                 try RegisterWaits.disable(device: device, cap: capabilities)
@@ -34,7 +34,7 @@ extension ControllerCore {
             logger.notice("controller reset complete", metadata: ["device": "\(device.name)"])
         } catch {
             logger.error("controller reset failed; the controller is unusable", metadata: ["error": "\(error)"])
-            lifecycle.withLock { $0.stopped = true }
+            stoppedFlag.store(true, ordering: .releasing)
         }
     }
 }

@@ -8,10 +8,7 @@ extension ControllerCore {
     ///
     /// Every I/O queue must be idle (no thread inside a request) when this is called.
     func stop() throws(ControllerError) {
-        let alreadyStopped = lifecycle.withLock { state in
-            defer { state.stopped = true }
-            return state.stopped
-        }
+        let alreadyStopped = stoppedFlag.exchange(true, ordering: .acquiringAndReleasing)
         if alreadyStopped { return }
         var firstError: ControllerError?
         // A controller that is gone, or no longer enabled, has nothing to flush or shut down; say so once.
