@@ -11,7 +11,7 @@ swift test > .build-test.log 2>&1
 status=$?
 set -e
 # Failures and warnings in full, then the runners' closing lines.
-grep -E "✘|error:|warning:|Fatal|Test Suite '.*' (failed|passed)" .build-test.log | grep -v "^\[" | tail -n 200 || true
+grep -E "✘|error:|warning:|Fatal error|Test Suite '.*' (failed|passed)" .build-test.log | grep -v "^\[" | tail -n 200 || true
 tail -n 4 .build-test.log
 [ "$status" -eq 0 ] || { echo "swift test failed" >&2; exit "$status"; }
 
