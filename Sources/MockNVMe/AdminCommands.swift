@@ -111,7 +111,7 @@ extension ControllerState {
             let enable = entry.cdw11 & 1 == 1
             if writeCacheEnabled && !enable {
                 // Turning the cache off must not lose what it holds.
-                for index in namespaces.indices { namespaces[index].persistCache() }
+                for index in namespaces.indices { try namespaces[index].persistCache() }
             }
             writeCacheEnabled = enable
             return 0

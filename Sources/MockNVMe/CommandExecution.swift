@@ -36,7 +36,11 @@ extension ControllerState {
 
     mutating func complete(_ entry: SubmissionQueueEntry, sqid: Int, _ disposition: Disposition, hostile: HostileCompletion? = nil) {
         guard case .done(let status, let dw0) = disposition else { return }
-        finish(PendingCompletion(sqid: UInt16(sqid), commandID: entry.commandID, status: status, dw0: dw0, hostile: hostile))
+        let completion = PendingCompletion(sqid: UInt16(sqid), commandID: entry.commandID, status: status, dw0: dw0, hostile: hostile)
+        guard !status.isSuccess, sqid != 0 else { return finish(completion) }
+        // A failed I/O command names its namespace and, when it addresses blocks, its first LBA
+        // in the Error Information log; worked out only on failure, off the success path.
+        finish(completion, lba: Self.lbaAddressed(entry) ?? 0, nsid: entry.nsid)
     }
 
     /// Fused Compare and Write (NVM Command Set 1.0, 3.2.x): the second command must be the next

@@ -99,7 +99,8 @@ struct ControllerState {
     /// Set by doorbells in threaded mode: the engine has something to look at.
     var engineWork = false
 
-    init(configuration: MockConfiguration, iommu: SoftwareIOMMU) {
+    /// `backingFiles`: one per namespace, nil for the in-memory ones (MockController opens them).
+    init(configuration: MockConfiguration, iommu: SoftwareIOMMU, backingFiles: sending [BackingFile?]) {
         self.configuration = configuration
         self.iommu = iommu
         self.logger = configuration.logger
@@ -121,7 +122,9 @@ struct ControllerState {
         grantedCompletionQueues = configuration.ioQueueCount
         writeCacheEnabled = configuration.volatileWriteCache
         errorLog = ErrorLog(capacity: max(1, configuration.errorLogEntries))
-        namespaces = configuration.namespaces.map { NamespaceStorage(blockSize: $0.blockSize, blockCount: $0.blockCount) }
+        namespaces = zip(configuration.namespaces, backingFiles).map {
+            NamespaceStorage(blockSize: $0.blockSize, blockCount: $0.blockCount, backing: $1)
+        }
         let maxPages = (configuration.maximumTransferBytes ?? (1 << 20)) / 4096 + 2
         walker = DataTransferWalker(iommu: iommu, expectedSegments: maxPages)
         discardData = configuration.discardData

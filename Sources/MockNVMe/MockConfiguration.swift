@@ -1,18 +1,28 @@
 import Logging
 import NVMe
 
-/// One namespace of the mock: its size and logical block size.
+/// One namespace of the mock: its size, logical block size and where its durable data lives.
 public struct MockNamespace: Sendable, Hashable {
     /// Namespace Size (NSZE) in logical blocks. Storage is sparse, so 66 TB costs nothing until written.
     public var blockCount: UInt64
     /// Logical block size in bytes: 512 or 4096.
     public var blockSize: Int
+    /// A file for the durable layer (what survives a power cut), or nil to keep it in memory.
+    /// The file is created if missing and sized to blockCount x blockSize as a sparse file, so
+    /// unwritten blocks cost no disk; an existing file keeps its data, which is how a new
+    /// controller on the same file sees a "reboot". The volatile write cache stays in memory:
+    /// Flush, FUA and a normal shutdown write to the file (Flush and shutdown also fdatasync),
+    /// a power cut or dropping the controller loses what is only cached. One controller at a
+    /// time should use a file. Open with `MockController.open(configuration:iommu:)` to get
+    /// a file error as a thrown `MockStorageError`.
+    public var backingFile: String?
 
-    public init(blockCount: UInt64, blockSize: Int = 512) {
+    public init(blockCount: UInt64, blockSize: Int = 512, backingFile: String? = nil) {
         precondition(blockSize == 512 || blockSize == 4096, "MockNamespace: block size must be 512 or 4096")
         precondition(blockCount > 0, "MockNamespace: a namespace needs at least one block")
         self.blockCount = blockCount
         self.blockSize = blockSize
+        self.backingFile = backingFile
     }
 
     /// log2 of the block size, as the LBA format stores it.

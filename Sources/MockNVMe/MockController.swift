@@ -33,15 +33,51 @@ public final class MockController: DeviceInterface {
     private let engine: ThreadedEngine?
 
     /// Makes a controller in the power-on state (CC.EN = 0).
+    ///
+    /// A namespace's `backingFile` that cannot be opened, created or sized stops the program
+    /// with the error's text; use `open(configuration:iommu:)` to get that error thrown instead.
     /// - Parameter iommu: the IOMMU to use; a fresh `SoftwareIOMMU` over the whole 64-bit space by default.
-    public init(configuration: MockConfiguration = MockConfiguration(), iommu: SoftwareIOMMU = SoftwareIOMMU()) {
+    public convenience init(configuration: MockConfiguration = MockConfiguration(), iommu: SoftwareIOMMU = SoftwareIOMMU()) {
+        let files: [BackingFile?]
+        do {
+            files = try Self.openBackingFiles(configuration)
+        } catch {
+            preconditionFailure("MockController: \(error) (use MockController.open to handle it)")
+        }
+        self.init(configuration: configuration, iommu: iommu, backingFiles: files)
+    }
+
+    /// Makes a controller in the power-on state (CC.EN = 0), first opening (creating if missing)
+    /// the `backingFile` of each namespace that has one.
+    /// - Throws: `MockStorageError` naming the namespace, the path and the system's reason when a
+    ///   file cannot be opened, created or sized (a missing directory, no permission, a file
+    ///   larger than the namespace, a size the file system does not allow).
+    public static func open(configuration: MockConfiguration = MockConfiguration(),
+                            iommu: SoftwareIOMMU = SoftwareIOMMU()) throws(MockStorageError) -> MockController {
+        let files = try openBackingFiles(configuration)
+        return MockController(configuration: configuration, iommu: iommu, backingFiles: files)
+    }
+
+    private static func openBackingFiles(_ configuration: MockConfiguration) throws(MockStorageError) -> [BackingFile?] {
+        var files: [BackingFile?] = []
+        for (index, namespace) in configuration.namespaces.enumerated() {
+            guard let path = namespace.backingFile else {
+                files.append(nil)
+                continue
+            }
+            files.append(try BackingFile.open(namespace, path: path, namespaceID: UInt32(index + 1), logger: configuration.logger))
+        }
+        return files
+    }
+
+    private init(configuration: MockConfiguration, iommu: SoftwareIOMMU, backingFiles: sending [BackingFile?]) {
         precondition(!configuration.namespaces.isEmpty, "MockConfiguration: at least one namespace")
         precondition(configuration.ioQueueCount >= 1 && configuration.ioQueueCount < 0xFFFF, "MockConfiguration: ioQueueCount out of range")
         precondition(configuration.mpsmin <= configuration.mpsmax, "MockConfiguration: MPSMIN above MPSMAX")
         precondition(configuration.mqes >= 1, "MockConfiguration: MQES must allow 2 entries")
         self.configuration = configuration
         self.softwareIOMMU = iommu
-        core = MockCore(ControllerState(configuration: configuration, iommu: iommu))
+        core = MockCore(ControllerState(configuration: configuration, iommu: iommu, backingFiles: backingFiles))
         if case .threaded(_, let outOfOrder) = configuration.executionMode {
             let engine = ThreadedEngine(core: core, outOfOrder: outOfOrder)
             self.engine = engine
@@ -138,7 +174,13 @@ public final class MockController: DeviceInterface {
         core.withLock { state in
             var random = SplitMix64(seed: seed)
             for index in state.namespaces.indices {
-                state.namespaces[index].losePower(survivingFraction: survivingFraction, random: &random)
+                // A backing file that fails to take a surviving block was logged by the file; the
+                // block is lost, as a torn cache may lose any block.
+                do throws(CommandFailure) {
+                    try state.namespaces[index].losePower(survivingFraction: survivingFraction, random: &random)
+                } catch {
+                    state.health.mediaErrors += 1
+                }
             }
             if state.csts.shst != .complete { state.health.unsafeShutdowns += 1 }
             state.removed = false
@@ -163,14 +205,21 @@ public final class MockController: DeviceInterface {
     }
 
     /// Reads `count` blocks at `lba` of namespace `nsid` as the media holds them now (cache
-    /// first), without going through a queue: for tests that check what was stored.
+    /// first), without going through a queue: for tests that check what was stored. A backing
+    /// file that cannot be read stops the program (its reason is logged).
     public func mediaContents(nsid: UInt32, lba: UInt64, count: Int) -> [UInt8] {
         core.withLock { state in
             let storage = state.namespaces[Int(nsid) - 1]
             var out = [UInt8](repeating: 0, count: count * storage.blockSize)
             out.withUnsafeMutableBytes { bytes in
                 for block in 0..<count {
-                    if let source = storage.block(lba + UInt64(block)) {
+                    let stored: UnsafeRawPointer?
+                    do throws(CommandFailure) {
+                        stored = try storage.block(lba + UInt64(block))
+                    } catch {
+                        preconditionFailure("mediaContents: namespace \(nsid) block \(lba + UInt64(block)) unreadable")
+                    }
+                    if let source = stored {
                         (bytes.baseAddress! + block * storage.blockSize).copyMemory(from: source, byteCount: storage.blockSize)
                     }
                 }

@@ -30,7 +30,7 @@ extension ControllerState {
                 case .read: try read(entry, index, bytes)
                 case .write: try write(entry, index, bytes)
                 case .compare: try compare(entry, index, bytes)
-                case .writeZeroes: writeZeroes(entry, index)
+                case .writeZeroes: try writeZeroes(entry, index)
                 default: break  // Verify: the media is always readable, nothing moves
                 }
             case .datasetManagement:
@@ -57,7 +57,7 @@ extension ControllerState {
         var cursor = SegmentCursor()
         let blockSize = namespaces[index].blockSize
         for lba in entry.startingLBA..<(entry.startingLBA + UInt64(entry.blockCount)) {
-            cursor.write(walker.segments, from: namespaces[index].block(lba), count: blockSize)
+            cursor.write(walker.segments, from: try namespaces[index].block(lba), count: blockSize)
         }
     }
 
@@ -71,7 +71,7 @@ extension ControllerState {
         let cache = cached(entry)
         for lba in entry.startingLBA..<(entry.startingLBA + UInt64(entry.blockCount)) {
             cursor.read(walker.segments, into: compareBuffer, count: blockSize)
-            namespaces[index].writeBlock(lba, from: compareBuffer, cached: cache)
+            try namespaces[index].writeBlock(lba, from: compareBuffer, cached: cache)
         }
     }
 
@@ -84,7 +84,7 @@ extension ControllerState {
         var equal = true
         for lba in entry.startingLBA..<(entry.startingLBA + UInt64(entry.blockCount)) {
             cursor.read(walker.segments, into: compareBuffer, count: blockSize)
-            if let stored = namespaces[index].block(lba) {
+            if let stored = try namespaces[index].block(lba) {
                 if memcmp(stored, compareBuffer, blockSize) != 0 { equal = false }
             } else if !UnsafeRawBufferPointer(start: compareBuffer, count: blockSize).allSatisfy({ $0 == 0 }) {
                 equal = false
@@ -93,20 +93,20 @@ extension ControllerState {
         guard equal else { throw CommandFailure(.compareFailure) }
     }
 
-    private mutating func writeZeroes(_ entry: SubmissionQueueEntry, _ index: Int) {
+    private mutating func writeZeroes(_ entry: SubmissionQueueEntry, _ index: Int) throws(CommandFailure) {
         // DEAC or not, the blocks read back as zeros afterwards (DLFEAT = 001b), so both are one path.
         if discardData { return }
-        namespaces[index].zero(lba: entry.startingLBA, count: UInt64(entry.blockCount), cached: cached(entry))
+        try namespaces[index].zero(lba: entry.startingLBA, count: UInt64(entry.blockCount), cached: cached(entry))
     }
 
     /// Flush (NSID FFFFFFFFh: every namespace). Without a cache it has nothing to do.
     private mutating func flush(_ entry: SubmissionQueueEntry) throws(CommandFailure) -> Disposition {
         if entry.nsid == 0xFFFF_FFFF {
-            for index in namespaces.indices { namespaces[index].persistCache() }
+            for index in namespaces.indices { try namespaces[index].persistCache() }
         } else {
             let index = Int(entry.nsid) &- 1
             guard entry.nsid != 0, index < namespaces.count else { throw CommandFailure(.invalidNamespaceOrFormat) }
-            namespaces[index].persistCache()
+            try namespaces[index].persistCache()
         }
         return .done(.success, 0)
     }
@@ -129,7 +129,7 @@ extension ControllerState {
         }
         // Validated first, so an out-of-range entry leaves every range allocated.
         for (lba, count) in ranges {
-            namespaces[index].zero(lba: lba, count: count, cached: writeCacheEnabled)
+            try namespaces[index].zero(lba: lba, count: count, cached: writeCacheEnabled)
         }
     }
 }

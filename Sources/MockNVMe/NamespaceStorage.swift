@@ -24,6 +24,11 @@ struct CachedChunk {
 ///
 /// Two layers model the volatile write cache (see WriteCache.swift): `durable` is what survives
 /// a power cut; `cache` holds written-but-not-yet-persistent blocks.
+///
+/// With a `backing` file (MockNamespace.backingFile) the durable layer is that file instead of
+/// `durable`, which then stays empty; the cache stays in memory. The file is consulted only on a
+/// cache miss, a durable write and when persisting, so in-memory namespaces pay one nil check
+/// there and nothing else. Its I/O errors surface as NVMe media statuses (thrown CommandFailure).
 struct NamespaceStorage {
     /// 64 blocks a chunk, so one UInt64 is a chunk's dirty mask.
     static let blocksPerChunk = 64
@@ -32,10 +37,12 @@ struct NamespaceStorage {
     let blockCount: UInt64
     var durable: [UInt64: Chunk] = [:]
     var cache: [UInt64: CachedChunk] = [:]
+    let backing: BackingFile?
 
-    init(blockSize: Int, blockCount: UInt64) {
+    init(blockSize: Int, blockCount: UInt64, backing: BackingFile? = nil) {
         self.blockSize = blockSize
         self.blockCount = blockCount
+        self.backing = backing
     }
 
     var chunkBytes: Int { blockSize * Self.blocksPerChunk }
@@ -45,25 +52,28 @@ struct NamespaceStorage {
         lba < blockCount && count <= blockCount - lba
     }
 
-    /// The current content of one block (cache first), or nil when it reads as zeros.
-    func block(_ lba: UInt64) -> UnsafeRawPointer? {
+    /// The current content of one block (cache first), or nil when it reads as zeros. A block read
+    /// from a backing file is valid until the next call (it sits in the file's scratch block).
+    func block(_ lba: UInt64) throws(CommandFailure) -> UnsafeRawPointer? {
         let index = lba / UInt64(Self.blocksPerChunk)
         let slot = Int(lba % UInt64(Self.blocksPerChunk))
         if let cached = cache[index], cached.dirty & (1 << UInt64(slot)) != 0 {
             return UnsafeRawPointer(cached.chunk.bytes + slot * blockSize)
         }
+        if let backing { return try backing.read(lba) }
         if let chunk = durable[index] { return UnsafeRawPointer(chunk.bytes + slot * blockSize) }
         return nil
     }
 
     /// Stores one block from `source` (nil: zeros). `cached` writes land in the volatile cache;
     /// otherwise they are durable at once and supersede any cached copy of the block.
-    mutating func writeBlock(_ lba: UInt64, from source: UnsafeRawPointer?, cached: Bool) {
+    mutating func writeBlock(_ lba: UInt64, from source: UnsafeRawPointer?, cached: Bool) throws(CommandFailure) {
         let index = lba / UInt64(Self.blocksPerChunk)
         let slot = Int(lba % UInt64(Self.blocksPerChunk))
         let bit: UInt64 = 1 << UInt64(slot)
         if cached {
-            if source == nil, cache[index] == nil, durable[index] == nil { return }  // already zeros everywhere
+            // Already zeros everywhere (a file's block may hold data, so it never takes this shortcut).
+            if source == nil, cache[index] == nil, backing == nil, durable[index] == nil { return }
             var entry = cache[index] ?? CachedChunk(chunk: Chunk(byteCount: chunkBytes), dirty: 0)
             Self.fill(entry.chunk.bytes + slot * blockSize, from: source, count: blockSize)
             entry.dirty |= bit
@@ -73,6 +83,10 @@ struct NamespaceStorage {
         if var entry = cache[index], entry.dirty & bit != 0 {
             entry.dirty &= ~bit
             cache[index] = entry.dirty == 0 ? nil : entry
+        }
+        if let backing {
+            if let source { return try backing.write(lba, from: source, blocks: 1) }
+            return try backing.zero(lba: lba, count: 1)
         }
         if source == nil, durable[index] == nil { return }
         let chunk: Chunk
@@ -88,8 +102,16 @@ struct NamespaceStorage {
     /// Writes zeros over `count` blocks from `lba` (Write Zeroes, deallocation). Visits only chunks
     /// that exist when the range is larger than what is stored, so deallocating a whole 66 TB
     /// namespace costs time in proportion to what was written.
-    mutating func zero(lba: UInt64, count: UInt64, cached: Bool) {
+    ///
+    /// A file-backed namespace zeroes the file at once (a hole punched) even when `cached`: caching
+    /// zeros for a huge range would cost memory in proportion to its size, and a write cache may
+    /// always write back early, so the result is one a real device may show after a power cut.
+    mutating func zero(lba: UInt64, count: UInt64, cached: Bool) throws(CommandFailure) {
         guard count > 0 else { return }
+        if let backing {
+            dropCached(lba: lba, count: count)
+            return try backing.zero(lba: lba, count: count)
+        }
         let per = UInt64(Self.blocksPerChunk)
         let firstChunk = lba / per
         let lastChunk = (lba + count - 1) / per
@@ -105,9 +127,23 @@ struct NamespaceStorage {
             let end = min(lba + count, (index + 1) * per)
             var block = start
             while block < end {
-                writeBlock(block, from: nil, cached: cached)
+                try writeBlock(block, from: nil, cached: cached)
                 block += 1
             }
+        }
+    }
+
+    /// Forgets the cached copies of `count` blocks from `lba` (they are about to be superseded
+    /// durably). Visits the cached chunks, which are few next to a large range.
+    private mutating func dropCached(lba: UInt64, count: UInt64) {
+        let per = UInt64(Self.blocksPerChunk)
+        let end = lba + count
+        for index in cache.keys where index * per < end && (index + 1) * per > lba {
+            guard var entry = cache[index] else { continue }
+            for slot in 0..<per where (index * per + slot) >= lba && (index * per + slot) < end {
+                entry.dirty &= ~(1 << slot)
+            }
+            cache[index] = entry.dirty == 0 ? nil : entry
         }
     }
 

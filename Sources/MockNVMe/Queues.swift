@@ -126,8 +126,9 @@ extension ControllerState {
     // MARK: Completing
 
     /// Hands a finished command to its completion queue: at once inline, after the latency threaded.
-    mutating func finish(_ completion: PendingCompletion) {
-        if !completion.status.isSuccess { errorLog.record(completion, health: &health) }
+    /// `lba` and `nsid` locate a failure in its Error Information log entry (0: not applicable).
+    mutating func finish(_ completion: PendingCompletion, lba: UInt64 = 0, nsid: UInt32 = 0) {
+        if !completion.status.isSuccess { errorLog.record(completion, lba: lba, nsid: nsid, health: &health) }
         if inline { return post(completion) }
         if case .threaded(let latency, let outOfOrder) = configuration.executionMode {
             let delay = outOfOrder ? latency * (0.5 + scheduleRandom.nextDouble()) : latency

@@ -118,8 +118,12 @@ extension ControllerState {
     }
 
     /// CC.SHN written: make the write cache durable and report the shutdown complete.
+    /// A backing file that fails to take the cache is logged (by the file, with the system's
+    /// reason); the shutdown still completes, as the host could do nothing else about it.
     private mutating func shutdown() {
-        for index in namespaces.indices { namespaces[index].persistCache() }
+        for index in namespaces.indices {
+            do throws(CommandFailure) { try namespaces[index].persistCache() } catch { health.mediaErrors += 1 }
+        }
         csts.shst = .complete
     }
 

@@ -34,8 +34,10 @@ final class Harness: @unchecked Sendable {  // each queue pair is driven by one 
         }
     }
 
-    init(_ configuration: MockConfiguration = MockConfiguration(), adminEntries: Int = 16, enable: Bool = true) throws {
-        controller = MockController(configuration: configuration)
+    /// `controller`: one made by the test (e.g. `MockController.open` on a backing file), else a new one.
+    init(_ configuration: MockConfiguration = MockConfiguration(), controller given: MockController? = nil,
+         adminEntries: Int = 16, enable: Bool = true) throws {
+        controller = given ?? MockController(configuration: configuration)
         mapper = try DMAMapper(iommu: controller.iommu, pinning: .disabled)
         stride = 4 << Int(configuration.doorbellStride)
         let admin = try QueuePair(id: 0, mapper: mapper, sqEntries: adminEntries, cqEntries: adminEntries)
