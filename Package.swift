@@ -37,7 +37,8 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(name: "DMAMapper", dependencies: ["CVFIO", "PCIDevice", logging], swiftSettings: strict),
-        .target(name: "MockNVMe", dependencies: ["NVMe", "PCIDevice", "DMAMapper", logging], swiftSettings: strict),
+        .target(name: "SeededRandom", swiftSettings: strict),
+        .target(name: "MockNVMe", dependencies: ["NVMe", "PCIDevice", "DMAMapper", "SeededRandom", logging], swiftSettings: strict),
         .target(name: "Translation", dependencies: ["NVMe"], swiftSettings: strict),
         // libFuzzer target for Translation. A plain build replays input files given as arguments;
         // scripts/fuzz-translation.sh builds it with -sanitize=fuzzer -DFUZZING, where the entry
@@ -59,12 +60,12 @@ let package = Package(
         ),
         .testTarget(name: "NVMeTests", dependencies: ["NVMe"], swiftSettings: strict),
         .testTarget(name: "PCIDeviceTests", dependencies: ["PCIDevice"], swiftSettings: strict),
-        .testTarget(name: "DMAMapperTests", dependencies: ["DMAMapper"], swiftSettings: strict),
-        .testTarget(name: "TranslationTests", dependencies: ["Translation", "NVMe"], swiftSettings: strict),
+        .testTarget(name: "DMAMapperTests", dependencies: ["DMAMapper", "SeededRandom"], swiftSettings: strict),
+        .testTarget(name: "TranslationTests", dependencies: ["Translation", "NVMe", "SeededRandom"], swiftSettings: strict),
         .testTarget(name: "MockNVMeTests", dependencies: ["MockNVMe", "DMAMapper", "NVMe"], swiftSettings: strict),
         .testTarget(
             name: "SCSIControllerTests",
-            dependencies: ["SCSIController", "MockNVMe", "NVMe", "DMAMapper", "Translation", logging],
+            dependencies: ["SCSIController", "MockNVMe", "NVMe", "DMAMapper", "Translation", "SeededRandom", logging],
             swiftSettings: strict
         ),
         .testTarget(name: "CtrlBenchTests", dependencies: ["ctrlbench"], swiftSettings: strict),

@@ -1,3 +1,4 @@
+import SeededRandom
 import DMAMapper
 import Logging
 import NVMe

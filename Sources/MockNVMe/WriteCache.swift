@@ -1,3 +1,5 @@
+import SeededRandom
+
 /// The volatile write cache model on top of `NamespaceStorage`: written blocks stay in `cache`
 /// until a Flush, a FUA write or a normal shutdown makes them durable; a power cut throws away
 /// what is still cached, except a seeded random share (`survivingFraction`) for torn caches.
@@ -70,19 +72,4 @@ extension NamespaceStorage {
             (chunk.bytes + slot * blockSize).copyMemory(from: entry.chunk.bytes + slot * blockSize, byteCount: blockSize)
         }
     }
-}
-
-/// A small seeded generator (SplitMix64): reproducible fault injection, torn caches and shuffles.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// A uniform value in [0, 1).
-    public mutating func nextDouble() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 }

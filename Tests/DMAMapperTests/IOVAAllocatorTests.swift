@@ -1,3 +1,4 @@
+import SeededRandom
 import DMAMapper
 import PCIDevice
 import Testing

@@ -1,3 +1,4 @@
+import SeededRandom
 import MockNVMe
 import NVMe
 import Testing

@@ -1,3 +1,4 @@
+import SeededRandom
 import NVMe
 import Testing
 @testable import Translation
@@ -110,7 +111,7 @@ import Testing
 
 @Suite struct FastPathTests {
     @Test func agreesWithTranslate() {
-        var random = RobustnessTests.Generator(state: 42)
+        var random = SplitMix64(seed: 42)
         let facts = Fixture.facts()
         var accepted = 0
         for _ in 0..<200_000 {

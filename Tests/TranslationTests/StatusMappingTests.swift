@@ -1,3 +1,4 @@
+import SeededRandom
 import NVMe
 import Testing
 @testable import Translation
@@ -71,20 +72,8 @@ import Testing
 }
 
 @Suite struct RobustnessTests {
-    /// SplitMix64: deterministic, so a failure reproduces from the seed.
-    struct Generator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     @Test func millionRandomCDBs() {
-        var random = Generator(state: 0x5C51_2024)
+        var random = SplitMix64(seed: 0x5C51_2024)
         let opcodes = CommandTable.all.map(\.opcode)
         let devices = [Fixture.facts(), Fixture.facts(rich: false),
                        Fixture.facts(namespaces: [Fixture.namespace(blocks: 0x1_0000_0000, shift: 12), Fixture.namespace(blocks: 1)])]

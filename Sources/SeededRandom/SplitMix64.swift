@@ -1,0 +1,16 @@
+/// A small seeded generator (SplitMix64), the one every reproducible random choice in the
+/// project uses: the mock's fault injection, torn caches and shuffles, and the property and
+/// robustness tests, which replay any failure from its seed.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    private var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// A uniform value in [0, 1).
+    public mutating func nextDouble() -> Double { Double(next() >> 11) * 0x1.0p-53 }
+}
