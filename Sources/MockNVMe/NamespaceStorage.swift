@@ -89,13 +89,7 @@ struct NamespaceStorage {
             return try backing.zero(lba: lba, count: 1)
         }
         if source == nil, durable[index] == nil { return }
-        let chunk: Chunk
-        if let existing = durable[index] {
-            chunk = existing
-        } else {
-            chunk = Chunk(byteCount: chunkBytes)
-            durable[index] = chunk
-        }
+        let chunk = durableChunk(index)
         Self.fill(chunk.bytes + slot * blockSize, from: source, count: blockSize)
     }
 
@@ -157,5 +151,13 @@ struct NamespaceStorage {
         } else {
             destination.initializeMemory(as: UInt8.self, repeating: 0, count: count)
         }
+    }
+
+    /// The durable chunk at `index`, made (zero-filled) on first use.
+    mutating func durableChunk(_ index: UInt64) -> Chunk {
+        if let existing = durable[index] { return existing }
+        let chunk = Chunk(byteCount: chunkBytes)
+        durable[index] = chunk
+        return chunk
     }
 }

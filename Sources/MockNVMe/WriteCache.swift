@@ -62,13 +62,7 @@ extension NamespaceStorage {
             let slot = mask.trailingZeroBitCount
             mask &= mask - 1
             guard keep(slot) else { continue }
-            let chunk: Chunk
-            if let existing = durable[index] {
-                chunk = existing
-            } else {
-                chunk = Chunk(byteCount: chunkBytes)
-                durable[index] = chunk
-            }
+            let chunk = durableChunk(index)
             (chunk.bytes + slot * blockSize).copyMemory(from: entry.chunk.bytes + slot * blockSize, byteCount: blockSize)
         }
     }

@@ -6,11 +6,7 @@ import Testing
 @Suite("Fault injection")
 struct FaultInjectionTests {
     static func harness(_ configure: (inout MockConfiguration) -> Void = { _ in }) throws -> Harness {
-        var configuration = MockConfiguration()
-        configure(&configuration)
-        let harness = try Harness(configuration)
-        try harness.createQueuePair(1)
-        return harness
+        try Harness.withQueuePair(configure)
     }
 
     @Test func statusForMatchingOpcodeAndLBARange() throws {

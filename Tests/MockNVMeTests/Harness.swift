@@ -207,3 +207,14 @@ extension CompletionStatus {
     /// Equality on type and code only (DNR/More aside), for readable expectations.
     static func ~= (pattern: GenericStatus, value: CompletionStatus) -> Bool { value.matches(pattern) }
 }
+
+extension Harness {
+    /// A harness over a controller configured by `configure`, enabled, with I/O queue pair 1.
+    static func withQueuePair(_ configure: (inout MockConfiguration) -> Void = { _ in }) throws -> Harness {
+        var configuration = MockConfiguration()
+        configure(&configuration)
+        let harness = try Harness(configuration)
+        try harness.createQueuePair(1)
+        return harness
+    }
+}

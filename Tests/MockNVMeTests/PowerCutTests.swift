@@ -8,11 +8,7 @@ struct PowerCutTests {
     /// A controller with queue pair 1; after a power cut, `restart` brings it back the way a
     /// driver would after power returns (a fresh admin queue, enable, queue pair 1 again).
     static func harness(_ configure: (inout MockConfiguration) -> Void = { _ in }) throws -> Harness {
-        var configuration = MockConfiguration()
-        configure(&configuration)
-        let harness = try Harness(configuration)
-        try harness.createQueuePair(1)
-        return harness
+        try Harness.withQueuePair(configure)
     }
 
     static func restart(_ harness: Harness) throws {
