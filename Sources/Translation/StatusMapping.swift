@@ -56,10 +56,9 @@ enum StatusMapping {
             guard let specific = CommandSpecificStatus(rawValue: status.code) else { break }
             switch specific {
             case .invalidFormat: return SenseCondition(.illegalRequest, .formatCommandFailed)
-            case .conflictingAttributes, .invalidProtectionInformation:
-                return SenseCondition(.illegalRequest, .invalidFieldInCDB)
+            case .conflictingAttributes: return SenseCondition(.illegalRequest, .invalidFieldInCDB)
             case .attemptedWriteToReadOnlyRange: return SenseCondition(.dataProtect, .writeProtected)
-            default: return SenseCondition(.illegalRequest, .invalidFieldInCDB)
+            default: return Self.notTheInitiatorsCDB
             }
         case .mediaAndDataIntegrity:
             guard let media = MediaStatus(rawValue: status.code) else { break }
@@ -70,8 +69,8 @@ enum StatusMapping {
             case .endToEndApplicationTagCheckError: return SenseCondition(.mediumError, .applicationTagCheckFailed)
             case .endToEndReferenceTagCheckError: return SenseCondition(.mediumError, .referenceTagCheckFailed)
             case .compareFailure: return SenseCondition(.miscompare, .miscompareDuringVerify)
-            case .accessDenied: return SenseCondition(.illegalRequest, .accessDeniedNoAccessRights)
-            case .deallocatedOrUnwrittenLogicalBlock: return SenseCondition(.mediumError, .unrecoveredReadError)
+            case .accessDenied: return SenseCondition(.dataProtect, .accessDeniedNoAccessRights)
+            case .deallocatedOrUnwrittenLogicalBlock: return Self.notTheInitiatorsCDB
             }
         case .pathRelated:
             // The path to the namespace failed; another attempt (or path) may succeed.
@@ -79,9 +78,15 @@ enum StatusMapping {
         case .vendorSpecific:
             break
         }
-        // A status this table does not know: the device failed in a way we cannot name.
-        return SenseCondition(.hardwareError, .internalTargetFailure)
+        // Vendor-specific and unknown codes: the reference's catch-all.
+        return notTheInitiatorsCDB
     }
+
+    /// The Reference's answer for statuses that describe the driver's or the device's side of a
+    /// command (SGL and PRP errors, identifier conflicts, sequence errors, unknown codes):
+    /// ILLEGAL REQUEST with no additional sense, rather than INVALID FIELD IN CDB, which would
+    /// blame a CDB the initiator got right.
+    static let notTheInitiatorsCDB = SenseCondition(.illegalRequest, .noAdditionalSense)
 
     /// The INFORMATION field of a miscompare: the engine's offset, else the first byte where the
     /// media data it read differs from the compare data; nil (INFORMATION not valid) if neither.
@@ -104,22 +109,21 @@ extension GenericStatus {
         switch self {
         case .success: SenseCondition(.noSense, .noAdditionalSense, status: .good)
         case .invalidCommandOpcode: SenseCondition(.illegalRequest, .invalidCommandOperationCode)
-        case .invalidFieldInCommand, .invalidSGLSegmentDescriptor, .invalidNumberOfSGLDescriptors,
-             .dataSGLLengthInvalid, .metadataSGLLengthInvalid, .sglDescriptorTypeInvalid, .invalidUseOfCMB,
-             .prpOffsetInvalid, .sglOffsetInvalid, .sglDataBlockGranularityInvalid:
-            SenseCondition(.illegalRequest, .invalidFieldInCDB)
+        case .invalidFieldInCommand: SenseCondition(.illegalRequest, .invalidFieldInCDB)
+        case .invalidSGLSegmentDescriptor, .invalidNumberOfSGLDescriptors, .dataSGLLengthInvalid,
+             .metadataSGLLengthInvalid, .sglDescriptorTypeInvalid, .invalidUseOfCMB, .prpOffsetInvalid,
+             .sglOffsetInvalid, .sglDataBlockGranularityInvalid, .commandIDConflict, .commandSequenceError,
+             .atomicWriteUnitExceeded, .hostIdentifierInconsistentFormat, .keepAliveTimerExpired,
+             .keepAliveTimeoutInvalid:
+            StatusMapping.notTheInitiatorsCDB
         case .dataTransferError: SenseCondition(.mediumError, .noAdditionalSense)
         case .abortedPowerLoss: SenseCondition(.abortedCommand, .warningPowerLossExpected, status: .taskAborted)
         case .internalError: SenseCondition(.hardwareError, .internalTargetFailure)
         case .abortRequested, .abortedSQDeletion, .abortedFailedFused, .abortedMissingFused,
-             .abortedPreemptAndAbort, .commandIDConflict:
+             .abortedPreemptAndAbort:
             SenseCondition(.abortedCommand, .noAdditionalSense, status: .taskAborted)
         case .invalidNamespaceOrFormat: SenseCondition(.illegalRequest, .accessDeniedInvalidLUIdentifier)
-        case .commandSequenceError: SenseCondition(.illegalRequest, .commandSequenceError)
-        case .atomicWriteUnitExceeded: SenseCondition(.illegalRequest, .invalidFieldInCDB)
         case .operationDenied: SenseCondition(.illegalRequest, .accessDeniedNoAccessRights)
-        case .hostIdentifierInconsistentFormat, .keepAliveTimerExpired, .keepAliveTimeoutInvalid:
-            SenseCondition(.illegalRequest, .invalidFieldInCDB)
         case .sanitizeFailed: SenseCondition(.mediumError, .noAdditionalSense)
         case .sanitizeInProgress: SenseCondition(.notReady, .notReadySanitizeInProgress)
         case .namespaceWriteProtected: SenseCondition(.dataProtect, .writeProtected)

@@ -5,6 +5,7 @@ import Testing
 
 @Suite struct StatusMappingTests {
     /// Reference 1.5 status mapping, row by row: NVMe status -> SCSI status, sense key, ASC, ASCQ.
+    /// Statuses newer than the Reference (sanitize, write protect, path related) follow SBC-4/SPC-5.
     static let table: [(CompletionStatus, SCSIStatus, UInt8, UInt8, UInt8)] = [
         (CompletionStatus(.invalidCommandOpcode), .checkCondition, 0x05, 0x20, 0x00),
         (CompletionStatus(.invalidFieldInCommand), .checkCondition, 0x05, 0x24, 0x00),
@@ -30,9 +31,17 @@ import Testing
         (CompletionStatus(.endToEndApplicationTagCheckError), .checkCondition, 0x03, 0x10, 0x02),
         (CompletionStatus(.endToEndReferenceTagCheckError), .checkCondition, 0x03, 0x10, 0x03),
         (CompletionStatus(.compareFailure), .checkCondition, 0x0E, 0x1D, 0x00),
-        (CompletionStatus(.accessDenied), .checkCondition, 0x05, 0x20, 0x02),
-        (CompletionStatus(type: .vendorSpecific, code: 0x42), .checkCondition, 0x04, 0x44, 0x00),
-        (CompletionStatus(type: .generic, code: 0x7F), .checkCondition, 0x04, 0x44, 0x00),
+        (CompletionStatus(.accessDenied), .checkCondition, 0x07, 0x20, 0x02),
+        (CompletionStatus(.deallocatedOrUnwrittenLogicalBlock), .checkCondition, 0x05, 0x00, 0x00),
+        (CompletionStatus(.prpOffsetInvalid), .checkCondition, 0x05, 0x00, 0x00),
+        (CompletionStatus(.sglDescriptorTypeInvalid), .checkCondition, 0x05, 0x00, 0x00),
+        (CompletionStatus(.dataSGLLengthInvalid), .checkCondition, 0x05, 0x00, 0x00),
+        (CompletionStatus(.commandIDConflict), .checkCondition, 0x05, 0x00, 0x00),
+        (CompletionStatus(.commandSequenceError), .checkCondition, 0x05, 0x00, 0x00),
+        (CompletionStatus(.attemptedWriteToReadOnlyRange), .checkCondition, 0x07, 0x27, 0x00),
+        (CompletionStatus(.invalidQueueIdentifier), .checkCondition, 0x05, 0x00, 0x00),
+        (CompletionStatus(type: .vendorSpecific, code: 0x42), .checkCondition, 0x05, 0x00, 0x00),
+        (CompletionStatus(type: .generic, code: 0x7F), .checkCondition, 0x05, 0x00, 0x00),
         (CompletionStatus(type: .pathRelated, code: 0x00), .checkCondition, 0x0B, 0x08, 0x00),
     ]
 
