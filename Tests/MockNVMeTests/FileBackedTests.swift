@@ -144,7 +144,7 @@ struct FileBackedTests {
         let large = Self.configuration(path, blockCount: 66_000_000_000_000 / 512)
         do {
             return (large, try MockController.open(configuration: large))
-        } catch where error.errno == EFBIG {
+        } catch let error as MockStorageError where error.errno == EFBIG {
             let smaller = Self.configuration(path, blockCount: (15 << 40) / 512)
             return (smaller, try MockController.open(configuration: smaller))
         }

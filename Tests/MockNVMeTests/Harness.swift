@@ -35,10 +35,11 @@ final class Harness: @unchecked Sendable {  // each queue pair is driven by one 
     }
 
     /// `controller`: one made by the test (e.g. `MockController.open` on a backing file), else a new one.
+    /// `pageSize`: the granule of every buffer's IOVA (8192 keeps rings aligned for CC.MPS = 1).
     init(_ configuration: MockConfiguration = MockConfiguration(), controller given: MockController? = nil,
-         adminEntries: Int = 16, enable: Bool = true) throws {
+         adminEntries: Int = 16, enable: Bool = true, pageSize: Int = 4096) throws {
         controller = given ?? MockController(configuration: configuration)
-        mapper = try DMAMapper(iommu: controller.iommu, pinning: .disabled)
+        mapper = try DMAMapper(iommu: controller.iommu, pageSize: pageSize, pinning: .disabled)
         stride = 4 << Int(configuration.doorbellStride)
         let admin = try QueuePair(id: 0, mapper: mapper, sqEntries: adminEntries, cqEntries: adminEntries)
         queues[0] = admin
@@ -166,6 +167,14 @@ final class Harness: @unchecked Sendable {  // each queue pair is driven by one 
 
     func allocate(_ length: Int, access: DMAAccess = .readWrite) throws -> DMABuffer {
         try mapper.allocate(length: length, access: access)
+    }
+
+    /// Reads Get Log Page `page` (`bytes` bytes) with RAE = 0, so events it explains are unmasked.
+    @discardableResult
+    func readLog(_ page: LogPageID, bytes: Int = 64, retainEvents: Bool = false) throws -> CompletionQueueEntry {
+        var entry = SubmissionQueueEntry.getLogPage(page, bytes: bytes)
+        if retainEvents { entry.cdw10 |= 1 << 15 }  // RAE
+        return execute(entry, buffer: try allocate(max(bytes, 4096)))
     }
 
     /// Creates I/O queue pair `qid` (CQ and SQ with the same id) and returns both statuses.

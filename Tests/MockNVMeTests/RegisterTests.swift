@@ -157,6 +157,8 @@ struct RegisterTests {
         let completion = harness.execute(.asynchronousEventRequest())
         #expect(completion.status.isSuccess)
         #expect((completion.dw0 >> 8) & 0xFF == 0x01) // invalid doorbell write value
+        // Error events stay masked until the host reads the Error Information log with RAE = 0.
+        #expect(harness.execute(.getLogPage(.errorInformation, bytes: 64), buffer: try harness.allocate(4096)).status.isSuccess)
         // A CQ head beyond what was posted is invalid too.
         let aer = harness.submit(.asynchronousEventRequest())
         harness.controller.writeRegister32(9, at: ControllerRegister.completionHeadDoorbell(queueID: 0, stride: 0))
