@@ -26,6 +26,12 @@ extension ControllerState {
             } else {
                 disposition = executeAdmin(entry)
             }
+            complete(entry, sqid: sqid, disposition, hostile: hostile)
+            if asyncEventsUnmasked {
+                asyncEventsUnmasked = false
+                deliverAsyncEvents()
+            }
+            return
         } else {
             switch fuse {
             case 0b00: disposition = executeIO(entry, sqid: sqid)

@@ -83,11 +83,7 @@ struct AdminCommandTests {
         #expect(late.status.code == 0x0C && late.status.type == .generic)
 
         // A reset (CC.EN 1 -> 0) ends the allocation: the next request is granted afresh.
-        harness.controller.writeRegister32(0, at: ControllerRegister.cc)
-        harness.queues = [0: try Harness.QueuePair(id: 0, mapper: harness.mapper, sqEntries: 16, cqEntries: 16)]
-        harness.controller.writeRegister64(harness.queues[0]!.sq.iova, at: ControllerRegister.asq)
-        harness.controller.writeRegister64(harness.queues[0]!.cq.iova, at: ControllerRegister.acq)
-        harness.enable()
+        try harness.resetController()
         #expect(harness.execute(.getFeatures(.numberOfQueues)).dw0 == 0x0007_0007)
         #expect(harness.execute(.setNumberOfQueues(submission: 100, completion: 3)).dw0 == 0x0002_0007)
     }

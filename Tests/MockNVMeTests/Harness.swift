@@ -60,6 +60,18 @@ final class Harness: @unchecked Sendable {  // each queue pair is driven by one 
         controller.writeRegister32(cc.rawValue, at: ControllerRegister.cc)
     }
 
+    /// A driver's controller reset through the registers: CC.EN 1 -> 0, a fresh admin queue pair
+    /// (AQA is kept), CC.EN = 1. I/O queue pairs are forgotten, as the controller forgets them.
+    func resetController() throws {
+        controller.writeRegister32(0, at: ControllerRegister.cc)
+        let old = queues[0]!
+        let admin = try QueuePair(id: 0, mapper: mapper, sqEntries: old.sqEntries, cqEntries: old.cqEntries)
+        queues = [0: admin]
+        controller.writeRegister64(admin.sq.iova, at: ControllerRegister.asq)
+        controller.writeRegister64(admin.cq.iova, at: ControllerRegister.acq)
+        enable()
+    }
+
     var csts: ControllerStatus { ControllerStatus(rawValue: controller.readRegister32(at: ControllerRegister.csts)) }
 
     // MARK: Submitting
@@ -167,14 +179,6 @@ final class Harness: @unchecked Sendable {  // each queue pair is driven by one 
 
     func allocate(_ length: Int, access: DMAAccess = .readWrite) throws -> DMABuffer {
         try mapper.allocate(length: length, access: access)
-    }
-
-    /// Reads Get Log Page `page` (`bytes` bytes) with RAE = 0, so events it explains are unmasked.
-    @discardableResult
-    func readLog(_ page: LogPageID, bytes: Int = 64, retainEvents: Bool = false) throws -> CompletionQueueEntry {
-        var entry = SubmissionQueueEntry.getLogPage(page, bytes: bytes)
-        if retainEvents { entry.cdw10 |= 1 << 15 }  // RAE
-        return execute(entry, buffer: try allocate(max(bytes, 4096)))
     }
 
     /// Creates I/O queue pair `qid` (CQ and SQ with the same id) and returns both statuses.
