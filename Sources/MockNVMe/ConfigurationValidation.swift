@@ -8,6 +8,12 @@ public struct MockConfigurationError: Error, Sendable, Hashable, CustomStringCon
     /// The rule the value broke.
     public var rule: String
 
+    public init(field: String, value: String, rule: String) {
+        self.field = field
+        self.value = value
+        self.rule = rule
+    }
+
     public var description: String { "MockConfiguration.\(field) = \(value): \(rule)" }
 }
 
