@@ -15,10 +15,11 @@ struct ThreadedModeTests {
         }
     }
 
-    /// Spins until `condition` holds (bounded, so a broken device fails the test instead).
+    /// Waits until `condition` holds, at most 30 s (so a broken device fails the test instead),
+    /// sleeping between looks so the device thread gets the controller lock on a busy machine.
     static func waitUntil(_ condition: () -> Bool) {
-        var spins = 0
-        while !condition() && spins < 20_000_000 { spins += 1; sched_yield() }
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !condition() && ContinuousClock.now < deadline { usleep(200) }
     }
 
     /// In order, every completion arrives no sooner than the latency after its doorbell; out of
@@ -61,7 +62,7 @@ struct ThreadedModeTests {
     /// A command that has executed but whose completion waits out the latency cannot be undone:
     /// Abort reports Dword 0 bit 0 = 1 (not aborted) and the command completes as it ran.
     @Test func abortOfAnExecutedCommandReportsNotAborted() throws {
-        let harness = try Self.harness(latency: .milliseconds(300), outOfOrder: false)
+        let harness = try Self.harness(latency: .seconds(1), outOfOrder: false)
         let buffer = try harness.allocate(4096)
         let pattern = Harness.pattern(512, seed: 51)
         pattern.withUnsafeBytes { buffer.address.copyMemory(from: $0.baseAddress!, byteCount: 512) }
@@ -69,6 +70,9 @@ struct ThreadedModeTests {
         write.dptr1 = buffer.iova
         let victim = harness.submit(write, qid: 1)
         Self.waitUntil { harness.controller.statistics.hostWriteCommands == 1 }
+        // The write has run (its data is on the media) and its completion is not yet due.
+        try #require(harness.controller.statistics.hostWriteCommands == 1)
+        #expect(harness.poll(qid: 1, ringHead: false).isEmpty)
         let abort = harness.execute(.abort(queueID: 1, commandID: victim))
         #expect(abort.status.isSuccess)
         #expect(abort.dw0 & 1 == 1)
