@@ -8,6 +8,7 @@ public struct MockConfigurationError: Error, Sendable, Hashable, CustomStringCon
     /// The rule the value broke.
     public var rule: String
 
+    /// An error for `field` holding `value` against `rule` (tests build expected errors with it).
     public init(field: String, value: String, rule: String) {
         self.field = field
         self.value = value

@@ -51,6 +51,7 @@ public struct DataPointerFault: Sendable, Hashable, CustomStringConvertible {
     public var commandID: UInt16
     /// The address the offending PRP entry or SGL descriptor carried.
     public var address: UInt64
+    /// Which rule it broke.
     public var reason: Reason
     /// The status the command completed with.
     public var status: CompletionStatus

@@ -1,4 +1,3 @@
-import SeededRandom
 import DMAMapper
 import Logging
 import NVMe
@@ -224,58 +223,5 @@ public final class MockController: DeviceInterface {
             }
             return out
         }
-    }
-}
-
-/// Counters a test can assert on (`MockController.statistics`).
-public struct MockStatistics: Sendable, Hashable {
-    public var hostReadCommands: UInt64
-    public var hostWriteCommands: UInt64
-    /// Bytes read by host commands, in 512-byte units.
-    public var dataUnitsRead512: UInt64
-    /// Bytes written by host commands, in 512-byte units.
-    public var dataUnitsWritten512: UInt64
-    /// Blocks written but not yet durable.
-    public var dirtyCachedBlocks: Int
-    /// Storage chunks in memory (64 blocks each).
-    public var storedChunks: Int
-    /// Commands held by fault injection.
-    public var heldCommands: Int
-    /// Asynchronous Event Requests waiting for an event.
-    public var outstandingAsyncEventRequests: Int
-    /// Entries ever added to the Error Information log.
-    public var errorCount: UInt64
-}
-
-extension ControllerState {
-    /// Power goes away and comes back (power cut, surprise removal and reinsertion): the cache
-    /// loses all but a seeded `survivingFraction` of its blocks, an unsafe shutdown is counted
-    /// unless CSTS.SHST said the shutdown was complete, and the registers are at power-on values.
-    mutating func losePower(survivingFraction: Double, seed: UInt64) {
-        var random = SplitMix64(seed: seed)
-        for index in namespaces.indices {
-            // A backing file that fails to take a surviving block was logged by the file; the
-            // block is lost, as a torn cache may lose any block.
-            do throws(CommandFailure) {
-                try namespaces[index].losePower(survivingFraction: survivingFraction, random: &random)
-            } catch {
-                health.mediaErrors += 1
-            }
-        }
-        if csts.shst != .complete { health.unsafeShutdowns += 1 }
-        removed = false
-        powerOff()
-    }
-
-    /// Power-on register values: also the state after a power cut.
-    mutating func powerOff() {
-        controllerReset()
-        cc = ControllerConfiguration()
-        csts = ControllerStatus()
-        aqa = 0
-        asq = 0
-        acq = 0
-        intms = 0
-        health.powerCycles += 1
     }
 }

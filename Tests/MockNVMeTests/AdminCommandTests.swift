@@ -255,18 +255,6 @@ struct AdminCommandTests {
         #expect(notFound.dw0 & 1 == 1)
     }
 
-    @Test func asyncEventRequestLimit() throws {
-        var configuration = MockConfiguration()
-        configuration.aerl = 1
-        let harness = try Harness(configuration)
-        harness.submit(.asynchronousEventRequest())
-        harness.submit(.asynchronousEventRequest())
-        #expect(harness.poll().isEmpty)
-        #expect(harness.controller.statistics.outstandingAsyncEventRequests == 2)
-        let third = harness.execute(.asynchronousEventRequest())
-        #expect(third.status.matches(.asynchronousEventRequestLimitExceeded))
-    }
-
     @Test func unknownAdminOpcode() throws {
         let harness = try Harness()
         var entry = SubmissionQueueEntry()

@@ -68,4 +68,16 @@ struct AsyncEventTests {
         Self.invalidDoorbell(harness, queue: 5)
         #expect(harness.poll().map(\.commandID) == [fresh])
     }
+
+    @Test func asyncEventRequestLimit() throws {
+        var configuration = MockConfiguration()
+        configuration.aerl = 1
+        let harness = try Harness(configuration)
+        harness.submit(.asynchronousEventRequest())
+        harness.submit(.asynchronousEventRequest())
+        #expect(harness.poll().isEmpty)
+        #expect(harness.controller.statistics.outstandingAsyncEventRequests == 2)
+        let third = harness.execute(.asynchronousEventRequest())
+        #expect(third.status.matches(.asynchronousEventRequestLimitExceeded))
+    }
 }
