@@ -10,113 +10,64 @@ enum AsyncEventInfo {
     static let invalidDoorbellWriteValue: UInt8 = 0x01
 }
 
-/// The Error Information log (Log Page 01h): the newest `capacity` entries, 64 bytes each.
-struct ErrorLog {
-    struct Entry {
-        var errorCount: UInt64
-        var sqid: UInt16
-        var commandID: UInt16
-        var status: CompletionStatus
-        var lba: UInt64
-        var nsid: UInt32
-    }
-    let capacity: Int
-    private(set) var entries: [Entry] = []
-    private(set) var errorCount: UInt64 = 0
+/// Event types reported and not yet cleared (NVMe Base 2.0, 5.2, "Asynchronous Event Request
+/// command"): once an event of a type is reported, later events of that type stay masked until
+/// the host reads the log page the report named with Get Log Page and RAE cleared to 0.
+struct AsyncEventMask {
+    /// Bit n: events of type n are masked.
+    private(set) var maskedTypes: UInt8 = 0
+    /// Byte n: the log page whose reading unmasks type n.
+    private var clearingPages: UInt64 = 0
 
-    init(capacity: Int) {
-        self.capacity = capacity
-        entries.reserveCapacity(capacity)
+    func isMasked(type: UInt8) -> Bool { maskedTypes & (1 << (type & 7)) != 0 }
+
+    mutating func mask(type: UInt8, logPage: UInt8) {
+        let shift = UInt64(type & 7) * 8
+        maskedTypes |= 1 << (type & 7)
+        clearingPages = clearingPages & ~(0xFF << shift) | UInt64(logPage) << shift
     }
 
-    mutating func record(_ completion: PendingCompletion, lba: UInt64 = 0, nsid: UInt32 = 0, health: inout HealthCounters) {
-        add(Entry(errorCount: 0, sqid: completion.sqid, commandID: completion.commandID, status: completion.status, lba: lba, nsid: nsid), &health)
-    }
-
-    /// Invalid doorbell writes have no command: SQID and CID are FFFFh.
-    mutating func recordDoorbell(info: UInt8, health: inout HealthCounters) {
-        add(Entry(errorCount: 0, sqid: 0xFFFF, commandID: 0xFFFF, status: CompletionStatus(rawValue: 0), lba: 0, nsid: 0), &health)
-    }
-
-    private mutating func add(_ entry: Entry, _ health: inout HealthCounters) {
-        errorCount += 1
-        health.errorLogEntries += 1
-        var numbered = entry
-        numbered.errorCount = errorCount
-        if entries.count == capacity { entries.removeFirst() }
-        entries.append(numbered)
-    }
-
-    /// The page, newest entry first, as the spec lays it out.
-    func encoded() -> [UInt8] {
-        var page = [UInt8](repeating: 0, count: capacity * 64)
-        page.withUnsafeMutableBytes { bytes in
-            for (position, entry) in entries.reversed().enumerated() {
-                let base = position * 64
-                bytes.storeBytes(of: entry.errorCount.littleEndian, toByteOffset: base, as: UInt64.self)
-                bytes.storeBytes(of: entry.sqid.littleEndian, toByteOffset: base + 8, as: UInt16.self)
-                bytes.storeBytes(of: entry.commandID.littleEndian, toByteOffset: base + 10, as: UInt16.self)
-                bytes.storeBytes(of: (entry.status.rawValue << 1).littleEndian, toByteOffset: base + 12, as: UInt16.self)
-                bytes.storeBytes(of: UInt16(0xFFFF).littleEndian, toByteOffset: base + 14, as: UInt16.self)
-                bytes.storeBytes(of: entry.lba.littleEndian, toByteOffset: base + 16, as: UInt64.self)
-                bytes.storeBytes(of: entry.nsid.littleEndian, toByteOffset: base + 24, as: UInt32.self)
-            }
+    /// Unmasks every type reported with `logPage`; returns whether any was.
+    mutating func clear(logPage: UInt8) -> Bool {
+        var cleared = false
+        for type in UInt8(0)..<8 where isMasked(type: type) && UInt8(truncatingIfNeeded: clearingPages >> (UInt64(type) * 8)) == logPage {
+            maskedTypes &= ~(1 << type)
+            cleared = true
         }
-        return page
-    }
-}
-
-/// What the SMART / Health Information log (Log Page 02h) counts.
-struct HealthCounters {
-    /// 512-byte units read and written by host commands (the log reports thousands, rounded up).
-    var unitsRead: UInt64 = 0
-    var unitsWritten: UInt64 = 0
-    var hostReadCommands: UInt64 = 0
-    var hostWriteCommands: UInt64 = 0
-    var powerCycles: UInt64 = 1
-    var unsafeShutdowns: UInt64 = 0
-    var mediaErrors: UInt64 = 0
-    var errorLogEntries: UInt64 = 0
-
-    /// The 512-byte page.
-    func encoded() -> [UInt8] {
-        var page = [UInt8](repeating: 0, count: 512)
-        page.withUnsafeMutableBytes { bytes in
-            bytes.storeBytes(of: UInt16(273 + 25).littleEndian, toByteOffset: 1, as: UInt16.self)  // 25 C in kelvin
-            bytes[3] = 100  // available spare
-            bytes[4] = 10   // spare threshold
-            func put(_ value: UInt64, _ offset: Int) { bytes.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt64.self) }
-            put((unitsRead + 999) / 1000, 32)
-            put((unitsWritten + 999) / 1000, 48)
-            put(hostReadCommands, 64)
-            put(hostWriteCommands, 80)
-            put(powerCycles, 112)
-            put(unsafeShutdowns, 144)
-            put(mediaErrors, 160)
-            put(errorLogEntries, 176)
-        }
-        return page
+        return cleared
     }
 }
 
 extension ControllerState {
-    /// Completes an outstanding Asynchronous Event Request with the event, or keeps the event
-    /// until the host sends one (events of one type are reported once until then).
+    /// Queues the event (once: an identical event already waiting is not repeated) and reports
+    /// what it can to outstanding Asynchronous Event Requests.
     mutating func raiseAsyncEvent(type: UInt8, info: UInt8, logPage: UInt8) {
         let dw0 = UInt32(type & 0b111) | UInt32(info) << 8 | UInt32(logPage) << 16
-        if asyncEventRequests.isEmpty {
-            if !pendingEvents.contains(dw0) { pendingEvents.append(dw0) }
-            return
-        }
-        let commandID = asyncEventRequests.removeFirst()
-        finish(PendingCompletion(sqid: 0, commandID: commandID, status: .success, dw0: dw0))
+        if !pendingEvents.contains(dw0) { pendingEvents.append(dw0) }
+        deliverAsyncEvents()
     }
 
-    /// Asynchronous Event Request: held until an event; AERL + 1 may be outstanding.
-    mutating func asynchronousEventRequest(_ entry: SubmissionQueueEntry) -> Disposition {
-        if !pendingEvents.isEmpty {
-            return .done(.success, pendingEvents.removeFirst())
+    /// Completes outstanding Asynchronous Event Requests with waiting events of unmasked types,
+    /// oldest first, masking each type as it is reported.
+    mutating func deliverAsyncEvents() {
+        while !asyncEventRequests.isEmpty, let dw0 = takeUnmaskedEvent() {
+            let commandID = asyncEventRequests.removeFirst()
+            finish(PendingCompletion(sqid: 0, commandID: commandID, status: .success, dw0: dw0))
         }
+    }
+
+    /// The oldest waiting event whose type is not masked, removed and its type masked.
+    private mutating func takeUnmaskedEvent() -> UInt32? {
+        guard let index = pendingEvents.firstIndex(where: { !asyncEventMask.isMasked(type: UInt8($0 & 0b111)) }) else { return nil }
+        let dw0 = pendingEvents.remove(at: index)
+        asyncEventMask.mask(type: UInt8(dw0 & 0b111), logPage: UInt8(truncatingIfNeeded: dw0 >> 16))
+        return dw0
+    }
+
+    /// Asynchronous Event Request: completes at once with a waiting event, else is held until
+    /// one; AERL + 1 may be outstanding.
+    mutating func asynchronousEventRequest(_ entry: SubmissionQueueEntry) -> Disposition {
+        if let dw0 = takeUnmaskedEvent() { return .done(.success, dw0) }
         guard asyncEventRequests.count < Int(configuration.aerl) + 1 else {
             return .done(CompletionStatus(.asynchronousEventRequestLimitExceeded), 0)
         }

@@ -120,16 +120,33 @@ final class BackingFile {
     }
 
     /// Makes `count` blocks from `lba` read as zeros by writing zeros over the file's data extents
-    /// in the range only (SEEK_DATA/SEEK_HOLE): holes already read as zeros, so a huge range
-    /// costs time only where data was written. Punching holes would also give back the disk
-    /// space, but fallocate is a GNU extension the Glibc module does not export.
+    /// in the range only: holes already read as zeros, so a huge range costs time only where data
+    /// was written. Punching holes would also give back the disk space, but fallocate is a GNU
+    /// extension the Glibc module does not export.
     func zero(lba: UInt64, count: UInt64) throws(CommandFailure) {
-        guard count > 0 else { return }
-        let start = offset(lba)
-        let end = start + off_t(count) * off_t(blockSize)
         let zeros = UnsafeMutableRawPointer.allocate(byteCount: Self.zeroRun, alignment: 4096)
         defer { zeros.deallocate() }
         zeros.initializeMemory(as: UInt8.self, repeating: 0, count: Self.zeroRun)
+        try forEachDataExtent(lba: lba, count: count) { (first: UInt64, end: UInt64) throws(CommandFailure) in
+            var cursor = offset(first)
+            let stop = offset(end)
+            while cursor < stop {
+                let written = pwrite(descriptor, zeros, min(Self.zeroRun, Int(stop - cursor)), cursor)
+                if written < 0, errno == EINTR { continue }
+                guard written > 0 else { throw failed("pwrite", lba, CommandFailure(.writeFault)) }
+                cursor += off_t(written)
+            }
+        }
+    }
+
+    /// Calls `body` with each run of blocks [first, end) within `count` blocks from `lba` that
+    /// holds file data (SEEK_DATA/SEEK_HOLE), in order, widened to whole blocks. Holes read as zeros.
+    func forEachDataExtent(lba: UInt64, count: UInt64,
+                           _ body: (_ first: UInt64, _ end: UInt64) throws(CommandFailure) -> Void) throws(CommandFailure) {
+        guard count > 0 else { return }
+        let block = off_t(blockSize)
+        let start = offset(lba)
+        let end = start + off_t(count) * block
         var position = start
         while position < end {
             let data = lseek(descriptor, position, Self.seekData)
@@ -139,14 +156,10 @@ final class BackingFile {
             let next = lseek(descriptor, data, Self.seekHole)
             guard next >= 0 else { throw failed("lseek", lba, CommandFailure(.writeFault)) }
             let hole = min(next, end)
-            var cursor = data
-            while cursor < hole {
-                let count = pwrite(descriptor, zeros, min(Self.zeroRun, Int(hole - cursor)), cursor)
-                if count < 0, errno == EINTR { continue }
-                guard count > 0 else { throw failed("pwrite", lba, CommandFailure(.writeFault)) }
-                cursor += off_t(count)
-            }
-            position = hole
+            let firstBlock = UInt64(data / block)
+            let endBlock = UInt64((hole + block - 1) / block)
+            try body(firstBlock, endBlock)
+            position = off_t(endBlock) * block
         }
     }
 

@@ -16,19 +16,28 @@ extension ControllerState {
                 hostile = kind
             }
         }
+        // FUSE as raw bits: `SubmissionQueueEntry.fuse` reads the reserved 11b as normal.
+        let fuse = (entry.cdw0 >> 8) & 0b11
         let disposition: Disposition
         if sqid == 0 {
             // Admin commands over PCIe use PRPs only and are never fused.
-            if entry.psdt != .prp || entry.fuse != .normal {
+            if DataPointerSelection.raw(entry) != DataPointerSelection.prp || fuse != 0 {
                 disposition = .done(CompletionStatus(.invalidFieldInCommand, doNotRetry: true), 0)
             } else {
                 disposition = executeAdmin(entry)
             }
+            complete(entry, sqid: sqid, disposition, hostile: hostile)
+            if asyncEventsUnmasked {
+                asyncEventsUnmasked = false
+                deliverAsyncEvents()
+            }
+            return
         } else {
-            switch entry.fuse {
-            case .normal: disposition = executeIO(entry, sqid: sqid)
-            case .first: return executeFused(entry, sqid: sqid)
-            case .second: disposition = .done(CompletionStatus(.abortedMissingFused), 0)
+            switch fuse {
+            case 0b00: disposition = executeIO(entry, sqid: sqid)
+            case 0b01: return executeFused(entry, sqid: sqid)
+            case 0b10: disposition = .done(CompletionStatus(.abortedMissingFused), 0)
+            default: disposition = .done(CompletionStatus(.invalidFieldInCommand, doNotRetry: true), 0)
             }
         }
         complete(entry, sqid: sqid, disposition, hostile: hostile)
@@ -36,7 +45,11 @@ extension ControllerState {
 
     mutating func complete(_ entry: SubmissionQueueEntry, sqid: Int, _ disposition: Disposition, hostile: HostileCompletion? = nil) {
         guard case .done(let status, let dw0) = disposition else { return }
-        let completion = PendingCompletion(sqid: UInt16(sqid), commandID: entry.commandID, status: status, dw0: dw0, hostile: hostile)
+        var completion = PendingCompletion(sqid: UInt16(sqid), commandID: entry.commandID, status: status, dw0: dw0, hostile: hostile)
+        if sqid == 0, entry.opcode == AdminOpcode.abort.rawValue, status.isSuccess {
+            completion.isAbort = true
+            outstandingAborts += 1
+        }
         guard !status.isSuccess, sqid != 0 else { return finish(completion) }
         // A failed I/O command names its namespace and, when it addresses blocks, its first LBA
         // in the Error Information log; worked out only on failure, off the success path.
@@ -74,18 +87,21 @@ extension ControllerState {
         return slot.loadUnaligned(as: SubmissionQueueEntry.self)
     }
 
-    /// Abort (NVMe Base 2.0, 5.1): a command still held or not yet posted completes with
-    /// Command Abort Requested; Dword 0 bit 0 of the Abort completion says 1 = not aborted.
+    /// Abort (NVMe Base 2.0, 5.1): a command still held (fetched, not executed) completes with
+    /// Command Abort Requested and the Abort reports Dword 0 bit 0 = 0. A command that has
+    /// executed but whose completion is not posted yet (threaded latency) cannot be undone: it
+    /// completes as it ran and the Abort reports bit 0 = 1 (not aborted), as for an unknown
+    /// command. More than ACL + 1 Aborts outstanding: Abort Command Limit Exceeded.
     mutating func abort(_ entry: SubmissionQueueEntry) -> Disposition {
+        guard outstandingAborts < Int(configuration.acl) + 1 else {
+            return .done(CompletionStatus(.abortCommandLimitExceeded), 0)
+        }
         let sqid = UInt16(truncatingIfNeeded: entry.cdw10)
         let commandID = UInt16(truncatingIfNeeded: entry.cdw10 >> 16)
-        var victim: PendingCompletion?
-        if let index = held.firstIndex(where: { $0.sqid == sqid && $0.commandID == commandID }) {
-            victim = held.remove(at: index)
-        } else if let index = scheduled.firstIndex(where: { $0.completion.sqid == sqid && $0.completion.commandID == commandID }) {
-            victim = scheduled.remove(at: index).completion
+        guard let index = held.firstIndex(where: { $0.sqid == sqid && $0.commandID == commandID }) else {
+            return .done(.success, 1)
         }
-        guard var aborted = victim else { return .done(.success, 1) }
+        var aborted = held.remove(at: index)
         aborted.status = CompletionStatus(.abortRequested)
         aborted.dw0 = 0
         finish(aborted)

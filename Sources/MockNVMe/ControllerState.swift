@@ -10,6 +10,8 @@ struct PendingCompletion {
     var status: CompletionStatus
     var dw0: UInt32 = 0
     var hostile: HostileCompletion? = nil
+    /// The completion of an Abort command: it counts against ACL until posted.
+    var isAbort = false
 }
 
 /// A completion the threaded engine posts once `due` has passed.
@@ -66,18 +68,29 @@ struct ControllerState {
     // Features.
     var grantedSubmissionQueues: Int
     var grantedCompletionQueues: Int
+    /// Set Features Number of Queues has allocated queues since the last reset.
+    var queueCountAllocated = false
     var writeCacheEnabled: Bool
     var arbitration: UInt32 = 0
+    /// Power Management feature value: PS (bits 4:0) and WH (bits 7:5).
+    var powerManagement: UInt32 = 0
 
     // Commands that complete later.
     var held: [PendingCompletion] = []
     var asyncEventRequests: [UInt16] = []
+    /// Events not yet reported, as their completion Dword 0.
     var pendingEvents: [UInt32] = []
+    var asyncEventMask = AsyncEventMask()
+    /// A log page read has unmasked event types: report waiting events after its completion.
+    var asyncEventsUnmasked = false
     var scheduled: [ScheduledCompletion] = []
+    /// Abort commands executed whose completions are not posted yet (limited by ACL).
+    var outstandingAborts = 0
 
     // Logs and statistics.
     var errorLog: ErrorLog
     var health = HealthCounters()
+    var dataPointerFaults: [DataPointerFault] = []
 
     // Media.
     var namespaces: [NamespaceStorage]
@@ -122,12 +135,14 @@ struct ControllerState {
         grantedSubmissionQueues = configuration.ioQueueCount
         grantedCompletionQueues = configuration.ioQueueCount
         writeCacheEnabled = configuration.volatileWriteCache
-        errorLog = ErrorLog(capacity: max(1, configuration.errorLogEntries))
+        errorLog = ErrorLog(capacity: configuration.errorLogEntries)
         namespaces = zip(configuration.namespaces, backingFiles).map {
             NamespaceStorage(blockSize: $0.blockSize, blockCount: $0.blockCount, backing: $1)
         }
+        // Room for a transfer of MDTS (1 MiB when unlimited) in 4 KiB pieces, bounded so a huge
+        // MDTS costs nothing up front: a larger transfer grows the list once and keeps it.
         let maxPages = (configuration.maximumTransferBytes ?? (1 << 20)) / 4096 + 2
-        walker = DataTransferWalker(iommu: iommu, expectedSegments: maxPages)
+        walker = DataTransferWalker(iommu: iommu, expectedSegments: min(maxPages, 1026))
         discardData = configuration.discardData
         sglSupported = configuration.sglSupported
         maximumTransferBytes = configuration.maximumTransferBytes

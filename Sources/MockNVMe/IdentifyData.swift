@@ -12,9 +12,9 @@ enum IdentifyData {
         data.mdts = configuration.mdts
         data.cntlid = 1
         data.ver = ControllerVersion(major: 2, minor: 0).rawValue
-        data.acl = 3
+        data.acl = configuration.acl
         data.aerl = configuration.aerl
-        data.elpe = UInt8(clamping: max(1, configuration.errorLogEntries) - 1)
+        data.elpe = UInt8(configuration.errorLogEntries - 1)
         data.sqes = 0x66
         data.cqes = 0x44
         data.nn = UInt32(configuration.namespaces.count)
@@ -25,6 +25,7 @@ enum IdentifyData {
         // SGLS bits 1:0 = 01b: SGLs supported, no alignment requirement.
         data.sgls = configuration.sglSupported ? 0b01 : 0
         data.subnqn = "nqn.2014-08.org.nvmexpress:uuid:swiftnvme-mock"
+        data.powerStates = configuration.powerStates
         return data
     }
 
@@ -38,6 +39,26 @@ enum IdentifyData {
         data.lbaFormats = [LBAFormat(metadataSize: 0, lbaDataSizeShift: UInt8(namespace.blockShift))]
         // DLFEAT: bits 2:0 = 001b deallocated blocks read as zeros; bit 3: Write Zeroes may deallocate.
         data.dlfeat = 0b1001
+        // All zeros when absent: the spec's "not reported" value.
+        data.nguid = namespace.nguid ?? Array(repeating: 0, count: 16)
+        data.eui64 = namespace.eui64 ?? Array(repeating: 0, count: 8)
         return data
+    }
+
+    /// The Namespace Identification Descriptor list (CNS 03h): EUI64, NGUID, UUID, each that the
+    /// namespace has, as NIDT, NIDL, two reserved bytes and the identifier; the zeros after the
+    /// last descriptor end the list. `bytes` is zeroed 4096 bytes.
+    static func identificationDescriptors(_ namespace: MockNamespace, into bytes: UnsafeMutableRawBufferPointer) {
+        var offset = 0
+        let identifiers: [(NamespaceIdentifierType, [UInt8]?)] = [(.eui64, namespace.eui64), (.nguid, namespace.nguid), (.uuid, namespace.uuid)]
+        for (type, value) in identifiers {
+            guard let value else { continue }
+            bytes[offset] = type.rawValue
+            bytes[offset + 1] = UInt8(type.length)
+            for (index, byte) in value.prefix(type.length).enumerated() {
+                bytes[offset + NamespaceIdentifierType.headerSize + index] = byte
+            }
+            offset += NamespaceIdentifierType.headerSize + type.length
+        }
     }
 }

@@ -1,9 +1,11 @@
 import Logging
 import NVMe
 
-/// One namespace of the mock: its size, logical block size and where its durable data lives.
+/// One namespace of the mock: its size, logical block size, identifiers and where its durable
+/// data lives. Checked when a controller is made (`MockConfiguration.validate()`).
 public struct MockNamespace: Sendable, Hashable {
-    /// Namespace Size (NSZE) in logical blocks. Storage is sparse, so 66 TB costs nothing until written.
+    /// Namespace Size (NSZE) in logical blocks, at least 1. Storage is sparse, so 66 TB costs
+    /// nothing until written.
     public var blockCount: UInt64
     /// Logical block size in bytes: 512 or 4096.
     public var blockSize: Int
@@ -16,13 +18,24 @@ public struct MockNamespace: Sendable, Hashable {
     /// time should use a file. Open with `MockController.open(configuration:iommu:)` to get
     /// a file error as a thrown `MockStorageError`.
     public var backingFile: String?
+    /// Namespace Globally Unique Identifier: 16 bytes, not all zero, or nil for none. Reported in
+    /// Identify Namespace bytes 104-119 (zeros when nil) and as an NIDT 02h descriptor (CNS 03h).
+    public var nguid: [UInt8]?
+    /// IEEE Extended Unique Identifier: 8 bytes, not all zero, or nil for none. Reported in
+    /// Identify Namespace bytes 120-127 (zeros when nil) and as an NIDT 01h descriptor (CNS 03h).
+    public var eui64: [UInt8]?
+    /// Namespace UUID: 16 bytes, not all zero, or nil for none. Reported only as an NIDT 03h
+    /// descriptor (CNS 03h); Identify Namespace has no field for it.
+    public var uuid: [UInt8]?
 
-    public init(blockCount: UInt64, blockSize: Int = 512, backingFile: String? = nil) {
-        precondition(blockSize == 512 || blockSize == 4096, "MockNamespace: block size must be 512 or 4096")
-        precondition(blockCount > 0, "MockNamespace: a namespace needs at least one block")
+    public init(blockCount: UInt64, blockSize: Int = 512, backingFile: String? = nil,
+                nguid: [UInt8]? = nil, eui64: [UInt8]? = nil, uuid: [UInt8]? = nil) {
         self.blockCount = blockCount
         self.blockSize = blockSize
         self.backingFile = backingFile
+        self.nguid = nguid
+        self.eui64 = eui64
+        self.uuid = uuid
     }
 
     /// log2 of the block size, as the LBA format stores it.
@@ -47,18 +60,19 @@ public struct MockConfiguration: Sendable {
     /// Namespaces 1...count, in order.
     public var namespaces: [MockNamespace] = [MockNamespace(blockCount: 1 << 21, blockSize: 512)]
     /// Maximum Data Transfer Size: 2^mdts units of the minimum page size; 0 means unlimited.
+    /// At most 4 GiB (12 + mpsmin + mdts <= 32).
     public var mdts: UInt8 = 5
-    /// CAP.MPSMIN: smallest memory page size, 2^(12 + n).
+    /// CAP.MPSMIN: smallest memory page size, 2^(12 + n); 0...15.
     public var mpsmin: UInt8 = 0
-    /// CAP.MPSMAX: largest memory page size, 2^(12 + n).
+    /// CAP.MPSMAX: largest memory page size, 2^(12 + n); mpsmin...15.
     public var mpsmax: UInt8 = 4
-    /// I/O submission and completion queues the controller can grant (Number of Queues).
+    /// I/O submission and completion queues the controller can grant (Number of Queues), 1...65535.
     public var ioQueueCount: Int = 16
-    /// CAP.MQES: largest queue size, 0's based.
+    /// CAP.MQES: largest queue size, 0's based; at least 1 (two entries).
     public var mqes: UInt16 = 1023
     /// CAP.CQR: queues must be physically contiguous (PC=1).
     public var contiguousQueuesRequired = true
-    /// CAP.DSTRD: doorbells are (4 << dstrd) bytes apart.
+    /// CAP.DSTRD: doorbells are (4 << dstrd) bytes apart; 0...15.
     public var doorbellStride: UInt8 = 0
     /// CAP.TO in 500 ms units.
     public var timeout: UInt8 = 20
@@ -70,13 +84,27 @@ public struct MockConfiguration: Sendable {
     public var compareAndWrite = true
     /// AERL: Asynchronous Event Requests outstanding at once, 0's based.
     public var aerl: UInt8 = 3
-    /// Error Information log entries kept (ELPE + 1).
+    /// ACL: Abort commands outstanding at once, 0's based; more complete with Abort Command
+    /// Limit Exceeded. An Abort is outstanding until its completion is posted, so only the
+    /// threaded mode (or a full admin completion queue) can have more than one.
+    public var acl: UInt8 = 3
+    /// Error Information log entries kept (ELPE + 1), 1...256.
     public var errorLogEntries = 16
-    /// Identify Controller serial number (20 ASCII characters).
+    /// Power states PS0...PSn (Identify Controller NPSS and descriptors; Power Management
+    /// feature), 1 to 32 of them; PS0 must be operational, as it is the state after a reset.
+    /// The mock processes commands the same in every state (a host that submits I/O in a
+    /// non-operational state makes a real controller wake up, which costs only time).
+    public var powerStates: [PowerStateDescriptor] = [
+        PowerStateDescriptor(maximumPowerCentiwatts: 2500, entryLatency: 0, exitLatency: 0, relativePerformance: 0),
+        PowerStateDescriptor(maximumPowerCentiwatts: 1200, entryLatency: 50, exitLatency: 50, relativePerformance: 1),
+        PowerStateDescriptor(maximumPowerCentiwatts: 50, nonOperational: true, entryLatency: 5000, exitLatency: 10000,
+                             relativePerformance: 2),
+    ]
+    /// Identify Controller serial number (up to 20 ASCII characters).
     public var serialNumber = "MOCK00000001"
-    /// Identify Controller model number (40 ASCII characters).
+    /// Identify Controller model number (up to 40 ASCII characters).
     public var modelNumber = "SwiftNVMe Mock Controller"
-    /// Identify Controller firmware revision (8 ASCII characters).
+    /// Identify Controller firmware revision (up to 8 ASCII characters).
     public var firmwareRevision = "1.0"
     /// Inline or threaded execution.
     public var executionMode: ExecutionMode = .inline

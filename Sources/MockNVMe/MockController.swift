@@ -1,4 +1,3 @@
-import SeededRandom
 import DMAMapper
 import Logging
 import NVMe
@@ -35,12 +34,15 @@ public final class MockController: DeviceInterface {
 
     /// Makes a controller in the power-on state (CC.EN = 0).
     ///
-    /// A namespace's `backingFile` that cannot be opened, created or sized stops the program
-    /// with the error's text; use `open(configuration:iommu:)` to get that error thrown instead.
+    /// A configuration that `MockConfiguration.validate()` refuses, or a namespace's
+    /// `backingFile` that cannot be opened, created or sized, stops the program with the error's
+    /// text; use `open(configuration:iommu:)` to get either error thrown instead (a tool taking
+    /// its geometry from a user should).
     /// - Parameter iommu: the IOMMU to use; a fresh `SoftwareIOMMU` over the whole 64-bit space by default.
     public convenience init(configuration: MockConfiguration = MockConfiguration(), iommu: SoftwareIOMMU = SoftwareIOMMU()) {
         let files: [BackingFile?]
         do {
+            try configuration.validate()
             files = try Self.openBackingFiles(configuration)
         } catch {
             preconditionFailure("MockController: \(error) (use MockController.open to handle it)")
@@ -48,13 +50,15 @@ public final class MockController: DeviceInterface {
         self.init(configuration: configuration, iommu: iommu, backingFiles: files)
     }
 
-    /// Makes a controller in the power-on state (CC.EN = 0), first opening (creating if missing)
-    /// the `backingFile` of each namespace that has one.
-    /// - Throws: `MockStorageError` naming the namespace, the path and the system's reason when a
-    ///   file cannot be opened, created or sized (a missing directory, no permission, a file
-    ///   larger than the namespace, a size the file system does not allow).
+    /// Makes a controller in the power-on state (CC.EN = 0) after validating the configuration,
+    /// first opening (creating if missing) the `backingFile` of each namespace that has one.
+    /// - Throws: `MockConfigurationError` naming the field, its value and the rule it breaks;
+    ///   `MockStorageError` naming the namespace, the path and the system's reason when a file
+    ///   cannot be opened, created or sized (a missing directory, no permission, a file larger
+    ///   than the namespace, a size the file system does not allow).
     public static func open(configuration: MockConfiguration = MockConfiguration(),
-                            iommu: SoftwareIOMMU = SoftwareIOMMU()) throws(MockStorageError) -> MockController {
+                            iommu: SoftwareIOMMU = SoftwareIOMMU()) throws -> MockController {
+        try configuration.validate()
         let files = try openBackingFiles(configuration)
         return MockController(configuration: configuration, iommu: iommu, backingFiles: files)
     }
@@ -71,11 +75,8 @@ public final class MockController: DeviceInterface {
         return files
     }
 
+    /// `configuration` has passed `validate()`.
     private init(configuration: MockConfiguration, iommu: SoftwareIOMMU, backingFiles: sending [BackingFile?]) {
-        precondition(!configuration.namespaces.isEmpty, "MockConfiguration: at least one namespace")
-        precondition(configuration.ioQueueCount >= 1 && configuration.ioQueueCount < 0xFFFF, "MockConfiguration: ioQueueCount out of range")
-        precondition(configuration.mpsmin <= configuration.mpsmax, "MockConfiguration: MPSMIN above MPSMAX")
-        precondition(configuration.mqes >= 1, "MockConfiguration: MQES must allow 2 entries")
         self.configuration = configuration
         self.softwareIOMMU = iommu
         core = MockCore(ControllerState(configuration: configuration, iommu: iommu, backingFiles: backingFiles))
@@ -158,11 +159,12 @@ public final class MockController: DeviceInterface {
     }
 
     /// Ends a surprise removal: the device answers again, in the state after a power cycle.
+    /// A device pulled from the bus lost power: what its write cache held is gone and the
+    /// SMART log counts an unsafe shutdown (unless it had been shut down first), as `powerCut()`.
     public func reinsert() {
         core.withLock { state in
             guard state.removed else { return }
-            state.removed = false
-            state.powerOff()
+            state.losePower(survivingFraction: 0, seed: 0)
         }
     }
 
@@ -172,22 +174,16 @@ public final class MockController: DeviceInterface {
     /// shut-down data always survives; with no cache or the cache disabled every write does.
     public func powerCut(survivingFraction: Double = 0, seed: UInt64 = 0) {
         precondition((0...1).contains(survivingFraction), "powerCut: survivingFraction must be in 0...1")
-        core.withLock { state in
-            var random = SplitMix64(seed: seed)
-            for index in state.namespaces.indices {
-                // A backing file that fails to take a surviving block was logged by the file; the
-                // block is lost, as a torn cache may lose any block.
-                do throws(CommandFailure) {
-                    try state.namespaces[index].losePower(survivingFraction: survivingFraction, random: &random)
-                } catch {
-                    state.health.mediaErrors += 1
-                }
-            }
-            if state.csts.shst != .complete { state.health.unsafeShutdowns += 1 }
-            state.removed = false
-            state.powerOff()
-        }
+        core.withLock { $0.losePower(survivingFraction: survivingFraction, seed: seed) }
     }
+
+    /// Every data or queue pointer the controller refused for breaking a PRP or SGL rule, oldest
+    /// first (the newest 4096), since creation or `clearDataPointerFaults()`. Addresses the IOMMU
+    /// refused are in `dmaFaults`.
+    public var dataPointerFaults: [DataPointerFault] { core.withLock { $0.dataPointerFaults } }
+
+    /// Forgets the recorded data pointer faults.
+    public func clearDataPointerFaults() { core.withLock { $0.dataPointerFaults.removeAll() } }
 
     /// A snapshot of the counters and cache state, for assertions.
     public var statistics: MockStatistics {
@@ -227,39 +223,5 @@ public final class MockController: DeviceInterface {
             }
             return out
         }
-    }
-}
-
-/// Counters a test can assert on (`MockController.statistics`).
-public struct MockStatistics: Sendable, Hashable {
-    public var hostReadCommands: UInt64
-    public var hostWriteCommands: UInt64
-    /// Bytes read by host commands, in 512-byte units.
-    public var dataUnitsRead512: UInt64
-    /// Bytes written by host commands, in 512-byte units.
-    public var dataUnitsWritten512: UInt64
-    /// Blocks written but not yet durable.
-    public var dirtyCachedBlocks: Int
-    /// Storage chunks in memory (64 blocks each).
-    public var storedChunks: Int
-    /// Commands held by fault injection.
-    public var heldCommands: Int
-    /// Asynchronous Event Requests waiting for an event.
-    public var outstandingAsyncEventRequests: Int
-    /// Entries ever added to the Error Information log.
-    public var errorCount: UInt64
-}
-
-extension ControllerState {
-    /// Power-on register values: also the state after a power cut.
-    mutating func powerOff() {
-        controllerReset()
-        cc = ControllerConfiguration()
-        csts = ControllerStatus()
-        aqa = 0
-        asq = 0
-        acq = 0
-        intms = 0
-        health.powerCycles += 1
     }
 }

@@ -12,12 +12,14 @@ extension ControllerState {
     mutating func executeIO(_ entry: SubmissionQueueEntry, sqid: Int) -> Disposition {
         do throws(CommandFailure) {
             guard let opcode = NVMOpcode(rawValue: entry.opcode) else { throw CommandFailure(.invalidCommandOpcode) }
+            // PSDT: PRP, or SGL when advertised; 10b (metadata SGL) is not supported, 11b is reserved.
+            let selection = DataPointerSelection.raw(entry)
+            guard selection == DataPointerSelection.prp || (selection == DataPointerSelection.sglContiguousMetadata && sglSupported) else {
+                throw CommandFailure(.invalidFieldInCommand)
+            }
             if opcode == .flush { return try flush(entry) }
             let index = Int(entry.nsid) &- 1
             guard entry.nsid != 0, index < namespaces.count else { throw CommandFailure(.invalidNamespaceOrFormat) }
-            guard entry.psdt == .prp || (entry.psdt == .sglContiguousMetadata && sglSupported) else {
-                throw CommandFailure(.invalidFieldInCommand)
-            }
             switch opcode {
             case .read, .write, .compare, .verify, .writeZeroes:
                 let count = UInt64(entry.blockCount)
@@ -40,6 +42,7 @@ extension ControllerState {
             }
             return .done(.success, 0)
         } catch {
+            recordPointerFault(error, entry, sqid: sqid)
             return .done(error.status, 0)
         }
     }

@@ -94,37 +94,50 @@ struct NamespaceStorage {
     }
 
     /// Writes zeros over `count` blocks from `lba` (Write Zeroes, deallocation). Visits only chunks
-    /// that exist when the range is larger than what is stored, so deallocating a whole 66 TB
-    /// namespace costs time in proportion to what was written.
+    /// that may hold data when the range is larger than what is stored, so deallocating a whole
+    /// 66 TB namespace costs time in proportion to what was written.
     ///
-    /// A file-backed namespace zeroes the file at once (a hole punched) even when `cached`: caching
-    /// zeros for a huge range would cost memory in proportion to its size, and a write cache may
-    /// always write back early, so the result is one a real device may show after a power cut.
+    /// Durability rule, the same for memory and file: zeroing and deallocating are writes. With
+    /// `cached` (an enabled write cache and no FUA) the zeros land in the volatile cache, so a
+    /// power cut before a Flush brings the old data back, as it would after an unflushed write;
+    /// otherwise they are durable at once. For a file the chunks that may hold data are its data
+    /// extents (SEEK_DATA), so caching zeros costs memory in proportion to what was written.
     mutating func zero(lba: UInt64, count: UInt64, cached: Bool) throws(CommandFailure) {
         guard count > 0 else { return }
-        if let backing {
+        if let backing, !cached {
             dropCached(lba: lba, count: count)
             return try backing.zero(lba: lba, count: count)
         }
-        let per = UInt64(Self.blocksPerChunk)
-        let firstChunk = lba / per
-        let lastChunk = (lba + count - 1) / per
-        let chunkIndices: [UInt64]
-        if lastChunk - firstChunk + 1 <= UInt64(durable.count + cache.count) {
-            chunkIndices = Array(firstChunk...lastChunk)
-        } else {
-            let stored = Set(durable.keys).union(cache.keys)
-            chunkIndices = stored.filter { $0 >= firstChunk && $0 <= lastChunk }.sorted()
-        }
-        for index in chunkIndices {
-            let start = max(lba, index * per)
+        for index in try chunksThatMayHoldData(lba: lba, count: count) {
+            let per = UInt64(Self.blocksPerChunk)
+            var block = max(lba, index * per)
             let end = min(lba + count, (index + 1) * per)
-            var block = start
             while block < end {
                 try writeBlock(block, from: nil, cached: cached)
                 block += 1
             }
         }
+    }
+
+    /// The chunk indices overlapping `count` blocks from `lba` that hold data somewhere, in order:
+    /// every chunk of a range no larger than what is stored, else the stored ones (cached, and
+    /// durable in memory or in the file's data extents).
+    private func chunksThatMayHoldData(lba: UInt64, count: UInt64) throws(CommandFailure) -> [UInt64] {
+        let per = UInt64(Self.blocksPerChunk)
+        let firstChunk = lba / per
+        let lastChunk = (lba + count - 1) / per
+        if backing == nil, lastChunk - firstChunk + 1 <= UInt64(durable.count + cache.count) {
+            return Array(firstChunk...lastChunk)
+        }
+        var stored = Set(cache.keys.filter { $0 >= firstChunk && $0 <= lastChunk })
+        if let backing {
+            try backing.forEachDataExtent(lba: lba, count: count) { (first: UInt64, end: UInt64) throws(CommandFailure) in
+                for index in (first / per)...((end - 1) / per) { stored.insert(index) }
+            }
+        } else {
+            stored.formUnion(durable.keys.filter { $0 >= firstChunk && $0 <= lastChunk })
+        }
+        return stored.sorted()
     }
 
     /// Forgets the cached copies of `count` blocks from `lba` (they are about to be superseded

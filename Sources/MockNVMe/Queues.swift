@@ -160,6 +160,7 @@ extension ControllerState {
     }
 
     private mutating func write(_ completion: PendingCompletion, to cqid: Int) {
+        if completion.isAbort { outstandingAborts -= 1 }
         let sqid = Int(completion.sqid)
         var sqHead = UInt16(truncatingIfNeeded: submissionQueues[sqid]?.head ?? 0)
         switch completion.hostile {

@@ -35,7 +35,7 @@ extension ControllerState {
 
     mutating func read64(_ offset: Int) -> UInt64 {
         if removed { return .max }
-        return UInt64(read32(offset)) | UInt64(read32(offset + 4)) << 32
+        return UInt64(read32(offset)) | UInt64(read32(offset &+ 4)) << 32
     }
 
     mutating func write32(_ value: UInt32, _ offset: Int) {
@@ -57,7 +57,7 @@ extension ControllerState {
 
     mutating func write64(_ value: UInt64, _ offset: Int) {
         write32(UInt32(truncatingIfNeeded: value), offset)
-        write32(UInt32(truncatingIfNeeded: value >> 32), offset + 4)
+        write32(UInt32(truncatingIfNeeded: value >> 32), offset &+ 4)
     }
 
     private mutating func writeCC(_ value: UInt32) {
@@ -108,13 +108,17 @@ extension ControllerState {
         held.removeAll()
         asyncEventRequests.removeAll()
         pendingEvents.removeAll()
+        asyncEventMask = AsyncEventMask()
         scheduled.removeAll()
+        outstandingAborts = 0
         csts.rdy = false
         csts.cfs = false
         grantedSubmissionQueues = configuration.ioQueueCount
         grantedCompletionQueues = configuration.ioQueueCount
+        queueCountAllocated = false
         writeCacheEnabled = configuration.volatileWriteCache
         arbitration = 0
+        powerManagement = 0
     }
 
     /// CC.SHN written: make the write cache durable and report the shutdown complete.

@@ -5,9 +5,11 @@ public struct IdentifyController: Sendable, Hashable {
     /// Byte offsets of the decoded fields.
     public enum Offset {
         public static let vid = 0, ssvid = 2, sn = 4, mn = 24, fr = 64, rab = 72, ieee = 73, cmic = 76
-        public static let mdts = 77, cntlid = 78, ver = 80, oacs = 256, acl = 258, aerl = 259, lpa = 261, elpe = 262
+        public static let mdts = 77, cntlid = 78, ver = 80, oacs = 256, acl = 258, aerl = 259, lpa = 261, elpe = 262, npss = 263
         public static let sqes = 512, cqes = 513, maxcmd = 514, nn = 516, oncs = 520, fuses = 522, fna = 524
         public static let vwc = 525, awun = 526, awupf = 528, acwu = 532, sgls = 536, mnan = 540, subnqn = 768
+        /// Power State Descriptor n is at `psd + 32 * n`.
+        public static let psd = 2048
     }
     public static let size = 4096
 
@@ -67,6 +69,11 @@ public struct IdentifyController: Sendable, Hashable {
     public var mnan: UInt32 = 0
     /// NVM Subsystem NVMe Qualified Name.
     public var subnqn: String = ""
+    /// Power State Descriptors PS0...PSn, 1 to 32 of them; NPSS (byte 263) is their count - 1.
+    public var powerStates: [PowerStateDescriptor] = [PowerStateDescriptor()]
+
+    /// Number of Power States Support (NPSS), 0's based, as encoded from `powerStates`.
+    public var npss: UInt8 { UInt8(clamping: max(1, min(powerStates.count, 32)) - 1) }
 
     public init() {}
 
@@ -115,6 +122,8 @@ public struct IdentifyController: Sendable, Hashable {
         sgls = bytes.le(UInt32.self, at: Offset.sgls)
         mnan = bytes.le(UInt32.self, at: Offset.mnan)
         subnqn = ASCIIField.decode(bytes, at: Offset.subnqn, length: 256).replacingNULs()
+        let states = Int(bytes[Offset.npss] & 0x1F) + 1
+        powerStates = (0..<states).map { PowerStateDescriptor(bytes: bytes, at: Offset.psd + PowerStateDescriptor.size * $0) }
     }
 
     /// Encodes the decoded fields at their offsets; every other byte is zero.
@@ -152,6 +161,10 @@ public struct IdentifyController: Sendable, Hashable {
         bytes.storeLE(mnan, at: Offset.mnan)
         let nqn = Array(subnqn.utf8.prefix(255))
         for (index, byte) in nqn.enumerated() { bytes[Offset.subnqn + index] = byte }
+        bytes[Offset.npss] = npss
+        for (index, state) in powerStates.prefix(32).enumerated() {
+            state.encode(into: bytes, at: Offset.psd + PowerStateDescriptor.size * index)
+        }
     }
 
     /// The encoded 4096 bytes.

@@ -35,10 +35,11 @@ final class Harness: @unchecked Sendable {  // each queue pair is driven by one 
     }
 
     /// `controller`: one made by the test (e.g. `MockController.open` on a backing file), else a new one.
+    /// `pageSize`: the granule of every buffer's IOVA (8192 keeps rings aligned for CC.MPS = 1).
     init(_ configuration: MockConfiguration = MockConfiguration(), controller given: MockController? = nil,
-         adminEntries: Int = 16, enable: Bool = true) throws {
+         adminEntries: Int = 16, enable: Bool = true, pageSize: Int = 4096) throws {
         controller = given ?? MockController(configuration: configuration)
-        mapper = try DMAMapper(iommu: controller.iommu, pinning: .disabled)
+        mapper = try DMAMapper(iommu: controller.iommu, pageSize: pageSize, pinning: .disabled)
         stride = 4 << Int(configuration.doorbellStride)
         let admin = try QueuePair(id: 0, mapper: mapper, sqEntries: adminEntries, cqEntries: adminEntries)
         queues[0] = admin
@@ -57,6 +58,18 @@ final class Harness: @unchecked Sendable {  // each queue pair is driven by one 
         cc.iosqes = 6
         cc.iocqes = 4
         controller.writeRegister32(cc.rawValue, at: ControllerRegister.cc)
+    }
+
+    /// A driver's controller reset through the registers: CC.EN 1 -> 0, a fresh admin queue pair
+    /// (AQA is kept), CC.EN = 1. I/O queue pairs are forgotten, as the controller forgets them.
+    func resetController() throws {
+        controller.writeRegister32(0, at: ControllerRegister.cc)
+        let old = queues[0]!
+        let admin = try QueuePair(id: 0, mapper: mapper, sqEntries: old.sqEntries, cqEntries: old.cqEntries)
+        queues = [0: admin]
+        controller.writeRegister64(admin.sq.iova, at: ControllerRegister.asq)
+        controller.writeRegister64(admin.cq.iova, at: ControllerRegister.acq)
+        enable()
     }
 
     var csts: ControllerStatus { ControllerStatus(rawValue: controller.readRegister32(at: ControllerRegister.csts)) }

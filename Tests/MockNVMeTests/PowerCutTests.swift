@@ -132,4 +132,56 @@ struct PowerCutTests {
         #expect(harness.execute(.getLogPage(.smartHealth, bytes: 512), buffer: buffer).status.isSuccess)
         #expect(buffer.address.load(fromByteOffset: 144, as: UInt64.self) == 1)
     }
+
+    /// Flush with NSID FFFFFFFFh applies to every namespace (VWC bits 2:1 = 11b); an NSID that is
+    /// neither an active namespace nor FFFFFFFFh is Invalid Namespace or Format (0Bh).
+    @Test func flushOfEveryNamespaceAndInvalidNamespace() throws {
+        let harness = try Self.harness { $0.namespaces = [MockNamespace(blockCount: 1000), MockNamespace(blockCount: 1000)] }
+        let (_, first) = try harness.writePattern(nsid: 1, lba: 3, blocks: 2, seed: 41)
+        let (_, second) = try harness.writePattern(nsid: 2, lba: 5, blocks: 2, seed: 42)
+        #expect(harness.controller.statistics.dirtyCachedBlocks == 4)
+        for nsid: UInt32 in [0, 3, 0xFFFF_FFFE] {
+            let status = harness.execute(.flush(nsid: nsid), qid: 1).status
+            #expect(status.code == 0x0B && status.type == .generic, "NSID \(nsid)")
+        }
+        #expect(harness.controller.statistics.dirtyCachedBlocks == 4)
+        #expect(harness.execute(.flush(nsid: 0xFFFF_FFFF), qid: 1).status.isSuccess)
+        #expect(harness.controller.statistics.dirtyCachedBlocks == 0)
+        harness.controller.powerCut()
+        try Self.restart(harness)
+        #expect(try harness.read(nsid: 1, lba: 3, blocks: 2).1 == first)
+        #expect(try harness.read(nsid: 2, lba: 5, blocks: 2).1 == second)
+    }
+
+    /// Write Zeroes with FUA (CDW12 bit 30) is durable at completion; without it the zeros sit in
+    /// the cache like any write, and a power cut brings the old data back.
+    @Test func writeZeroesWithAndWithoutFUA() throws {
+        let harness = try Self.harness()
+        let (_, data) = try harness.writePattern(lba: 0, blocks: 4, seed: 43, fua: true)
+        #expect(harness.execute(.writeZeroes(nsid: 1, lba: 0, blocks: 2, fua: true), qid: 1).status.isSuccess)
+        #expect(harness.execute(.writeZeroes(nsid: 1, lba: 2, blocks: 2), qid: 1).status.isSuccess)
+        #expect(harness.controller.statistics.dirtyCachedBlocks == 2)
+        harness.controller.powerCut()
+        try Self.restart(harness)
+        let after = try harness.read(lba: 0, blocks: 4).1
+        #expect(Self.isZero(Array(after[0..<1024])))
+        #expect(Array(after[1024...]) == Array(data[1024...]))
+    }
+
+    /// A surprise removal ends in a power cycle: what only the cache held is gone and the SMART
+    /// log (bytes 144-159) counts one more unsafe shutdown.
+    @Test func reinsertionIsAPowerCycle() throws {
+        let harness = try Self.harness()
+        let (_, durable) = try harness.writePattern(lba: 0, blocks: 2, seed: 44, fua: true)
+        try harness.writePattern(lba: 0, blocks: 1, seed: 45)
+        harness.controller.inject(.surpriseRemoval)
+        harness.controller.reinsert()
+        #expect(harness.controller.statistics.dirtyCachedBlocks == 0)
+        try Self.restart(harness)
+        #expect(try harness.read(lba: 0, blocks: 2).1 == durable)
+        let buffer = try harness.allocate(4096)
+        #expect(harness.execute(.getLogPage(.smartHealth, bytes: 512), buffer: buffer).status.isSuccess)
+        #expect(buffer.address.load(fromByteOffset: 144, as: UInt64.self) == 1)
+        #expect(buffer.address.load(fromByteOffset: 112, as: UInt64.self) == 2)  // power cycles
+    }
 }

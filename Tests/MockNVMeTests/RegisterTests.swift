@@ -59,16 +59,25 @@ struct RegisterTests {
         #expect(harness.csts.cfs)
     }
 
+    /// With CC.MPS = 1 (8 KiB pages) an ASQ on a 4 KiB boundary is misaligned: CC.EN = 1 sets
+    /// CSTS.CFS and leaves RDY clear. Buffers of 2 MiB are 2 MiB aligned, so the IOVAs are known.
     @Test func misalignedAdminQueueIsFatal() throws {
         let harness = try Harness(enable: false)
-        // ASQ bits 11:0 are reserved and ignored, so only a page size above 4 KiB can misalign.
-        harness.controller.writeRegister64(harness.queues[0]!.sq.iova + 0x1000, at: ControllerRegister.asq)
+        let rings = try harness.allocate(2 << 20)
+        #expect(rings.iova % 0x20_0000 == 0)
+        harness.controller.writeRegister64(rings.iova + 0x1000, at: ControllerRegister.asq)
+        harness.controller.writeRegister64(rings.iova + 0x4000, at: ControllerRegister.acq)
         harness.enable(mps: 1)
-        if harness.queues[0]!.sq.iova % 0x2000 == 0 {
-            #expect(harness.csts.cfs)
-        }
-        harness.controller.writeRegister64(harness.queues[0]!.sq.iova + 0x123, at: ControllerRegister.acq)
-        #expect(harness.controller.readRegister64(at: ControllerRegister.acq) & 0xFFF == 0)
+        #expect(harness.csts.cfs)
+        #expect(!harness.csts.rdy)
+        // A reset clears CFS; 8 KiB aligned rings then enable.
+        harness.controller.writeRegister32(0, at: ControllerRegister.cc)
+        harness.controller.writeRegister64(rings.iova + 0x2000, at: ControllerRegister.asq)
+        harness.enable(mps: 1)
+        #expect(harness.csts.rdy && !harness.csts.cfs)
+        // ASQ/ACQ bits 11:0 are reserved: a write there reads back as zero.
+        harness.controller.writeRegister64(rings.iova + 0x123, at: ControllerRegister.acq)
+        #expect(harness.controller.readRegister64(at: ControllerRegister.acq) == rings.iova)
     }
 
     @Test func readOnlyAndReservedFieldsIgnoreWrites() throws {
@@ -121,16 +130,56 @@ struct RegisterTests {
         #expect(delete.status.matches(.invalidQueueIdentifier))
     }
 
+    /// CC.EN 1 -> 0 written to the register: RDY clears, every I/O queue and outstanding command
+    /// is gone, and the queues' doorbells are invalid after enabling again.
+    @Test func disablingThroughCCTearsDownQueues() throws {
+        let harness = try Harness.withQueuePair()
+        harness.controller.inject(.neverComplete(.io(.flush, count: 1)))
+        harness.submit(.flush(nsid: 1), qid: 1)
+        #expect(harness.controller.statistics.heldCommands == 1)
+        harness.submit(.asynchronousEventRequest())
+        #expect(harness.controller.statistics.outstandingAsyncEventRequests == 1)
+        harness.controller.writeRegister32(0, at: ControllerRegister.cc)
+        #expect(!harness.csts.rdy && !harness.csts.cfs)
+        #expect(harness.controller.statistics.heldCommands == 0)
+        #expect(harness.controller.statistics.outstandingAsyncEventRequests == 0)
+        #expect(harness.poll(qid: 1).isEmpty)  // dropped, not completed
+        try harness.resetController()
+        #expect(harness.csts.rdy)
+        #expect(harness.execute(.deleteIOSubmissionQueue(id: 1)).status.matches(.invalidQueueIdentifier))
+        #expect(harness.execute(.deleteIOCompletionQueue(id: 1)).status.matches(.invalidQueueIdentifier))
+        // SQ 1's doorbell now names no queue: Write to Invalid Doorbell Register (info 00h).
+        let aer = harness.submit(.asynchronousEventRequest())
+        harness.controller.writeRegister32(1, at: ControllerRegister.submissionTailDoorbell(queueID: 1, stride: 0))
+        let event = harness.poll()
+        #expect(event.map(\.commandID) == [aer])
+        #expect(event.first.map { ($0.dw0 >> 8) & 0xFF } == 0x00)
+    }
+
     @Test func doorbellsHonourTheStride() throws {
         var configuration = MockConfiguration()
-        configuration.doorbellStride = 3
+        configuration.doorbellStride = 3  // 32 bytes apart: SQ0 tail at 1000h, CQ0 head at 1020h
         let harness = try Harness(configuration)
         let completion = harness.execute(.identify(.controller), buffer: try harness.allocate(4096))
         #expect(completion.status.isSuccess)
-        // A write between two doorbells of this stride is not a doorbell: nothing happens.
-        harness.place(.asynchronousEventRequest())
-        harness.controller.writeRegister32(1, at: ControllerRegister.doorbellBase + 4)
-        #expect(harness.poll().isEmpty)
+        // A write between two doorbells of this stride is not a doorbell: the command waits.
+        let id = harness.place(.getFeatures(.arbitration))
+        for offset in [4, 8, 16, 0x1C] {
+            harness.controller.writeRegister32(2, at: ControllerRegister.doorbellBase + offset)
+        }
+        #expect(harness.poll(ringHead: false).isEmpty)
+        // The SQ 0 tail doorbell at stride 0 runs it.
+        harness.controller.writeRegister32(2, at: ControllerRegister.doorbellBase)
+        let ran = harness.poll(ringHead: false)
+        #expect(ran.map(\.commandID) == [id])
+        // The CQ 0 head doorbell is at 1000h + 1 x 32: a head beyond what was posted is an
+        // Invalid Doorbell Write Value there (logged), and no doorbell 4 bytes off.
+        harness.controller.writeRegister32(9, at: ControllerRegister.doorbellBase + 36)
+        #expect(harness.controller.statistics.errorCount == 0)
+        harness.controller.writeRegister32(9, at: ControllerRegister.doorbellBase + 32)
+        #expect(harness.controller.statistics.errorCount == 1)
+        harness.ringHeadDoorbell(qid: 0)
+        #expect(harness.execute(.getFeatures(.arbitration)).status.isSuccess)
     }
 
     @Test func invalidDoorbellRegisterRaisesAsyncEvent() throws {
@@ -157,6 +206,8 @@ struct RegisterTests {
         let completion = harness.execute(.asynchronousEventRequest())
         #expect(completion.status.isSuccess)
         #expect((completion.dw0 >> 8) & 0xFF == 0x01) // invalid doorbell write value
+        // Error events stay masked until the host reads the Error Information log with RAE = 0.
+        #expect(harness.execute(.getLogPage(.errorInformation, bytes: 64), buffer: try harness.allocate(4096)).status.isSuccess)
         // A CQ head beyond what was posted is invalid too.
         let aer = harness.submit(.asynchronousEventRequest())
         harness.controller.writeRegister32(9, at: ControllerRegister.completionHeadDoorbell(queueID: 0, stride: 0))

@@ -1,0 +1,19 @@
+/// Counters a test can assert on (`MockController.statistics`).
+public struct MockStatistics: Sendable, Hashable {
+    public var hostReadCommands: UInt64
+    public var hostWriteCommands: UInt64
+    /// Bytes read by host commands, in 512-byte units.
+    public var dataUnitsRead512: UInt64
+    /// Bytes written by host commands, in 512-byte units.
+    public var dataUnitsWritten512: UInt64
+    /// Blocks written but not yet durable.
+    public var dirtyCachedBlocks: Int
+    /// Storage chunks in memory (64 blocks each).
+    public var storedChunks: Int
+    /// Commands held by fault injection.
+    public var heldCommands: Int
+    /// Asynchronous Event Requests waiting for an event.
+    public var outstandingAsyncEventRequests: Int
+    /// Entries ever added to the Error Information log.
+    public var errorCount: UInt64
+}
