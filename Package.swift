@@ -62,7 +62,7 @@ let package = Package(
         .testTarget(name: "PCIDeviceTests", dependencies: ["PCIDevice"], swiftSettings: strict),
         .testTarget(name: "DMAMapperTests", dependencies: ["DMAMapper", "SeededRandom"], swiftSettings: strict),
         .testTarget(name: "TranslationTests", dependencies: ["Translation", "NVMe", "SeededRandom"], swiftSettings: strict),
-        .testTarget(name: "MockNVMeTests", dependencies: ["MockNVMe", "DMAMapper", "NVMe"], swiftSettings: strict),
+        .testTarget(name: "MockNVMeTests", dependencies: ["MockNVMe", "DMAMapper", "NVMe", "SeededRandom"], swiftSettings: strict),
         .testTarget(
             name: "SCSIControllerTests",
             dependencies: ["SCSIController", "MockNVMe", "NVMe", "DMAMapper", "Translation", "SeededRandom", logging],

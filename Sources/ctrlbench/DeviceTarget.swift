@@ -24,7 +24,11 @@ enum DeviceTarget: Equatable, Sendable {
         case let .mock(geometry):
             var configuration = try geometry.configuration()
             adjust(&configuration)
-            return (MockController(configuration: configuration), "mock", true)
+            do { return (try MockController.open(configuration: configuration), "mock", true) } catch let error as MockConfigurationError {
+                throw .usage("mock geometry refused: \(error)")
+            } catch {
+                throw .device("cannot open the mock: \(error)")
+            }
         case let .vfio(address):
             do { return (try VFIODevice.open(address), address.description, false) } catch {
                 throw .device("cannot open \(address) through VFIO: \(error)")
