@@ -4,19 +4,13 @@ import Testing
 
 /// The real writer and permission check, on files in a temporary folder.
 @Suite struct SysfsWriterTests {
-    static func scratchFile() throws -> String {
-        let directory = NSTemporaryDirectory() + "sysfs-writer-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let path = directory + "/driver_override"
-        try "(null)\n".write(toFile: path, atomically: false, encoding: .utf8)
-        return path
-    }
-
     @Test func writesTheWholeValueAndChecksAccess() throws {
-        let path = try Self.scratchFile()
-        try SysfsWriter.kernel.checkWritable(path)
-        try SysfsWriter.kernel.write(path, "vfio-pci")
-        #expect(try String(contentsOfFile: path, encoding: .utf8) == "vfio-pci")
+        try ScratchDirectory.use("sysfs-writer") { scratch in
+            let path = try scratch.file("driver_override", "(null)\n")
+            try SysfsWriter.kernel.checkWritable(path)
+            try SysfsWriter.kernel.write(path, "vfio-pci")
+            #expect(try String(contentsOfFile: path, encoding: .utf8) == "vfio-pci")
+        }
     }
 
     @Test func errnoMapsToTheErrorThatNamesTheFix() {
@@ -35,18 +29,21 @@ import Testing
     }
 
     @Test func aDirectoryCannotBeWrittenEvenByRoot() throws {
-        let directory = (try Self.scratchFile() as NSString).deletingLastPathComponent
-        #expect(throws: PCIDeviceError.sysfsIOFailed(path: directory, errno: EISDIR)) {
-            try SysfsWriter.kernel.write(directory, "x")
+        try ScratchDirectory.use("sysfs-writer") { scratch in
+            #expect(throws: PCIDeviceError.sysfsIOFailed(path: scratch.path, errno: EISDIR)) {
+                try SysfsWriter.kernel.write(scratch.path, "x")
+            }
         }
     }
 
     /// Root passes every file-mode check, so a real EACCES can only be provoked without root.
     @Test(.enabled(if: geteuid() != 0, "root bypasses file permissions; the errno mapping is tested on its own"))
     func unwritableFilesArePermissionDenied() throws {
-        let path = try Self.scratchFile()
-        try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: path)
-        #expect(throws: PCIDeviceError.permissionDenied(path: path)) { try SysfsWriter.kernel.checkWritable(path) }
-        #expect(throws: PCIDeviceError.permissionDenied(path: path)) { try SysfsWriter.kernel.write(path, "x") }
+        try ScratchDirectory.use("sysfs-writer") { scratch in
+            let path = try scratch.file("driver_override", "(null)\n")
+            try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: path)
+            #expect(throws: PCIDeviceError.permissionDenied(path: path)) { try SysfsWriter.kernel.checkWritable(path) }
+            #expect(throws: PCIDeviceError.permissionDenied(path: path)) { try SysfsWriter.kernel.write(path, "x") }
+        }
     }
 }

@@ -6,35 +6,34 @@ import Testing
 /// VFIO without hardware: every entry point must throw an explained error whatever the machine
 /// has, so the paths are built in temporary folders rather than taken from /dev.
 @Suite struct VFIOTests {
-    /// A path in a fresh temporary folder, gone when the test ends.
-    static func scratchPath(_ name: String) -> String {
-        NSTemporaryDirectory() + "vfio-test-" + UUID().uuidString + "/" + name
-    }
-
     @Test func containerWithoutItsDeviceFileExplainsTheFix() throws {
-        let path = Self.scratchPath("vfio")
-        let error = #expect(throws: PCIDeviceError.self) { try VFIOContainer(path: path) }
-        #expect(error == .vfioUnavailable(path: path))
-        let text = error?.description ?? ""
-        #expect(text.contains(path) && text.contains("modprobe vfio-pci") && text.contains("IOMMU"))
-        #expect(text.contains("intel_iommu=on") && text.contains("ctrlbench bind"))
+        try ScratchDirectory.use("vfio-test") { scratch in
+            let path = scratch.path + "/vfio"
+            let error = #expect(throws: PCIDeviceError.self) { try VFIOContainer(path: path) }
+            #expect(error == .vfioUnavailable(path: path))
+            let text = error?.description ?? ""
+            #expect(text.contains(path) && text.contains("modprobe vfio-pci") && text.contains("IOMMU"))
+            #expect(text.contains("intel_iommu=on") && text.contains("ctrlbench bind"))
+        }
     }
 
     @Test func deviceOpenWithoutDevVFIOExplainsTheFix() throws {
-        let directory = Self.scratchPath("dev-vfio")
-        let error = #expect(throws: PCIDeviceError.self) {
-            try VFIODevice.open(PCIAddress(parsing: "0000:00:00.0"), vfioDirectory: directory)
+        try ScratchDirectory.use("vfio-test") { scratch in
+            let directory = scratch.path + "/dev-vfio"
+            let error = #expect(throws: PCIDeviceError.self) {
+                try VFIODevice.open(PCIAddress(parsing: "0000:00:00.0"), vfioDirectory: directory)
+            }
+            #expect(error == .vfioUnavailable(path: directory + "/vfio"))
         }
-        #expect(error == .vfioUnavailable(path: directory + "/vfio"))
     }
 
     @Test func containerOnANonVFIOFileFailsCleanly() throws {
-        let path = NSTemporaryDirectory() + "not-vfio-" + UUID().uuidString
-        try "".write(toFile: path, atomically: false, encoding: .utf8)
-        defer { try? FileManager.default.removeItem(atPath: path) }
-        let error = #expect(throws: PCIDeviceError.self) { try VFIOContainer(path: path) }
-        #expect(error == .vfioCallFailed(call: "VFIO_GET_API_VERSION on \(path)", errno: ENOTTY))
-        #expect(error?.description.contains("VFIO_GET_API_VERSION") == true)
+        try ScratchDirectory.use("vfio-test") { scratch in
+            let path = try scratch.file("not-vfio")
+            let error = #expect(throws: PCIDeviceError.self) { try VFIOContainer(path: path) }
+            #expect(error == .vfioCallFailed(call: "VFIO_GET_API_VERSION on \(path)", errno: ENOTTY))
+            #expect(error?.description.contains("VFIO_GET_API_VERSION") == true)
+        }
     }
 
     @Test func openErrorsMapToTheirFix() {
@@ -49,12 +48,11 @@ import Testing
     /// Root passes every file-mode check, so a real EACCES can only be provoked without root.
     @Test(.enabled(if: geteuid() != 0, "root bypasses file permissions; the errno mapping is tested on its own"))
     func containerPermissionDeniedNamesTheFile() throws {
-        let path = Self.scratchPath("vfio")
-        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
-                                                withIntermediateDirectories: true)
-        try "".write(toFile: path, atomically: false, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: path)
-        let error = #expect(throws: PCIDeviceError.self) { try VFIOContainer(path: path) }
-        #expect(error == .permissionDenied(path: path))
+        try ScratchDirectory.use("vfio-test") { scratch in
+            let path = try scratch.file("vfio")
+            try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: path)
+            let error = #expect(throws: PCIDeviceError.self) { try VFIOContainer(path: path) }
+            #expect(error == .permissionDenied(path: path))
+        }
     }
 }
