@@ -41,7 +41,8 @@ public final class VFIODevice: DeviceInterface {
     private let logger = Logger(label: "PCIDevice.VFIODevice")
 
     /// Opens `address` end to end: the container, the device's IOMMU group (found through sysfs),
-    /// the group, then the device. Every missing piece is a `PCIDeviceError` that says what to do.
+    /// the group, then the device, with memory space and bus mastering enabled so the controller
+    /// can answer on BAR0 and DMA. Every missing piece is a `PCIDeviceError` that says what to do.
     public static func open(_ address: PCIAddress, sysfsRoot: String = "/sys",
                             vfioDirectory: String = "/dev/vfio") throws(PCIDeviceError) -> VFIODevice {
         let container = try VFIOContainer(path: vfioDirectory + "/vfio")
