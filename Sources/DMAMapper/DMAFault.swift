@@ -13,12 +13,16 @@ public struct DMAFault: Error, Sendable, Equatable, CustomStringConvertible {
         case accessDenied
         /// The range starts inside a mapping but runs past its end.
         case crossesMappingEnd
+        /// The access had a negative length.
+        case negativeLength
 
+        /// The reason in a few words, for the fault's description.
         public var description: String {
             switch self {
             case .unmapped: "unmapped"
             case .accessDenied: "access denied"
             case .crossesMappingEnd: "crosses the end of its mapping"
+            case .negativeLength: "negative length"
             }
         }
     }
@@ -32,6 +36,7 @@ public struct DMAFault: Error, Sendable, Equatable, CustomStringConvertible {
     /// Why it was refused.
     public var reason: Reason
 
+    /// A fault as the IOMMU records it.
     public init(iova: UInt64, length: Int, access: DMAAccess, reason: Reason) {
         self.iova = iova
         self.length = length
@@ -39,6 +44,7 @@ public struct DMAFault: Error, Sendable, Equatable, CustomStringConvertible {
         self.reason = reason
     }
 
+    /// What the device tried, where, and why it was refused, as a remapping-fault log line reads.
     public var description: String {
         "DMA fault: device \(Self.describe(access)) of \(length) bytes at IOVA 0x\(String(iova, radix: 16)): \(reason)"
     }

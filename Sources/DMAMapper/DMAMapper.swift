@@ -26,6 +26,7 @@ public final class DMAMapper: Sendable {
 
     private let logger: Logger
     private let state: SanitizedMutex<State>
+    private let hugePages: HugePageSource
 
     private struct State: Sendable {
         var allocator: IOVAAllocator
@@ -44,9 +45,19 @@ public final class DMAMapper: Sendable {
     ///   - pinning: whether memory is locked; `.bestEffort` logs once and goes on when it cannot be.
     /// - Throws: `DMAMapperError.invalidPageSize`, or `IOVAAllocatorError` when the IOMMU's
     ///   ranges leave nothing below 2^addressableBits.
-    public init(
+    public convenience init(
         iommu: any IOMMU, numaNode: Int? = nil, addressableBits: Int = 64, pageSize: Int = 4096,
         logger: Logger? = nil, pinning: DMAPinning = .bestEffort
+    ) throws {
+        try self.init(iommu: iommu, numaNode: numaNode, addressableBits: addressableBits, pageSize: pageSize,
+                      logger: logger, pinning: pinning, hugePages: .kernel)
+    }
+
+    /// The public initialiser with the hugepage source chosen, so tests can stand in for a machine
+    /// with or without a hugepage reserve.
+    init(
+        iommu: any IOMMU, numaNode: Int?, addressableBits: Int, pageSize: Int,
+        logger: Logger?, pinning: DMAPinning, hugePages: HugePageSource
     ) throws {
         guard pageSize >= 4096, pageSize & (pageSize - 1) == 0 else { throw DMAMapperError.invalidPageSize(pageSize) }
         let allocator = try IOVAAllocator(ranges: iommu.iovaRanges, addressableBits: addressableBits, granule: pageSize)
@@ -58,15 +69,21 @@ public final class DMAMapper: Sendable {
         self.iovaRanges = allocator.ranges
         self.logger = logger ?? Logger(label: "DMAMapper")
         self.state = SanitizedMutex(State(allocator: allocator))
+        self.hugePages = hugePages
     }
 
     /// A zero-filled buffer of `length` bytes, mapped for the device as one IOVA segment.
     ///
     /// The mapping covers whole pages; the IOVA is page-aligned, and 2 MiB-aligned for buffers of
     /// 2 MiB or more so the IOMMU can use large pages too.
+    /// - Throws: `DMAMapperError` for a length that is not positive or too large to round up to
+    ///   whole pages, or when memory cannot be had; `IOVAAllocatorError` when no IOVA range is left;
+    ///   the IOMMU's error when mapping fails. Nothing is left allocated after a throw.
     public func allocate(length: Int, access: DMAAccess = .readWrite) throws -> DMABuffer {
         guard length > 0 else { throw DMAMapperError.invalidLength(length) }
-        let mappedLength = roundUp(length, pageSize)
+        guard let mappedLength = roundUp(length, pageSize) else {
+            throw DMAMapperError.lengthTooLarge(length, maximum: Int.max / pageSize * pageSize)
+        }
         let alignment = mappedLength >= Self.largeBufferThreshold ? max(Self.largeBufferThreshold, pageSize) : pageSize
         let iova = try state.withLock { state throws(IOVAAllocatorError) in
             try state.allocator.allocate(length: mappedLength, alignment: alignment)
@@ -74,7 +91,8 @@ public final class DMAMapper: Sendable {
         var notes = HostMemory.Notes()
         let memory: HostMemory
         do {
-            memory = try HostMemory.allocate(length: mappedLength, numaNode: numaNode, pinning: pinning, notes: &notes)
+            memory = try HostMemory.allocate(length: mappedLength, numaNode: numaNode, pinning: pinning,
+                                             hugePages: hugePages, notes: &notes)
         } catch {
             freeIOVA(iova, mappedLength)
             throw error

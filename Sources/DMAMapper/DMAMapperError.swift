@@ -2,6 +2,9 @@
 public enum DMAMapperError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The requested length must be positive.
     case invalidLength(Int)
+    /// The requested length rounded up to whole pages would not fit an `Int`: `maximum` is the
+    /// largest length that does.
+    case lengthTooLarge(Int, maximum: Int)
     /// The page size must be a power of two of at least 4096.
     case invalidPageSize(Int)
     /// `mmap` refused the memory.
@@ -9,10 +12,14 @@ public enum DMAMapperError: Error, Sendable, Equatable, CustomStringConvertible 
     /// `mlock` failed while pinning was required.
     case pinningFailed(length: Int, errno: Int32)
 
+    /// The request, the rule it breaks or the call that failed, and the fix where there is one.
     public var description: String {
         switch self {
         case .invalidLength(let length):
             return "DMA buffer length \(length) breaks the rule: it must be positive"
+        case .lengthTooLarge(let length, let maximum):
+            return "DMA buffer length \(length) breaks the rule: rounded up to whole pages it must fit in "
+                + "\(maximum) bytes"
         case .invalidPageSize(let size):
             return "page size \(size) breaks the rule: it must be a power of two of at least 4096"
         case .memoryUnavailable(let length, let code):

@@ -12,8 +12,6 @@ import CVFIO
 /// kind once instead of once per buffer.
 struct HostMemory {
     static let hugePageSize = 2 << 20
-    /// MAP_HUGE_2MB: log2(2 MiB) = 21 in the flag bits at MAP_HUGE_SHIFT (26); a macro Swift cannot import.
-    private static let mapHuge2MB: Int32 = 21 << 26
 
     /// What went wrong but was worked around.
     struct Notes {
@@ -28,32 +26,31 @@ struct HostMemory {
     let hugePages: Bool
     let pinned: Bool
 
-    /// Maps at least `length` bytes.
+    /// Maps at least `length` bytes; `hugePages` is where 2 MiB pages come from (the kernel, or a
+    /// test standing in for a machine with or without a hugepage reserve).
     static func allocate(
-        length: Int, numaNode: Int?, pinning: DMAPinning, notes: inout Notes
+        length: Int, numaNode: Int?, pinning: DMAPinning, hugePages source: HugePageSource, notes: inout Notes
     ) throws(DMAMapperError) -> HostMemory {
         let systemPage = max(Int(sysconf(Int32(_SC_PAGESIZE))), 4096)
-        var mapped = roundUp(length, systemPage)
+        guard var mapped = roundUp(length, systemPage) else {
+            throw .lengthTooLarge(length, maximum: Int.max / systemPage * systemPage)
+        }
         var base: UnsafeMutableRawPointer?
         var hugePages = false
-        let protection = PROT_READ | PROT_WRITE
-        let flags = MAP_PRIVATE | MAP_ANONYMOUS
-
-        if length >= hugePageSize {
-            let hugeLength = roundUp(length, hugePageSize)
-            if let huge = checked(mmap(nil, hugeLength, protection, flags | MAP_HUGETLB | mapHuge2MB, -1, 0)) {
+        if length >= hugePageSize, let hugeLength = roundUp(length, hugePageSize) {
+            switch source.map(hugeLength) {
+            case .success(let huge):
                 base = huge
                 mapped = hugeLength
                 hugePages = true
-            } else {
-                notes.hugePageFallback = "2 MiB hugepages unavailable (mmap MAP_HUGETLB: \(errorText(errno))); "
+            case .failure(let failure):
+                notes.hugePageFallback = "2 MiB hugepages unavailable (mmap MAP_HUGETLB: \(errorText(failure.errno))); "
                     + "using normal pages - reserve hugepages with `sysctl vm.nr_hugepages=N` to avoid this"
             }
         }
         if base == nil {
-            guard let normal = checked(mmap(nil, mapped, protection, flags, -1, 0)) else {
-                throw .memoryUnavailable(length: length, errno: errno)
-            }
+            let normal = mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+            guard let normal, Int(bitPattern: normal) != -1 else { throw .memoryUnavailable(length: length, errno: errno) }
             base = normal
             // Transparent hugepages are the next best thing for large buffers; advice only.
             if length >= hugePageSize { _ = madvise(normal, mapped, MADV_HUGEPAGE) }
@@ -93,8 +90,35 @@ struct HostMemory {
         numa_tonode_memory(base, mappedLength, Int32(node))
     }
 
-    /// nil for MAP_FAILED.
-    private static func checked(_ pointer: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
-        pointer == UnsafeMutableRawPointer(bitPattern: -1) ? nil : pointer
+    /// The NUMA node of each of the first `count` system pages, as the kernel reports it
+    /// (`move_pages` without target nodes only queries); nil for a page not yet faulted in.
+    func nodesOfPages(count: Int) -> [Int?] {
+        let systemPage = Int(sysconf(Int32(_SC_PAGESIZE)))
+        var pages: [UnsafeMutableRawPointer?] = (0..<count).map { base + $0 * systemPage }
+        var status = [Int32](repeating: -1, count: count)
+        guard move_pages(0, UInt(count), &pages, nil, &status, 0) == 0 else { return Array(repeating: nil, count: count) }
+        return status.map { $0 >= 0 ? Int($0) : nil }
+    }
+}
+
+/// Where 2 MiB hugepage memory comes from. The kernel's MAP_HUGETLB in production; tests stand in
+/// for a machine that has (or lacks) a hugepage reserve, which the test machine cannot choose.
+struct HugePageSource: Sendable {
+    /// An mmap that failed, with its errno.
+    struct Failure: Error { let errno: Int32 }
+
+    /// Maps `length` bytes (a multiple of 2 MiB) of zeroed, private, read-write memory.
+    let map: @Sendable (_ length: Int) -> Result<UnsafeMutableRawPointer, Failure>
+
+    /// MAP_HUGE_2MB: log2(2 MiB) = 21 in the flag bits at MAP_HUGE_SHIFT (26); a macro Swift cannot import.
+    private static let mapHuge2MB: Int32 = 21 << 26
+
+    /// Anonymous MAP_HUGETLB memory from the kernel's 2 MiB reserve (vm.nr_hugepages).
+    static let kernel = HugePageSource { length in
+        let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | mapHuge2MB
+        guard let memory = mmap(nil, length, PROT_READ | PROT_WRITE, flags, -1, 0), Int(bitPattern: memory) != -1 else {
+            return .failure(Failure(errno: errno))
+        }
+        return .success(memory)
     }
 }

@@ -6,6 +6,10 @@ import PCIDevice
 /// and trimmed to whole granules. First fit over a free list sorted by address; `free` coalesces
 /// with both neighbours so a freed region is whole again for the next large request. IOVA 0 is
 /// never handed out, so a zeroed descriptor field can never point at live memory.
+///
+/// Live allocations are remembered, so `free` takes back exactly what `allocate` handed out -
+/// the same IOVA with the same length - and refuses anything else (a sub-range, a wrong length,
+/// a double free) with an error instead of corrupting the free list.
 public struct IOVAAllocator: Sendable {
     /// A free run of IOVAs, inclusive at both ends so a block may end at 2^64 - 1.
     struct Block: Sendable, Equatable {
@@ -23,6 +27,8 @@ public struct IOVAAllocator: Sendable {
     public let addressableBits: Int
     /// Sorted by address, never adjacent (adjacent blocks are merged) nor overlapping.
     private(set) var freeBlocks: [Block]
+    /// Every allocation not yet freed: its IOVA and the length it was asked for.
+    private var live: [UInt64: Int] = [:]
 
     /// - Parameters:
     ///   - ranges: the IOMMU's windows (`IOMMU.iovaRanges`).
@@ -64,6 +70,9 @@ public struct IOVAAllocator: Sendable {
     /// The largest single block still free, in bytes (the biggest request that could succeed).
     public var largestFreeBlock: UInt64 { freeBlocks.map(\.size).max() ?? 0 }
 
+    /// How many allocations have not been freed.
+    public var liveAllocationCount: Int { live.count }
+
     /// Reserves `length` bytes (rounded up to the granule) at an IOVA that is a multiple of
     /// `alignment` (raised to the granule), inside one window. Exhaustion is a thrown error.
     public mutating func allocate(length: Int, alignment: Int = 1) throws(IOVAAllocatorError) -> UInt64 {
@@ -77,23 +86,21 @@ public struct IOVAAllocator: Sendable {
             let start = (block.first + align - 1) & ~(align - 1)
             guard start <= block.last, size - 1 <= block.last - start else { continue }
             carve(index: index, start: start, last: start + (size - 1))
+            live[start] = length
             return start
         }
         throw .exhausted(length: length, alignment: Int(align), largestFreeBlock: largestFreeBlock)
     }
 
-    /// Returns [iova, iova + length) (length rounded up to the granule) to the free list,
-    /// merging it with free neighbours. Freeing what is not allocated is an error, not corruption.
+    /// Returns the allocation at `iova` to the free list, merging it with free neighbours.
+    /// `length` must be the length it was allocated with; an IOVA that is not the start of a live
+    /// allocation, or a different length, is refused and nothing changes.
     public mutating func free(iova: UInt64, length: Int) throws(IOVAAllocatorError) {
-        guard length > 0 else { throw .invalidLength(length) }
-        let size = roundedSize(length)
-        guard iova & UInt64(granule - 1) == 0, size - 1 <= UInt64.max - iova else {
-            throw .invalidFree(iova: iova, length: length)
-        }
-        let block = Block(first: iova, last: iova + (size - 1))
-        guard ranges.contains(where: { $0.first <= block.first && block.last <= $0.last }) else {
-            throw .invalidFree(iova: iova, length: length)
-        }
+        guard let allocated = live[iova] else { throw .notAllocated(iova: iova, length: length) }
+        guard allocated == length else { throw .lengthMismatch(iova: iova, length: length, allocatedLength: allocated) }
+        live[iova] = nil
+        // A live allocation is whole granules inside one window and overlaps no free block.
+        let block = Block(first: iova, last: iova + (roundedSize(length) - 1))
         // Insertion point: first free block starting after the freed one.
         var low = 0
         var high = freeBlocks.count
@@ -101,8 +108,6 @@ public struct IOVAAllocator: Sendable {
             let mid = (low + high) / 2
             if freeBlocks[mid].first <= block.first { low = mid + 1 } else { high = mid }
         }
-        if low > 0, freeBlocks[low - 1].last >= block.first { throw .invalidFree(iova: iova, length: length) }
-        if low < freeBlocks.count, freeBlocks[low].first <= block.last { throw .invalidFree(iova: iova, length: length) }
         let mergesLeft = low > 0 && freeBlocks[low - 1].last + 1 == block.first
         let mergesRight = low < freeBlocks.count && block.last < .max && freeBlocks[low].first == block.last + 1
         switch (mergesLeft, mergesRight) {

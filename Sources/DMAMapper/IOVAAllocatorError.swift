@@ -14,9 +14,12 @@ public enum IOVAAllocatorError: Error, Sendable, Equatable, CustomStringConverti
     case invalidAlignment(Int)
     /// No free block holds the request.
     case exhausted(length: Int, alignment: Int, largestFreeBlock: UInt64)
-    /// The range was not allocated (double free, outside the windows, or misaligned).
-    case invalidFree(iova: UInt64, length: Int)
+    /// No live allocation starts at `iova` (never allocated, already freed, or inside another).
+    case notAllocated(iova: UInt64, length: Int)
+    /// The allocation at `iova` was made with `allocatedLength`, not `length`.
+    case lengthMismatch(iova: UInt64, length: Int, allocatedLength: Int)
 
+    /// The request and the rule it breaks, with the numbers involved.
     public var description: String {
         switch self {
         case .invalidAddressableBits(let bits):
@@ -34,8 +37,12 @@ public enum IOVAAllocatorError: Error, Sendable, Equatable, CustomStringConverti
         case .exhausted(let length, let alignment, let largest):
             return "IOVA space exhausted: cannot allocate \(length) bytes aligned to \(alignment); "
                 + "the largest free block is \(largest) bytes"
-        case .invalidFree(let iova, let length):
-            return "cannot free \(length) bytes at IOVA \(hex(iova)): not an allocated range"
+        case .notAllocated(let iova, let length):
+            return "cannot free \(length) bytes at IOVA \(hex(iova)): no live allocation starts there "
+                + "(never allocated, already freed, or part of another allocation)"
+        case .lengthMismatch(let iova, let length, let allocated):
+            return "cannot free \(length) bytes at IOVA \(hex(iova)): that allocation is \(allocated) bytes; "
+                + "free it with the length it was allocated with"
         }
     }
 }

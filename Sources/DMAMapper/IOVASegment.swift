@@ -8,11 +8,13 @@ public struct IOVASegment: Sendable, Hashable, CustomStringConvertible {
     /// Length in bytes; zero is a valid, empty segment.
     public var length: Int
 
+    /// The segment [iova, iova + length).
     public init(iova: UInt64, length: Int) {
         self.iova = iova
         self.length = length
     }
 
+    /// `0xiova+length`.
     public var description: String {
         "0x" + String(iova, radix: 16) + "+" + String(length)
     }

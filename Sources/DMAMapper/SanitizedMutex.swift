@@ -15,6 +15,7 @@ public struct SanitizedMutex<Value: ~Copyable>: ~Copyable, @unchecked Sendable {
     /// A unique address naming this lock to the sanitizer.
     private let token: UnsafeMutableRawPointer
 
+    /// A lock guarding `initialValue`.
     public init(_ initialValue: consuming sending Value) {
         mutex = Mutex(initialValue)
         token = .allocate(byteCount: 1, alignment: 1)

@@ -20,6 +20,7 @@ public struct SegmentChunks: Sequence, Sendable {
         SegmentSplitter.closedFormCount(segment, limits)
     }
 
+    /// An iterator from the segment's first byte.
     @inlinable
     public func makeIterator() -> Iterator {
         Iterator(next: segment.iova, remaining: segment.length,
@@ -41,6 +42,7 @@ public struct SegmentChunks: Sequence, Sendable {
             self.boundaryMask = boundaryMask
         }
 
+        /// The next chunk, as long as the rules allow; nil once the segment is covered.
         @inlinable
         public mutating func next() -> IOVASegment? {
             guard remaining > 0 else { return nil }

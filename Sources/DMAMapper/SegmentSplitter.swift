@@ -46,12 +46,12 @@ public enum SegmentSplitter {
     }
 
     /// The number of `pageSize` pages that [iova, iova + length) touches: the PRP entries a
-    /// transfer needs, ceil((iova % P + L) / P). A zero-length transfer touches no page.
-    /// - Precondition: `pageSize` is a power of two and `length` is not negative.
+    /// transfer needs, ceil((iova % P + L) / P). A transfer of no bytes (or a negative length)
+    /// touches no page.
+    /// - Precondition: `pageSize` is a power of two (a controller constant, checked where it is set).
     @inlinable
     public static func pageCount(iova: UInt64, length: Int, pageSize: Int) -> Int {
         precondition(pageSize > 0 && pageSize & (pageSize - 1) == 0, "pageSize must be a power of two")
-        precondition(length >= 0, "length must not be negative")
         guard length > 0 else { return 0 }
         let offset = Int(iova & UInt64(pageSize - 1))
         let firstPage = pageSize - offset

@@ -43,10 +43,9 @@ public final class SoftwareIOMMU: IOMMU {
     /// grants `access`. Otherwise the fault is recorded (see `faults`) and thrown.
     ///
     /// Called by the device model for every transfer, so it takes one uncontended lock, does a
-    /// cached lookup or a binary search, and allocates nothing unless it faults.
-    /// - Precondition: `length` is not negative.
+    /// cached lookup or a binary search, and allocates nothing unless it faults. A negative
+    /// length (a device model's arithmetic gone wrong) is a fault too, not a trap.
     public func translate(iova: UInt64, length: Int, access: DMAAccess) throws(DMAFault) -> UnsafeMutableRawPointer {
-        precondition(length >= 0, "translate: length must not be negative")
         let outcome = state.withLock { table in table.translate(iova: iova, length: length, access: access) }
         switch outcome {
         case .host(let address):

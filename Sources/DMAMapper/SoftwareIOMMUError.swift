@@ -9,6 +9,7 @@ public enum SoftwareIOMMUError: Error, Sendable, Equatable, CustomStringConverti
     /// No mapping was made with exactly this IOVA and length.
     case notMapped(iova: UInt64, length: Int)
 
+    /// The refused request and why, with its addresses.
     public var description: String {
         switch self {
         case .invalidLength(let iova, let length):

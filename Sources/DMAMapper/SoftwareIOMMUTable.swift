@@ -60,6 +60,7 @@ struct SoftwareIOMMUTable: Sendable {
     }
 
     mutating func translate(iova: UInt64, length: Int, access: DMAAccess) -> Translation {
+        guard length >= 0 else { return record(iova, length, access, .negativeLength) }
         if lastHit < mappings.count, let host = Self.resolve(mappings[lastHit], iova, length, access) {
             return .host(host)
         }

@@ -64,6 +64,7 @@ public enum SegmentSplitError: Error, Sendable, Equatable, CustomStringConvertib
     /// A segment must end below 2^64.
     case wrapsAddressSpace(IOVASegment)
 
+    /// The value and the rule it breaks.
     public var description: String {
         switch self {
         case .maxChunkBytesNotPositive(let m):

@@ -26,6 +26,7 @@ enum IdentifyData {
         data.sgls = configuration.sglSupported ? 0b01 : 0
         data.subnqn = "nqn.2014-08.org.nvmexpress:uuid:swiftnvme-mock"
         data.powerStates = configuration.powerStates
+        data.npss = UInt8(configuration.powerStates.count - 1)  // validated: 1...32 states
         return data
     }
 

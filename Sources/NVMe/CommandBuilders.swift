@@ -1,5 +1,9 @@
 /// Builders for the commands this driver and its mock speak. They only place fields; they do
 /// not set the command identifier or data pointer, which the queue pair owns.
+///
+/// Builders whose counts can fall outside their field throw `CommandFieldError` (see
+/// `CommandLimits`); the per-I/O builders (`io`, `writeZeroes`) stay non-throwing for the hot
+/// path and clamp instead, so their callers check counts once at the API boundary.
 extension SubmissionQueueEntry {
     /// Identify with the given CNS; the data pointer must address 4096 bytes.
     public static func identify(_ cns: IdentifyCNS, nsid: UInt32 = 0, controllerID: UInt16 = 0) -> Self {
@@ -10,26 +14,26 @@ extension SubmissionQueueEntry {
         return entry
     }
 
-    /// Create I/O Completion Queue: physically contiguous (PC=1), interrupts disabled (polled).
-    public static func createIOCompletionQueue(id: UInt16, entries: Int, baseIOVA: UInt64,
-                                               interruptsEnabled: Bool = false, vector: UInt16 = 0) -> Self {
-        var entry = Self()
-        entry.opcode = AdminOpcode.createIOCompletionQueue.rawValue
-        entry.dptr1 = baseIOVA
-        entry.cdw10 = UInt32(id) | UInt32(entries - 1) << 16
-        entry.cdw11 = 1 | (interruptsEnabled ? 1 << 1 : 0) | UInt32(vector) << 16
-        return entry
+    /// Create I/O Completion Queue: physically contiguous (PC=1), interrupts disabled (polled) unless asked.
+    /// - Throws: `CommandFieldError` when `entryCount` is outside `CommandLimits.ioQueueEntries`.
+    public static func createIOCompletionQueue(id: UInt16, entryCount: Int, baseIOVA: UInt64,
+                                               interruptsEnabled: Bool = false,
+                                               vector: UInt16 = 0) throws(CommandFieldError) -> Self {
+        let entries = try CommandLimits.check(entryCount, in: CommandLimits.ioQueueEntries,
+                                              field: "Create I/O Completion Queue QSIZE (entries)")
+        return completionQueueCreation(id: id, entries: entries, baseIOVA: baseIOVA,
+                                       interruptsEnabled: interruptsEnabled, vector: vector)
     }
 
     /// Create I/O Submission Queue bound to completion queue `completionQueueID`; physically contiguous.
-    public static func createIOSubmissionQueue(id: UInt16, entries: Int, baseIOVA: UInt64,
-                                               completionQueueID: UInt16, priority: UInt8 = 0) -> Self {
-        var entry = Self()
-        entry.opcode = AdminOpcode.createIOSubmissionQueue.rawValue
-        entry.dptr1 = baseIOVA
-        entry.cdw10 = UInt32(id) | UInt32(entries - 1) << 16
-        entry.cdw11 = 1 | UInt32(priority & 0b11) << 1 | UInt32(completionQueueID) << 16
-        return entry
+    /// - Throws: `CommandFieldError` when `entryCount` is outside `CommandLimits.ioQueueEntries`.
+    public static func createIOSubmissionQueue(id: UInt16, entryCount: Int, baseIOVA: UInt64,
+                                               completionQueueID: UInt16,
+                                               priority: UInt8 = 0) throws(CommandFieldError) -> Self {
+        let entries = try CommandLimits.check(entryCount, in: CommandLimits.ioQueueEntries,
+                                              field: "Create I/O Submission Queue QSIZE (entries)")
+        return submissionQueueCreation(id: id, entries: entries, baseIOVA: baseIOVA,
+                                       completionQueueID: completionQueueID, priority: priority)
     }
 
     /// Delete I/O Submission Queue.
@@ -68,21 +72,24 @@ extension SubmissionQueueEntry {
     }
 
     /// Set Features - Number of Queues: CDW11 NSQR (15:0) and NCQR (31:16), both 0's based.
-    public static func setNumberOfQueues(submission: Int, completion: Int) -> Self {
-        setFeatures(.numberOfQueues, value: UInt32(submission - 1) | UInt32(completion - 1) << 16)
+    /// - Throws: `CommandFieldError` when a count is outside `CommandLimits.queueCount`.
+    public static func setNumberOfQueues(submissionQueueCount: Int,
+                                         completionQueueCount: Int) throws(CommandFieldError) -> Self {
+        let submission = try CommandLimits.check(submissionQueueCount, in: CommandLimits.queueCount,
+                                                 field: "Number of Queues NSQR (submission queues)")
+        let completion = try CommandLimits.check(completionQueueCount, in: CommandLimits.queueCount,
+                                                 field: "Number of Queues NCQR (completion queues)")
+        return queueCountRequest(submission: submission, completion: completion)
     }
 
-    /// Get Log Page of `bytes` bytes (a multiple of 4) from `offset`.
-    public static func getLogPage(_ page: LogPageID, bytes: Int, offset: UInt64 = 0, nsid: UInt32 = 0xFFFF_FFFF) -> Self {
-        var entry = Self()
-        entry.opcode = AdminOpcode.getLogPage.rawValue
-        entry.nsid = nsid
-        let dwords = UInt32(bytes / 4 - 1)
-        entry.cdw10 = UInt32(page.rawValue) | (dwords & 0xFFFF) << 16
-        entry.cdw11 = dwords >> 16
-        entry.cdw12 = UInt32(truncatingIfNeeded: offset)
-        entry.cdw13 = UInt32(truncatingIfNeeded: offset >> 32)
-        return entry
+    /// Get Log Page of `byteCount` bytes from byte `offset` of the page.
+    /// - Throws: `CommandFieldError` unless `byteCount` is a multiple of 4 in `CommandLimits.logPageBytes`.
+    public static func getLogPage(_ page: LogPageID, byteCount: Int, offset: UInt64 = 0,
+                                  nsid: UInt32 = 0xFFFF_FFFF) throws(CommandFieldError) -> Self {
+        let field = "Get Log Page NUMD (bytes)"
+        let bytes = try CommandLimits.check(byteCount, in: CommandLimits.logPageBytes, field: field)
+        guard bytes % 4 == 0 else { throw .notAMultiple(field: field, value: bytes, multiple: 4) }
+        return logPageRequest(page, bytes: bytes, offset: offset, nsid: nsid)
     }
 
     /// Abort the command `commandID` on submission queue `queueID`.
@@ -101,6 +108,11 @@ extension SubmissionQueueEntry {
     }
 
     /// NVM Read, Write, Compare or Verify of `blocks` blocks at `lba`.
+    ///
+    /// The per-I/O builder: no check, no trap. `blocks` must lie in `CommandLimits.blocksPerCommand`
+    /// (check it where the request enters, with `CommandLimits.check`); a value outside is clamped
+    /// into it, as `blockCount` documents.
+    @inlinable
     public static func io(_ opcode: NVMOpcode, nsid: UInt32, lba: UInt64, blocks: Int, fua: Bool = false) -> Self {
         var entry = Self()
         entry.opcode = opcode.rawValue
@@ -119,20 +131,19 @@ extension SubmissionQueueEntry {
         return entry
     }
 
-    /// NVM Write Zeroes, optionally deallocating.
+    /// NVM Write Zeroes, optionally deallocating; `blocks` as for `io` (clamped, not checked).
     public static func writeZeroes(nsid: UInt32, lba: UInt64, blocks: Int, deallocate: Bool = false, fua: Bool = false) -> Self {
         var entry = io(.writeZeroes, nsid: nsid, lba: lba, blocks: blocks, fua: fua)
         entry.deallocate = deallocate
         return entry
     }
 
-    /// NVM Dataset Management over `rangeCount` 16-byte ranges at the data pointer.
-    public static func datasetManagement(nsid: UInt32, rangeCount: Int, attributes: UInt32) -> Self {
-        var entry = Self()
-        entry.opcode = NVMOpcode.datasetManagement.rawValue
-        entry.nsid = nsid
-        entry.cdw10 = UInt32(rangeCount - 1) & 0xFF
-        entry.cdw11 = attributes
-        return entry
+    /// NVM Dataset Management over `numberOfRanges` 16-byte ranges at the data pointer.
+    /// - Throws: `CommandFieldError` when `numberOfRanges` is outside `CommandLimits.datasetManagementRanges`.
+    public static func datasetManagement(nsid: UInt32, numberOfRanges: Int,
+                                         attributes: UInt32) throws(CommandFieldError) -> Self {
+        let count = try CommandLimits.check(numberOfRanges, in: CommandLimits.datasetManagementRanges,
+                                            field: "Dataset Management NR (ranges)")
+        return rangeRequest(nsid: nsid, ranges: count, attributes: attributes)
     }
 }

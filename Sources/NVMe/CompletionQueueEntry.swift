@@ -13,8 +13,10 @@ public struct CompletionQueueEntry: Sendable, Hashable, BitwiseCopyable {
     /// Phase tag (bit 0) and Status field (bits 15:1).
     public var statusAndPhase: UInt16 = 0
 
+    /// An all-zero entry (phase 0): what a freshly cleared completion ring holds.
     public init() {}
 
+    /// An entry as a controller posts it: `status` goes to bits 15:1 of the last word, `phase` to bit 0.
     public init(dw0: UInt32 = 0, dw1: UInt32 = 0, sqHead: UInt16, sqID: UInt16, commandID: UInt16,
                 status: CompletionStatus, phase: Bool) {
         self.dw0 = dw0
@@ -37,21 +39,28 @@ public struct CompletionQueueEntry: Sendable, Hashable, BitwiseCopyable {
 /// The 15-bit Status field: Status Code (7:0), Status Code Type (10:8), Command Retry Delay (12:11),
 /// More (13), Do Not Retry (14) - numbered here from the field's own bit 0.
 public struct CompletionStatus: Sendable, Hashable, CustomStringConvertible {
+    /// The 15 Status field bits (the completion's bits 31:17 shifted down by one); bit 15 is always 0.
     public var rawValue: UInt16
+    /// Wraps a Status field; bit 15 (which would be the phase tag's neighbour) is dropped.
     public init(rawValue: UInt16) { self.rawValue = rawValue & 0x7FFF }
+    /// A status of any type and code, with the Do Not Retry and More bits as given (CRD 0).
     public init(type: StatusCodeType, code: UInt8, doNotRetry: Bool = false, more: Bool = false) {
         rawValue = UInt16(code) | UInt16(type.rawValue) << 8 | (more ? 1 << 13 : 0) | (doNotRetry ? 1 << 14 : 0)
     }
+    /// A Generic Command Status (SCT 0).
     public init(_ generic: GenericStatus, doNotRetry: Bool = false) {
         self.init(type: .generic, code: generic.rawValue, doNotRetry: doNotRetry)
     }
+    /// A Command Specific Status (SCT 1).
     public init(_ specific: CommandSpecificStatus, doNotRetry: Bool = false) {
         self.init(type: .commandSpecific, code: specific.rawValue, doNotRetry: doNotRetry)
     }
+    /// A Media and Data Integrity Error (SCT 2).
     public init(_ media: MediaStatus, doNotRetry: Bool = false) {
         self.init(type: .mediaAndDataIntegrity, code: media.rawValue, doNotRetry: doNotRetry)
     }
 
+    /// Successful Completion: SCT 0, SC 00h.
     public static let success = CompletionStatus(rawValue: 0)
 
     /// Status Code.
@@ -69,9 +78,13 @@ public struct CompletionStatus: Sendable, Hashable, CustomStringConvertible {
 
     /// Compares type and code, ignoring the CRD, More and DNR bits.
     public func matches(_ type: StatusCodeType, _ code: UInt8) -> Bool { self.type == type && self.code == code }
+    /// Whether this is the given Generic Command Status, whatever its CRD, More and DNR bits.
     public func matches(_ generic: GenericStatus) -> Bool { matches(.generic, generic.rawValue) }
+    /// Whether this is the given Command Specific Status, whatever its CRD, More and DNR bits.
     public func matches(_ specific: CommandSpecificStatus) -> Bool { matches(.commandSpecific, specific.rawValue) }
+    /// Whether this is the given Media and Data Integrity Error, whatever its CRD, More and DNR bits.
     public func matches(_ media: MediaStatus) -> Bool { matches(.mediaAndDataIntegrity, media.rawValue) }
 
+    /// The status's name with its SCT and SC in hex, and DNR when set.
     public var description: String { StatusNames.describe(self) }
 }

@@ -36,7 +36,9 @@ public enum ControllerRegister {
 
 /// CAP - Controller Capabilities.
 public struct ControllerCapabilities: Sendable, Hashable {
+    /// The register as read from BAR0 offset 00h.
     public var rawValue: UInt64
+    /// Wraps a CAP value read from the controller (or built by a device model).
     public init(rawValue: UInt64) { self.rawValue = rawValue }
 
     /// Maximum Queue Entries Supported, 0's based (bits 15:0).
@@ -72,8 +74,11 @@ public struct ControllerCapabilities: Sendable, Hashable {
 
 /// VS - Version.
 public struct ControllerVersion: Sendable, Hashable, CustomStringConvertible {
+    /// The register as read from BAR0 offset 08h (or Identify Controller VER).
     public var rawValue: UInt32
+    /// Wraps a VS value read from the controller.
     public init(rawValue: UInt32) { self.rawValue = rawValue }
+    /// Builds the value a controller of version `major.minor.tertiary` reports.
     public init(major: UInt16, minor: UInt8, tertiary: UInt8 = 0) {
         rawValue = UInt32(major) << 16 | UInt32(minor) << 8 | UInt32(tertiary)
     }
@@ -83,12 +88,15 @@ public struct ControllerVersion: Sendable, Hashable, CustomStringConvertible {
     public var minor: UInt8 { UInt8(truncatingIfNeeded: rawValue >> 8) }
     /// Tertiary version (bits 7:0).
     public var tertiary: UInt8 { UInt8(truncatingIfNeeded: rawValue) }
+    /// `major.minor.tertiary`, as the specification names versions.
     public var description: String { "\(major).\(minor).\(tertiary)" }
 }
 
 /// CC - Controller Configuration.
 public struct ControllerConfiguration: Sendable, Hashable {
+    /// The register as written to (or read from) BAR0 offset 14h.
     public var rawValue: UInt32
+    /// Wraps a CC value; the default, 0, is a disabled controller with every field at its reset value.
     public init(rawValue: UInt32 = 0) { self.rawValue = rawValue }
 
     /// Enable (bit 0).
@@ -111,15 +119,20 @@ public struct ControllerConfiguration: Sendable, Hashable {
 
     /// CC.SHN values.
     public enum ShutdownNotification: UInt8, Sendable {
+        /// 00b: no notification.
         case none = 0b00
+        /// 01b: normal shutdown (flush, then stop).
         case normal = 0b01
+        /// 10b: abrupt shutdown (stop as soon as possible).
         case abrupt = 0b10
     }
 }
 
 /// CSTS - Controller Status.
 public struct ControllerStatus: Sendable, Hashable {
+    /// The register as read from BAR0 offset 1Ch.
     public var rawValue: UInt32
+    /// Wraps a CSTS value read from the controller; the default, 0, is not ready and not failed.
     public init(rawValue: UInt32 = 0) { self.rawValue = rawValue }
 
     /// Ready (bit 0).
@@ -141,18 +154,45 @@ public struct ControllerStatus: Sendable, Hashable {
 
     /// CSTS.SHST values.
     public enum ShutdownStatus: UInt8, Sendable {
+        /// 00b: normal operation, no shutdown requested.
         case normal = 0b00
+        /// 01b: shutdown processing is under way.
         case occurring = 0b01
+        /// 10b: shutdown processing is complete.
         case complete = 0b10
     }
 }
 
 /// AQA - Admin Queue Attributes. Sizes are 0's based in the register; these accessors take entry counts.
 public struct AdminQueueAttributes: Sendable, Hashable {
+    /// The register as written to (or read from) BAR0 offset 24h.
     public var rawValue: UInt32
+    /// Wraps an AQA value read from the register.
     public init(rawValue: UInt32) { self.rawValue = rawValue }
+
+    /// The register for admin queues of the given sizes in entries.
+    /// - Throws: `CommandFieldError` when a count is outside `CommandLimits.adminQueueEntries` (2...4096).
+    public init(submissionEntryCount: Int, completionEntryCount: Int) throws(CommandFieldError) {
+        let submission = try CommandLimits.check(submissionEntryCount, in: CommandLimits.adminQueueEntries,
+                                                 field: "AQA.ASQS (admin submission queue entries)")
+        let completion = try CommandLimits.check(completionEntryCount, in: CommandLimits.adminQueueEntries,
+                                                 field: "AQA.ACQS (admin completion queue entries)")
+        self.init(validSubmission: submission, completion: completion)
+    }
+
+    /// The first, non-throwing form, kept so existing callers compile: a size the 12-bit field holds
+    /// (1...4096, even the invalid 1) is encoded as before; any other is written as 0h, which the
+    /// controller refuses, instead of trapping or wrapping.
+    @available(*, deprecated, renamed: "init(submissionEntryCount:completionEntryCount:)",
+               message: "throws on a queue size the register cannot hold")
     public init(submissionEntries: Int, completionEntries: Int) {
-        rawValue = UInt32(submissionEntries - 1) & 0xFFF | (UInt32(completionEntries - 1) & 0xFFF) << 16
+        self.init(validSubmission: CommandLimits.legacy(submissionEntries, fieldHolds: 1...4096, otherwise: 1),
+                  completion: CommandLimits.legacy(completionEntries, fieldHolds: 1...4096, otherwise: 1))
+    }
+
+    /// Both sizes lie in 1...4096.
+    private init(validSubmission submission: Int, completion: Int) {
+        rawValue = UInt32(submission - 1) & 0xFFF | (UInt32(completion - 1) & 0xFFF) << 16
     }
     /// Admin Submission Queue Size, 0's based (bits 11:0).
     public var asqs: UInt16 { UInt16(bits(rawValue, 0, 12)) }

@@ -1,16 +1,9 @@
 /// The Identify Controller data structure (CNS 01h), 4096 bytes (NVMe Base 2.0, figure
 /// "Identify - Identify Controller Data Structure"). Only the fields this driver uses are
 /// decoded; `encode()` writes them back at the same offsets (the mock serves it that way).
+/// The offsets are in `IdentifyController.Offset`.
 public struct IdentifyController: Sendable, Hashable {
-    /// Byte offsets of the decoded fields.
-    public enum Offset {
-        public static let vid = 0, ssvid = 2, sn = 4, mn = 24, fr = 64, rab = 72, ieee = 73, cmic = 76
-        public static let mdts = 77, cntlid = 78, ver = 80, oacs = 256, acl = 258, aerl = 259, lpa = 261, elpe = 262, npss = 263
-        public static let sqes = 512, cqes = 513, maxcmd = 514, nn = 516, oncs = 520, fuses = 522, fna = 524
-        public static let vwc = 525, awun = 526, awupf = 528, acwu = 532, sgls = 536, mnan = 540, subnqn = 768
-        /// Power State Descriptor n is at `psd + 32 * n`.
-        public static let psd = 2048
-    }
+    /// Size of the structure in bytes.
     public static let size = 4096
 
     /// PCI Vendor ID.
@@ -31,6 +24,10 @@ public struct IdentifyController: Sendable, Hashable {
     public var cntlid: UInt16 = 0
     /// Version the controller implements (same layout as the VS register).
     public var ver: UInt32 = 0
+    /// RTD3 Resume Latency in microseconds (0: not reported).
+    public var rtd3r: UInt32 = 0
+    /// RTD3 Entry Latency in microseconds (0: not reported): how long a normal shutdown may take.
+    public var rtd3e: UInt32 = 0
     /// Optional Admin Command Support.
     public var oacs: UInt16 = 0
     /// Abort Command Limit, 0's based.
@@ -41,6 +38,9 @@ public struct IdentifyController: Sendable, Hashable {
     public var lpa: UInt8 = 0
     /// Error Log Page Entries, 0's based.
     public var elpe: UInt8 = 0
+    /// Number of Power States Support, 0's based (0: one power state). A device model that
+    /// fills `powerStates` sets this to their count - 1.
+    public var npss: UInt8 = 0
     /// Submission Queue Entry Size: required (3:0) and maximum (7:4), as powers of two.
     public var sqes: UInt8 = 0x66
     /// Completion Queue Entry Size: required (3:0) and maximum (7:4), as powers of two.
@@ -69,13 +69,8 @@ public struct IdentifyController: Sendable, Hashable {
     public var mnan: UInt32 = 0
     /// NVM Subsystem NVMe Qualified Name.
     public var subnqn: String = ""
-    /// Power State Descriptors PS0...PSn, 1 to 32 of them; NPSS (byte 263) is their count - 1.
+    /// Power State Descriptors PS0...PSn (at most 32); decoding reads NPSS + 1 of them.
     public var powerStates: [PowerStateDescriptor] = [PowerStateDescriptor()]
-
-    /// Number of Power States Support (NPSS), 0's based, as encoded from `powerStates`.
-    public var npss: UInt8 { UInt8(clamping: max(1, min(powerStates.count, 32)) - 1) }
-
-    public init() {}
 
     /// Whether a volatile write cache is present (VWC bit 0).
     public var volatileWriteCachePresent: Bool { vwc & 1 == 1 }
@@ -91,7 +86,12 @@ public struct IdentifyController: Sendable, Hashable {
         mdts == 0 ? nil : minimumPageSize << Int(mdts)
     }
 
+    /// An all-zero structure except SQES 66h and CQES 44h (64- and 16-byte entries); a device
+    /// model fills in the rest.
+    public init() {}
+
     /// Decodes the structure from 4096 bytes.
+    /// - Precondition: `bytes` holds at least `IdentifyController.size` bytes.
     public init(bytes: UnsafeRawBufferPointer) {
         precondition(bytes.count >= Self.size, "Identify Controller is 4096 bytes")
         vid = bytes.le(UInt16.self, at: Offset.vid)
@@ -103,11 +103,17 @@ public struct IdentifyController: Sendable, Hashable {
         mdts = bytes[Offset.mdts]
         cntlid = bytes.le(UInt16.self, at: Offset.cntlid)
         ver = bytes.le(UInt32.self, at: Offset.ver)
+        rtd3r = bytes.le(UInt32.self, at: Offset.rtd3r)
+        rtd3e = bytes.le(UInt32.self, at: Offset.rtd3e)
         oacs = bytes.le(UInt16.self, at: Offset.oacs)
         acl = bytes[Offset.acl]
         aerl = bytes[Offset.aerl]
         lpa = bytes[Offset.lpa]
         elpe = bytes[Offset.elpe]
+        npss = bytes[Offset.npss]
+        // NPSS is 0's based and the table holds 32 descriptors, so a larger value is capped.
+        let states = min(Int(npss), 31) + 1
+        powerStates = (0..<states).map { PowerStateDescriptor(bytes: bytes, at: Offset.psd + PowerStateDescriptor.size * $0) }
         sqes = bytes[Offset.sqes]
         cqes = bytes[Offset.cqes]
         maxcmd = bytes.le(UInt16.self, at: Offset.maxcmd)
@@ -122,11 +128,10 @@ public struct IdentifyController: Sendable, Hashable {
         sgls = bytes.le(UInt32.self, at: Offset.sgls)
         mnan = bytes.le(UInt32.self, at: Offset.mnan)
         subnqn = ASCIIField.decode(bytes, at: Offset.subnqn, length: 256).replacingNULs()
-        let states = Int(bytes[Offset.npss] & 0x1F) + 1
-        powerStates = (0..<states).map { PowerStateDescriptor(bytes: bytes, at: Offset.psd + PowerStateDescriptor.size * $0) }
     }
 
     /// Encodes the decoded fields at their offsets; every other byte is zero.
+    /// - Precondition: `bytes` holds at least `IdentifyController.size` bytes.
     public func encode(into bytes: UnsafeMutableRawBufferPointer) {
         precondition(bytes.count >= Self.size, "Identify Controller is 4096 bytes")
         for index in 0..<Self.size { bytes[index] = 0 }
@@ -141,11 +146,17 @@ public struct IdentifyController: Sendable, Hashable {
         bytes[Offset.mdts] = mdts
         bytes.storeLE(cntlid, at: Offset.cntlid)
         bytes.storeLE(ver, at: Offset.ver)
+        bytes.storeLE(rtd3r, at: Offset.rtd3r)
+        bytes.storeLE(rtd3e, at: Offset.rtd3e)
         bytes.storeLE(oacs, at: Offset.oacs)
         bytes[Offset.acl] = acl
         bytes[Offset.aerl] = aerl
         bytes[Offset.lpa] = lpa
         bytes[Offset.elpe] = elpe
+        bytes[Offset.npss] = npss
+        for (index, state) in powerStates.prefix(32).enumerated() {
+            state.encode(into: bytes, at: Offset.psd + PowerStateDescriptor.size * index)
+        }
         bytes[Offset.sqes] = sqes
         bytes[Offset.cqes] = cqes
         bytes.storeLE(maxcmd, at: Offset.maxcmd)
@@ -161,10 +172,6 @@ public struct IdentifyController: Sendable, Hashable {
         bytes.storeLE(mnan, at: Offset.mnan)
         let nqn = Array(subnqn.utf8.prefix(255))
         for (index, byte) in nqn.enumerated() { bytes[Offset.subnqn + index] = byte }
-        bytes[Offset.npss] = npss
-        for (index, state) in powerStates.prefix(32).enumerated() {
-            state.encode(into: bytes, at: Offset.psd + PowerStateDescriptor.size * index)
-        }
     }
 
     /// The encoded 4096 bytes.
@@ -177,16 +184,27 @@ public struct IdentifyController: Sendable, Hashable {
 
 /// ONCS - Optional NVM Command Support bits.
 public struct OptionalNVMCommands: OptionSet, Sendable, Hashable {
+    /// The ONCS field, bytes 521:520 of Identify Controller.
     public let rawValue: UInt16
+    /// Wraps an ONCS value.
     public init(rawValue: UInt16) { self.rawValue = rawValue }
+    /// Bit 0: Compare.
     public static let compare = OptionalNVMCommands(rawValue: 1 << 0)
+    /// Bit 1: Write Uncorrectable.
     public static let writeUncorrectable = OptionalNVMCommands(rawValue: 1 << 1)
+    /// Bit 2: Dataset Management.
     public static let datasetManagement = OptionalNVMCommands(rawValue: 1 << 2)
+    /// Bit 3: Write Zeroes.
     public static let writeZeroes = OptionalNVMCommands(rawValue: 1 << 3)
+    /// Bit 4: the Save field of Set Features and the Select field of Get Features.
     public static let saveAndSelectFeatures = OptionalNVMCommands(rawValue: 1 << 4)
+    /// Bit 5: reservations.
     public static let reservations = OptionalNVMCommands(rawValue: 1 << 5)
+    /// Bit 6: the Timestamp feature.
     public static let timestamp = OptionalNVMCommands(rawValue: 1 << 6)
+    /// Bit 7: Verify.
     public static let verify = OptionalNVMCommands(rawValue: 1 << 7)
+    /// Bit 8: Copy.
     public static let copy = OptionalNVMCommands(rawValue: 1 << 8)
 }
 

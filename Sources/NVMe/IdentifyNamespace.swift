@@ -1,13 +1,8 @@
 /// The Identify Namespace data structure for the NVM command set (CNS 00h), 4096 bytes
 /// (NVM Command Set 1.0, figure "Identify - Identify Namespace Data Structure").
+/// The offsets are in `IdentifyNamespace.Offset`.
 public struct IdentifyNamespace: Sendable, Hashable {
-    /// Byte offsets of the decoded fields.
-    public enum Offset {
-        public static let nsze = 0, ncap = 8, nuse = 16, nsfeat = 24, nlbaf = 25, flbas = 26, mc = 27
-        public static let dpc = 28, dps = 29, nmic = 30, dlfeat = 33, nawun = 34, nawupf = 36, nacwu = 38
-        public static let noiob = 46, nvmcap = 48, npwg = 64, npwa = 66, npdg = 68, npda = 70, nows = 72
-        public static let nguid = 104, eui64 = 120, lbaf = 128
-    }
+    /// Size of the structure in bytes.
     public static let size = 4096
 
     /// Namespace Size in logical blocks.
@@ -53,6 +48,7 @@ public struct IdentifyNamespace: Sendable, Hashable {
     /// LBA Format descriptors; `nlbaf + 1` of them are valid.
     public var lbaFormats: [LBAFormat] = [LBAFormat(metadataSize: 0, lbaDataSizeShift: 9, relativePerformance: 0)]
 
+    /// A 512-byte-block namespace with every other field zero; a device model fills in the rest.
     public init() {}
 
     /// Index of the LBA format in use (FLBAS bits 3:0 plus bits 6:5 as the high bits).
@@ -66,7 +62,8 @@ public struct IdentifyNamespace: Sendable, Hashable {
     /// Whether deallocated blocks read back as all zeros (DLFEAT bits 2:0 = 001b).
     public var deallocatedBlocksReadZero: Bool { dlfeat & 0b111 == 0b001 }
 
-    /// Decodes the structure from 4096 bytes.
+    /// Decodes the structure from 4096 bytes; `lbaFormats` gets NLBAF + 1 descriptors (at most 64).
+    /// - Precondition: `bytes` holds at least `IdentifyNamespace.size` bytes.
     public init(bytes: UnsafeRawBufferPointer) {
         precondition(bytes.count >= Self.size, "Identify Namespace is 4096 bytes")
         nsze = bytes.le(UInt64.self, at: Offset.nsze)
@@ -95,6 +92,7 @@ public struct IdentifyNamespace: Sendable, Hashable {
     }
 
     /// Encodes the decoded fields at their offsets; every other byte is zero.
+    /// - Precondition: `bytes` holds at least `IdentifyNamespace.size` bytes.
     public func encode(into bytes: UnsafeMutableRawBufferPointer) {
         precondition(bytes.count >= Self.size, "Identify Namespace is 4096 bytes")
         for index in 0..<Self.size { bytes[index] = 0 }
@@ -134,22 +132,28 @@ public struct IdentifyNamespace: Sendable, Hashable {
 /// An LBA Format descriptor: Metadata Size (15:0), LBA Data Size as a power of two (23:16),
 /// Relative Performance (25:24).
 public struct LBAFormat: Sendable, Hashable {
+    /// MS: metadata bytes per logical block (0: no metadata).
     public var metadataSize: UInt16
+    /// LBADS: the logical block size as a power of two (9 for 512 bytes, 12 for 4096).
     public var lbaDataSizeShift: UInt8
+    /// RP: relative performance, 0 (best) to 3 (degraded).
     public var relativePerformance: UInt8
 
+    /// A descriptor from its fields; only the low 2 bits of `relativePerformance` are kept on the wire.
     public init(metadataSize: UInt16 = 0, lbaDataSizeShift: UInt8, relativePerformance: UInt8 = 0) {
         self.metadataSize = metadataSize
         self.lbaDataSizeShift = lbaDataSizeShift
         self.relativePerformance = relativePerformance
     }
 
+    /// Decodes the 32-bit descriptor as it sits in Identify Namespace (bits 31:26 reserved).
     public init(raw: UInt32) {
         metadataSize = UInt16(truncatingIfNeeded: raw)
         lbaDataSizeShift = UInt8(truncatingIfNeeded: raw >> 16)
         relativePerformance = UInt8(truncatingIfNeeded: raw >> 24) & 0b11
     }
 
+    /// The 32-bit descriptor as Identify Namespace carries it.
     public var raw: UInt32 {
         UInt32(metadataSize) | UInt32(lbaDataSizeShift) << 16 | UInt32(relativePerformance & 0b11) << 24
     }

@@ -17,13 +17,20 @@ public struct SubmissionQueueEntry: Sendable, Hashable, BitwiseCopyable {
     public var dptr1: UInt64 = 0
     /// Data Pointer, second 8 bytes: PRP Entry 2, or bytes 8-15 of SGL Entry 1.
     public var dptr2: UInt64 = 0
+    /// Command Dword 10 (command specific: SLBA low for NVM I/O, CNS for Identify, QID/QSIZE for queue creation).
     public var cdw10: UInt32 = 0
+    /// Command Dword 11 (command specific: SLBA high for NVM I/O, the feature value for Set Features).
     public var cdw11: UInt32 = 0
+    /// Command Dword 12 (command specific: NLB, FUA, LR and DEAC for NVM I/O).
     public var cdw12: UInt32 = 0
+    /// Command Dword 13 (command specific: dataset management hints for NVM I/O).
     public var cdw13: UInt32 = 0
+    /// Command Dword 14 (command specific: expected initial logical block reference tag).
     public var cdw14: UInt32 = 0
+    /// Command Dword 15 (command specific: expected logical block application tag and mask).
     public var cdw15: UInt32 = 0
 
+    /// An all-zero entry: opcode 00h, no namespace, no data pointer.
     public init() {}
 
     /// Wire size in bytes.
@@ -60,10 +67,14 @@ public struct SubmissionQueueEntry: Sendable, Hashable, BitwiseCopyable {
         get { UInt16(truncatingIfNeeded: cdw12) }
         set { cdw12 = setting(cdw12, 0, 16, to: UInt32(newValue)) }
     }
-    /// Number of logical blocks as a count (1...65536).
+    /// Number of logical blocks as a count, 1...65536 (`CommandLimits.blocksPerCommand`).
+    ///
+    /// Set on the hot path, so it neither checks nor traps: a count outside the range is clamped
+    /// into it (0 becomes 1, 70000 becomes 65536) rather than wrapping into another length.
+    /// Callers check untrusted counts where they enter, with `CommandLimits.check`.
     @inlinable public var blockCount: Int {
         get { Int(nlb) + 1 }
-        set { nlb = UInt16(newValue - 1) }
+        set { nlb = UInt16(truncatingIfNeeded: CommandLimits.clamp(newValue, to: CommandLimits.blocksPerCommand) - 1) }
     }
     /// Force Unit Access (CDW12 bit 30).
     @inlinable public var fua: Bool {
@@ -90,8 +101,11 @@ public struct SubmissionQueueEntry: Sendable, Hashable, BitwiseCopyable {
 
 /// CDW0 FUSE values.
 public enum FusedOperation: UInt8, Sendable {
+    /// 00b: a normal, unfused command.
     case normal = 0b00
+    /// 01b: the first command of a fused pair (Compare of Compare and Write).
     case first = 0b01
+    /// 10b: the second command of a fused pair (Write of Compare and Write).
     case second = 0b10
 }
 

@@ -4,12 +4,16 @@
 ///
 /// Implementations are reference types shared between the owner and the queue pairs; the
 /// register methods are called on the I/O hot path (doorbells), so they must not allocate or lock.
+/// Register offsets come partly from the device (CAP.DSTRD spaces the doorbells), which is
+/// untrusted: an offset outside `registerSpaceSize` must never reach memory - `VFIODevice` reads
+/// all ones there (what a vanished device returns) and drops writes.
 public protocol DeviceInterface: AnyObject, Sendable {
     /// A name for messages: the PCI address (`0000:01:00.0`) or the mock's name.
     var name: String { get }
     /// The NUMA node the device sits on, when the platform reports one; DMA memory is placed there.
     var numaNode: Int? { get }
-    /// Size of BAR0 in bytes; register offsets beyond it are programming errors.
+    /// Size of BAR0 in bytes. A driver checks the doorbell offsets CAP.DSTRD gives against it
+    /// at bring-up; accesses beyond it read all ones and write nothing.
     var registerSpaceSize: Int { get }
 
     /// Reads a 32-bit register at `offset` bytes into BAR0.
@@ -30,7 +34,9 @@ public protocol DeviceInterface: AnyObject, Sendable {
 
 /// What a device may do to a mapped range of host memory.
 public struct DMAAccess: OptionSet, Sendable, Hashable {
+    /// Bit 0: the device reads; bit 1: the device writes.
     public let rawValue: UInt8
+    /// Wraps a set of access bits.
     public init(rawValue: UInt8) { self.rawValue = rawValue }
     /// The device may read the memory (host-to-device transfers, queue entries).
     public static let deviceReads = DMAAccess(rawValue: 1 << 0)
@@ -46,11 +52,14 @@ public struct IOVARange: Sendable, Hashable, CustomStringConvertible {
     public var first: UInt64
     /// Last usable IOVA (inclusive, so the whole 64-bit space is expressible).
     public var last: UInt64
+    /// The range [first, last].
+    /// - Precondition: `first <= last` (callers build ranges from checked kernel data or constants).
     public init(first: UInt64, last: UInt64) {
         precondition(first <= last, "IOVARange first must not exceed last")
         self.first = first
         self.last = last
     }
+    /// `0xfirst...0xlast`, hexadecimal.
     public var description: String {
         "0x" + String(first, radix: 16) + "...0x" + String(last, radix: 16)
     }

@@ -71,16 +71,19 @@ public struct PCIAddress: Sendable, Hashable, Comparable, Codable, CustomStringC
             + "." + String(function)
     }
 
+    /// Orders by domain, bus, device, then function: the order `lspci -D` lists functions in.
     public static func < (lhs: PCIAddress, rhs: PCIAddress) -> Bool {
         (lhs.domain, lhs.bus, lhs.device, lhs.function) < (rhs.domain, rhs.bus, rhs.device, rhs.function)
     }
 
-    // Codable as the canonical string, which is what JSON readers (and humans) expect.
+    /// Decodes the canonical string form (what JSON readers, and humans, expect); a malformed
+    /// string is a `PCIDeviceError.malformedAddress`.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         try self.init(parsing: container.decode(String.self))
     }
 
+    /// Encodes the canonical string form, `dddd:bb:dd.f`.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         try container.encode(description)

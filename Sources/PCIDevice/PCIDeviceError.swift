@@ -44,18 +44,27 @@ public enum PCIDeviceError: Error, Sendable, Equatable, CustomStringConvertible 
     case regionUnavailable(String)
     /// The device does not support VFIO_DEVICE_RESET.
     case resetUnsupported(String)
+    /// Giving back was asked for a function that is not on vfio-pci; `driver` is the one it is on.
+    case notBoundToVFIO(PCIAddress, driver: String?)
+    /// The driver to give a function back to is not registered (its directory is missing).
+    case previousDriverNotLoaded(PCIAddress, driver: String, directory: String)
 
     /// One function in an IOMMU group and the driver it is bound to.
     public struct GroupMember: Sendable, Hashable, CustomStringConvertible {
+        /// The function's address as sysfs names it (`0000:01:00.1`).
         public var address: String
+        /// The kernel driver bound to it.
         public var driver: String
+        /// A member as `checkBindable` reports it.
         public init(address: String, driver: String) {
             self.address = address
             self.driver = driver
         }
+        /// `address (bound to driver)`.
         public var description: String { "\(address) (bound to \(driver))" }
     }
 
+    /// The cause and the fix, in words for the person at the shell prompt.
     public var description: String {
         switch self {
         case let .malformedAddress(text, reason):
@@ -111,6 +120,16 @@ public enum PCIDeviceError: Error, Sendable, Equatable, CustomStringConvertible 
         case let .resetUnsupported(name):
             return "\(name) does not support VFIO_DEVICE_RESET (no FLR or other reset method). Reset the "
                 + "controller through its own registers (CC.EN = 0) instead."
+        case let .notBoundToVFIO(address, driver?):
+            return "\(address) is bound to \(driver), not vfio-pci: refusing to unbind a host driver. Only a "
+                + "function on vfio-pci can be given back; \(address) already has its driver, so there is nothing to do."
+        case let .notBoundToVFIO(address, nil):
+            return "\(address) is bound to no driver, not vfio-pci, so there is nothing to give back. To hand it "
+                + "to a host driver, load the driver (e.g. `modprobe nvme`) or write \(address) to that driver's bind file."
+        case let .previousDriverNotLoaded(address, driver, directory):
+            return "Cannot give \(address) back to \(driver): \(directory) does not exist, so the driver is not "
+                + "loaded. Load it with `modprobe \(driver)` and run the give-back again (or give no driver to "
+                + "leave \(address) unbound); \(address) stays on vfio-pci until then."
         }
     }
 }

@@ -24,6 +24,7 @@ public struct PCIFunction: Sendable, Hashable, Codable {
     /// IOMMU group number, nil when the IOMMU is off or the function is not in a group.
     public var iommuGroup: Int?
 
+    /// A function as discovery reports it (tests and tools build them by hand too).
     public init(address: PCIAddress, vendorID: UInt16, deviceID: UInt16, classCode: UInt32,
                 numaNode: Int? = nil, driver: String? = nil, iommuGroup: Int? = nil) {
         self.address = address

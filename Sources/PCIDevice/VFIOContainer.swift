@@ -88,6 +88,10 @@ public final class VFIOContainer: IOMMU {
 
     /// Maps host memory for the device through VFIO_IOMMU_MAP_DMA (which pins it).
     public func map(hostAddress: UnsafeMutableRawPointer, iova: UInt64, length: Int, access: DMAAccess) throws {
+        guard length > 0 else {
+            throw PCIDeviceError.vfioCallFailed(call: "VFIO_IOMMU_MAP_DMA(iova 0x\(String(iova, radix: 16)), \(length) bytes)",
+                                                errno: EINVAL)
+        }
         var request = vfio_iommu_type1_dma_map()
         request.argsz = UInt32(MemoryLayout<vfio_iommu_type1_dma_map>.size)
         request.flags = (access.contains(.deviceReads) ? cvfio_dma_map_flag_read() : 0)
@@ -103,6 +107,10 @@ public final class VFIOContainer: IOMMU {
 
     /// Removes a mapping made by `map`.
     public func unmap(iova: UInt64, length: Int) throws {
+        guard length > 0 else {
+            throw PCIDeviceError.vfioCallFailed(call: "VFIO_IOMMU_UNMAP_DMA(iova 0x\(String(iova, radix: 16)), \(length) bytes)",
+                                                errno: EINVAL)
+        }
         var request = vfio_iommu_type1_dma_unmap()
         request.argsz = UInt32(MemoryLayout<vfio_iommu_type1_dma_unmap>.size)
         request.iova = iova
@@ -120,13 +128,19 @@ enum VFIOFile {
         do {
             return try FileDescriptor.open(FilePath(path), .readWrite, options: [.closeOnExec])
         } catch let error as Errno {
-            switch error {
-            case .noSuchFileOrDirectory: throw .vfioUnavailable(path: path)
-            case .permissionDenied, .notPermitted: throw .permissionDenied(path: path)
-            default: throw .vfioCallFailed(call: "open \(path)", errno: error.rawValue)
-            }
+            throw failure(for: error, path: path)
         } catch {
             throw .vfioCallFailed(call: "open \(path)", errno: EIO)
+        }
+    }
+
+    /// The error for a failed open of a VFIO file: missing means VFIO is not set up, EACCES or
+    /// EPERM a missing permission on that file.
+    static func failure(for error: Errno, path: String) -> PCIDeviceError {
+        switch error {
+        case .noSuchFileOrDirectory: .vfioUnavailable(path: path)
+        case .permissionDenied, .notPermitted: .permissionDenied(path: path)
+        default: .vfioCallFailed(call: "open \(path)", errno: error.rawValue)
         }
     }
 }

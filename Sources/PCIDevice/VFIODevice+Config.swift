@@ -1,5 +1,3 @@
-import SystemPackage
-
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -9,19 +7,10 @@ import Musl
 /// PCI configuration space through the VFIO config region (pread/pwrite on the device fd at the
 /// region's offset). VFIO virtualises parts of it (BARs, MSI-X), which is what we want: writes the
 /// kernel must not see from user space are filtered there.
-extension VFIODevice {
-    /// Offset of the PCI command register.
-    public static let commandRegister = 0x04
-    /// Command register bit: respond to memory-space accesses (BAR0 registers).
-    public static let commandMemorySpace: UInt16 = 1 << 1
-    /// Command register bit: allow the function to master the bus (issue DMA).
-    public static let commandBusMaster: UInt16 = 1 << 2
-
-    /// Reads `count` bytes of config space at `offset`.
+extension VFIODevice: PCIConfigurationSpace {
+    /// Reads `count` bytes of config space at `offset`; a range outside the region is an error.
     public func readConfig(at offset: Int, count: Int) throws(PCIDeviceError) -> [UInt8] {
-        guard offset >= 0, count >= 0, offset + count <= configSize else {
-            throw .regionUnavailable("config space \(offset)+\(count) beyond its \(configSize) bytes on \(address)")
-        }
+        try checkConfigRange(offset, count)
         var bytes = [UInt8](repeating: 0, count: count)
         let got = bytes.withUnsafeMutableBytes { pread(descriptor.rawValue, $0.baseAddress, count, off_t(configOffset) + off_t(offset)) }
         guard got == count else {
@@ -30,11 +19,9 @@ extension VFIODevice {
         return bytes
     }
 
-    /// Writes `bytes` to config space at `offset`.
+    /// Writes `bytes` to config space at `offset`; a range outside the region is an error.
     public func writeConfig(_ bytes: [UInt8], at offset: Int) throws(PCIDeviceError) {
-        guard offset >= 0, offset + bytes.count <= configSize else {
-            throw .regionUnavailable("config space \(offset)+\(bytes.count) beyond its \(configSize) bytes on \(address)")
-        }
+        try checkConfigRange(offset, bytes.count)
         let put = bytes.withUnsafeBytes { pwrite(descriptor.rawValue, $0.baseAddress, bytes.count, off_t(configOffset) + off_t(offset)) }
         guard put == bytes.count else {
             throw .vfioCallFailed(call: "pwrite of config space \(offset)+\(bytes.count) on \(address)", errno: put < 0 ? errno : EIO)
@@ -58,11 +45,10 @@ extension VFIODevice {
         try writeConfig([UInt8(truncatingIfNeeded: value), UInt8(truncatingIfNeeded: value >> 8)], at: offset)
     }
 
-    /// Sets memory-space decoding and bus mastering in the command register, so BAR0 answers and the
-    /// controller may DMA; both are off after a reset or when vfio-pci takes the device.
-    public func enableMemoryAndBusMastering() throws(PCIDeviceError) {
-        let command = try readConfig16(at: Self.commandRegister)
-        let wanted = command | Self.commandMemorySpace | Self.commandBusMaster
-        if wanted != command { try writeConfig16(wanted, at: Self.commandRegister) }
+    /// Refuses a range outside the region; written as `count <= size - offset` so no sum can overflow.
+    private func checkConfigRange(_ offset: Int, _ count: Int) throws(PCIDeviceError) {
+        guard offset >= 0, count >= 0, offset <= configSize, count <= configSize - offset else {
+            throw .regionUnavailable("config space \(offset)+\(count) beyond its \(configSize) bytes on \(address)")
+        }
     }
 }

@@ -11,6 +11,9 @@ import Musl
 /// A PCI function opened through VFIO: BAR0 mapped for register access, config space through the
 /// device fd, reset through VFIO_DEVICE_RESET. It keeps its group (and so its container) alive.
 ///
+/// Opening it turns on memory-space decoding and bus mastering (the controller must DMA to its
+/// queues); releasing it turns bus mastering off again before the device fd closes.
+///
 /// Sendable: every stored property is an immutable `let`; register access goes through `MMIORegion`.
 public final class VFIODevice: DeviceInterface {
     /// The function's address.
@@ -29,14 +32,17 @@ public final class VFIODevice: DeviceInterface {
     public let irqIndexCount: Int
     /// MSI-X vectors VFIO offers (0 when the device has no MSI-X).
     public let msixVectorCount: Int
-    /// Where config space starts in the device fd, and how long it is.
+    /// Where config space starts in the device fd.
     let configOffset: Int64
+    /// How many bytes of config space the region holds.
     let configSize: Int
+    /// The device fd; closed in deinit.
     let descriptor: FileDescriptor
     private let logger = Logger(label: "PCIDevice.VFIODevice")
 
     /// Opens `address` end to end: the container, the device's IOMMU group (found through sysfs),
-    /// the group, then the device. Every missing piece is a `PCIDeviceError` that says what to do.
+    /// the group, then the device, with memory space and bus mastering enabled so the controller
+    /// can answer on BAR0 and DMA. Every missing piece is a `PCIDeviceError` that says what to do.
     public static func open(_ address: PCIAddress, sysfsRoot: String = "/sys",
                             vfioDirectory: String = "/dev/vfio") throws(PCIDeviceError) -> VFIODevice {
         let container = try VFIOContainer(path: vfioDirectory + "/vfio")
@@ -47,7 +53,7 @@ public final class VFIODevice: DeviceInterface {
         return try VFIODevice(address: address, group: group, numaNode: numa)
     }
 
-    /// Opens `address` from an attached group and maps BAR0.
+    /// Opens `address` from an attached group, maps BAR0 and enables memory space and bus mastering.
     public init(address: PCIAddress, group: VFIOGroup, numaNode: Int? = nil) throws(PCIDeviceError) {
         self.address = address
         self.group = group
@@ -63,20 +69,26 @@ public final class VFIODevice: DeviceInterface {
             guard bar.size > 0, bar.flags & cvfio_region_info_flag_mmap() != 0 else {
                 throw PCIDeviceError.regionUnavailable("BAR0 of \(address) is empty or cannot be mapped")
             }
+            // Sizes and offsets come from the kernel as u64; refuse what this process cannot address.
+            guard let barSize = Int(exactly: bar.size), let barOffset = Int64(exactly: bar.offset) else {
+                throw PCIDeviceError.regionUnavailable("BAR0 of \(address): \(bar.size) bytes at 0x\(String(bar.offset, radix: 16)) cannot be mapped")
+            }
             let config = try Self.regionInfo(fd, index: cvfio_pci_config_region_index(), address: address)
+            guard let configLength = Int(exactly: config.size), let configStart = Int64(exactly: config.offset) else {
+                throw PCIDeviceError.regionUnavailable("config space of \(address): \(config.size) bytes cannot be addressed")
+            }
             var irq = vfio_irq_info()
             irq.argsz = UInt32(MemoryLayout<vfio_irq_info>.size)
             irq.index = cvfio_pci_msix_irq_index()
             let msix = info.num_irqs > irq.index && cvfio_device_get_irq_info(fd.rawValue, &irq) == 0 ? Int(irq.count) : 0
 
-            bar0 = try MMIORegion(mapping: fd.rawValue, offset: Int64(bar.offset), size: Int(bar.size),
-                                  what: "BAR0 of \(address)")
+            bar0 = try MMIORegion(mapping: fd.rawValue, offset: barOffset, size: barSize, what: "BAR0 of \(address)")
             deviceFlags = info.flags
             regionCount = Int(info.num_regions)
             irqIndexCount = Int(info.num_irqs)
             msixVectorCount = msix
-            configOffset = Int64(config.offset)
-            configSize = Int(config.size)
+            configOffset = configStart
+            configSize = configLength
             descriptor = fd
         } catch let error as PCIDeviceError {
             try? fd.close()
@@ -85,9 +97,16 @@ public final class VFIODevice: DeviceInterface {
             try? fd.close()
             throw .vfioCallFailed(call: "opening \(address)", errno: EIO)
         }
+        // Fully initialised from here: if this throws, deinit clears bus mastering and closes the fd.
+        try enableMemoryAndBusMastering()
     }
 
-    deinit { try? descriptor.close() }
+    deinit {
+        do { try disableBusMastering() } catch {
+            logger.warning("could not clear bus mastering on \(address) before closing it: \(error)")
+        }
+        try? descriptor.close()
+    }
 
     private static func regionInfo(_ fd: FileDescriptor, index: UInt32,
                                    address: PCIAddress) throws(PCIDeviceError) -> vfio_region_info {
@@ -104,12 +123,18 @@ public final class VFIODevice: DeviceInterface {
 
     /// The PCI address, canonical form.
     public var name: String { address.description }
+    /// The size of BAR0, the bound every register access is checked against.
     public var registerSpaceSize: Int { bar0.size }
+    /// The VFIO type1 container the device's group is attached to.
     public var iommu: any IOMMU { group.container }
 
+    /// Volatile 32-bit read of BAR0; all ones for an offset outside it (see `MMIORegion`).
     public func readRegister32(at offset: Int) -> UInt32 { bar0.load32(at: offset) }
+    /// Volatile 64-bit read of BAR0; all ones for an offset outside it.
     public func readRegister64(at offset: Int) -> UInt64 { bar0.load64(at: offset) }
+    /// Volatile 32-bit write to BAR0; dropped and counted for an offset outside it.
     public func writeRegister32(_ value: UInt32, at offset: Int) { bar0.store32(value, at: offset) }
+    /// Volatile 64-bit write to BAR0; dropped and counted for an offset outside it.
     public func writeRegister64(_ value: UInt64, at offset: Int) { bar0.store64(value, at: offset) }
 
     /// Whether VFIO offers a reset (FLR, PM or bus reset) for this function.

@@ -16,16 +16,18 @@ struct List: ParsableCommand {
     @OptionGroup var sysfs: SysfsOptions
 
     func run() throws {
+        print(try output())
+    }
+
+    /// What `run` prints: the table, or the JSON array.
+    func output() throws -> String {
         var functions = try PCIDiscovery(sysfsBusPCI: sysfs.sysfsRoot + "/bus/pci").scan()
         if nvmeOnly { functions = functions.filter(\.isNVMeController) }
         let rows = functions.map(Row.init)
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(rows), as: UTF8.self))
-        } else {
-            print(Row.table(rows))
-        }
+        guard json else { return Row.table(rows) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        return String(decoding: try encoder.encode(rows), as: UTF8.self)
     }
 }
 

@@ -123,5 +123,36 @@ import Testing
         #expect(throws: DMAMapperError.invalidPageSize(3000)) { try DMAMapper(iommu: iommu, pageSize: 3000) }
         let mapper = try DMAMapper(iommu: iommu)
         #expect(throws: DMAMapperError.invalidLength(0)) { try mapper.allocate(length: 0) }
+        #expect(throws: DMAMapperError.invalidLength(-1)) { try mapper.allocate(length: -1) }
+    }
+
+    @Test func hugeLengthsAreErrorsNotTraps() throws {
+        // `ctrlbench scsi --request 9223372036854775807` asks for Int.max bytes.
+        let iommu = SoftwareIOMMU()
+        let mapper = try DMAMapper(iommu: iommu, pinning: .disabled)
+        let freeBefore = mapper.freeIOVABytes
+        let maximum = Int.max / 4096 * 4096
+        #expect(throws: DMAMapperError.lengthTooLarge(Int.max, maximum: maximum)) { try mapper.allocate(length: Int.max) }
+        #expect(throws: DMAMapperError.lengthTooLarge(maximum + 1, maximum: maximum)) { try mapper.allocate(length: maximum + 1) }
+        #expect(DMAMapperError.lengthTooLarge(Int.max, maximum: maximum).description.contains("\(Int.max)"))
+        // The largest length that rounds: no IOVA window or memory holds 2^63 bytes, and that is an error too.
+        #expect(throws: (any Error).self) { try mapper.allocate(length: maximum) }
+        #expect(throws: (any Error).self) { try mapper.allocate(length: 1 << 62) }
+        #expect(mapper.freeIOVABytes == freeBefore && iommu.mappingCount == 0, "a failed allocation leaves nothing behind")
+        // A mapper with 64 KiB pages rounds to its own page size.
+        let large = try DMAMapper(iommu: SoftwareIOMMU(), pageSize: 65536, pinning: .disabled)
+        #expect(throws: DMAMapperError.lengthTooLarge(Int.max - 100, maximum: Int.max / 65536 * 65536)) {
+            try large.allocate(length: Int.max - 100)
+        }
+    }
+
+    @Test func aNegativeTranslationLengthIsAFaultNotATrap() throws {
+        let iommu = SoftwareIOMMU()
+        let mapper = try DMAMapper(iommu: iommu, pinning: .disabled)
+        let buffer = try mapper.allocate(length: 4096)
+        let fault = DMAFault(iova: buffer.iova, length: -8, access: .deviceReads, reason: .negativeLength)
+        #expect(throws: fault) { try iommu.translate(iova: buffer.iova, length: -8, access: .deviceReads) }
+        #expect(iommu.faults == [fault])
+        #expect(fault.description.contains("negative length"))
     }
 }

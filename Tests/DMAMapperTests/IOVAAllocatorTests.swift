@@ -107,10 +107,42 @@ import Testing
         var allocator = try IOVAAllocator(ranges: [IOVARange(first: 0x1000, last: 0x10FFF)])
         let iova = try allocator.allocate(length: 8192)
         try allocator.free(iova: iova, length: 8192)
-        #expect(throws: IOVAAllocatorError.invalidFree(iova: iova, length: 8192)) { try allocator.free(iova: iova, length: 8192) }
-        #expect(throws: IOVAAllocatorError.invalidFree(iova: 0x100_0000, length: 4096)) {
+        #expect(throws: IOVAAllocatorError.notAllocated(iova: iova, length: 8192)) { try allocator.free(iova: iova, length: 8192) }
+        #expect(throws: IOVAAllocatorError.notAllocated(iova: 0x100_0000, length: 4096)) {
             try allocator.free(iova: 0x100_0000, length: 4096)
         }
+        let message = IOVAAllocatorError.notAllocated(iova: iova, length: 8192).description
+        #expect(message.contains("0x1000") && message.contains("already freed"))
+    }
+
+    @Test func onlyTheWholeLiveAllocationCanBeFreed() throws {
+        var allocator = try IOVAAllocator(ranges: [IOVARange(first: 0x1000, last: 0x10_0FFF)])
+        let a = try allocator.allocate(length: 4 * 4096)
+        let b = try allocator.allocate(length: 5000)
+        let freeBefore = allocator.freeBytes
+        // A sub-range of a live allocation: its tail, or its head with a shorter length.
+        #expect(throws: IOVAAllocatorError.notAllocated(iova: a + 0x2000, length: 0x2000)) {
+            try allocator.free(iova: a + 0x2000, length: 0x2000)
+        }
+        #expect(throws: IOVAAllocatorError.lengthMismatch(iova: a, length: 4096, allocatedLength: 4 * 4096)) {
+            try allocator.free(iova: a, length: 4096)
+        }
+        // A longer length that would swallow the neighbour, and the same granules asked differently.
+        #expect(throws: IOVAAllocatorError.lengthMismatch(iova: a, length: 8 * 4096, allocatedLength: 4 * 4096)) {
+            try allocator.free(iova: a, length: 8 * 4096)
+        }
+        #expect(throws: IOVAAllocatorError.lengthMismatch(iova: b, length: 8192, allocatedLength: 5000)) {
+            try allocator.free(iova: b, length: 8192)
+        }
+        #expect(throws: IOVAAllocatorError.self) { try allocator.free(iova: a, length: 0) }
+        #expect(throws: IOVAAllocatorError.self) { try allocator.free(iova: a, length: -4096) }
+        // None of that changed anything.
+        #expect(allocator.freeBytes == freeBefore && allocator.liveAllocationCount == 2)
+        let mismatch = IOVAAllocatorError.lengthMismatch(iova: a, length: 4096, allocatedLength: 16384).description
+        #expect(mismatch.contains("16384") && mismatch.contains("the length it was allocated with"))
+        try allocator.free(iova: a, length: 4 * 4096)
+        try allocator.free(iova: b, length: 5000)
+        #expect(allocator.liveAllocationCount == 0 && allocator.largestFreeBlock == allocator.freeBytes)
     }
 
     @Test func iovaZeroAndTheTopOfTheSpace() throws {

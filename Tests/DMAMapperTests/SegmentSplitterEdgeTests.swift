@@ -13,6 +13,9 @@ import Testing
         #expect(try chunks(0x1234, 0, page).isEmpty)
         #expect(try SegmentSplitter.chunkCount(of: IOVASegment(iova: 0x1234, length: 0), limits: page) == 0)
         #expect(SegmentSplitter.pageCount(iova: 0x1234, length: 0, pageSize: 4096) == 0)
+        #expect(SegmentSplitter.pageCount(iova: 0x1234, length: -1, pageSize: 4096) == 0)
+        // The largest length does not overflow: 2^63 - 1 bytes from offset 0xFFF touch 2^51 + 1 pages.
+        #expect(SegmentSplitter.pageCount(iova: 0xFFF, length: .max, pageSize: 4096) == 1 << 51 + 1)
     }
 
     @Test func exactlyOnePage() throws {

@@ -2,7 +2,9 @@ import SeededRandom
 import DMAMapper
 import Testing
 
-/// Random segments against the splitting rules; the seed is in every failure message.
+/// Random segments against the splitting rules; the seed is in every failure message. Small
+/// segments are compared chunk for chunk with a byte-by-byte model of the rules; large ones are
+/// checked rule by rule while walking them.
 @Suite struct SegmentSplitterPropertyTests {
     struct Case: CustomStringConvertible {
         var segment: IOVASegment
@@ -75,6 +77,42 @@ import Testing
         #expect(remaining == 0, "\(context): \(remaining) bytes not covered")
         #expect(count == expectedCount, "\(context): walked \(count) chunks, closed form says \(expectedCount)")
         #expect(try SegmentSplitter.chunkArray(of: c.segment, limits: limits).count == count, "\(context)")
+    }
+
+    /// The splitting rules applied one byte at a time, knowing nothing of the splitter's arithmetic:
+    /// a new chunk starts at the segment's first byte, at every multiple of the boundary, and
+    /// after every `maxChunkBytes` bytes of the current chunk.
+    static func byteWalk(_ segment: IOVASegment, _ limits: SplitLimits) -> [IOVASegment] {
+        var chunks: [IOVASegment] = []
+        for offset in 0..<segment.length {
+            let address = segment.iova + UInt64(offset)
+            let startsChunk = chunks.isEmpty || address % UInt64(limits.boundary) == 0
+                || chunks[chunks.count - 1].length == limits.maxChunkBytes
+            if startsChunk {
+                chunks.append(IOVASegment(iova: address, length: 1))
+            } else {
+                chunks[chunks.count - 1].length += 1
+            }
+        }
+        return chunks
+    }
+
+    @Test(arguments: [0xB17E_0001, 0xB17E_0002] as [UInt64])
+    func smallSegmentsMatchTheByteWalk(seed: UInt64) throws {
+        var rng = SplitMix64(seed: seed)
+        for index in 0..<1500 {
+            let alignment = rng.powerOfTwo(0...4)
+            let boundary = rng.powerOfTwo(alignment.trailingZeroBitCount...10)
+            let maxChunk = Int.random(in: 1...64, using: &rng) * alignment
+            let length = Int.random(in: 0...(4 * boundary), using: &rng) / alignment * alignment
+            let iova = (UInt64.random(in: 0...(1 << 20), using: &rng) | 0xFFFF_0000_0000) & ~UInt64(alignment - 1)
+            let limits = try SplitLimits(maxChunkBytes: maxChunk, boundary: boundary, alignment: alignment)
+            let segment = IOVASegment(iova: iova, length: length)
+            let expected = Self.byteWalk(segment, limits)
+            let context = "seed \(seed) case \(index): \(segment) M=\(maxChunk) B=\(boundary) A=\(alignment)"
+            #expect(try SegmentSplitter.chunkArray(of: segment, limits: limits) == expected, "\(context)")
+            #expect(try SegmentSplitter.chunkCount(of: segment, limits: limits) == expected.count, "\(context)")
+        }
     }
 
     @Test func pageCountMatchesTouchedPages() {

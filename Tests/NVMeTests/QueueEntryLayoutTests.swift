@@ -1,5 +1,5 @@
 import Testing
-@testable import NVMe
+import NVMe
 
 /// Offsets from NVMe Base 2.0 "Common Command Format" and "Common Completion Queue Entry Layout".
 @Suite struct QueueEntryLayoutTests {
@@ -39,6 +39,9 @@ import Testing
         #expect(entry.cdw10 == 0x2345_6789)   // SLBA low
         #expect(entry.cdw11 == 0x1)           // SLBA high
         #expect(entry.cdw12 == 7 | 1 << 30)   // NLB 0's based, FUA bit 30
+        var retry = entry
+        retry.limitedRetry = true
+        #expect(retry.cdw12 == 7 | 1 << 30 | 1 << 31)  // LR bit 31
     }
 
     @Test func completionEntryIsSixteenBytesWithSpecOffsets() {
@@ -52,23 +55,6 @@ import Testing
         #expect(MemoryLayout<C>.offset(of: \.statusAndPhase) == 14)
     }
 
-    @Test func completionStatusBitsMatchDwordThree() {
-        // DW3: P bit 16, SC 24:17, SCT 27:25, CRD 29:28, M 30, DNR 31.
-        let dw3: UInt32 = 1 << 16 | 0x80 << 17 | 0x0 << 25 | 1 << 31
-        var entry = CompletionQueueEntry()
-        entry.statusAndPhase = UInt16(dw3 >> 16)
-        #expect(entry.phase)
-        #expect(entry.status.matches(.lbaOutOfRange))
-        #expect(entry.status.doNotRetry)
-        #expect(!entry.status.more)
-        let media = CompletionQueueEntry(sqHead: 1, sqID: 1, commandID: 9, status: CompletionStatus(.unrecoveredReadError), phase: false)
-        #expect(media.statusAndPhase >> 1 & 0xFF == 0x81)
-        #expect(media.statusAndPhase >> 9 & 0x7 == 2)
-        #expect(!media.phase)
-        #expect(CompletionStatus.success.isSuccess)
-        #expect(!CompletionStatus(.invalidCommandOpcode).isSuccess)
-    }
-
     @Test func statusDescriptionNamesTheStatus() {
         let text = CompletionStatus(.invalidFieldInCommand, doNotRetry: true).description
         #expect(text.contains("invalidFieldInCommand"))
@@ -76,16 +62,34 @@ import Testing
         #expect(text.contains("DNR"))
     }
 
-    @Test func sglDescriptorLayout() {
-        let descriptor = SGLDescriptor(type: .lastSegment, address: 0xDEAD_0000, length: 0x30)
+    @Test func sglDescriptorBytesSitWhereTheSpecPutsThem() {
+        // Bytes 7:0 address, 11:8 length, 14:12 reserved, 15 identifier (type 7:4, subtype 3:0).
+        let descriptor = SGLDescriptor(type: .lastSegment, subtype: 0x1, address: 0x1122_3344_5566_7788, length: 0x99AA_BBCC)
         #expect(MemoryLayout<SGLDescriptor>.size == 16)
-        #expect(descriptor.low == 0xDEAD_0000)
-        // Length bytes 8-11, identifier byte 15 with the type in bits 7:4.
-        #expect(descriptor.high & 0xFFFF_FFFF == 0x30)
-        #expect(descriptor.high >> 56 == 0x30)
-        #expect(descriptor.type == .lastSegment)
-        #expect(SGLDescriptor(type: .dataBlock, address: 0, length: 512).identifier == 0x00)
-        #expect(SGLDescriptor(type: .segment, address: 0, length: 16).identifier == 0x20)
+        let bytes = withUnsafeBytes(of: descriptor) { Array($0) }
+        #expect(bytes[0..<8] == [0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11])
+        #expect(bytes[8..<12] == [0xCC, 0xBB, 0xAA, 0x99])
+        #expect(bytes[12..<15] == [0, 0, 0])
+        #expect(bytes[15] == 0x31)
+        #expect(descriptor.type == .lastSegment && descriptor.subtype == 1)
+        #expect(descriptor.address == 0x1122_3344_5566_7788 && descriptor.length == 0x99AA_BBCC)
+        // In a command it fills the data pointer, bytes 24-39 of the entry.
+        var entry = SubmissionQueueEntry()
+        entry.psdt = .sglContiguousMetadata
+        entry.sgl1 = descriptor
+        let command = withUnsafeBytes(of: entry) { Array($0) }
+        #expect(Array(command[24..<40]) == bytes)
+        #expect(command[1] >> 6 == 0b01, "PSDT, CDW0 bits 15:14")
+        // A reserved type decodes as nil rather than as a wrong type.
+        #expect(SGLDescriptor(low: 0, high: 0xF0 << 56).type == nil)
+    }
+
+    @Test func prpListPageHoldsOneEightByteEntryPerEightBytes() {
+        // A PRP entry is a 64-bit address; a list page of CC.MPS bytes holds MPS / 8 of them.
+        #expect(PRP.entrySize == 8)
+        #expect(PRP.entriesPerListPage(pageSize: 4096) == 512)
+        #expect(PRP.entriesPerListPage(pageSize: 8192) == 1024)
+        #expect(PRP.entriesPerListPage(pageSize: 64 * 1024) == 8192)
     }
 
     @Test func datasetManagementRangeLayout() {
@@ -95,40 +99,43 @@ import Testing
         #expect(MemoryLayout<DatasetManagementRange>.offset(of: \.startingLBA) == 8)
     }
 
-    @Test func opcodeValuesFromTheSpec() {
-        #expect(AdminOpcode.createIOCompletionQueue.rawValue == 0x05)
-        #expect(AdminOpcode.createIOSubmissionQueue.rawValue == 0x01)
-        #expect(AdminOpcode.identify.rawValue == 0x06)
-        #expect(AdminOpcode.setFeatures.rawValue == 0x09)
-        #expect(AdminOpcode.asynchronousEventRequest.rawValue == 0x0C)
-        #expect(NVMOpcode.flush.rawValue == 0x00)
-        #expect(NVMOpcode.write.rawValue == 0x01)
-        #expect(NVMOpcode.read.rawValue == 0x02)
-        #expect(NVMOpcode.compare.rawValue == 0x05)
-        #expect(NVMOpcode.writeZeroes.rawValue == 0x08)
-        #expect(NVMOpcode.datasetManagement.rawValue == 0x09)
-        #expect(NVMOpcode.verify.rawValue == 0x0C)
-    }
-
-    @Test func adminCommandDwords() {
-        let cq = SubmissionQueueEntry.createIOCompletionQueue(id: 3, entries: 256, baseIOVA: 0x10000)
-        #expect(cq.cdw10 == 3 | 255 << 16)  // QID 15:0, QSIZE 31:16 0's based
-        #expect(cq.cdw11 & 1 == 1)          // PC
+    @Test func adminCommandDwords() throws {
+        let cq = try SubmissionQueueEntry.createIOCompletionQueue(id: 3, entryCount: 256, baseIOVA: 0x10000,
+                                                                  interruptsEnabled: true, vector: 5)
+        #expect(cq.opcode == 0x05)
+        #expect(cq.cdw10 == 3 | 255 << 16)            // QID 15:0, QSIZE 31:16 0's based
+        #expect(cq.cdw11 == 1 | 1 << 1 | 5 << 16)     // PC 0, IEN 1, IV 31:16
         #expect(cq.dptr1 == 0x10000)
-        let sq = SubmissionQueueEntry.createIOSubmissionQueue(id: 3, entries: 64, baseIOVA: 0x20000, completionQueueID: 3)
-        #expect(sq.cdw11 == 1 | 3 << 16)    // PC, CQID 31:16
-        let queues = SubmissionQueueEntry.setNumberOfQueues(submission: 4, completion: 2)
-        #expect(queues.cdw10 == 0x07)
-        #expect(queues.cdw11 == 3 | 1 << 16)
-        let log = SubmissionQueueEntry.getLogPage(.smartHealth, bytes: 512)
-        #expect(log.cdw10 == 0x02 | 127 << 16)  // LID, NUMDL 0's based dwords
+        let sq = try SubmissionQueueEntry.createIOSubmissionQueue(id: 3, entryCount: 64, baseIOVA: 0x20000,
+                                                                  completionQueueID: 3, priority: 2)
+        #expect(sq.opcode == 0x01)
+        #expect(sq.cdw10 == 3 | 63 << 16)
+        #expect(sq.cdw11 == 1 | 2 << 1 | 3 << 16)     // PC 0, QPRIO 2:1, CQID 31:16
+        let queues = try SubmissionQueueEntry.setNumberOfQueues(submissionQueueCount: 4, completionQueueCount: 2)
+        #expect(queues.opcode == 0x09 && queues.cdw10 == 0x07)
+        #expect(queues.cdw11 == 3 | 1 << 16)          // NSQR 15:0, NCQR 31:16, 0's based
+        let log = try SubmissionQueueEntry.getLogPage(.smartHealth, byteCount: 512, offset: 0x1_0000_0200)
+        #expect(log.opcode == 0x02)
+        #expect(log.cdw10 == 0x02 | 127 << 16)        // LID 7:0, NUMDL 31:16 (0's based dwords)
+        #expect(log.cdw11 == 0)                       // NUMDU
+        #expect(log.cdw12 == 0x200 && log.cdw13 == 1) // LPOL, LPOU
+        let big = try SubmissionQueueEntry.getLogPage(.errorInformation, byteCount: 4 << 20)
+        #expect(big.cdw10 >> 16 == 0xFFFF && big.cdw11 == 0xF)  // 2^20 - 1 dwords across NUMDL and NUMDU
         let abort = SubmissionQueueEntry.abort(queueID: 2, commandID: 17)
-        #expect(abort.cdw10 == 2 | 17 << 16)
-        let identify = SubmissionQueueEntry.identify(.activeNamespaceList)
-        #expect(identify.cdw10 == 0x02)
-        let dsm = SubmissionQueueEntry.datasetManagement(nsid: 1, rangeCount: 4, attributes: DatasetManagementAttribute.deallocate)
-        #expect(dsm.cdw10 == 3 && dsm.cdw11 == 1 << 2)
+        #expect(abort.opcode == 0x08 && abort.cdw10 == 2 | 17 << 16)  // SQID 15:0, CID 31:16
+        let identify = SubmissionQueueEntry.identify(.activeNamespaceList, controllerID: 9)
+        #expect(identify.opcode == 0x06 && identify.cdw10 == 0x02 | 9 << 16)  // CNS 7:0, CNTID 31:16
+        let features = SubmissionQueueEntry.getFeatures(.volatileWriteCache, select: 3)
+        #expect(features.opcode == 0x0A && features.cdw10 == 0x06 | 3 << 8)  // FID 7:0, SEL 10:8
+        let save = SubmissionQueueEntry.setFeatures(.volatileWriteCache, value: 1, save: true)
+        #expect(save.cdw10 == 0x06 | 1 << 31 && save.cdw11 == 1)            // SV bit 31
+        #expect(SubmissionQueueEntry.deleteIOSubmissionQueue(id: 4).opcode == 0x00)
+        #expect(SubmissionQueueEntry.deleteIOCompletionQueue(id: 4).cdw10 == 4)
+        #expect(SubmissionQueueEntry.deleteIOCompletionQueue(id: 4).opcode == 0x04)
+        let dsm = try SubmissionQueueEntry.datasetManagement(nsid: 1, numberOfRanges: 4,
+                                                             attributes: DatasetManagementAttribute.deallocate)
+        #expect(dsm.opcode == 0x09 && dsm.cdw10 == 3 && dsm.cdw11 == 1 << 2)  // NR 0's based, AD bit 2
         let zeroes = SubmissionQueueEntry.writeZeroes(nsid: 1, lba: 0, blocks: 1, deallocate: true)
-        #expect(zeroes.cdw12 == 1 << 25)
+        #expect(zeroes.opcode == 0x08 && zeroes.cdw12 == 1 << 25)             // DEAC bit 25
     }
 }

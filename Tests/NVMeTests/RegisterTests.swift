@@ -65,11 +65,14 @@ import Testing
         #expect(ControllerStatus(rawValue: 0b01 << 2).shst == .occurring)
     }
 
-    @Test func versionAndAdminQueueAttributes() {
-        let vs = ControllerVersion(rawValue: 0x0002_0000)
-        #expect(vs.major == 2 && vs.minor == 0)
+    @Test func versionAndAdminQueueAttributes() throws {
+        let vs = ControllerVersion(rawValue: 0x0002_0103)
+        #expect(vs.major == 2 && vs.minor == 1 && vs.tertiary == 3 && vs.description == "2.1.3")
         #expect(ControllerVersion(major: 1, minor: 4).rawValue == 0x0001_0400)
-        let aqa = AdminQueueAttributes(submissionEntries: 32, completionEntries: 64)
+        let aqa = try AdminQueueAttributes(submissionEntryCount: 32, completionEntryCount: 64)
         #expect(aqa.rawValue == 31 | 63 << 16)  // ASQS 11:0, ACQS 27:16, 0's based
+        #expect(aqa.asqs == 31 && aqa.acqs == 63)
+        let largest = try AdminQueueAttributes(submissionEntryCount: 4096, completionEntryCount: 2)
+        #expect(largest.rawValue == 0xFFF | 1 << 16)
     }
 }

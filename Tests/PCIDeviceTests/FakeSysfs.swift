@@ -3,7 +3,7 @@ import Foundation
 
 /// A sysfs-shaped tree in a temporary folder: bus/pci/{devices,drivers,drivers_probe} and
 /// kernel/iommu_groups, with the same symlinks real sysfs has. It does not react to writes by itself;
-/// `kernelWriter` plays the kernel's part after each real file write.
+/// `kernelWriter` plays the kernel's part after each real file write, including its refusals.
 final class FakeSysfs: Sendable {
     let root: String
     var busPCI: String { root + "/bus/pci" }
@@ -55,8 +55,21 @@ final class FakeSysfs: Sendable {
         try write("(null)\n", to: dir + "/driver_override")
         try write(String(repeating: "0x0000000000000000 0x0000000000000000 0x0000000000000000\n", count: 13),
                   to: dir + "/resource")
+        try configSpace(vendor: vendor, device: device, classCode: classCode)
+            .write(to: URL(fileURLWithPath: dir + "/config"))
         if let driver { try bind(address, to: driver) }
         if let group { try addToGroup(address, group: group) }
+    }
+
+    /// The first 64 bytes of a type 0 (or, for class 06 04, type 1) configuration header: vendor
+    /// 00h, device 02h, class code 09h-0Bh, header type 0Eh, as the kernel's `config` file starts.
+    func configSpace(vendor: UInt16, device: UInt16, classCode: UInt32) -> Data {
+        var bytes = [UInt8](repeating: 0, count: 64)
+        bytes[0] = UInt8(vendor & 0xFF); bytes[1] = UInt8(vendor >> 8)
+        bytes[2] = UInt8(device & 0xFF); bytes[3] = UInt8(device >> 8)
+        bytes[9] = UInt8(classCode & 0xFF); bytes[10] = UInt8(classCode >> 8 & 0xFF); bytes[11] = UInt8(classCode >> 16)
+        bytes[0x0E] = classCode >> 8 == 0x0604 ? 1 : 0
+        return Data(bytes)
     }
 
     /// Plays the kernel binding `address` to `driver` (creating the driver directory if needed).
@@ -89,31 +102,48 @@ final class FakeSysfs: Sendable {
         read(busPCI + "/devices/" + address + "/driver_override")
     }
 
-    /// A writer that writes the file, then reacts like the kernel: unbind removes the driver link,
-    /// drivers_probe binds to driver_override (or to `nativeDrivers[address]` when it is cleared),
-    /// bind binds. `refuse` lets a test make the kernel ignore a step.
+    /// A writer that writes the file, then reacts like the kernel (drivers/base/bus.c):
+    /// - `drivers/X/unbind` removes the driver link if X holds the device, else fails with ENODEV;
+    /// - `drivers_probe` binds an unbound device to its driver_override, or to
+    ///   `nativeDrivers[address]` when none is set, and leaves a bound device alone;
+    /// - `drivers/X/bind` fails with EBUSY while another driver holds the device, with ENODEV when
+    ///   driver_override names another driver, and binds otherwise.
+    /// `refuse` lets a test make the kernel ignore a step; `checkWritable` replaces the permission check.
     func kernelWriter(nativeDrivers: [String: String] = [:],
                       refuse: @escaping @Sendable (String) -> Bool = { _ in false },
-                      log: WriteLog? = nil) -> SysfsWriter {
-        SysfsWriter { [self] path, value throws(PCIDeviceError) in
+                      log: WriteLog? = nil,
+                      checkWritable: @escaping @Sendable (String) throws(PCIDeviceError) -> Void = SysfsWriter.accessCheck)
+        -> SysfsWriter {
+        SysfsWriter(write: { [self] path, value throws(PCIDeviceError) in
             try SysfsWriter.kernel.write(path, value)
             log?.append(path: path, value: value)
             guard !refuse(path) else { return }
             let address = value.trimmingCharacters(in: .whitespacesAndNewlines)
+            let driverName = URL(fileURLWithPath: path).deletingLastPathComponent().lastPathComponent
             if path.hasSuffix("/unbind") {
+                guard driver(of: address) == driverName else { throw .sysfsIOFailed(path: path, errno: ENODEV) }
                 unbind(address)
             } else if path.hasSuffix("/drivers_probe") {
-                let override = driverOverride(of: address)?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-                if !override.isEmpty && override != "(null)" {
+                guard driver(of: address) == nil else { return }
+                if let override = override(of: address) {
                     try? bind(address, to: override)
                 } else if let native = nativeDrivers[address] {
                     try? bind(address, to: native)
                 }
             } else if path.hasSuffix("/bind") {
-                let driverName = URL(fileURLWithPath: path).deletingLastPathComponent().lastPathComponent
+                guard driver(of: address) == nil else { throw .sysfsIOFailed(path: path, errno: EBUSY) }
+                if let override = override(of: address), override != driverName {
+                    throw .sysfsIOFailed(path: path, errno: ENODEV)
+                }
                 try? bind(address, to: driverName)
             }
-        }
+        }, checkWritable: checkWritable)
+    }
+
+    /// The driver_override value, nil when cleared ("(null)" or empty, as the kernel shows it).
+    func override(of address: String) -> String? {
+        let text = driverOverride(of: address)?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        return text.isEmpty || text == "(null)" ? nil : text
     }
 }
 

@@ -24,8 +24,25 @@ import Testing
             let driver = (try? FileManager.default.destinationOfSymbolicLink(atPath: driverLink))
                 .map { URL(fileURLWithPath: $0).lastPathComponent }
             #expect(function.driver == driver, "\(name)")
-            #expect(function.isNVMeController == (function.classCode == 0x010802))
         }
+    }
+
+    /// Class codes from the PCI Code and ID Assignment Specification: only base class 01h (mass
+    /// storage), subclass 08h (non-volatile memory), programming interface 02h (NVM Express I/O
+    /// controller) is one this driver can run; 01 08 00 is NVMHCI, 01 08 01 Enterprise NVMHCI and
+    /// 01 08 03 an NVMe administrative controller without I/O queues.
+    @Test(arguments: [
+        (UInt32(0x010802), true), (0x010801, false), (0x010800, false), (0x010803, false), (0x010601, false),
+        (0x018002, false), (0x020802, false), (0x060400, false), (0x000000, false),
+    ])
+    func onlyClass010802IsAnNVMeController(classCode: UInt32, isNVMe: Bool) throws {
+        let fake = try FakeSysfs()
+        try fake.addDevice("0000:03:00.0", classCode: classCode)
+        let function = try #require(try PCIDiscovery(sysfsBusPCI: fake.busPCI).scan().first)
+        #expect(function.classCode == classCode)
+        #expect(function.isNVMeController == isNVMe)
+        #expect(function.baseClass == UInt8(classCode >> 16) && function.subclass == UInt8(classCode >> 8 & 0xFF))
+        #expect(function.programmingInterface == UInt8(classCode & 0xFF))
     }
 
     @Test func fakeTreeGivesFakeDevices() throws {

@@ -2,22 +2,33 @@ import Foundation
 import Testing
 @testable import PCIDevice
 
-/// Bind/give-back against a fake sysfs tree, and every refusal.
-@Suite struct SysfsBinderTests {
-    let nvme = "0000:01:00.0"
+/// A machine where binding `BinderFixture.nvme` should work: vfio-pci loaded, IOMMU on, the
+/// device alone in group 7 on the nvme driver.
+enum BinderFixture {
+    static let nvme = "0000:01:00.0"
 
-    /// A machine where binding `nvme` should work: vfio-pci loaded, IOMMU on, the device alone in group 7.
-    func readyTree() throws -> FakeSysfs {
+    static func readyTree() throws -> FakeSysfs {
         let fake = try FakeSysfs()
         try fake.loadVFIO()
         try fake.addDevice(nvme, driver: "nvme", group: 7)
         return fake
     }
 
-    func binder(_ fake: FakeSysfs, log: WriteLog? = nil,
-                refuse: @escaping @Sendable (String) -> Bool = { _ in false }) -> SysfsBinder {
+    static func binder(_ fake: FakeSysfs, log: WriteLog? = nil,
+                       refuse: @escaping @Sendable (String) -> Bool = { _ in false }) -> SysfsBinder {
         SysfsBinder(sysfsRoot: fake.root,
                     writer: fake.kernelWriter(nativeDrivers: [nvme: "nvme"], refuse: refuse, log: log))
+    }
+}
+
+/// Bind and give back against a fake sysfs tree that behaves like the kernel, and the kernel
+/// not doing what was asked.
+@Suite struct SysfsBinderTests {
+    let nvme = BinderFixture.nvme
+    func readyTree() throws -> FakeSysfs { try BinderFixture.readyTree() }
+    func binder(_ fake: FakeSysfs, log: WriteLog? = nil,
+                refuse: @escaping @Sendable (String) -> Bool = { _ in false }) -> SysfsBinder {
+        BinderFixture.binder(fake, log: log, refuse: refuse)
     }
 
     @Test func bindsThenGivesBack() throws {
@@ -38,20 +49,23 @@ import Testing
         try b.giveBack(record)
         #expect(fake.driver(of: nvme) == "nvme")
         #expect(fake.driverOverride(of: nvme) == "\n")
+        // The previous driver is bound directly: a re-probe could hand the device to another driver.
         #expect(log.writes.suffix(3).map(\.path) == [
             fake.busPCI + "/devices/\(nvme)/driver_override",
             fake.busPCI + "/drivers/vfio-pci/unbind",
-            fake.busPCI + "/drivers_probe",
+            fake.busPCI + "/drivers/nvme/bind",
         ])
     }
 
-    @Test func givesBackByExplicitBindWhenProbeChoosesNothing() throws {
+    @Test func giveBackBindsThePreviousDriverEvenWhenProbingWouldChooseAnother() throws {
         let fake = try readyTree()
-        // No native driver for probing: the binder must fall back to drivers/nvme/bind.
-        let b = SysfsBinder(sysfsRoot: fake.root, writer: fake.kernelWriter())
-        let record = try b.bindToVFIO(nvme)
-        try b.giveBack(record)
+        let record = try binder(fake).bindToVFIO(nvme)
+        let log = WriteLog()
+        let other = SysfsBinder(sysfsRoot: fake.root,
+                                writer: fake.kernelWriter(nativeDrivers: [nvme: "other-nvme"], log: log))
+        try other.giveBack(record)
         #expect(fake.driver(of: nvme) == "nvme")
+        #expect(!log.writes.contains { $0.path.hasSuffix("/drivers_probe") })
     }
 
     @Test func bindsAnUnboundDeviceWithoutUnbinding() throws {
@@ -80,106 +94,6 @@ import Testing
         #expect(fake.driver(of: nvme) == "vfio-pci")
     }
 
-    @Test func refusesMalformedAddress() throws {
-        let fake = try readyTree()
-        #expect(throws: PCIDeviceError.self) { try binder(fake).bindToVFIO("0000:01:00") }
-        do {
-            _ = try binder(fake).bindToVFIO("01:20.0")
-            Issue.record("expected a malformed-address error")
-        } catch {
-            #expect(error.description.contains("dddd:bb:dd.f"))
-            #expect(error.description.contains("device"))
-        }
-    }
-
-    @Test func refusesMissingDevice() throws {
-        let fake = try readyTree()
-        let error = #expect(throws: PCIDeviceError.self) { try binder(fake).bindToVFIO("0000:02:00.0") }
-        #expect(error?.description.contains("No PCI function 0000:02:00.0") == true)
-        #expect(error?.description.contains(fake.busPCI + "/devices") == true)
-    }
-
-    @Test func refusesWhenVFIOPCINotLoaded() throws {
-        let fake = try FakeSysfs()
-        try fake.addDevice(nvme, driver: "nvme", group: 7)
-        let error = #expect(throws: PCIDeviceError.self) { try binder(fake).bindToVFIO(nvme) }
-        #expect(error?.description.contains("modprobe vfio-pci") == true)
-        #expect(fake.driver(of: nvme) == "nvme")
-    }
-
-    @Test func refusesWithoutIOMMUGroups() throws {
-        let fake = try FakeSysfs()
-        try fake.loadVFIO()
-        try fake.addDevice(nvme, driver: "nvme")
-        let error = #expect(throws: PCIDeviceError.self) { try binder(fake).bindToVFIO(nvme) }
-        #expect(error == .noIOMMUGroups(directory: fake.root + "/kernel/iommu_groups"))
-        let text = error?.description ?? ""
-        #expect(text.contains("intel_iommu=on") && text.contains("amd_iommu=on") && text.contains("iommu=pt"))
-        #expect(text.contains("VT-d") && text.contains("AMD-Vi"))
-
-        // The groups directory missing altogether is the same refusal.
-        try FileManager.default.removeItem(atPath: fake.root + "/kernel")
-        #expect(throws: PCIDeviceError.noIOMMUGroups(directory: fake.root + "/kernel/iommu_groups")) {
-            try binder(fake).bindToVFIO(nvme)
-        }
-    }
-
-    @Test func refusesDeviceWithoutGroupLink() throws {
-        let fake = try readyTree()
-        try fake.addDevice("0000:02:00.0", driver: "nvme")
-        let error = #expect(throws: PCIDeviceError.self) { try binder(fake).bindToVFIO("0000:02:00.0") }
-        #expect(error == .deviceHasNoIOMMUGroup(try PCIAddress(parsing: "0000:02:00.0")))
-        #expect(error?.description.contains("intel_iommu=on") == true)
-    }
-
-    @Test func refusesNonViableGroupNamingEachOffender() throws {
-        let fake = try readyTree()
-        try fake.addDevice("0000:01:00.1", classCode: 0x020000, driver: "e1000e", group: 7)
-        try fake.addDevice("0000:01:00.2", classCode: 0x0c0330, driver: "xhci_hcd", group: 7)
-        try fake.addDevice("0000:00:01.0", classCode: 0x060400, driver: "pcieport", group: 7)
-        try fake.addDevice("0000:01:00.3", group: 7) // unbound: fine
-        try fake.addDevice("0000:01:00.4", driver: "vfio-pci", group: 7) // fine
-        let error = #expect(throws: PCIDeviceError.self) { try binder(fake).bindToVFIO(nvme) }
-        guard case let .groupNotViable(group, offenders) = error else {
-            Issue.record("expected groupNotViable, got \(String(describing: error))")
-            return
-        }
-        #expect(group == 7)
-        #expect(offenders == [.init(address: "0000:01:00.1", driver: "e1000e"),
-                              .init(address: "0000:01:00.2", driver: "xhci_hcd")])
-        let text = error?.description ?? ""
-        #expect(text.contains("0000:01:00.1 (bound to e1000e)") && text.contains("0000:01:00.2 (bound to xhci_hcd)"))
-        #expect(fake.driver(of: nvme) == "nvme")
-    }
-
-    @Test func permissionDeniedNamesTheFileAndChangesNothing() throws {
-        let fake = try readyTree()
-        let overridePath = fake.busPCI + "/devices/\(nvme)/driver_override"
-        let denying = SysfsWriter { path, value throws(PCIDeviceError) in
-            if path == overridePath { throw .permissionDenied(path: path) }
-            try fake.kernelWriter().write(path, value)
-        }
-        let error = #expect(throws: PCIDeviceError.self) {
-            try SysfsBinder(sysfsRoot: fake.root, writer: denying).bindToVFIO(nvme)
-        }
-        #expect(error == .permissionDenied(path: overridePath))
-        #expect(error?.description.contains(overridePath) == true)
-        #expect(error?.description.contains("root") == true)
-        #expect(fake.driver(of: nvme) == "nvme")
-    }
-
-    @Test func realWriterMapsAccessErrorsToPermissionDenied() throws {
-        // Root ignores file modes in a temporary folder; sysfs enforces a read-only binary attribute's
-        // mode even for root, so opening it for writing gives the real EACCES.
-        let path = "/sys/kernel/notes"
-        let error = #expect(throws: PCIDeviceError.self) { try SysfsWriter.kernel.write(path, "x") }
-        #expect(error == .permissionDenied(path: path))
-        let missing = #expect(throws: PCIDeviceError.self) {
-            try SysfsWriter.kernel.write("/nonexistent-dir/driver_override", "x")
-        }
-        #expect(missing == .sysfsIOFailed(path: "/nonexistent-dir/driver_override", errno: ENOENT))
-    }
-
     @Test func kernelIgnoringUnbindIsDetectedAndRolledBack() throws {
         let fake = try readyTree()
         let b = binder(fake, refuse: { $0.hasSuffix("/drivers/nvme/unbind") })
@@ -191,25 +105,33 @@ import Testing
         #expect(fake.driverOverride(of: nvme) == "\n")
     }
 
-    @Test func vfioNotClaimingIsDetected() throws {
+    @Test func vfioNotClaimingIsDetectedAndNVMeRestored() throws {
         let fake = try readyTree()
-        let b = binder(fake, refuse: { $0.hasSuffix("/drivers_probe") })
+        let log = WriteLog()
+        let b = binder(fake, log: log, refuse: { $0.hasSuffix("/drivers_probe") })
         let error = #expect(throws: PCIDeviceError.self) { try b.bindToVFIO(nvme) }
         #expect(error == .bindingDidNotTakeEffect(try PCIAddress(parsing: nvme), step: fake.busPCI + "/drivers_probe",
                                                   expected: "vfio-pci", found: nil))
+        // The rollback put the device back on nvme, through nvme's bind file, with the override cleared.
+        #expect(fake.driver(of: nvme) == "nvme")
+        #expect(fake.driverOverride(of: nvme) == "\n")
+        #expect(log.writes.last?.path == fake.busPCI + "/drivers/nvme/bind")
     }
 
-    @Test func giveBackOfMissingDeviceFails() throws {
+    @Test func rollbackWhenThePreviousDriverVanishedReportsTheFirstError() throws {
         let fake = try readyTree()
-        let record = BindRecord(address: try PCIAddress(parsing: "0000:09:00.0"), previousDriver: "nvme")
-        #expect(throws: PCIDeviceError.self) { try binder(fake).giveBack(record) }
-    }
-
-    @Test func bindRecordRoundTripsThroughJSON() throws {
-        let record = BindRecord(address: try PCIAddress(parsing: "01:00.0"), previousDriver: "nvme")
-        let data = try JSONEncoder().encode(record)
-        #expect(String(decoding: data, as: UTF8.self).contains("\"0000:01:00.0\""))
-        #expect(try JSONDecoder().decode(BindRecord.self, from: data) == record)
+        let nvmeDriver = fake.busPCI + "/drivers/nvme"
+        // The probe is ignored and the nvme module goes away meanwhile (rmmod in another shell).
+        let b = binder(fake, refuse: { path in
+            guard path.hasSuffix("/drivers_probe") else { return false }
+            try? FileManager.default.removeItem(atPath: nvmeDriver)
+            return true
+        })
+        let error = #expect(throws: PCIDeviceError.self) { try b.bindToVFIO(nvme) }
+        #expect(error == .bindingDidNotTakeEffect(try PCIAddress(parsing: nvme), step: fake.busPCI + "/drivers_probe",
+                                                  expected: "vfio-pci", found: nil))
+        #expect(fake.driver(of: nvme) == nil)
+        #expect(fake.driverOverride(of: nvme) == "\n", "the override is cleared, so loading nvme will bind it")
     }
 
     @Test func unresponsiveKernelIsDetectedAndLeavesTheDeviceAlone() throws {
@@ -236,15 +158,23 @@ import Testing
                                                   expected: nil, found: "vfio-pci"))
     }
 
-    @Test func giveBackBindsExplicitlyWhenProbeChoosesAnotherDriver() throws {
+    @Test func theFakeKernelRefusesBindingAHeldDevice() throws {
+        // What the binder must never rely on: a real kernel answers EBUSY to a bind while another
+        // driver holds the device, and ENODEV to an unbind from a driver that does not.
         let fake = try readyTree()
-        let record = try binder(fake).bindToVFIO(nvme)
-        let log = WriteLog()
-        let other = SysfsBinder(sysfsRoot: fake.root,
-                                writer: fake.kernelWriter(nativeDrivers: [nvme: "other-nvme"], log: log))
-        try other.giveBack(record)
+        let writer = fake.kernelWriter()
+        let bind = fake.busPCI + "/drivers/vfio-pci/bind"
+        #expect(throws: PCIDeviceError.sysfsIOFailed(path: bind, errno: EBUSY)) { try writer.write(bind, nvme) }
+        let unbind = fake.busPCI + "/drivers/vfio-pci/unbind"
+        #expect(throws: PCIDeviceError.sysfsIOFailed(path: unbind, errno: ENODEV)) { try writer.write(unbind, nvme) }
         #expect(fake.driver(of: nvme) == "nvme")
-        #expect(log.writes.last?.path == fake.busPCI + "/drivers/nvme/bind")
+    }
+
+    @Test func bindRecordRoundTripsThroughJSON() throws {
+        let record = BindRecord(address: try PCIAddress(parsing: "01:00.0"), previousDriver: "nvme")
+        let data = try JSONEncoder().encode(record)
+        #expect(String(decoding: data, as: UTF8.self).contains("\"0000:01:00.0\""))
+        #expect(try JSONDecoder().decode(BindRecord.self, from: data) == record)
     }
 
     @Test func checkBindableReportsTheGroup() throws {

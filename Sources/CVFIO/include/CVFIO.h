@@ -1,5 +1,6 @@
 // Thin C shims for what Swift cannot import directly: the function-like ioctl
-// macros of <linux/vfio.h>, volatile MMIO access, and CPU fences. No logic lives
+// macros of <linux/vfio.h>, volatile MMIO access, and CPU fences. <numaif.h> is only included
+// so Swift sees move_pages (where a page lives) next to libnuma's placement calls. No logic lives
 // here; every function is a one-line wrapper so the Swift side stays the source of truth.
 #ifndef CVFIO_H
 #define CVFIO_H
@@ -13,6 +14,7 @@
 #include <linux/vfio.h>
 #include <pci/pci.h>
 #include <numa.h>
+#include <numaif.h>
 
 // MARK: - VFIO container ioctls
 
