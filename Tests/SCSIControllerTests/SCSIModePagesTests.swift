@@ -186,4 +186,26 @@ import Translation
         let noPF = scsi.run(CDB.modeSelect6(length: 24, pf: false), out: [0, 0, 0, 0] + Self.cachingPage(wce: true))
         #expect(noPF.sense == fixedSense(0x05, 0x24, 0x00, specific: [0xCC, 0x00, 0x01]))
     }
+
+    /// PC 10b returns the default values (SPC-5 6.13): WCE as the device had it at attach time
+    /// and D_SENSE 0, whatever MODE SELECT has made current since.
+    @Test func defaultValuesIgnoreWhatModeSelectChanged() throws {
+        let scsi = try SCSIRig { $0.volatileWriteCache = true }
+        // MODE SELECT (6): the caching page with WCE 0, then the control page with D_SENSE 1.
+        let caching: [UInt8] = [0, 0, 0, 0, 0x08, 0x12] + [UInt8](repeating: 0, count: 18)
+        #expect(scsi.run(CDB.modeSelect6(length: UInt8(caching.count)), out: caching).isGood)
+        SCSIStatusMappingTests.useDescriptorSense(scsi)
+        // MODE SENSE (6) of all pages (3Fh), DBD: MODE DATA LENGTH 23h, MEDIUM TYPE 0, DPOFUA,
+        // no block descriptors; caching page 08h (length 12h), control page 0Ah (length 0Ah).
+        func pages(wce: Bool, dSense: Bool) -> [UInt8] {
+            [0x23, 0x00, 0x10, 0x00] + [0x08, 0x12, wce ? 0x04 : 0x00] + [UInt8](repeating: 0, count: 17)
+                + [0x0A, 0x0A, dSense ? 0x06 : 0x02, 0x10, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0]
+        }
+        let defaults = scsi.run(CDB.modeSense6(page: 0x3F, pc: 2, dbd: true), inLength: 255)
+        #expect(defaults.isGood)
+        #expect(Array(defaults.data[0..<36]) == pages(wce: true, dSense: false))
+        #expect(defaults.response.bytesTransferred == 36)
+        let current = scsi.run(CDB.modeSense6(page: 0x3F, pc: 0, dbd: true), inLength: 255)
+        #expect(Array(current.data[0..<36]) == pages(wce: false, dSense: true))
+    }
 }

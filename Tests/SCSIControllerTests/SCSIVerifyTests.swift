@@ -59,4 +59,22 @@ import Translation
         scsi.mock.powerCut()
         #expect(scsi.media(lba: 64, count: 8) == data)
     }
+
+    /// WRITE AND VERIFY with BYTCHK 1 compares what it wrote; when the media differs (here the
+    /// write is lost: the mock acknowledges it without performing it), MISCOMPARE carries the
+    /// offset of the first differing byte in INFORMATION (SBC-4 5.47).
+    @Test(arguments: [CDB.ten(0x2E, flags: 0x02, lba: 30, blocks: 4), CDB.sixteen(0x8E, flags: 0x02, lba: 30, blocks: 4)])
+    func writeAndVerifyReportsTheMiscompareOffset(cdb: [UInt8]) throws {
+        let scsi = try SCSIRig()
+        let old = pattern(4 * 512, seed: 5)
+        #expect(scsi.write(lba: 30, old).isGood)
+        var new = old
+        new[1029] ^= 0x5A                                       // first difference at byte 405h
+        new[1500] ^= 0x01
+        scsi.mock.inject(.failCommands(.io(.write, count: 1), status: .success))
+        let result = scsi.run(cdb, out: new)
+        #expect(result.status == .checkCondition)
+        #expect(result.sense == [0xF0, 0x00, 0x0E, 0x00, 0x00, 0x04, 0x05, 0x0A,
+                                 0x00, 0x00, 0x00, 0x00, 0x1D, 0x00, 0x00, 0x00, 0x00, 0x00])
+    }
 }
