@@ -124,7 +124,7 @@ import Translation
         // READ(10) handed a data-out buffer: INVALID FIELD IN CDB at TRANSFER LENGTH, nothing moves.
         let result = scsi.run(CDB.read10(lba: 0, blocks: 1), out: pattern(512, seed: 1))
         #expect(result.status == .checkCondition)
-        #expect(result.hasSense(0x05, 0x24, 0x00))
+        #expect(result.sense == fixedSense(0x05, 0x24, 0x00, specific: [0xC0, 0x00, 0x07]))
         #expect(scsi.mock.statistics.hostReadCommands == 0)
     }
 

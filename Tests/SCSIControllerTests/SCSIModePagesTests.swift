@@ -79,8 +79,9 @@ import Translation
         let scsi = try SCSIRig()
         let sense = scsi.run(CDB.modeSense6(page: 0x1C), inLength: 255)
         #expect(sense.status == .checkCondition)
-        #expect(sense.senseTriple?.key == 0x05 && sense.senseTriple?.asc == 0x24)
-        #expect(Array(sense.sense[15..<18]) == [0xCD, 0x00, 0x02] || Array(sense.sense[15..<18]) == [0xC0, 0x00, 0x02])
+        // INVALID FIELD IN CDB at the PAGE CODE field: byte 2, bits 5-0, so BPV with bit 5 (the
+        // field's most significant bit, SPC-5 4.4.2.2).
+        #expect(sense.sense == fixedSense(0x05, 0x24, 0x00, specific: [0xCD, 0x00, 0x02]))
     }
 
     @Test func modeSelectWCEOffReachesTheDeviceAndMakesWritesDurable() throws {
@@ -160,7 +161,8 @@ import Translation
         #expect(scsi.run(CDB.modeSelect6(length: UInt8(off.count)), out: off).isGood)
         scsi.mock.inject(.neverComplete(.io(.write, count: 1)))
         scsi.mock.inject(.failCommands(.admin(.abort, count: 1), status: CompletionStatus(.abortCommandLimitExceeded)))
-        #expect(scsi.write(lba: 0, pattern(512, seed: 1)).senseTriple?.key == 0x0B)
+        // The engine aborted the write: CHECK CONDITION, ABORTED COMMAND, COMMAND TIMEOUT DURING PROCESSING.
+        #expect(scsi.write(lba: 0, pattern(512, seed: 1)).sense == fixedSense(0x0B, 0x2E, 0x02))
         #expect(scsi.controller.resetCount == 1)
         #expect(try !wceFromGetFeatures(scsi))
         // The reset is reported once as a unit attention (29h/00h) before commands run again.

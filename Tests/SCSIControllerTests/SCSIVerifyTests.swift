@@ -44,7 +44,8 @@ import Translation
         // BYTCHK 10b is reserved.
         let result = scsi.run(CDB.ten(0x2F, flags: 0x04, lba: 0, blocks: 1), out: pattern(512, seed: 0))
         #expect(result.status == .checkCondition)
-        #expect(result.hasSense(0x05, 0x24, 0x00))
+        // INVALID FIELD IN CDB at BYTCHK: byte 1, bits 2-1, so BPV with bit 2.
+        #expect(result.sense == fixedSense(0x05, 0x24, 0x00, specific: [0xCA, 0x00, 0x01]))
     }
 
     @Test(arguments: [(UInt8(0x2E), UInt8(0x00)), (0x2E, 0x02), (0x8E, 0x00), (0x8E, 0x02)])
