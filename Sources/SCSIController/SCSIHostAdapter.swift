@@ -53,12 +53,13 @@ public final class SCSIHostAdapter: Sendable {
             response.error = .stopped
             return response
         }
-        if units.isClear(task.lun, resetCount: controller.resetCount),
+        // A transfer of at least one block has a buffer (bufferProblem checked it holds the data).
+        if let buffer = task.buffer, units.isClear(task.lun, resetCount: controller.resetCount),
            let transfer = task.cdb.withUnsafeBytes({
                translateBlockTransfer(cdb: $0, lun: task.lun, transferLength: task.transferLength,
                                       direction: task.direction, facts: facts, state: LogicalUnitState())
            }) {
-            runBlockTransfer(transfer, task: task, on: queue, response: &response)
+            runBlockTransfer(transfer, task: task, buffer: buffer, on: queue, response: &response)
             return response
         }
         let dataOut = task.cdb.withUnsafeBytes { needsDataOut(cdb: $0) } ? copyOut(task) : nil
@@ -87,9 +88,8 @@ public final class SCSIHostAdapter: Sendable {
     /// The fast path's one NVMe Read or Write, straight on the queue. Success builds the
     /// response in place; only a failure goes through `complete` (and its lock) for the sense.
     @inline(__always)
-    func runBlockTransfer(_ transfer: BlockTransfer, task: SCSITask, on queue: IOQueue, response: inout SCSITaskResponse) {
-        // bufferProblem has checked the buffer: a transfer of at least one block has one.
-        guard let buffer = task.buffer else { return }
+    func runBlockTransfer(_ transfer: BlockTransfer, task: SCSITask, buffer: DMABuffer, on queue: IOQueue,
+                          response: inout SCSITaskResponse) {
         let outcome = queue.transfer(transfer.isWrite ? .write : .read, nsid: transfer.nsid, lba: transfer.lba,
                                      blocks: Int(transfer.blocks), buffer: buffer, offset: task.bufferOffset,
                                      fua: transfer.fua, name: OperationRunner.name(write: transfer.isWrite, fua: transfer.fua))
