@@ -17,7 +17,9 @@ import NVMe
 ///     Locally built data is truncated to it and to the allocation length.
 ///   - direction: the task's data direction; it must agree with the command when data moves.
 ///   - facts: what is known about the device.
-///   - state: the logical unit's state, updated for unit attentions, D_SENSE and the like.
+///   - state: the logical unit's state, updated for unit attentions, D_SENSE and the like. An
+///     engine that shares it between threads runs `translate` (and `complete`) on the state
+///     itself under its lock, so that each change happens together with the reads it rests on.
 /// - Returns: a local response, or NVMe operations for the engine plus a context for `complete`.
 public func translate(cdb: [UInt8], lun: UInt64, dataOut: [UInt8]? = nil, transferLength: Int,
                       direction: DataDirection, facts: DeviceFacts, state: inout LogicalUnitState) -> TranslationPlan {
