@@ -20,28 +20,49 @@ struct OperationRunner {
     func run(_ operations: [NVMeOperation]) -> Outcome {
         var outcome = Outcome()
         for (index, operation) in operations.enumerated() {
-            var result = NVMeResult(operationIndex: index, status: .success)
-            let block = execute(operation, result: &result)
-            if let error = block.error {
-                result.status = block.status ?? Self.status(for: error)
-                outcome.error = error
-                // A media error's sense carries the failing LBA in INFORMATION (SBC-4 4.18.1); the
-                // first LBA of the failed command is the first LBA known to be in error.
-                if case let .ioCommandFailed(_, lba, _, status) = error, status.type == .mediaAndDataIntegrity {
-                    result.failingLBA = lba
-                }
-                if case .stopped = error { outcome.deliveryFailed = true }
-                if case .deviceGone = error { outcome.deliveryFailed = true }
-            }
-            result.bytesTransferred = block.bytesTransferred
+            var media: [UInt8]?
+            let block = execute(operation, mediaData: &media)
+            var result = Self.result(index: index, outcome: block, addressed: operation.addressesBlocks)
+            result.mediaData = media
             outcome.results.append(result)
-            if block.error != nil { break }
+            if let error = block.error {
+                outcome.error = error
+                outcome.deliveryFailed = Self.isDeliveryFailure(error)
+                break
+            }
         }
         return outcome
     }
 
+    /// The `NVMeResult` for one operation's outcome; `addressed` says whether the operation
+    /// names an LBA range (a Flush's or Set Features' failure has no failing LBA).
+    static func result(index: Int, outcome: BlockOutcome, addressed: Bool) -> NVMeResult {
+        var result = NVMeResult(operationIndex: index, status: .success, bytesTransferred: outcome.bytesTransferred)
+        guard let error = outcome.error else { return result }
+        result.status = outcome.status ?? status(for: error)
+        switch error {
+        case .commandTimedOut: result.engineAbort = .timeout
+        case .abortedByReset: result.engineAbort = .reset
+        // A media error's sense carries the failing LBA in INFORMATION (SBC-4 4.18.1); the
+        // first LBA of the failed command is the first LBA known to be in error.
+        case let .ioCommandFailed(_, lba, _, status) where addressed && status.type == .mediaAndDataIntegrity:
+            result.failingLBA = lba
+        default: break
+        }
+        return result
+    }
+
+    /// Whether the task never reached the device (controller stopped, device gone).
+    static func isDeliveryFailure(_ error: ControllerError) -> Bool {
+        switch error {
+        case .stopped, .deviceGone: true
+        default: false
+        }
+    }
+
     /// An NVMe status standing for an engine failure that carried none, so the SCSI answer is
-    /// the one the Translation Reference gives for the nearest NVMe condition.
+    /// the one the Translation Reference gives for the nearest NVMe condition (timeouts and
+    /// resets are told apart by `NVMeResult.engineAbort`, which decides their sense).
     static func status(for error: ControllerError) -> CompletionStatus {
         switch error {
         case .commandTimedOut, .abortedByReset: CompletionStatus(.abortRequested)
@@ -51,18 +72,22 @@ struct OperationRunner {
         }
     }
 
+    /// The command's name in engine errors.
+    static func name(write: Bool, fua: Bool) -> String { write ? (fua ? "Write (FUA)" : "Write") : "Read" }
+
     private var bufferIOVA: UInt64 { (task.buffer?.iova ?? 0) + UInt64(task.bufferOffset) }
 
-    private func execute(_ operation: NVMeOperation, result: inout NVMeResult) -> BlockOutcome {
+    /// Runs one operation; for a compare failure, `mediaData` gets what the media holds.
+    private func execute(_ operation: NVMeOperation, mediaData: inout [UInt8]?) -> BlockOutcome {
         switch operation {
         case let .read(nsid, lba, blocks, fua, offset):
-            return transfer(.read, nsid: nsid, lba: lba, blocks: blocks, offset: offset, fua: fua, name: "Read")
+            return transfer(.read, nsid: nsid, lba: lba, blocks: blocks, offset: offset, fua: fua, name: Self.name(write: false, fua: fua))
         case let .write(nsid, lba, blocks, fua, offset):
-            return transfer(.write, nsid: nsid, lba: lba, blocks: blocks, offset: offset, fua: fua, name: fua ? "Write (FUA)" : "Write")
+            return transfer(.write, nsid: nsid, lba: lba, blocks: blocks, offset: offset, fua: fua, name: Self.name(write: true, fua: fua))
         case let .compare(nsid, lba, blocks, offset):
             let outcome = transfer(.compare, nsid: nsid, lba: lba, blocks: blocks, offset: offset, fua: false, name: "Compare")
             if outcome.status?.matches(.compareFailure) == true {
-                result.mediaData = readBack(nsid: nsid, lba: lba, blocks: blocks)
+                mediaData = readBack(nsid: nsid, lba: lba, blocks: blocks)
             }
             return outcome
         case let .verify(nsid, lba, blocks):
@@ -88,25 +113,28 @@ struct OperationRunner {
             // The task's data-out holds the verify half and the write half; both were consumed.
             if outcome.succeeded { outcome.bytesTransferred *= 2 }
             if outcome.status?.matches(.compareFailure) == true {
-                result.mediaData = readBack(nsid: nsid, lba: lba, blocks: blocks)
+                mediaData = readBack(nsid: nsid, lba: lba, blocks: blocks)
             }
             return outcome
         case let .setVolatileWriteCache(enabled):
-            do {
-                try adapter.controller.setVolatileWriteCache(enabled: enabled)
-                return BlockOutcome(requestedBytes: 0, bytesTransferred: 0, commands: 1)
-            } catch {
-                return BlockOutcome(requestedBytes: 0, bytesTransferred: 0, commands: 1, error: error,
-                                    status: { if case let .adminCommandFailed(_, status) = error { return status }; return nil }())
+            return admin { () throws(ControllerError) in try adapter.controller.setVolatileWriteCache(enabled: enabled) }
+        case let .setPowerState(state):
+            return admin { () throws(ControllerError) in
+                try adapter.controller.adminCommand(.setFeatures(.powerManagement, value: UInt32(state & 0x1F)),
+                                                    name: "Set Features (Power Management)")
             }
-        case let .shutdown(nsid):
-            // Stopping a unit must not strand cached writes: persist them before reporting stopped.
-            guard adapter.controller.identify.volatileWriteCachePresent else {
-                return BlockOutcome(requestedBytes: 0, bytesTransferred: 0, commands: 0)
-            }
-            return queue.flush(nsid: nsid)
-        case .start:
-            return BlockOutcome(requestedBytes: 0, bytesTransferred: 0, commands: 0)
+        }
+    }
+
+    /// One admin command's outcome, with its NVMe status when it failed with one.
+    private func admin(_ body: () throws(ControllerError) -> Void) -> BlockOutcome {
+        do throws(ControllerError) {
+            try body()
+            return BlockOutcome(requestedBytes: 0, bytesTransferred: 0, commands: 1)
+        } catch {
+            var status: CompletionStatus?
+            if case let .adminCommandFailed(_, failed) = error { status = failed }
+            return BlockOutcome(requestedBytes: 0, bytesTransferred: 0, commands: 1, error: error, status: status)
         }
     }
 
@@ -157,5 +185,15 @@ struct OperationRunner {
         total.requestedBytes = ns.blockSize
         total.bytesTransferred = ns.blockSize
         return total
+    }
+}
+
+extension NVMeOperation {
+    /// Whether the operation addresses one LBA range, so its failure can name a failing LBA.
+    var addressesBlocks: Bool {
+        switch self {
+        case .read, .write, .compare, .verify, .writeZeroes, .writeRepeatingBlock, .compareAndWrite: true
+        case .flush, .deallocate, .setVolatileWriteCache, .setPowerState: false
+        }
     }
 }

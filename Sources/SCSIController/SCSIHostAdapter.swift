@@ -1,25 +1,22 @@
 import DMAMapper
 import NVMe
-import Synchronization
 import Translation
 
 /// The SCSI face of the engine, shaped like an HBA: it reports its constraints, accepts SCSI
 /// tasks, routes every CDB through `Translation`, runs the resulting NVMe operations on the
 /// caller's queue (breaking them by the HBA constraints) and completes each task once, with
 /// status, sense and residual.
+///
+/// READ and WRITE (6, 10, 12, 16) that need one NVMe command take a fast path: no lock, no plan,
+/// no allocation (DESIGN.md, "Threading and the hot path"); everything else goes through
+/// `translate` and `complete` on the unit's locked state.
 public final class SCSIHostAdapter: Sendable {
     /// The engine underneath.
     public let controller: NVMeController
     /// What translation knows about the device.
     public let facts: DeviceFacts
-    /// Per-LUN state (D_SENSE, WCE, unit attentions) and the controller reset count they have
-    /// seen; touched briefly before and after each task.
-    let unitStates: SanitizedMutex<UnitStates>
-
-    struct UnitStates: Sendable {
-        var units: [LogicalUnitState]
-        var resetsSeen: Int
-    }
+    /// Per-LUN state and the controller reset count it has seen.
+    let units: UnitStateTable
 
     public init(controller: NVMeController) {
         self.controller = controller
@@ -33,8 +30,7 @@ public final class SCSIHostAdapter: Sendable {
             maximumSegmentBytes: min(constraints.maximumSegmentByteCountRead, constraints.maximumSegmentByteCountWrite),
             volatileWriteCacheEnabled: controller.volatileWriteCacheEnabled)
         self.facts = facts
-        unitStates = SanitizedMutex(UnitStates(units: facts.luns.map { _ in LogicalUnitState(attachedTo: facts) },
-                                               resetsSeen: controller.resetCount))
+        units = UnitStateTable(facts: facts, resetCount: controller.resetCount)
     }
 
     /// The HBA constraints, as DriverKit's UserReportHBAConstraints would report them.
@@ -43,11 +39,12 @@ public final class SCSIHostAdapter: Sendable {
     /// Processes one task on `queue` (owned by the calling thread) and returns its response.
     public func process(_ task: SCSITask, on queue: IOQueue) -> SCSITaskResponse {
         var response = SCSITaskResponse(tag: task.tag, serviceResponse: .taskComplete, status: .good, sense: [],
-                                        bytesTransferred: 0, residual: task.transferLength, error: nil)
+                                        bytesTransferred: 0, residual: max(0, task.transferLength), error: nil)
         if let problem = bufferProblem(task) {
+            let condition = task.cdb.withUnsafeBytes { SenseCondition.invalidDataBuffer(cdb: $0) }
+            let descriptorSense = units.update(task.lun, resetCount: controller.resetCount) { $0.descriptorSense }
             response.status = .checkCondition
-            response.sense = SenseData.build(SenseCondition(.illegalRequest, .invalidFieldInCDB),
-                                             descriptorFormat: state(of: task.lun).descriptorSense)
+            response.sense = SenseData.build(condition, descriptorFormat: descriptorSense)
             response.error = .requestRefused(reason: problem)
             return response
         }
@@ -56,20 +53,31 @@ public final class SCSIHostAdapter: Sendable {
             response.error = .stopped
             return response
         }
-        let dataOut = needsDataOut(cdb: task.cdb) ? copyOut(task) : nil
-        var state = state(of: task.lun)
-        let plan = translate(cdb: task.cdb, lun: task.lun, dataOut: dataOut, transferLength: task.transferLength,
-                             direction: task.direction, facts: facts, state: &state)
+        // A transfer of at least one block has a buffer (bufferProblem checked it holds the data).
+        if let buffer = task.buffer, units.isClear(task.lun, resetCount: controller.resetCount),
+           let transfer = task.cdb.withUnsafeBytes({
+               translateBlockTransfer(cdb: $0, lun: task.lun, transferLength: task.transferLength,
+                                      direction: task.direction, facts: facts, state: LogicalUnitState())
+           }) {
+            runBlockTransfer(transfer, task: task, buffer: buffer, on: queue, response: &response)
+            return response
+        }
+        let dataOut = task.cdb.withUnsafeBytes { needsDataOut(cdb: $0) } ? copyOut(task) : nil
+        let plan = units.update(task.lun, resetCount: controller.resetCount) { state in
+            task.cdb.withUnsafeBytes {
+                translate(cdb: $0, lun: task.lun, dataOut: dataOut, transferLength: task.transferLength,
+                          direction: task.direction, facts: facts, state: &state)
+            }
+        }
         switch plan {
         case let .respond(local):
-            save(state, for: task.lun)
             deliver(local, into: task, response: &response)
-            if task.cdb.first == 0x00, local.status == .good { checkReady(&response, descriptorSense: state.descriptorSense) }
+            if task.cdb.withUnsafeBytes({ $0.first }) == 0x00, local.status == .good { checkReady(task.lun, &response) }
         case let .execute(operations, context):
             let run = OperationRunner(adapter: self, queue: queue, task: task).run(operations)
-            var after = self.state(of: task.lun)
-            let scsi = complete(context, results: run.results, facts: facts, state: &after)
-            save(after, for: task.lun)
+            let scsi = units.update(task.lun, resetCount: controller.resetCount) {
+                complete(context, results: run.results, facts: facts, state: &$0)
+            }
             deliver(scsi, into: task, response: &response)
             response.error = run.error
             if run.deliveryFailed { response.serviceResponse = .serviceDeliveryOrTargetFailure }
@@ -77,10 +85,32 @@ public final class SCSIHostAdapter: Sendable {
         return response
     }
 
+    /// The fast path's one NVMe Read or Write, straight on the queue. Success builds the
+    /// response in place; only a failure goes through `complete` (and its lock) for the sense.
+    @inline(__always)
+    func runBlockTransfer(_ transfer: BlockTransfer, task: SCSITask, buffer: DMABuffer, on queue: IOQueue,
+                          response: inout SCSITaskResponse) {
+        let outcome = queue.transfer(transfer.isWrite ? .write : .read, nsid: transfer.nsid, lba: transfer.lba,
+                                     blocks: Int(transfer.blocks), buffer: buffer, offset: task.bufferOffset,
+                                     fua: transfer.fua, name: OperationRunner.name(write: transfer.isWrite, fua: transfer.fua))
+        guard let error = outcome.error else {
+            response.bytesTransferred = outcome.bytesTransferred
+            response.residual = task.transferLength - outcome.bytesTransferred
+            return
+        }
+        let result = OperationRunner.result(index: 0, outcome: outcome, addressed: true)
+        let scsi = units.update(task.lun, resetCount: controller.resetCount) {
+            complete(.blockTransfer(transferLength: task.transferLength), results: [result], facts: facts, state: &$0)
+        }
+        deliver(scsi, into: task, response: &response)
+        response.error = error
+        if OperationRunner.isDeliveryFailure(error) { response.serviceResponse = .serviceDeliveryOrTargetFailure }
+    }
+
     /// TEST UNIT READY asks whether media access would work now, which translation's state alone
     /// cannot know: a removed device is a delivery failure, a controller that lost CSTS.RDY
     /// (power loss, reset) is NOT READY, a fatal one (CSTS.CFS) a HARDWARE ERROR.
-    func checkReady(_ response: inout SCSITaskResponse, descriptorSense: Bool) {
+    func checkReady(_ lun: UInt64, _ response: inout SCSITaskResponse) {
         do throws(ControllerError) {
             try RegisterWaits.checkAlive(device: controller.device, during: "TEST UNIT READY")
         } catch {
@@ -93,38 +123,23 @@ public final class SCSIHostAdapter: Sendable {
             case .controllerFatal: condition = SenseCondition(.hardwareError, .internalTargetFailure)
             default: condition = SenseCondition(.notReady, .notReadyCauseNotReportable)
             }
+            let descriptorSense = units.update(lun, resetCount: controller.resetCount) { $0.descriptorSense }
             response.status = .checkCondition
             response.sense = SenseData.build(condition, descriptorFormat: descriptorSense)
         }
     }
 
-    /// Why the task's buffer cannot carry its transfer, or nil.
+    /// Why the task's buffer cannot carry its transfer, or nil. Written so that no offset or
+    /// length, however large, can overflow the arithmetic.
     func bufferProblem(_ task: SCSITask) -> String? {
         if task.transferLength < 0 { return "negative transfer length \(task.transferLength)" }
         if task.transferLength == 0 { return nil }
         guard let buffer = task.buffer else { return "a transfer of \(task.transferLength) bytes with no buffer" }
-        if task.bufferOffset < 0 || task.bufferOffset + task.transferLength > buffer.length {
+        if task.bufferOffset < 0 || task.bufferOffset > buffer.length || task.transferLength > buffer.length - task.bufferOffset {
             return "buffer of \(buffer.length) bytes cannot hold \(task.transferLength) bytes at offset \(task.bufferOffset)"
         }
         if task.direction == .none { return "a transfer of \(task.transferLength) bytes with direction none" }
         return nil
-    }
-
-    /// The unit's state; after a controller reset by recovery, every unit first reports a
-    /// UNIT ATTENTION (29h/00h) as SPC requires, so initiators learn that cached state may be gone.
-    func state(of lun: UInt64) -> LogicalUnitState {
-        let resets = controller.resetCount
-        return unitStates.withLock { states in
-            if states.resetsSeen != resets {
-                states.resetsSeen = resets
-                for index in states.units.indices { states.units[index].pendingUnitAttention = .powerOnReset }
-            }
-            return lun < UInt64(states.units.count) ? states.units[Int(lun)] : LogicalUnitState()
-        }
-    }
-
-    func save(_ state: LogicalUnitState, for lun: UInt64) {
-        unitStates.withLock { states in if lun < UInt64(states.units.count) { states.units[Int(lun)] = state } }
     }
 
     func copyOut(_ task: SCSITask) -> [UInt8] {

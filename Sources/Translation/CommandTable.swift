@@ -40,13 +40,45 @@ struct CommandDescriptor: Sendable {
         }
     }
 
-    /// Whether this device can carry out the command at all.
+    /// Whether this device can carry out the command at all. VERIFY needs NVMe Verify for
+    /// BYTCHK 0 or Compare for BYTCHK 1, so either makes it supported (the other BYTCHK value is
+    /// then refused as a field).
     func isSupported(by facts: DeviceFacts) -> Bool {
         switch kind {
-        case .verify: facts.controller.oncs.contains(.verify)
+        case .verify: facts.controller.oncs.contains(.verify) || facts.controller.oncs.contains(.compare)
         case .unmap: facts.supportsDeallocate
-        case .compareAndWrite: facts.controller.supportsCompareAndWrite && facts.controller.oncs.contains(.compare)
+        case .compareAndWrite: facts.supportsCompareAndWrite
         default: true
+        }
+    }
+
+    /// The usage data for this device: the static mask less the bits whose feature the device
+    /// lacks, so REPORT SUPPORTED OPERATION CODES and the reserved-bit check agree with VPD B2h.
+    /// WRITE SAME's UNMAP bit needs deallocation (LBPWS/LBPWS10, SBC-4 6.6.6) and WRITE SAME
+    /// (16)'s NDOB bit needs Write Zeroes (without it there is no block to write from).
+    func usage(for facts: DeviceFacts) -> [UInt8] {
+        guard kind == .writeSame else { return usage }
+        var adjusted = usage
+        if !facts.supportsDeallocate { adjusted[1] &= ~0x08 }
+        if !facts.supportsWriteZeroes { adjusted[1] &= ~0x01 }
+        return adjusted
+    }
+
+    /// The CDB byte of the field that sets how many bytes the data phase moves (TRANSFER
+    /// LENGTH, ALLOCATION LENGTH, PARAMETER LIST LENGTH, NUMBER OF LOGICAL BLOCKS), for field
+    /// pointers; nil for commands with no such field.
+    var lengthField: Int? {
+        switch kind {
+        case .read, .write, .writeAndVerify, .verify, .synchronizeCache, .writeSame:
+            switch length { case 6: 4; case 10: 7; case 12: 6; default: 10 }
+        case .compareAndWrite: 13
+        case .inquiry: 3
+        case .requestSense: 4
+        case .modeSense, .modeSelect: length == 6 ? 4 : 7
+        case .unmap: 7
+        case .readCapacity16: 10
+        case .reportLUNs, .reportSupportedOperationCodes: 6
+        case .testUnitReady, .startStopUnit, .readCapacity10: nil
         }
     }
 }
@@ -66,7 +98,7 @@ enum CommandTable {
         c(Opcode.inquiry, .inquiry, [0x01, 0xFF, 0xFF, 0xFF, 0]),
         c(Opcode.modeSelect6, .modeSelect, [0x11, 0, 0, 0xFF, 0]),
         c(Opcode.modeSense6, .modeSense, [0x08, 0xFF, 0xFF, 0xFF, 0]),
-        c(Opcode.startStopUnit, .startStopUnit, [0x01, 0, 0, 0xF5, 0]),
+        c(Opcode.startStopUnit, .startStopUnit, [0x01, 0, 0x0F, 0xF7, 0]),
         c(Opcode.read6, .read, [0x1F, 0xFF, 0xFF, 0xFF, 0]),
         c(Opcode.write6, .write, [0x1F, 0xFF, 0xFF, 0xFF, 0]),
         c(Opcode.readCapacity10, .readCapacity10, [0, 0, 0, 0, 0, 0, 0, 0, 0]),
@@ -103,6 +135,12 @@ enum CommandTable {
     /// The descriptor for an opcode (and service action, for opcodes that have them).
     static func lookup(opcode: UInt8, serviceAction: UInt8?) -> CommandDescriptor? {
         all.first { $0.opcode == opcode && ($0.serviceAction == nil || $0.serviceAction == serviceAction) }
+    }
+
+    /// The descriptor for the command a CDB names, nil for an unknown or empty one.
+    static func lookup(_ cdb: UnsafeRawBufferPointer) -> CommandDescriptor? {
+        guard let opcode = cdb.first else { return nil }
+        return lookup(opcode: opcode, serviceAction: hasServiceActions(opcode) && cdb.count > 1 ? cdb[1] & 0x1F : nil)
     }
 
     /// The CDB length the opcode's group code implies (SPC-5 "Operation code"), nil for the

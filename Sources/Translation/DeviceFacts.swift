@@ -5,18 +5,29 @@ public struct LogicalUnit: Sendable, Equatable {
     /// Namespace ID.
     public var nsid: UInt32
     /// The namespace's Identify data.
-    public var namespace: IdentifyNamespace
+    public var namespace: IdentifyNamespace {
+        didSet { (blockSize, blockCount) = Self.geometry(namespace) }
+    }
+    /// Logical block size in bytes and number of blocks (NSZE), read from `namespace` once, as
+    /// the READ/WRITE fast path needs them on every I/O.
+    private(set) var blockSize: Int
+    private(set) var blockCount: UInt64
 
     public init(nsid: UInt32, namespace: IdentifyNamespace) {
         self.nsid = nsid
         self.namespace = namespace
+        (blockSize, blockCount) = Self.geometry(namespace)
     }
 
-    /// Logical block size in bytes. The shift comes from an untrusted device: it is clamped so a
-    /// bogus LBA format cannot overflow the arithmetic (the namespace is then merely useless).
-    var blockSize: Int { 1 << min(Int(namespace.formattedLBAFormat.lbaDataSizeShift), 30) }
-    /// Number of logical blocks (NSZE).
-    var blockCount: UInt64 { namespace.nsze }
+    /// The Identify data comes from an untrusted device: a block size shift too large is clamped
+    /// so it cannot overflow the arithmetic, and a namespace whose format index names no LBA
+    /// format (or that lists none) counts as 512-byte blocks rather than trapping; such a
+    /// namespace is merely useless, never a crash.
+    static func geometry(_ namespace: IdentifyNamespace) -> (blockSize: Int, blockCount: UInt64) {
+        let formats = namespace.lbaFormats, index = namespace.formattedLBAIndex
+        let shift = formats.indices.contains(index) ? formats[index].lbaDataSizeShift : formats.first?.lbaDataSizeShift ?? 9
+        return (1 << min(Int(shift), 30), namespace.nsze)
+    }
 }
 
 /// Everything translation knows about the target, gathered by the engine at attach time.
@@ -37,15 +48,25 @@ public struct DeviceFacts: Sendable, Equatable {
     public var maximumSegmentBytes: Int
     /// How many ranges one Dataset Management command may carry (NVMe allows 256).
     public var maximumDeallocateRanges: Int
-    /// Most blocks one UNMAP may deallocate in total (MAXIMUM UNMAP LBA COUNT).
+    /// Most blocks one UNMAP may deallocate in total (MAXIMUM UNMAP LBA COUNT); FFFFFFFFh means
+    /// no maximum (SBC-4 6.6.4), only the parameter list's size bounds it.
     public var maximumDeallocateBlocks: UInt32
+    /// Most blocks one Dataset Management range may carry (the controller's DMRSL; FFFFFFFFh, the
+    /// 32-bit NLB field's own limit, when it reports none). A longer UNMAP descriptor is split
+    /// over several ranges.
+    public var maximumBlocksPerDeallocateRange: UInt32
+    /// NPSS from Identify Controller: power states 0...NPSS exist and NPSS draws the least power.
+    /// START STOP UNIT picks power states from it (Reference "START STOP UNIT"); 0 (one state,
+    /// the one the controller is in) means there is never a power state to set.
+    public var lowestPowerState: UInt8
     /// Whether the volatile write cache was enabled when the device was attached (Get Features).
     public var volatileWriteCacheEnabled: Bool
 
     public init(controller: IdentifyController, luns: [LogicalUnit], maximumTransferBytes: Int,
                 controllerMaximumTransferBytes: Int? = nil, maximumSegmentCount: Int = 1,
                 maximumSegmentBytes: Int = 0, maximumDeallocateRanges: Int = 256,
-                maximumDeallocateBlocks: UInt32 = 0xFFFF_FFFF, volatileWriteCacheEnabled: Bool = false) {
+                maximumDeallocateBlocks: UInt32 = 0xFFFF_FFFF, maximumBlocksPerDeallocateRange: UInt32 = 0xFFFF_FFFF,
+                lowestPowerState: UInt8 = 0, volatileWriteCacheEnabled: Bool = false) {
         self.controller = controller
         self.luns = luns
         self.maximumTransferBytes = maximumTransferBytes
@@ -54,15 +75,22 @@ public struct DeviceFacts: Sendable, Equatable {
         self.maximumSegmentBytes = maximumSegmentBytes
         self.maximumDeallocateRanges = maximumDeallocateRanges
         self.maximumDeallocateBlocks = maximumDeallocateBlocks
+        self.maximumBlocksPerDeallocateRange = maximumBlocksPerDeallocateRange
+        self.lowestPowerState = lowestPowerState
         self.volatileWriteCacheEnabled = volatileWriteCacheEnabled
     }
 
     /// The logical unit for a LUN, nil when no such namespace is active.
     func unit(_ lun: UInt64) -> LogicalUnit? { lun < UInt64(luns.count) ? luns[Int(lun)] : nil }
-    /// Whether UNMAP / WRITE SAME with UNMAP can deallocate (Dataset Management present).
+    /// Whether blocks can be unmapped (Dataset Management present). This one predicate decides
+    /// everything SBC-4 4.7 ties together: LBPME and LBPRZ in READ CAPACITY (16); LBPU, LBPWS,
+    /// LBPWS10, LBPRZ and PROVISIONING TYPE in VPD B2h; the UNMAP command and WRITE SAME's UNMAP
+    /// bit in the supported-commands table. Without it the unit is fully provisioned.
     var supportsDeallocate: Bool { controller.oncs.contains(.datasetManagement) }
     var supportsWriteZeroes: Bool { controller.oncs.contains(.writeZeroes) }
     var hasVolatileWriteCache: Bool { controller.volatileWriteCachePresent }
+    /// COMPARE AND WRITE needs both the fused operation and the Compare command.
+    var supportsCompareAndWrite: Bool { controller.supportsCompareAndWrite && controller.oncs.contains(.compare) }
 }
 
 /// Per-LUN state that outlives one command; owned by the engine and passed `inout`.
@@ -78,6 +106,10 @@ public struct LogicalUnitState: Sendable, Equatable {
     public var deferredError: SenseCondition?
     /// Stopped by START STOP UNIT: media access answers NOT READY until started again.
     public var stopped: Bool
+
+    /// Whether a media command must go through `translate` rather than the READ/WRITE fast path:
+    /// a unit attention or deferred error waits to be reported, or the unit is stopped.
+    public var needsAttention: Bool { pendingUnitAttention != nil || deferredError != nil || stopped }
 
     public init(descriptorSense: Bool = false, writeCacheEnabled: Bool = false,
                 pendingUnitAttention: SenseCondition? = nil, deferredError: SenseCondition? = nil,

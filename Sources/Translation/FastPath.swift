@@ -74,13 +74,14 @@ public func translateBlockTransfer(cdb: UnsafeRawBufferPointer, lun: UInt64, tra
     default:
         return nil
     }
-    let namespace = facts.luns[Int(lun)]
-    let capacity = namespace.blockCount
-    guard blocks > 0, lba <= capacity, UInt64(blocks) <= capacity - lba,
-          Int(blocks) * namespace.blockSize == transferLength,
+    // Field by field rather than copying the LogicalUnit, whose Identify data holds arrays.
+    let index = Int(lun)
+    let capacity = facts.luns[index].blockCount
+    guard blocks > 0, lba < capacity, UInt64(blocks) <= capacity - lba,
+          Int(blocks) * facts.luns[index].blockSize == transferLength,
           facts.maximumTransferBytes == 0 || transferLength <= facts.maximumTransferBytes,
           direction == (isWrite ? .toDevice : .fromDevice) else { return nil }
-    return BlockTransfer(isWrite: isWrite, nsid: namespace.nsid, lba: lba, blocks: blocks, fua: fua)
+    return BlockTransfer(isWrite: isWrite, nsid: facts.luns[index].nsid, lba: lba, blocks: blocks, fua: fua)
 }
 
 extension CompletionContext {

@@ -30,11 +30,17 @@ public enum NVMeOperation: Sendable, Equatable {
     case compareAndWrite(nsid: UInt32, lba: UInt64, blocks: UInt32, compareOffset: Int, writeOffset: Int, fua: Bool)
     /// Set Features, Volatile Write Cache (FID 06h), WCE as given.
     case setVolatileWriteCache(enabled: Bool)
-    /// Stop the logical unit (START STOP UNIT with START=0): the NVM subsystem may enter its
-    /// lowest power state; media access is refused by translation until `.start` succeeds.
-    case shutdown(nsid: UInt32)
-    /// Start the logical unit again (START STOP UNIT with START=1): power state 0.
-    case start(nsid: UInt32)
+    /// Set Features, Power Management (FID 02h): CDW11 POWER STATE (bits 4:0) as given, WORKLOAD
+    /// HINT 0. START STOP UNIT's translation (Reference "START STOP UNIT").
+    case setPowerState(UInt8)
+}
+
+/// Why the engine itself ended an operation the device had not completed.
+public enum EngineAbort: Sendable, Equatable {
+    /// The command outlived its timeout and the engine aborted it (NVMe Abort or a reset).
+    case timeout
+    /// A controller reset started elsewhere took the command with it.
+    case reset
 }
 
 /// How one NVMe operation (or one piece of it, when the engine split it) ended.
@@ -53,14 +59,19 @@ public struct NVMeResult: Sendable, Equatable {
     public var mediaData: [UInt8]?
     /// For a media error: the first failing LBA when known (from the Error Information log).
     public var failingLBA: UInt64?
+    /// Set when the engine, not the device, ended the operation; it then decides the sense
+    /// whatever `status` says (the engine may have had to put a placeholder there).
+    public var engineAbort: EngineAbort?
 
     public init(operationIndex: Int, status: CompletionStatus, bytesTransferred: Int = 0,
-                miscompareOffset: Int? = nil, mediaData: [UInt8]? = nil, failingLBA: UInt64? = nil) {
+                miscompareOffset: Int? = nil, mediaData: [UInt8]? = nil, failingLBA: UInt64? = nil,
+                engineAbort: EngineAbort? = nil) {
         self.operationIndex = operationIndex
         self.status = status
         self.bytesTransferred = bytesTransferred
         self.miscompareOffset = miscompareOffset
         self.mediaData = mediaData
         self.failingLBA = failingLBA
+        self.engineAbort = engineAbort
     }
 }

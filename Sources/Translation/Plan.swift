@@ -26,14 +26,18 @@ public struct CompletionContext: Sendable, Equatable {
     let compareData: [UInt8]?
     /// Offset of the compare data in the task buffer (INFORMATION is relative to the buffer start).
     let compareOffset: Int
+    /// The CDB's IMMED bit was set: GOOD was due once the CDB was validated, so a failure of the
+    /// operations is a deferred error for the next command (SPC-5 4.4.1.2), not this one's status.
+    let immediate: Bool
     let onSuccess: OnSuccess
 
     init(operationCount: Int, transferLength: Int, compareData: [UInt8]? = nil, compareOffset: Int = 0,
-         onSuccess: OnSuccess = .nothing) {
+         immediate: Bool = false, onSuccess: OnSuccess = .nothing) {
         self.operationCount = operationCount
         self.transferLength = transferLength
         self.compareData = compareData
         self.compareOffset = compareOffset
+        self.immediate = immediate
         self.onSuccess = onSuccess
     }
 }

@@ -12,7 +12,7 @@ enum ReadCapacity {
     }
 
     /// 32 bytes: the last LBA, block length, LBPME when blocks can be deallocated and LBPRZ when
-    /// deallocated blocks read as zeros.
+    /// deallocated blocks read as zeros (only with LBPME, as VPD B2h says: SBC-4 4.7).
     static func capacity16(_ request: Request) throws(SenseCondition) -> TranslationPlan {
         let unit = request.lu
         var data = [UInt8](repeating: 0, count: 32)

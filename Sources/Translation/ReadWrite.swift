@@ -65,6 +65,8 @@ enum ReadWrite {
         case .verify:
             switch byteCheck {
             case 0:
+                // Without NVMe Verify only BYTCHK 1 (Compare) can be carried out.
+                guard facts.controller.oncs.contains(.verify) else { throw .invalidCDB(byte: 1, bit: 2) }
                 try request.expectData(0, .none, field: f.lengthField)
                 return request.execute([.verify(nsid: nsid, lba: f.lba, blocks: f.blocks)])
             case 1:
@@ -82,7 +84,9 @@ enum ReadWrite {
     }
 
     /// SYNCHRONIZE CACHE: NVMe Flush covers the whole namespace, a superset of the range. With no
-    /// volatile write cache there is nothing to flush and GOOD is the truthful answer.
+    /// volatile write cache there is nothing to flush and GOOD is the truthful answer. IMMED
+    /// (byte 1 bit 1) asks for status once the CDB is validated (SBC-4 5.26), so a failed Flush
+    /// becomes a deferred error.
     static func synchronizeCache(_ request: Request, state: LogicalUnitState) throws(SenseCondition) -> TranslationPlan {
         let cdb = request.cdb
         let lba = cdb.count == 10 ? UInt64(cdb.be32(at: 2)) : cdb.be64(at: 2)
@@ -90,6 +94,6 @@ enum ReadWrite {
         try request.checkRange(lba: lba, blocks: blocks)
         try request.expectData(0, .none, field: cdb.count == 10 ? 7 : 10)
         guard request.facts.hasVolatileWriteCache else { return .respond(request.good()) }
-        return request.execute([.flush(nsid: request.lu.nsid)])
+        return request.execute([.flush(nsid: request.lu.nsid)], immediate: cdb[1] & 0x02 != 0)
     }
 }

@@ -76,6 +76,7 @@ public struct AdditionalSense: Sendable, Hashable, CustomStringConvertible {
     public static let powerOnReset = AdditionalSense(0x29, 0x00)
     public static let modeParametersChanged = AdditionalSense(0x2A, 0x01)
     public static let commandSequenceError = AdditionalSense(0x2C, 0x00)
+    public static let commandTimeoutDuringProcessing = AdditionalSense(0x2E, 0x02)
     public static let formatCommandFailed = AdditionalSense(0x31, 0x01)
     public static let savingParametersNotSupported = AdditionalSense(0x39, 0x00)
     public static let internalTargetFailure = AdditionalSense(0x44, 0x00)
@@ -107,6 +108,7 @@ public struct AdditionalSense: Sendable, Hashable, CustomStringConvertible {
         .powerOnReset: "POWER ON, RESET, OR BUS DEVICE RESET OCCURRED",
         .modeParametersChanged: "MODE PARAMETERS CHANGED",
         .commandSequenceError: "COMMAND SEQUENCE ERROR",
+        .commandTimeoutDuringProcessing: "COMMAND TIMEOUT DURING PROCESSING",
         .formatCommandFailed: "FORMAT COMMAND FAILED",
         .savingParametersNotSupported: "SAVING PARAMETERS NOT SUPPORTED",
         .internalTargetFailure: "INTERNAL TARGET FAILURE",

@@ -62,6 +62,7 @@ public struct SenseCondition: Sendable, Equatable, Error {
     static let lbaOutOfRange = SenseCondition(.illegalRequest, .lbaOutOfRange)
     static let parameterListLength = SenseCondition(.illegalRequest, .parameterListLengthError)
     static let lunNotSupported = SenseCondition(.illegalRequest, .logicalUnitNotSupported)
+    static let invalidCommandIU = SenseCondition(.illegalRequest, .invalidFieldInCommandIU)
     static let stopped = SenseCondition(.notReady, .notReadyInitializingCommandRequired)
 }
 

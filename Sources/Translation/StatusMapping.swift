@@ -1,12 +1,12 @@
 import NVMe
 
 /// Finishes a plan: NVMe completion status -> SCSI status and sense (Reference 1.5, "Status
-/// Mapping"; Linux's former drivers/nvme/host/scsi.c followed the same table), then applies the
-/// plan's state change when everything succeeded.
+/// Mapping"), then applies the plan's state change when everything succeeded.
 ///
 /// The first failing result (lowest operation index) decides the response. When no result
 /// failed, every operation of the plan must have at least one result; a plan the engine did not
-/// finish is reported as ABORTED COMMAND rather than as success.
+/// finish is reported as ABORTED COMMAND rather than as success. A plan for a CDB with IMMED set
+/// answers GOOD and leaves its failure as a deferred error for the next command (SPC-5 4.4.1.2).
 public func complete(_ context: CompletionContext, results: [NVMeResult], facts: DeviceFacts,
                      state: inout LogicalUnitState) -> SCSIResponse {
     // Saturating: the counts come from the engine (and through it from the device).
@@ -15,24 +15,29 @@ public func complete(_ context: CompletionContext, results: [NVMeResult], facts:
         return overflow ? Int.max : sum
     }
     let residual = max(0, context.transferLength - transferred)
-    let failure = results.filter { !$0.status.isSuccess }.min { $0.operationIndex < $1.operationIndex }
-    if let failure {
-        var condition = StatusMapping.condition(for: failure.status)
+    var failed: SenseCondition?
+    if let failure = results.filter({ !$0.status.isSuccess || $0.engineAbort != nil })
+        .min(by: { $0.operationIndex < $1.operationIndex }) {
+        var condition = StatusMapping.condition(for: failure)
         if condition.key == .miscompare {
             condition.information = StatusMapping.miscompareOffset(failure, context).map { UInt64($0) }
         } else if condition.key == .mediumError, let lba = failure.failingLBA {
             condition.information = lba
         }
+        failed = condition
+    } else if !(0..<context.operationCount).allSatisfy({ index in results.contains { $0.operationIndex == index } }) {
+        failed = SenseCondition(.abortedCommand, .noAdditionalSense)
+    }
+    if var condition = failed {
+        if context.immediate {
+            condition.deferred = true
+            condition.status = .checkCondition
+            state.deferredError = condition
+            return SCSIResponse(status: .good, residual: residual)
+        }
         let sense = condition.status == .reservationConflict
             ? [] : SenseData.build(condition, descriptorFormat: state.descriptorSense)
         return SCSIResponse(status: condition.status, sense: sense, residual: residual)
-    }
-    let done = Set(results.map(\.operationIndex))
-    guard (0..<context.operationCount).allSatisfy(done.contains) else {
-        let condition = SenseCondition(.abortedCommand, .noAdditionalSense)
-        return SCSIResponse(status: .checkCondition,
-                            sense: SenseData.build(condition, descriptorFormat: state.descriptorSense),
-                            residual: residual)
     }
     switch context.onSuccess {
     case .nothing: break
@@ -46,7 +51,26 @@ public func complete(_ context: CompletionContext, results: [NVMeResult], facts:
 }
 
 enum StatusMapping {
-    /// The SCSI status and sense for an NVMe status that is not success.
+    /// The SCSI status and sense for a failed result. An operation the engine itself gave up on
+    /// (a timeout, a reset) was aborted by this HBA, not by a task management function of
+    /// another I_T nexus: SAM-5 5.3.1 allows TASK ABORTED only for that, with TAS set, and the
+    /// Control mode page here has TAS 0. So it is CHECK CONDITION, ABORTED COMMAND ("the device
+    /// server aborted the command", SPC-5 4.4.3), with COMMAND TIMEOUT DURING PROCESSING (2Eh/02h)
+    /// for a timeout.
+    static func condition(for result: NVMeResult) -> SenseCondition {
+        switch result.engineAbort {
+        case .timeout?: SenseCondition(.abortedCommand, .commandTimeoutDuringProcessing)
+        case .reset?: SenseCondition(.abortedCommand, .noAdditionalSense)
+        case nil: condition(for: result.status)
+        }
+    }
+
+    /// The SCSI status and sense for an NVMe status that is not success. Sources, row by row:
+    /// the Reference 1.5 tables (generic, command specific, media errors); statuses newer than
+    /// it follow SBC-4/SPC-5. Where Linux's former drivers/nvme/host/scsi.c disagreed with the
+    /// Reference, the Reference wins: Access Denied is DATA PROTECT, ACCESS DENIED - NO ACCESS
+    /// RIGHTS (Linux: ILLEGAL REQUEST, 20h/09h), and Data Transfer Error is MEDIUM ERROR with no
+    /// additional sense (both agree on that one).
     static func condition(for status: CompletionStatus) -> SenseCondition {
         switch status.type {
         case .generic:

@@ -36,7 +36,7 @@ enum SupportedOperationCodes {
             if let match {
                 // SPC-5: the service action code itself goes where the CDB has its SERVICE
                 // ACTION field (byte 1 bits 4-0 here); the usage mask is for every other bit.
-                var usage = match.usage
+                var usage = match.usage(for: request.facts)
                 if let action = match.serviceAction { usage[1] = usage[1] & ~0x1F | action }
                 var entry: [UInt8] = [0, (timeouts ? 0x80 : 0) | 0x03, 0, UInt8(match.length)] + usage
                 if timeouts { entry += timeoutsDescriptor }

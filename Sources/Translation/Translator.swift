@@ -7,8 +7,8 @@ import NVMe
 ///   - cdb: the CDB, exactly as long as its opcode's group says (6, 10, 12 or 16 bytes).
 ///   - lun: the LUN number (0 = first active namespace), not the 8-byte SAM encoding.
 ///   - dataOut: the task's data-out bytes, required for the commands whose parameter data
-///     translation itself must read: UNMAP, MODE SELECT, WRITE SAME (the one block) and, when
-///     the engine wants translation to locate miscompares, COMPARE AND WRITE and VERIFY with
+///     translation itself must read: UNMAP, MODE SELECT, WRITE SAME (the one block) and, so
+///     translation can locate miscompares, COMPARE AND WRITE, VERIFY and WRITE AND VERIFY with
 ///     BYTCHK=1. `needsDataOut(cdb:)` says which. Nil for anything else.
 ///   - transferLength: the task buffer's length in bytes. For READ/WRITE-like commands it must
 ///     equal transfer length x block size: a mismatch is ILLEGAL REQUEST, INVALID FIELD IN CDB
@@ -17,15 +17,17 @@ import NVMe
 ///     Locally built data is truncated to it and to the allocation length.
 ///   - direction: the task's data direction; it must agree with the command when data moves.
 ///   - facts: what is known about the device.
-///   - state: the logical unit's state, updated for unit attentions, D_SENSE and the like.
+///   - state: the logical unit's state, updated for unit attentions, D_SENSE and the like. An
+///     engine that shares it between threads runs `translate` (and `complete`) on the state
+///     itself under its lock, so that each change happens together with the reads it rests on.
 /// - Returns: a local response, or NVMe operations for the engine plus a context for `complete`.
 public func translate(cdb: [UInt8], lun: UInt64, dataOut: [UInt8]? = nil, transferLength: Int,
                       direction: DataDirection, facts: DeviceFacts, state: inout LogicalUnitState) -> TranslationPlan {
     let transferLength = max(0, transferLength)
     do throws(SenseCondition) {
-        guard let opcode = cdb.first else { throw .invalidOpcode }
-        let serviceAction: UInt8? = CommandTable.hasServiceActions(opcode) && cdb.count > 1 ? cdb[1] & 0x1F : nil
-        let descriptor = CommandTable.lookup(opcode: opcode, serviceAction: serviceAction)
+        // No opcode at all: the command IU itself is malformed (SAM-5: the CDB is at least 6 bytes).
+        guard let opcode = cdb.first else { throw .invalidCommandIU }
+        let descriptor = cdb.withUnsafeBytes { CommandTable.lookup($0) }
         let unit = facts.unit(lun)
         let exempt = descriptor?.exemptFromUnitAttention ?? false
         if unit == nil, !exempt { throw .lunNotSupported }
@@ -43,10 +45,10 @@ public func translate(cdb: [UInt8], lun: UInt64, dataOut: [UInt8]? = nil, transf
             throw .invalidOpcode
         }
         guard descriptor.isSupported(by: facts) else { throw .invalidOpcode }
-        guard cdb.count == descriptor.length else {
-            throw SenseCondition(.illegalRequest, .invalidFieldInCommandIU)
-        }
-        try CDBCheck.reservedBits(cdb, usage: descriptor.usage)
+        // The group code fixes the CDB length (SPC-5 4.2.5); a CDB of another length is a framing
+        // error of the command IU, not a field of the CDB.
+        guard cdb.count == descriptor.length else { throw .invalidCommandIU }
+        try CDBCheck.reservedBits(cdb, usage: descriptor.usage(for: facts))
         if state.stopped, !descriptor.allowedWhenStopped { throw .stopped }
         let request = Request(cdb: cdb, lun: lun, unit: unit, dataOut: dataOut, transferLength: transferLength,
                               direction: direction, facts: facts)
@@ -64,14 +66,30 @@ public func translate(cdb: UnsafeRawBufferPointer, lun: UInt64, dataOut: [UInt8]
 }
 
 /// Whether translation reads the data-out buffer of this CDB (so the engine must pass it as
-/// `dataOut`): UNMAP, MODE SELECT, WRITE SAME, COMPARE AND WRITE, VERIFY/WRITE AND VERIFY with BYTCHK.
-public func needsDataOut(cdb: [UInt8]) -> Bool {
+/// `dataOut`): UNMAP, MODE SELECT, WRITE SAME, COMPARE AND WRITE, and VERIFY / WRITE AND VERIFY
+/// with BYTCHK set (to find the first miscompare for INFORMATION).
+public func needsDataOut(cdb: UnsafeRawBufferPointer) -> Bool {
     guard let opcode = cdb.first else { return false }
     switch opcode {
     case Opcode.unmap, Opcode.modeSelect6, Opcode.modeSelect10, Opcode.writeSame10, Opcode.writeSame16,
          Opcode.compareAndWrite: return true
-    case Opcode.verify10, Opcode.verify16: return cdb.count > 1 && cdb[1] & 0x06 != 0
+    case Opcode.verify10, Opcode.verify16, Opcode.writeAndVerify10, Opcode.writeAndVerify16:
+        return cdb.count > 1 && cdb[1] & 0x06 != 0
     default: return false
+    }
+}
+
+/// `needsDataOut` for a CDB in an array.
+public func needsDataOut(cdb: [UInt8]) -> Bool { cdb.withUnsafeBytes { needsDataOut(cdb: $0) } }
+
+extension SenseCondition {
+    /// The answer when a task's buffer cannot carry the data phase its CDB describes (too small,
+    /// absent, or the wrong direction): ILLEGAL REQUEST, INVALID FIELD IN CDB, with the field
+    /// pointer at the CDB's length field (TRANSFER, ALLOCATION or PARAMETER LIST LENGTH), or
+    /// without one when the command has no such field or is unknown.
+    public static func invalidDataBuffer(cdb: UnsafeRawBufferPointer) -> SenseCondition {
+        guard let field = CommandTable.lookup(cdb)?.lengthField else { return SenseCondition(.illegalRequest, .invalidFieldInCDB) }
+        return .invalidCDB(byte: field)
     }
 }
 
@@ -79,7 +97,7 @@ private func dispatch(_ kind: CommandKind, _ request: Request, state: inout Logi
     switch kind {
     case .testUnitReady: return .respond(request.good())
     case .requestSense: return UnitControl.requestSense(request, state: &state)
-    case .startStopUnit: return try UnitControl.startStopUnit(request, state: state)
+    case .startStopUnit: return try StartStopUnit.translate(request, state: &state)
     case .inquiry: return try Inquiry.translate(request)
     case .readCapacity10: return try ReadCapacity.capacity10(request)
     case .readCapacity16: return try ReadCapacity.capacity16(request)
@@ -118,11 +136,13 @@ struct Request {
     }
 
     /// Operations to run, with a context remembering what `complete` needs.
+    /// `immediate` is the CDB's IMMED bit: status is due once the CDB is validated, so a later
+    /// failure becomes a deferred error (SPC-5 4.4.1.2).
     func execute(_ operations: [NVMeOperation], compareData: [UInt8]? = nil, compareOffset: Int = 0,
-                 onSuccess: CompletionContext.OnSuccess = .nothing) -> TranslationPlan {
+                 immediate: Bool = false, onSuccess: CompletionContext.OnSuccess = .nothing) -> TranslationPlan {
         .execute(operations, CompletionContext(operationCount: operations.count, transferLength: transferLength,
                                                compareData: compareData, compareOffset: compareOffset,
-                                               onSuccess: onSuccess))
+                                               immediate: immediate, onSuccess: onSuccess))
     }
 
     /// The CHECK CONDITION (or other status) response for a sense condition.
@@ -140,9 +160,12 @@ struct Request {
         }
     }
 
-    /// LBA OUT OF RANGE unless lba..<lba+blocks lies inside the namespace.
+    /// LBA OUT OF RANGE unless the LBA names a block of the namespace and lba..<lba+blocks lies
+    /// inside it. The LBA is checked even for zero blocks: SBC-4 4.5 refuses a command that
+    /// references a logical block beyond the capacity, and a zero TRANSFER LENGTH (or SYNCHRONIZE
+    /// CACHE's NUMBER OF LOGICAL BLOCKS 0, "to the end") only makes the length no error.
     func checkRange(lba: UInt64, blocks: UInt64) throws(SenseCondition) {
         let capacity = lu.blockCount
-        guard lba <= capacity, blocks <= capacity - lba else { throw .lbaOutOfRange }
+        guard lba < capacity, blocks <= capacity - lba else { throw .lbaOutOfRange }
     }
 }

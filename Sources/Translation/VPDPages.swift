@@ -1,3 +1,5 @@
+import NVMe
+
 /// Vital product data pages (SPC-5 7.8, SBC-4 6.6; Reference "INQUIRY" VPD sections).
 enum VPDPages {
     static let supported: [UInt8] = [0x00, 0x80, 0x83, 0x86, 0xB0, 0xB1, 0xB2]
@@ -22,8 +24,7 @@ enum VPDPages {
     /// "_" and ended by "." (Reference); a namespace with neither gets the controller serial
     /// number (20 characters) + "_" + the NSID in hex, so it is still unique per namespace.
     static func unitSerialNumber(_ request: Request) -> String {
-        let namespace = request.lu.namespace
-        for identifier in [namespace.nguid, namespace.eui64] where identifier.contains(where: { $0 != 0 }) {
+        for identifier in identifiers(request.lu.namespace) {
             let digits = identifier.map(hex2).joined()
             var grouped = ""
             for (index, character) in digits.enumerated() {
@@ -40,9 +41,8 @@ enum VPDPages {
     /// EUI-64 (8 bytes) when non-zero; otherwise a T10 vendor ID based designator built from
     /// "NVMe", the model number, the serial number and the NSID.
     static func deviceIdentification(_ request: Request) -> [UInt8] {
-        let namespace = request.lu.namespace
         var body: [UInt8] = []
-        for identifier in [namespace.nguid, namespace.eui64] where identifier.contains(where: { $0 != 0 }) {
+        for identifier in identifiers(request.lu.namespace) {
             // CODE SET 1h binary; association LU, DESIGNATOR TYPE 2h EUI-64 based.
             body += [0x01, 0x02, 0x00, UInt8(identifier.count)] + identifier
         }
@@ -54,6 +54,15 @@ enum VPDPages {
             body += [0x02, 0x01, 0x00, UInt8(text.count)] + text
         }
         return body
+    }
+
+    /// The namespace's NGUID and EUI-64, in that order, each only when it is non-zero and of its
+    /// defined size (16 and 8 bytes): Identify data is the device's word, and a field of another
+    /// size is not that identifier (nor may it overflow a one-byte DESIGNATOR LENGTH).
+    static func identifiers(_ namespace: IdentifyNamespace) -> [[UInt8]] {
+        [(namespace.nguid, 16), (namespace.eui64, 8)].compactMap { identifier, size in
+            identifier.count == size && identifier.contains { $0 != 0 } ? identifier : nil
+        }
     }
 
     /// Extended INQUIRY Data (SPC-5 7.8.9), 60 bytes after the header.
@@ -71,7 +80,7 @@ enum VPDPages {
         let blockSize = unit.blockSize
         var body = [UInt8](repeating: 0, count: 60)
         body[0] = 0x01                                                  // WSNZ: WRITE SAME of 0 blocks is refused
-        if controller.supportsCompareAndWrite {
+        if facts.supportsCompareAndWrite {
             body[1] = UInt8(min(Int(controller.acwu) + 1, 255))         // MAXIMUM COMPARE AND WRITE LENGTH
         }
         let namespace = unit.namespace
@@ -100,18 +109,16 @@ enum VPDPages {
         return body
     }
 
-    /// Logical Block Provisioning (SBC-4 6.6.6).
+    /// Logical Block Provisioning (SBC-4 6.6.6). Without deallocation the unit is fully
+    /// provisioned (LBPME 0 in READ CAPACITY (16)), and then SBC-4 4.7 leaves nothing to report:
+    /// no UNMAP, no WRITE SAME with UNMAP, LBPRZ 0 and PROVISIONING TYPE 000b.
     static func logicalBlockProvisioning(_ request: Request) -> [UInt8] {
-        let facts = request.facts, namespace = request.lu.namespace
         var body = [UInt8](repeating: 0, count: 4)
-        var flags: UInt8 = 0
-        if facts.supportsDeallocate { flags |= 0x80 }                               // LBPU
-        if facts.supportsDeallocate || facts.supportsWriteZeroes { flags |= 0x60 }  // LBPWS, LBPWS10
-        if namespace.deallocatedBlocksReadZero { flags |= 0x04 }                    // LBPRZ 001b
-        body[1] = flags
-        // PROVISIONING TYPE: thin when the namespace says so, else resource provisioned; only
-        // meaningful (and only non-zero) when blocks can be deallocated at all.
-        if facts.supportsDeallocate { body[2] = namespace.nsfeat & 0x01 != 0 ? 0x02 : 0x01 }
+        guard request.facts.supportsDeallocate else { return body }
+        let namespace = request.lu.namespace
+        body[1] = 0xE0                                                  // LBPU, LBPWS, LBPWS10
+        if namespace.deallocatedBlocksReadZero { body[1] |= 0x04 }      // LBPRZ 001b
+        body[2] = namespace.nsfeat & 0x01 != 0 ? 0x02 : 0x01            // thin, else resource provisioned
         return body
     }
 }

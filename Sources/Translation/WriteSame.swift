@@ -6,7 +6,8 @@ import NVMe
 /// read back zeros and the block is zeros: UNMAP=1 with a zero block becomes Dataset Management
 /// when DLFEAT says deallocated blocks read zero, else Write Zeroes with DEAC (the controller
 /// deallocates only where it can keep that promise). A zero block without UNMAP is Write Zeroes;
-/// any other block is written over the range.
+/// any other block is written over the range. The UNMAP bit needs deallocation and NDOB needs
+/// Write Zeroes; the usage data (`CommandDescriptor.usage(for:)`) refuses them otherwise.
 enum WriteSame {
     static func translate(_ request: Request) throws(SenseCondition) -> TranslationPlan {
         let cdb = request.cdb
@@ -20,9 +21,6 @@ enum WriteSame {
 
         // WSNZ is set in Block Limits: zero blocks ("to the end of the medium") is refused.
         if blocks == 0 { throw .invalidCDB(byte: lengthField) }
-        if unmap, !facts.supportsDeallocate, !facts.supportsWriteZeroes { throw .invalidCDB(byte: 1, bit: 3) }
-        // Without Write Zeroes, a zero block with no data-out buffer has no source to copy from.
-        if noDataOut, !facts.supportsWriteZeroes { throw .invalidCDB(byte: 1, bit: 0) }
         try request.checkRange(lba: lba, blocks: UInt64(blocks))
         let blockSize = unit.blockSize
         try request.expectData(noDataOut ? 0 : blockSize, .toDevice, field: lengthField)
@@ -38,7 +36,7 @@ enum WriteSame {
         let nsid = unit.nsid
         if zeroBlock {
             if unmap, facts.supportsDeallocate, unit.namespace.deallocatedBlocksReadZero {
-                return request.execute([.deallocate(nsid: nsid, ranges: [DatasetManagementRange(blockCount: blocks, startingLBA: lba)])])
+                return request.execute([.deallocate(nsid: nsid, ranges: Unmap.ranges(lba: lba, blocks: UInt64(blocks), facts: facts))])
             }
             if facts.supportsWriteZeroes {
                 return request.execute([.writeZeroes(nsid: nsid, lba: lba, blocks: blocks, deallocate: unmap)])

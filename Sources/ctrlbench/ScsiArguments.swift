@@ -32,6 +32,10 @@ enum HexParser {
             var digits = Substring(word)
             if digits.hasPrefix("0x") || digits.hasPrefix("0X") { digits = digits.dropFirst(2) }
             guard !digits.isEmpty else { throw .usage("\(what): '\(word)' has no hex digits after 0x") }
+            // Only 0-9, a-f, A-F: UInt8(_:radix:) alone would also take a sign ("+f", "-0").
+            if let stray = digits.first(where: { !($0.isASCII && $0.isHexDigit) }) {
+                throw .usage("\(what): '\(word)' is not hex ('\(stray)' is not a hex digit)")
+            }
             guard digits.count % 2 == 0 else {
                 throw .usage("\(what): '\(word)' has an odd number of hex digits (\(digits.count)); "
                     + "write each byte as two digits, e.g. 0a rather than a")

@@ -18,9 +18,15 @@ import Testing
         #expect(try HexParser.bytes(["aBcD", "EF"], what: "CDB") == [0xAB, 0xCD, 0xEF])
     }
 
-    @Test(arguments: ["120", "1", "0x", "12g0", "zz", "0x0x12"])
+    @Test(arguments: ["120", "1", "0x", "12g0", "zz", "0x0x12", "+f", "-0", "0x+f", "12-0", "+0+0", "１２"])
     func malformedWordsAreRefused(word: String) {
         #expect(throws: ScsiToolError.self) { try HexParser.bytes([word], what: "CDB") }
+    }
+
+    @Test func aSignIsNotAHexDigit() {
+        #expect(throws: ScsiToolError.usage("CDB: '+f' is not hex ('+' is not a hex digit)")) {
+            try HexParser.bytes(["12", "+f"], what: "CDB")
+        }
     }
 
     @Test func oddDigitCountNamesTheWord() {

@@ -1,3 +1,4 @@
+import Foundation
 import PCIDevice
 import Testing
 import Translation
@@ -75,5 +76,36 @@ import Translation
 
     @Test func badGeometryIsAUsageError() {
         #expect(throws: ScsiToolError.self) { try ScsiSession(.mock(MockGeometry(blockSize: 1024))) }
+    }
+
+    /// `--outfile`: the data-in goes to the file, byte for byte (INQUIRY standard data here).
+    @Test func outfileReceivesTheDataIn() throws {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("ctrlbench-outfile-\(UUID().uuidString).bin").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let command = try Scsi.parse(["12", "00", "00", "00", "24", "00", "--request", "36", "--outfile", path])
+        try command.run()
+        let bytes = try #require(FileManager.default.contents(atPath: path))
+        #expect(bytes.count == 36)
+        // Direct access block device, VERSION 06h, RESPONSE DATA FORMAT 2, ADDITIONAL LENGTH 1Fh.
+        #expect(Array(bytes[0..<5]) == [0x00, 0x00, 0x06, 0x02, 0x1F])
+        #expect(Array(bytes[8..<16]) == Array("NVMe    ".utf8))
+    }
+
+    @Test func outfileNeedsADataInPhase() throws {
+        let command = try Scsi.parse(["00", "00", "00", "00", "00", "00", "--outfile", "/tmp/never-written"])
+        #expect(throws: ScsiToolError.usage("--outfile receives data-in: give --request N as well")) { try command.run() }
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/never-written"))
+    }
+
+    @Test func anUnwritableOutfileIsADeviceError() throws {
+        let path = "/nonexistent-directory-for-ctrlbench/data.bin"
+        let command = try Scsi.parse(["12", "00", "00", "00", "24", "00", "--request", "36", "--outfile", path])
+        do {
+            try command.run()
+            Issue.record("writing \(path) should have failed")
+        } catch let error as ScsiToolError {
+            guard case let .device(message) = error else { Issue.record("not a device error: \(error)"); return }
+            #expect(message.hasPrefix("cannot write --outfile \(path): "))
+        }
     }
 }

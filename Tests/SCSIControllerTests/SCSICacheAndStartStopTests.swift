@@ -54,13 +54,22 @@ import Translation
         #expect(scsi.media(lba: 40, count: 8) == data)
     }
 
-    /// NO_FLUSH only releases the device from flushing (SBC-4); flushing anyway is allowed, so
-    /// this only checks that the unit stops.
-    @Test func stopWithNoFlushStillStops() throws {
+    /// NO_FLUSH: the stop sends no Flush (Reference "START STOP UNIT"), so a Flush that would
+    /// fail does not fail it; without NO_FLUSH the same stop sends it and reports its failure.
+    @Test func stopWithNoFlushSendsNoFlush() throws {
         let scsi = try SCSIRig { $0.volatileWriteCache = true }
         #expect(scsi.write(lba: 40, pattern(8 * 512, seed: 4)).isGood)
+        scsi.mock.inject(.failCommands(.io(.flush), status: CompletionStatus(.internalError)))
         #expect(scsi.run(CDB.startStopUnit(start: false, noFlush: true)).isGood)
         #expect(scsi.run(CDB.testUnitReady).sense == fixedSense(0x02, 0x04, 0x02))
+        // Cached data was not written: a power cut loses it.
+        scsi.mock.powerCut()
+        #expect(scsi.media(lba: 40, count: 8) == Self.zeros)
+        let other = try SCSIRig { $0.volatileWriteCache = true }
+        other.mock.inject(.failCommands(.io(.flush), status: CompletionStatus(.internalError)))
+        #expect(other.run(CDB.startStopUnit(start: false)).sense == fixedSense(0x04, 0x44, 0x00))
+        // The failed stop left the unit running.
+        #expect(other.run(CDB.testUnitReady).isGood)
     }
 
     @Test func mediaAccessWhileStoppedIsNotReadyUntilStarted() throws {
@@ -93,10 +102,37 @@ import Translation
 
     @Test func anUnsupportedPowerConditionIsRefused() throws {
         let scsi = try SCSIRig()
-        // POWER CONDITION 2h (IDLE) in byte 4 bits 7-4.
-        let result = scsi.run([0x1B, 0, 0, 0, 0x20, 0])
+        // POWER CONDITION 7h (LU_CONTROL) in byte 4 bits 7-4: INVALID FIELD IN CDB, SKSV | C/D |
+        // BPV, bit 7 of byte 4 (the field's most significant bit).
+        let result = scsi.run([0x1B, 0, 0, 0, 0x70, 0])
         #expect(result.status == .checkCondition)
-        #expect(result.senseTriple?.key == 0x05 && result.senseTriple?.asc == 0x24)
+        #expect(result.sense == fixedSense(0x05, 0x24, 0x00, specific: [0xCF, 0x00, 0x04]))
+        #expect(scsi.run(CDB.testUnitReady).isGood)
+    }
+
+    /// IDLE and STANDBY keep the medium accessible (SBC-4 5.25): the unit stays ready.
+    @Test func idleAndStandbyLeaveTheUnitReady() throws {
+        let scsi = try SCSIRig()
+        #expect(scsi.run([0x1B, 0, 0, 0x02, 0x20, 0]).isGood)      // IDLE, idle_c
+        #expect(scsi.run(CDB.testUnitReady).isGood)
+        #expect(scsi.run([0x1B, 0, 0, 0x01, 0x30, 0]).isGood)      // STANDBY, standby_y
+        #expect(scsi.run(CDB.testUnitReady).isGood)
+    }
+
+    /// IMMED: status once the CDB is validated, so the Flush's failure is a deferred error the
+    /// next command reports (response code 71h), and REQUEST SENSE can fetch it instead.
+    @Test func anImmediateStopReportsItsFailureLater() throws {
+        let scsi = try SCSIRig { $0.volatileWriteCache = true }
+        scsi.mock.inject(.failCommands(.io(.flush, count: 2), status: CompletionStatus(.writeFault)))
+        #expect(scsi.run([0x1B, 0x01, 0, 0, 0x00, 0]).isGood)
+        let deferred: [UInt8] = [0x71, 0x00, 0x03, 0, 0, 0, 0, 0x0A, 0, 0, 0, 0, 0x03, 0x00, 0, 0, 0, 0]
+        #expect(scsi.run(CDB.testUnitReady).sense == deferred)
+        // Reported once; the stop failed, so the unit is still ready.
+        #expect(scsi.run(CDB.testUnitReady).isGood)
+        // SYNCHRONIZE CACHE (10) with IMMED (byte 1 bit 1): the same, fetched by REQUEST SENSE.
+        #expect(scsi.run([0x35, 0x02, 0, 0, 0, 0, 0, 0, 0, 0]).isGood)
+        let sense = scsi.run(CDB.requestSense(allocation: 18), inLength: 18)
+        #expect(sense.isGood && sense.data == deferred)
         #expect(scsi.run(CDB.testUnitReady).isGood)
     }
 }

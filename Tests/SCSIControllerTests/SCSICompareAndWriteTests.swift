@@ -69,7 +69,8 @@ import Translation
         // One block needs 1024 bytes of data-out (verify + write).
         let result = scsi.run(CDB.compareAndWrite(lba: 0, blocks: 1), out: pattern(512, seed: 1))
         #expect(result.status == .checkCondition)
-        #expect(result.hasSense(0x05, 0x24, 0x00))
+        // INVALID FIELD IN CDB at NUMBER OF LOGICAL BLOCKS (byte 13), which the buffer contradicts.
+        #expect(result.sense == fixedSense(0x05, 0x24, 0x00, specific: [0xC0, 0x00, 0x0D]))
         #expect(scsi.read(lba: 0, blocks: 1).data.allSatisfy { $0 == 0 })
     }
 }

@@ -100,16 +100,17 @@ import Translation
         let scsi = try SCSIRig()
         let page = scsi.run(CDB.inquiry(page: 0xB0, allocation: 64), inLength: 64)
         #expect(page.isGood)
-        let constraints = scsi.hba.constraints
-        // MDTS 5 with a 4 KiB minimum page: 128 KiB per command = 256 blocks of 512.
-        let unsplit = min(128 << 10, constraints.maximumSegmentByteCountRead, constraints.maximumSegmentByteCountWrite)
+        // The mock: MDTS 5, CAP.MPSMIN 0 (4 KiB pages), 512-byte blocks, ACWU 0, DSM.
         var expected = [UInt8](repeating: 0, count: 64)
         expected[1] = 0xB0
         expected[3] = 0x3C                                           // PAGE LENGTH
         expected[4] = 0x01                                           // WSNZ
         expected[5] = 0x01                                           // MAXIMUM COMPARE AND WRITE LENGTH (ACWU 0 + 1)
-        expected.replaceSubrange(8..<12, with: be(UInt64(constraints.maxTransferSize / 512), 4)) // MAXIMUM TRANSFER LENGTH
-        expected.replaceSubrange(12..<16, with: be(UInt64(unsplit / 512), 4))  // OPTIMAL TRANSFER LENGTH
+        // MAXIMUM TRANSFER LENGTH: the default largest task, 1 GiB (DriverKit's default transfer),
+        // 2^30 / 512 = 0020_0000h blocks.
+        expected.replaceSubrange(8..<12, with: [0x00, 0x20, 0x00, 0x00])
+        // OPTIMAL TRANSFER LENGTH: one command, 2^5 x 4 KiB = 128 KiB, 0100h blocks.
+        expected.replaceSubrange(12..<16, with: [0x00, 0x00, 0x01, 0x00])
         expected.replaceSubrange(20..<24, with: [0xFF, 0xFF, 0xFF, 0xFF])        // MAXIMUM UNMAP LBA COUNT
         expected.replaceSubrange(24..<28, with: [0x00, 0x00, 0x01, 0x00])        // ... BLOCK DESCRIPTOR COUNT: 256 (DSM)
         #expect(page.data == expected)

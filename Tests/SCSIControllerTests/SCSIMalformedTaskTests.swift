@@ -51,9 +51,9 @@ import Translation
         let scsi = try SCSIRig()
         let result = scsi.run(cdb, inLength: 512)
         #expect(result.status == .checkCondition)
-        #expect(result.senseTriple?.key == 0x05)
-        // INVALID FIELD IN CDB, or INVALID FIELD IN COMMAND INFORMATION UNIT (the CDB's framing).
-        #expect(result.hasSense(0x05, 0x24, 0x00) || result.hasSense(0x05, 0x0E, 0x03))
+        // The group code fixes the CDB length (SPC-5 4.2.5): another length is the command IU's
+        // framing, INVALID FIELD IN COMMAND INFORMATION UNIT (0Eh/03h), with no field pointer.
+        #expect(result.sense == fixedSense(0x05, 0x0E, 0x03))
         #expect(scsi.mock.statistics.hostReadCommands == 0)
         #expect(result.response.residual == 512)
     }
@@ -62,7 +62,8 @@ import Translation
         let scsi = try SCSIRig()
         let result = scsi.run([])
         #expect(result.status == .checkCondition)
-        #expect(result.senseTriple?.key == 0x05)
+        // No opcode at all: the same framing error as any CDB of the wrong length.
+        #expect(result.sense == fixedSense(0x05, 0x0E, 0x03))
     }
 
     @Test func anAbsentLUNIsLogicalUnitNotSupported() throws {
@@ -87,7 +88,8 @@ import Translation
         let response = scsi.hba.process(task, on: scsi.rig.queue)
         #expect(response.serviceResponse == .taskComplete)
         #expect(response.status == .checkCondition)
-        #expect(response.sense.count == 18 && response.sense[2] == 0x05)
+        // INVALID FIELD IN CDB at the TRANSFER LENGTH field (byte 7), the field the buffer contradicts.
+        #expect(response.sense == fixedSense(0x05, 0x24, 0x00, specific: [0xC0, 0x00, 0x07]))
         #expect(response.bytesTransferred == 0 && response.residual == 4096)
         guard case .requestRefused = response.error else {
             Issue.record("expected requestRefused, got \(String(describing: response.error))")
@@ -97,6 +99,17 @@ import Translation
         let offset = SCSITask(cdb: CDB.write10(lba: 0, blocks: 1), buffer: small, bufferOffset: 256,
                               transferLength: 512, direction: .toDevice)
         #expect(scsi.hba.process(offset, on: scsi.rig.queue).status == .checkCondition)
+        // Offsets whose sum with the length overflows are refused, not trapped on.
+        for huge in [Int.max, Int.max - 100, Int.max - 511] {
+            let task = SCSITask(cdb: CDB.write10(lba: 0, blocks: 1), buffer: small, bufferOffset: huge,
+                                transferLength: 512, direction: .toDevice)
+            #expect(scsi.hba.process(task, on: scsi.rig.queue).sense == fixedSense(0x05, 0x24, 0x00, specific: [0xC0, 0x00, 0x07]))
+        }
+        // INQUIRY's field is ALLOCATION LENGTH (bytes 3-4); TEST UNIT READY has none, so no pointer.
+        let inquiry = SCSITask(cdb: CDB.inquiry(allocation: 36), transferLength: 36, direction: .fromDevice)
+        #expect(scsi.hba.process(inquiry, on: scsi.rig.queue).sense == fixedSense(0x05, 0x24, 0x00, specific: [0xC0, 0x00, 0x03]))
+        let tur = SCSITask(cdb: CDB.testUnitReady, transferLength: 8, direction: .fromDevice)
+        #expect(scsi.hba.process(tur, on: scsi.rig.queue).sense == fixedSense(0x05, 0x24, 0x00))
         // A transfer with no buffer at all, and one with data but direction none.
         #expect(scsi.hba.process(SCSITask(cdb: CDB.read10(lba: 0, blocks: 1), transferLength: 512, direction: .fromDevice),
                                  on: scsi.rig.queue).status == .checkCondition)
@@ -111,7 +124,7 @@ import Translation
         // READ(10) handed a data-out buffer: INVALID FIELD IN CDB at TRANSFER LENGTH, nothing moves.
         let result = scsi.run(CDB.read10(lba: 0, blocks: 1), out: pattern(512, seed: 1))
         #expect(result.status == .checkCondition)
-        #expect(result.hasSense(0x05, 0x24, 0x00))
+        #expect(result.sense == fixedSense(0x05, 0x24, 0x00, specific: [0xC0, 0x00, 0x07]))
         #expect(scsi.mock.statistics.hostReadCommands == 0)
     }
 

@@ -79,8 +79,9 @@ import Translation
         let scsi = try SCSIRig()
         let sense = scsi.run(CDB.modeSense6(page: 0x1C), inLength: 255)
         #expect(sense.status == .checkCondition)
-        #expect(sense.senseTriple?.key == 0x05 && sense.senseTriple?.asc == 0x24)
-        #expect(Array(sense.sense[15..<18]) == [0xCD, 0x00, 0x02] || Array(sense.sense[15..<18]) == [0xC0, 0x00, 0x02])
+        // INVALID FIELD IN CDB at the PAGE CODE field: byte 2, bits 5-0, so BPV with bit 5 (the
+        // field's most significant bit, SPC-5 4.4.2.2).
+        #expect(sense.sense == fixedSense(0x05, 0x24, 0x00, specific: [0xCD, 0x00, 0x02]))
     }
 
     @Test func modeSelectWCEOffReachesTheDeviceAndMakesWritesDurable() throws {
@@ -160,7 +161,8 @@ import Translation
         #expect(scsi.run(CDB.modeSelect6(length: UInt8(off.count)), out: off).isGood)
         scsi.mock.inject(.neverComplete(.io(.write, count: 1)))
         scsi.mock.inject(.failCommands(.admin(.abort, count: 1), status: CompletionStatus(.abortCommandLimitExceeded)))
-        #expect(scsi.write(lba: 0, pattern(512, seed: 1)).senseTriple?.key == 0x0B)
+        // The engine aborted the write: CHECK CONDITION, ABORTED COMMAND, COMMAND TIMEOUT DURING PROCESSING.
+        #expect(scsi.write(lba: 0, pattern(512, seed: 1)).sense == fixedSense(0x0B, 0x2E, 0x02))
         #expect(scsi.controller.resetCount == 1)
         #expect(try !wceFromGetFeatures(scsi))
         // The reset is reported once as a unit attention (29h/00h) before commands run again.
@@ -185,5 +187,27 @@ import Translation
         // PF = 0 is refused at CDB byte 1 bit 4.
         let noPF = scsi.run(CDB.modeSelect6(length: 24, pf: false), out: [0, 0, 0, 0] + Self.cachingPage(wce: true))
         #expect(noPF.sense == fixedSense(0x05, 0x24, 0x00, specific: [0xCC, 0x00, 0x01]))
+    }
+
+    /// PC 10b returns the default values (SPC-5 6.13): WCE as the device had it at attach time
+    /// and D_SENSE 0, whatever MODE SELECT has made current since.
+    @Test func defaultValuesIgnoreWhatModeSelectChanged() throws {
+        let scsi = try SCSIRig { $0.volatileWriteCache = true }
+        // MODE SELECT (6): the caching page with WCE 0, then the control page with D_SENSE 1.
+        let caching: [UInt8] = [0, 0, 0, 0, 0x08, 0x12] + [UInt8](repeating: 0, count: 18)
+        #expect(scsi.run(CDB.modeSelect6(length: UInt8(caching.count)), out: caching).isGood)
+        SCSIStatusMappingTests.useDescriptorSense(scsi)
+        // MODE SENSE (6) of all pages (3Fh), DBD: MODE DATA LENGTH 23h, MEDIUM TYPE 0, DPOFUA,
+        // no block descriptors; caching page 08h (length 12h), control page 0Ah (length 0Ah).
+        func pages(wce: Bool, dSense: Bool) -> [UInt8] {
+            [0x23, 0x00, 0x10, 0x00] + [0x08, 0x12, wce ? 0x04 : 0x00] + [UInt8](repeating: 0, count: 17)
+                + [0x0A, 0x0A, dSense ? 0x06 : 0x02, 0x10, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0]
+        }
+        let defaults = scsi.run(CDB.modeSense6(page: 0x3F, pc: 2, dbd: true), inLength: 255)
+        #expect(defaults.isGood)
+        #expect(Array(defaults.data[0..<36]) == pages(wce: true, dSense: false))
+        #expect(defaults.response.bytesTransferred == 36)
+        let current = scsi.run(CDB.modeSense6(page: 0x3F, pc: 0, dbd: true), inLength: 255)
+        #expect(Array(current.data[0..<36]) == pages(wce: false, dSense: true))
     }
 }

@@ -161,4 +161,18 @@ import Translation
         #expect(scsi.run(CDB.write10(lba: 77, blocks: 3), out: data).isGood)
         #expect(scsi.run(CDB.read10(lba: 77, blocks: 3), inLength: data.count).data == data)
     }
+
+    /// SBC-4 4.5: an LBA beyond the last one is out of range even when nothing is transferred;
+    /// the last LBA itself with a zero length is fine. Last LBA here: 999.
+    @Test func aZeroLengthTransferAtTheCapacityIsOutOfRange() throws {
+        let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 1000)] }
+        for cdb in [CDB.read10(lba: 1000, blocks: 0), CDB.write16(lba: 1000, blocks: 0), CDB.ten(0x2F, lba: 1000, blocks: 0),
+                    CDB.synchronizeCache10(lba: 1000, blocks: 0), CDB.synchronizeCache16(lba: 1000, blocks: 0)] {
+            #expect(scsi.run(cdb).sense == Self.lbaOutOfRange, "\(cdb)")
+        }
+        for cdb in [CDB.read10(lba: 999, blocks: 0), CDB.write16(lba: 999, blocks: 0), CDB.ten(0x2F, lba: 999, blocks: 0),
+                    CDB.synchronizeCache10(lba: 999, blocks: 0), CDB.synchronizeCache16(lba: 999, blocks: 0)] {
+            #expect(scsi.run(cdb).isGood, "\(cdb)")
+        }
+    }
 }

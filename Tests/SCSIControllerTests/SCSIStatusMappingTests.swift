@@ -4,26 +4,57 @@ import Testing
 import Translation
 @testable import SCSIController
 
-/// NVMe completion status -> SCSI status and sense through the whole stack (Translation
-/// Reference "Status Mapping"), driven by the mock's fault injection, in both sense formats.
+/// NVMe completion status -> SCSI status and sense through the whole stack (Reference 1.5
+/// "Status Mapping"; statuses newer than it per SBC-4/SPC-5), every row, driven by the mock's
+/// fault injection on a READ (16) of 8 blocks at LBA 8, in both sense formats.
 @Suite struct SCSIStatusMappingTests {
-    struct Case: Sendable, CustomTestStringConvertible {
-        var name: String
-        var opcode: NVMOpcode
-        var status: CompletionStatus
-        var key: UInt8, asc: UInt8, ascq: UInt8
-        var testDescription: String { name }
+    struct Row: Sendable, CustomTestStringConvertible {
+        var nvme: CompletionStatus
+        var status: SCSIStatus
+        /// Sense key, ASC, ASCQ; nil for a status without sense data.
+        var sense: (key: UInt8, asc: UInt8, ascq: UInt8)?
+        /// INFORMATION: the failing LBA of a media error (SBC-4 4.18.1).
+        var information: UInt32?
+        var testDescription: String { "\(nvme)" }
     }
 
-    static let cases: [Case] = [
-        Case(name: "Unrecovered Read Error", opcode: .read, status: CompletionStatus(.unrecoveredReadError), key: 0x03, asc: 0x11, ascq: 0x00),
-        Case(name: "Write Fault", opcode: .write, status: CompletionStatus(.writeFault), key: 0x03, asc: 0x03, ascq: 0x00),
-        Case(name: "LBA Out of Range", opcode: .read, status: CompletionStatus(.lbaOutOfRange), key: 0x05, asc: 0x21, ascq: 0x00),
-        Case(name: "Invalid Field in Command", opcode: .write, status: CompletionStatus(.invalidFieldInCommand), key: 0x05, asc: 0x24, ascq: 0x00),
-        Case(name: "Namespace Not Ready", opcode: .read, status: CompletionStatus(.namespaceNotReady), key: 0x02, asc: 0x04, ascq: 0x00),
-        Case(name: "Internal Error", opcode: .write, status: CompletionStatus(.internalError), key: 0x04, asc: 0x44, ascq: 0x00),
-        Case(name: "Namespace Write Protected", opcode: .write, status: CompletionStatus(.namespaceWriteProtected), key: 0x07, asc: 0x27, ascq: 0x00),
-    ]
+    /// Rows grouped by their SCSI answer.
+    static let rows: [Row] = [
+        ([CompletionStatus(.invalidCommandOpcode)], SCSIStatus.checkCondition, (UInt8(0x05), UInt8(0x20), UInt8(0x00)), UInt32?.none),
+        ([CompletionStatus(.invalidFieldInCommand), CompletionStatus(.conflictingAttributes)], .checkCondition, (0x05, 0x24, 0x00), nil),
+        ([CompletionStatus(.dataTransferError), CompletionStatus(.capacityExceeded)], .checkCondition, (0x03, 0x00, 0x00), nil),
+        ([CompletionStatus(.abortedPowerLoss)], .taskAborted, (0x0B, 0x0B, 0x08), nil),
+        ([CompletionStatus(.internalError)], .checkCondition, (0x04, 0x44, 0x00), nil),
+        // Only the engine's own timeout handling sends NVMe Abort, so Abort Requested means the
+        // HBA aborted the command: CHECK CONDITION, COMMAND TIMEOUT DURING PROCESSING.
+        ([CompletionStatus(.abortRequested)], .checkCondition, (0x0B, 0x2E, 0x02), nil),
+        ([CompletionStatus(.abortedSQDeletion), CompletionStatus(.abortedFailedFused), CompletionStatus(.abortedMissingFused)],
+         .taskAborted, (0x0B, 0x00, 0x00), nil),
+        ([CompletionStatus(.invalidNamespaceOrFormat)], .checkCondition, (0x05, 0x20, 0x09), nil),
+        ([CompletionStatus(.lbaOutOfRange)], .checkCondition, (0x05, 0x21, 0x00), nil),
+        ([CompletionStatus(.namespaceNotReady)], .checkCondition, (0x02, 0x04, 0x00), nil),
+        ([CompletionStatus(.formatInProgress)], .checkCondition, (0x02, 0x04, 0x04), nil),
+        ([CompletionStatus(.sanitizeInProgress)], .checkCondition, (0x02, 0x04, 0x1B), nil),
+        ([CompletionStatus(.namespaceWriteProtected), CompletionStatus(.attemptedWriteToReadOnlyRange)], .checkCondition, (0x07, 0x27, 0x00), nil),
+        ([CompletionStatus(.invalidFormat)], .checkCondition, (0x05, 0x31, 0x01), nil),
+        ([CompletionStatus(.writeFault)], .checkCondition, (0x03, 0x03, 0x00), 8),
+        ([CompletionStatus(.unrecoveredReadError)], .checkCondition, (0x03, 0x11, 0x00), 8),
+        ([CompletionStatus(.endToEndGuardCheckError)], .checkCondition, (0x03, 0x10, 0x01), 8),
+        ([CompletionStatus(.endToEndApplicationTagCheckError)], .checkCondition, (0x03, 0x10, 0x02), 8),
+        ([CompletionStatus(.endToEndReferenceTagCheckError)], .checkCondition, (0x03, 0x10, 0x03), 8),
+        ([CompletionStatus(.compareFailure)], .checkCondition, (0x0E, 0x1D, 0x00), nil),
+        ([CompletionStatus(.accessDenied)], .checkCondition, (0x07, 0x20, 0x02), nil),
+        ([CompletionStatus(.deallocatedOrUnwrittenLogicalBlock), CompletionStatus(.prpOffsetInvalid),
+          CompletionStatus(.sglDescriptorTypeInvalid), CompletionStatus(.dataSGLLengthInvalid), CompletionStatus(.commandIDConflict),
+          CompletionStatus(.commandSequenceError), CompletionStatus(.invalidQueueIdentifier),
+          CompletionStatus(type: .vendorSpecific, code: 0x42), CompletionStatus(type: .generic, code: 0x7F)],
+         .checkCondition, (0x05, 0x00, 0x00), nil),
+        ([CompletionStatus(type: .pathRelated, code: 0x00)], .checkCondition, (0x0B, 0x08, 0x00), nil),
+        // RESERVATION CONFLICT is a status of its own, with no sense data.
+        ([CompletionStatus(.reservationConflict)], .reservationConflict, nil, nil),
+    ].flatMap { statuses, status, sense, information in
+        statuses.map { Row(nvme: $0, status: status, sense: sense, information: information) }
+    }
 
     /// Sets D_SENSE through MODE SELECT (6) and the control mode page.
     static func useDescriptorSense(_ scsi: SCSIRig) {
@@ -32,36 +63,34 @@ import Translation
         #expect(result.isGood)
     }
 
-    func run(_ item: Case, on scsi: SCSIRig) -> TaskResult {
-        scsi.mock.inject(.failCommands(.io(item.opcode, count: 1), status: item.status))
-        return item.opcode == .read ? scsi.read(lba: 8, blocks: 8) : scsi.write(lba: 8, pattern(8 * 512, seed: 1))
+    func failedRead(_ row: Row, on scsi: SCSIRig) -> TaskResult {
+        scsi.mock.inject(.failCommands(.io(.read, count: 1), status: row.nvme))
+        return scsi.read(lba: 8, blocks: 8)
     }
 
-    @Test(arguments: cases)
-    func fixedFormat(item: Case) throws {
-        let scsi = try SCSIRig()
-        let result = run(item, on: scsi)
-        #expect(result.response.serviceResponse == .taskComplete)
-        #expect(result.status == .checkCondition)
-        #expect(result.sense.count == 18)
-        // 70h (VALID may be set if INFORMATION holds an LBA), the key, ADDITIONAL SENSE LENGTH 0Ah, ASC/ASCQ.
-        #expect(result.sense[0] & 0x7F == 0x70)
-        #expect(result.sense[2] == item.key && result.sense[7] == 0x0A)
-        #expect(result.sense[12] == item.asc && result.sense[13] == item.ascq)
-        #expect(result.response.residual == 8 * 512)
-        #expect(result.response.error != nil)
+    @Test(arguments: rows)
+    func everyRow(row: Row) throws {
+        let scsi = try SCSIRig(options: { $0.commandTimeoutMilliseconds = 100 })
+        let fixed = failedRead(row, on: scsi)
+        #expect(fixed.response.serviceResponse == .taskComplete)
+        #expect(fixed.status == row.status)
+        #expect(fixed.response.residual == 8 * 512)
+        #expect(fixed.response.error != nil)
+        // SPC-5 4.4.3 fixed format: 70h (F0h with INFORMATION valid), key, INFORMATION in 3-6,
+        // ADDITIONAL SENSE LENGTH 0Ah, ASC/ASCQ in 12-13.
+        #expect(fixed.sense == row.sense.map { fixedSense($0.key, $0.asc, $0.ascq, information: row.information) } ?? [])
         // The fault was one command: the next one works.
         #expect(scsi.read(lba: 8, blocks: 8).isGood)
-    }
-
-    @Test(arguments: cases)
-    func descriptorFormat(item: Case) throws {
-        let scsi = try SCSIRig()
+        // SPC-5 4.4.2 descriptor format: 72h, key, ASC, ASCQ, and an Information descriptor
+        // (00h, length 0Ah, VALID, 8-byte INFORMATION) when there is one.
         Self.useDescriptorSense(scsi)
-        let result = run(item, on: scsi)
-        #expect(result.status == .checkCondition)
-        #expect(Array(result.sense[0..<4]) == [0x72, item.key, item.asc, item.ascq])
-        #expect(Int(result.sense[7]) == result.sense.count - 8)
+        let descriptor = failedRead(row, on: scsi)
+        var expected: [UInt8] = row.sense.map { [0x72, $0.key, $0.asc, $0.ascq, 0, 0, 0, 0] } ?? []
+        if let information = row.information {
+            expected[7] = 0x0C
+            expected += [0x00, 0x0A, 0x80, 0x00] + be(UInt64(information), 8)
+        }
+        #expect(descriptor.sense == expected)
     }
 
     @Test func aFailureAfterSomePiecesReportsTheResidual() throws {
@@ -83,9 +112,10 @@ import Translation
         scsi.mock.inject(.neverComplete(.io(.read, count: 1)))
         let result = scsi.read(lba: 0, blocks: 8)
         #expect(result.response.serviceResponse == .taskComplete)
-        #expect(result.status == .checkCondition || result.status == .taskAborted)
-        #expect(result.senseTriple?.key == 0x0B)
-        #expect(result.sense.first == (descriptor ? 0x72 : 0x70))
+        // The HBA aborted it (SAM-5 5.3.1: not TASK ABORTED, TAS is 0): CHECK CONDITION, ABORTED
+        // COMMAND, COMMAND TIMEOUT DURING PROCESSING (2Eh/02h).
+        #expect(result.status == .checkCondition)
+        #expect(result.sense == (descriptor ? descriptorSense(0x0B, 0x2E, 0x02) : fixedSense(0x0B, 0x2E, 0x02)))
         guard case .commandTimedOut = result.response.error else {
             Issue.record("expected a timeout, got \(String(describing: result.response.error))")
             return

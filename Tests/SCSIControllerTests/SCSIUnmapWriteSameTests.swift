@@ -99,4 +99,57 @@ import Translation
         let result = scsi.run(CDB.writeSame16(lba: 90, blocks: 11), out: pattern(512, seed: 1))
         #expect(result.sense == fixedSense(0x05, 0x21, 0x00))
     }
+
+    /// Which NVMe command a WRITE SAME became, seen by failing one opcode at a time: a task that
+    /// does not trip a fault armed on an opcode did not send that opcode.
+    static func arm(_ scsi: SCSIRig, failing opcodes: [NVMOpcode]) {
+        scsi.mock.removeInjectedFaults()
+        for opcode in opcodes { scsi.mock.inject(.failCommands(.io(opcode), status: CompletionStatus(.internalError))) }
+    }
+
+    @Test func unmapWithAZeroBlockIsDatasetManagement() throws {
+        let scsi = try SCSIRig()
+        #expect(scsi.write(lba: 0, pattern(32 * 512, seed: 6)).isGood)
+        let zero = [UInt8](repeating: 0, count: 512)
+        // Neither Write nor Write Zeroes is sent: the range still reads back as zeros.
+        Self.arm(scsi, failing: [.write, .writeZeroes])
+        #expect(scsi.run(CDB.writeSame16(lba: 8, blocks: 16, unmap: true), out: zero).isGood)
+        #expect(scsi.run(CDB.writeSame10(lba: 24, blocks: 4, unmap: true), out: zero).isGood)
+        #expect(Array(scsi.read(lba: 0, blocks: 32).data[(8 * 512)..<(28 * 512)]).allSatisfy { $0 == 0 })
+        // Dataset Management is: failing it fails the task (HARDWARE ERROR, INTERNAL TARGET FAILURE).
+        Self.arm(scsi, failing: [.datasetManagement])
+        #expect(scsi.run(CDB.writeSame16(lba: 8, blocks: 16, unmap: true), out: zero).sense == fixedSense(0x04, 0x44, 0x00))
+    }
+
+    @Test func aZeroBlockWithoutUnmapIsWriteZeroes() throws {
+        let scsi = try SCSIRig()
+        #expect(scsi.write(lba: 0, pattern(32 * 512, seed: 7)).isGood)
+        let writes = scsi.mock.statistics.hostWriteCommands
+        let zero = [UInt8](repeating: 0, count: 512)
+        Self.arm(scsi, failing: [.write, .datasetManagement])
+        #expect(scsi.run(CDB.writeSame10(lba: 4, blocks: 20, unmap: false), out: zero).isGood)
+        #expect(scsi.mock.statistics.hostWriteCommands == writes)
+        #expect(Array(scsi.read(lba: 0, blocks: 32).data[(4 * 512)..<(24 * 512)]).allSatisfy { $0 == 0 })
+        Self.arm(scsi, failing: [.writeZeroes])
+        #expect(scsi.run(CDB.writeSame10(lba: 4, blocks: 20, unmap: false), out: zero).sense == fixedSense(0x04, 0x44, 0x00))
+    }
+
+    /// The limits VPD B0h reports hold: MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT 256 (one Dataset
+    /// Management command's ranges) and MAXIMUM UNMAP LBA COUNT FFFFFFFFh (no maximum).
+    @Test func unmapHonoursTheBlockLimitsPage() throws {
+        let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 0x2_0000_0000)] }
+        let limits = scsi.run(CDB.inquiry(page: 0xB0, allocation: 64), inLength: 64)
+        #expect(Array(limits.data[20..<28]) == [0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x01, 0x00])
+        let most = Self.unmapList((0..<256).map { (lba: UInt64($0) * 16, blocks: UInt32(8)) })
+        #expect(scsi.run(CDB.unmap(length: UInt16(most.count)), out: most).isGood)
+        // 257 descriptors: INVALID FIELD IN PARAMETER LIST, pointer (C/D 0) at BLOCK DESCRIPTOR DATA LENGTH.
+        let tooMany = Self.unmapList((0..<257).map { (lba: UInt64($0) * 16, blocks: UInt32(8)) })
+        #expect(scsi.run(CDB.unmap(length: UInt16(tooMany.count)), out: tooMany).sense
+            == fixedSense(0x05, 0x26, 0x00, specific: [0x80, 0x00, 0x02]))
+        // More than FFFFFFFFh blocks in one UNMAP: no maximum, so GOOD, and the data is gone.
+        #expect(scsi.write(lba: 0x1_0000_0000, pattern(512, seed: 8)).isGood)
+        let huge = Self.unmapList([(lba: 0, blocks: 0xFFFF_FFFF), (lba: 0xFFFF_FFFF, blocks: 2)])
+        #expect(scsi.run(CDB.unmap(length: UInt16(huge.count)), out: huge).isGood)
+        #expect(scsi.read(lba: 0x1_0000_0000, blocks: 1).data == [UInt8](repeating: 0, count: 512))
+    }
 }

@@ -44,7 +44,8 @@ import Translation
         // BYTCHK 10b is reserved.
         let result = scsi.run(CDB.ten(0x2F, flags: 0x04, lba: 0, blocks: 1), out: pattern(512, seed: 0))
         #expect(result.status == .checkCondition)
-        #expect(result.hasSense(0x05, 0x24, 0x00))
+        // INVALID FIELD IN CDB at BYTCHK: byte 1, bits 2-1, so BPV with bit 2.
+        #expect(result.sense == fixedSense(0x05, 0x24, 0x00, specific: [0xCA, 0x00, 0x01]))
     }
 
     @Test(arguments: [(UInt8(0x2E), UInt8(0x00)), (0x2E, 0x02), (0x8E, 0x00), (0x8E, 0x02)])
@@ -58,5 +59,23 @@ import Translation
         // Verified data is on the medium: it survives a power cut with no flush.
         scsi.mock.powerCut()
         #expect(scsi.media(lba: 64, count: 8) == data)
+    }
+
+    /// WRITE AND VERIFY with BYTCHK 1 compares what it wrote; when the media differs (here the
+    /// write is lost: the mock acknowledges it without performing it), MISCOMPARE carries the
+    /// offset of the first differing byte in INFORMATION (SBC-4 5.47).
+    @Test(arguments: [CDB.ten(0x2E, flags: 0x02, lba: 30, blocks: 4), CDB.sixteen(0x8E, flags: 0x02, lba: 30, blocks: 4)])
+    func writeAndVerifyReportsTheMiscompareOffset(cdb: [UInt8]) throws {
+        let scsi = try SCSIRig()
+        let old = pattern(4 * 512, seed: 5)
+        #expect(scsi.write(lba: 30, old).isGood)
+        var new = old
+        new[1029] ^= 0x5A                                       // first difference at byte 405h
+        new[1500] ^= 0x01
+        scsi.mock.inject(.failCommands(.io(.write, count: 1), status: .success))
+        let result = scsi.run(cdb, out: new)
+        #expect(result.status == .checkCondition)
+        #expect(result.sense == [0xF0, 0x00, 0x0E, 0x00, 0x00, 0x04, 0x05, 0x0A,
+                                 0x00, 0x00, 0x00, 0x00, 0x1D, 0x00, 0x00, 0x00, 0x00, 0x00])
     }
 }

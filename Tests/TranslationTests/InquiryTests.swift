@@ -108,6 +108,52 @@ import Testing
         #expect(vpd(0xB2, facts: Fixture.facts(rich: false)) == [0x00, 0xB2, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00])
     }
 
+    /// SBC-4 4.7: READ CAPACITY (16), VPD B2h and the supported-commands table tell one story.
+    /// Write Zeroes without Dataset Management is a fully provisioned unit: LBPME 0, nothing in
+    /// B2h, no UNMAP, and WRITE SAME's UNMAP bit absent from its usage data (NDOB stays).
+    @Test func provisioningAgreesEverywhere() {
+        var zeroesOnly = Fixture.facts()
+        zeroesOnly.controller.oncs = [.writeZeroes]
+        #expect(vpd(0xB2, facts: zeroesOnly) == [0x00, 0xB2, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00])
+        let capacity = plan([0x9E, 0x10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0, 0], length: 32, direction: .fromDevice, facts: zeroesOnly)
+        #expect(capacity.response?.dataIn[14] == 0x00)
+        func usage(_ opcode: UInt8, _ facts: DeviceFacts) -> [UInt8]? {
+            plan([0xA3, 0x0C, 0x01, opcode, 0, 0, 0, 0, 0x10, 0, 0, 0], length: 4096, direction: .fromDevice, facts: facts).response?.dataIn
+        }
+        // REPORT SUPPORTED OPERATION CODES, one command: SUPPORT 011b, CDB SIZE, usage data.
+        #expect(usage(0x93, zeroesOnly) == [0, 0x03, 0, 0x10, 0x93, 0x01] + [UInt8](repeating: 0xFF, count: 12) + [0x3F, 0x00])
+        #expect(usage(0x41, zeroesOnly) == [0, 0x03, 0, 0x0A, 0x41, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0x3F, 0xFF, 0xFF, 0x00])
+        #expect(usage(0x42, zeroesOnly) == [0, 0x01, 0, 0])
+        // With Dataset Management all of them are there.
+        #expect(usage(0x93, Fixture.facts()) == [0, 0x03, 0, 0x10, 0x93, 0x09] + [UInt8](repeating: 0xFF, count: 12) + [0x3F, 0x00])
+        #expect(usage(0x41, Fixture.facts())?[5] == 0x08)
+    }
+
+    @Test func compareAndWriteLengthNeedsTheCompareCommand() {
+        // Fused operations but no Compare in ONCS: COMPARE AND WRITE cannot run, so MAXIMUM
+        // COMPARE AND WRITE LENGTH is 0 and the command is not supported.
+        var noCompare = Fixture.facts()
+        noCompare.controller.oncs = [.datasetManagement, .writeZeroes, .verify]
+        #expect(vpd(0xB0, facts: noCompare)?[5] == 0)
+        expectCheck(plan([0x89, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0], length: 1024, direction: .toDevice, facts: noCompare),
+                    invalidOpcodeSense)
+    }
+
+    @Test func malformedIdentifyDataDoesNotTrap() {
+        // An NGUID that is not 16 bytes is not an NGUID: the EUI-64 designator follows alone.
+        var namespace = Fixture.namespace()
+        namespace.nguid = [UInt8](repeating: 0xAB, count: 300)
+        namespace.eui64 = [1, 2, 3, 4, 5, 6, 7, 8]
+        #expect(vpd(0x83, facts: Fixture.facts(namespaces: [namespace]))
+            == [0x00, 0x83, 0x00, 0x0C, 0x01, 0x02, 0x00, 0x08, 1, 2, 3, 4, 5, 6, 7, 8])
+        #expect(vpd(0x80, facts: Fixture.facts(namespaces: [namespace])) == [0x00, 0x80, 0x00, 0x14] + ascii("0102_0304_0506_0708."))
+        // No LBA format at all: 512-byte blocks rather than a trap.
+        var formatless = Fixture.namespace()
+        formatless.lbaFormats = []
+        expectData(plan([0x25, 0, 0, 0, 0, 0, 0, 0, 0, 0], length: 8, direction: .fromDevice, facts: Fixture.facts(namespaces: [formatless])),
+                   [0x00, 0x00, 0x0F, 0xFF, 0x00, 0x00, 0x02, 0x00])
+    }
+
     @Test func unknownPage() {
         expectCheck(plan([0x12, 1, 0x89, 0, 255, 0], length: 255, direction: .fromDevice), invalidCDB(byte: 2))
     }

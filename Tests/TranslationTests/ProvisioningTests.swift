@@ -36,10 +36,50 @@ import Testing
         var data = list([(0, 1)])
         data[1] = 0x40
         expectCheck(unmap(data), invalidParameter(byte: 0))
-        // BLOCK DESCRIPTOR DATA LENGTH not a multiple of 16.
+        // BLOCK DESCRIPTOR DATA LENGTH beyond what was sent.
         data = list([(0, 1)])
-        data[3] = 0x0F
+        data[3] = 0x20
         expectCheck(unmap(data), invalidParameter(byte: 2))
+    }
+
+    @Test func anIncompleteDescriptorIsIgnored() {
+        // SBC-4 5.32.2: BLOCK DESCRIPTOR DATA LENGTH 31 holds one whole descriptor and 15 bytes
+        // of the next, which is ignored.
+        var data = list([(0x10, 8), (0x200, 16)])
+        data[3] = 0x1F
+        #expect(unmap(data).operations == [.deallocate(nsid: 1, ranges: [DatasetManagementRange(blockCount: 8, startingLBA: 0x10)])])
+        // Less than one descriptor: nothing to unmap, GOOD.
+        data[3] = 0x0F
+        #expect(unmap(data).response?.status == .good)
+    }
+
+    @Test func aLongDescriptorIsSplitOverRanges() {
+        var facts = Fixture.facts()
+        facts.maximumBlocksPerDeallocateRange = 0x100
+        #expect(unmap(list([(0x10, 0x250)]), facts: facts).operations == [.deallocate(nsid: 1, ranges: [
+            DatasetManagementRange(blockCount: 0x100, startingLBA: 0x10),
+            DatasetManagementRange(blockCount: 0x100, startingLBA: 0x110),
+            DatasetManagementRange(blockCount: 0x50, startingLBA: 0x210),
+        ])])
+    }
+
+    @Test func maximumUnmapLBACountFFFFFFFFhMeansNoMaximum() {
+        // SBC-4 6.6.4: FFFFFFFFh is no limit, so more than 2^32 - 1 blocks in one UNMAP is fine.
+        var facts = Fixture.facts(namespaces: [Fixture.namespace(blocks: 0x2_0000_0000)])
+        facts.maximumDeallocateBlocks = 0xFFFF_FFFF
+        #expect(unmap(list([(0, 0xFFFF_FFFF), (0x1_0000_0000, 2)]), facts: facts).operations == [.deallocate(nsid: 1, ranges: [
+            DatasetManagementRange(blockCount: 0xFFFF_FFFF, startingLBA: 0),
+            DatasetManagementRange(blockCount: 2, startingLBA: 0x1_0000_0000),
+        ])])
+    }
+
+    @Test func maximumUnmapBlockDescriptorCount() {
+        var facts = Fixture.facts()
+        facts.maximumDeallocateRanges = 2
+        #expect(unmap(list([(0, 1), (8, 1)]), facts: facts).operations?.count == 1)
+        // SBC-4 5.32.1: more descriptors than MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT is INVALID
+        // FIELD IN PARAMETER LIST; the pointer is at BLOCK DESCRIPTOR DATA LENGTH.
+        expectCheck(unmap(list([(0, 1), (8, 1), (16, 1)]), facts: facts), invalidParameter(byte: 2))
     }
 
     @Test func limits() {
@@ -102,6 +142,13 @@ import Testing
         // UNMAP without any way to deallocate; NDOB without Write Zeroes.
         expectCheck(writeSame16(0x08, data: zero, facts: Fixture.facts(rich: false)), invalidCDB(byte: 1, bit: 3))
         expectCheck(writeSame16(0x01, data: nil, facts: Fixture.facts(rich: false)), invalidCDB(byte: 1, bit: 0))
+        // Write Zeroes without Dataset Management: fully provisioned (LBPWS 0), so UNMAP is still refused.
+        var zeroesOnly = Fixture.facts()
+        zeroesOnly.controller.oncs = [.writeZeroes]
+        expectCheck(writeSame16(0x08, data: zero, facts: zeroesOnly), invalidCDB(byte: 1, bit: 3))
+        expectCheck(plan([0x41, 0x08, 0, 0, 0, 0x10, 0, 0, 8, 0], dataOut: zero, length: 512, direction: .toDevice, facts: zeroesOnly),
+                    invalidCDB(byte: 1, bit: 3))
+        #expect(writeSame16(0x01, data: nil, facts: zeroesOnly).operations == [.writeZeroes(nsid: 1, lba: 0x10, blocks: 8, deallocate: false)])
         // ANCHOR.
         expectCheck(writeSame16(0x10, data: zero), invalidCDB(byte: 1, bit: 4))
     }

@@ -37,6 +37,23 @@ import Testing
         #expect(plan([0x8A, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).response?.status == .good)
     }
 
+    /// SBC-4 4.5: a command that references a logical block beyond the capacity is LBA OUT OF
+    /// RANGE; a zero TRANSFER LENGTH makes only the length no error. The fixture's last LBA is 0FFFh.
+    @Test func zeroLengthAtTheCapacityIsOutOfRange() {
+        for (lba, good) in [(UInt8(0x10), false), (0x0F, true)] {
+            let last: UInt8 = good ? 0xFF : 0x00
+            for cdb: [UInt8] in [[0x28, 0, 0, 0, lba, last, 0, 0, 0, 0],                       // READ (10)
+                                 [0x8A, 0, 0, 0, 0, 0, 0, 0, lba, last, 0, 0, 0, 0, 0, 0],     // WRITE (16)
+                                 [0x2F, 0, 0, 0, lba, last, 0, 0, 0, 0]] {                     // VERIFY (10)
+                let result = plan(cdb)
+                if good { #expect(result.response == SCSIResponse(status: .good), "\(cdb)") } else { expectCheck(result, lbaOutOfRangeSense) }
+            }
+            // SYNCHRONIZE CACHE (10) with NUMBER OF LOGICAL BLOCKS 0: from the LBA to the end.
+            let sync = plan([0x35, 0, 0, 0, lba, last, 0, 0, 0, 0])
+            if good { #expect(sync.operations == [.flush(nsid: 1)]) } else { expectCheck(sync, lbaOutOfRangeSense) }
+        }
+    }
+
     @Test func lbaOutOfRange() {
         // Last LBA 0FFFh: 0FFFh + 2 blocks runs past the end.
         expectCheck(plan([0x28, 0, 0, 0, 0x0F, 0xFF, 0, 0, 2, 0], length: 1024, direction: .fromDevice), lbaOutOfRangeSense)
@@ -67,13 +84,38 @@ import Testing
         // BYTCHK 10b reserved, 11b unsupported.
         expectCheck(plan([0x2F, 0x04, 0, 0, 0, 0, 0, 0, 1, 0], length: 512, direction: .toDevice), invalidCDB(byte: 1, bit: 2))
         expectCheck(plan([0x2F, 0x06, 0, 0, 0, 0, 0, 0, 1, 0], length: 512, direction: .toDevice), invalidCDB(byte: 1, bit: 2))
-        // No Verify command on the controller: VERIFY is not supported at all.
+        // Neither Verify nor Compare on the controller: VERIFY is not supported at all.
         expectCheck(plan([0x2F, 0, 0, 0, 0, 8, 0, 0, 4, 0], facts: Fixture.facts(rich: false)), invalidOpcodeSense)
     }
 
-    @Test func writeAndVerify() {
+    @Test func verifyNeedsOnlyTheCommandItsByteCheckUses() {
+        // Compare alone: BYTCHK 1 works, BYTCHK 0 (NVMe Verify) is the refused field.
+        var compareOnly = Fixture.facts()
+        compareOnly.controller.oncs = [.compare]
+        #expect(plan([0x2F, 0x02, 0, 0, 0, 8, 0, 0, 1, 0], length: 512, direction: .toDevice, facts: compareOnly).operations
+            == [.compare(nsid: 1, lba: 8, blocks: 1, bufferOffset: 0)])
+        expectCheck(plan([0x2F, 0, 0, 0, 0, 8, 0, 0, 4, 0], facts: compareOnly), invalidCDB(byte: 1, bit: 2))
+        // Verify alone: the other way round.
+        var verifyOnly = Fixture.facts()
+        verifyOnly.controller.oncs = [.verify]
+        #expect(plan([0x2F, 0, 0, 0, 0, 8, 0, 0, 4, 0], facts: verifyOnly).operations == [.verify(nsid: 1, lba: 8, blocks: 4)])
+        expectCheck(plan([0x2F, 0x02, 0, 0, 0, 8, 0, 0, 1, 0], length: 512, direction: .toDevice, facts: verifyOnly),
+                    invalidCDB(byte: 1, bit: 2))
+    }
+
+    @Test func writeAndVerify() throws {
         #expect(plan([0x2E, 0, 0, 0, 0, 1, 0, 0, 1, 0], length: 512, direction: .toDevice).operations
             == [.write(nsid: 1, lba: 1, blocks: 1, fua: true, bufferOffset: 0), .verify(nsid: 1, lba: 1, blocks: 1)])
+        // BYTCHK 1: the data-out is the compare data, so a miscompare's offset can be found.
+        let data = (0..<512).map { UInt8(truncatingIfNeeded: $0) }
+        let compare = try #require(plan([0x2E, 0x02, 0, 0, 0, 1, 0, 0, 1, 0], dataOut: data, length: 512, direction: .toDevice).context)
+        var media = data
+        media[300] ^= 1
+        var state = LogicalUnitState()
+        #expect(complete(compare, results: [NVMeResult(operationIndex: 0, status: .success, bytesTransferred: 512),
+                                            NVMeResult(operationIndex: 1, status: CompletionStatus(.compareFailure), mediaData: media)],
+                         facts: Fixture.facts(), state: &state).sense
+            == [0xF0, 0, 0x0E, 0, 0, 0x01, 0x2C, 0x0A, 0, 0, 0, 0, 0x1D, 0x00, 0, 0, 0, 0])
         #expect(plan([0x8E, 0x02, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0], length: 512, direction: .toDevice).operations
             == [.write(nsid: 1, lba: 1, blocks: 1, fua: true, bufferOffset: 0), .compare(nsid: 1, lba: 1, blocks: 1, bufferOffset: 0)])
         #expect(plan([0x2E, 0, 0, 0, 0, 1, 0, 0, 1, 0], length: 512, direction: .toDevice, facts: Fixture.facts(rich: false)).operations

@@ -45,33 +45,62 @@ import Testing
         (CompletionStatus(type: .pathRelated, code: 0x00), .checkCondition, 0x0B, 0x08, 0x00),
     ]
 
-    func run(_ status: CompletionStatus, descriptor: Bool = false) -> SCSIResponse {
+    func run(_ status: CompletionStatus, descriptor: Bool = false, engineAbort: EngineAbort? = nil) throws -> SCSIResponse {
         var state = LogicalUnitState(descriptorSense: descriptor)
-        guard let context = plan([0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0], length: 512, direction: .fromDevice).context else {
-            return SCSIResponse(status: .good)
-        }
-        return complete(context, results: [NVMeResult(operationIndex: 0, status: status)], facts: Fixture.facts(), state: &state)
+        let context = try #require(plan([0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0], length: 512, direction: .fromDevice).context)
+        return complete(context, results: [NVMeResult(operationIndex: 0, status: status, engineAbort: engineAbort)],
+                        facts: Fixture.facts(), state: &state)
     }
 
-    @Test(arguments: table.indices) func row(_ index: Int) {
+    @Test(arguments: table.indices) func row(_ index: Int) throws {
         let (nvme, status, key, asc, ascq) = Self.table[index]
-        let response = run(nvme)
+        let response = try run(nvme)
         #expect(response.status == status, "\(nvme)")
         #expect(response.sense == fixedSense(key, asc, ascq), "\(nvme)")
-        #expect(run(nvme, descriptor: true).sense == [0x72, key, asc, ascq, 0, 0, 0, 0], "\(nvme)")
+        #expect(try run(nvme, descriptor: true).sense == [0x72, key, asc, ascq, 0, 0, 0, 0], "\(nvme)")
     }
 
-    @Test func successAndReservationConflict() {
-        #expect(run(.success) == SCSIResponse(status: .good, residual: 512))
+    @Test func successAndReservationConflict() throws {
+        #expect(try run(.success) == SCSIResponse(status: .good, residual: 512))
         // RESERVATION CONFLICT is a status of its own, without sense data.
-        #expect(run(CompletionStatus(.reservationConflict)) == SCSIResponse(status: .reservationConflict, residual: 512))
+        #expect(try run(CompletionStatus(.reservationConflict)) == SCSIResponse(status: .reservationConflict, residual: 512))
         // DNR and More do not change the mapping.
-        #expect(run(CompletionStatus(.lbaOutOfRange, doNotRetry: true)).sense == lbaOutOfRangeSense)
+        #expect(try run(CompletionStatus(.lbaOutOfRange, doNotRetry: true)).sense == lbaOutOfRangeSense)
     }
 
-    @Test func firstFailingOperationWins() {
+    @Test func anOperationTheEngineAbortedIsCheckConditionAbortedCommand() throws {
+        // The HBA gave up on it: CHECK CONDITION (never TASK ABORTED: SAM-5 5.3.1, TAS is 0),
+        // ABORTED COMMAND, COMMAND TIMEOUT DURING PROCESSING (2Eh/02h) for a timeout, whatever
+        // placeholder status the engine put beside it.
+        #expect(try run(CompletionStatus(.abortRequested), engineAbort: .timeout)
+            == SCSIResponse(status: .checkCondition, sense: fixedSense(0x0B, 0x2E, 0x02), residual: 512))
+        #expect(try run(.success, engineAbort: .timeout).sense == fixedSense(0x0B, 0x2E, 0x02))
+        // A reset from elsewhere: ABORTED COMMAND, no additional sense.
+        #expect(try run(CompletionStatus(.abortRequested), engineAbort: .reset)
+            == SCSIResponse(status: .checkCondition, sense: fixedSense(0x0B, 0x00, 0x00), residual: 512))
+        #expect(try run(CompletionStatus(.abortRequested), descriptor: true, engineAbort: .timeout).sense
+            == [0x72, 0x0B, 0x2E, 0x02, 0, 0, 0, 0])
+    }
+
+    @Test func immediateSynchronizeCacheDefersItsFailure() throws {
+        // SYNCHRONIZE CACHE (10) with IMMED (byte 1 bit 1): GOOD now, the Flush's failure next.
         var state = LogicalUnitState()
-        guard let context = plan([0x2E, 0, 0, 0, 0, 1, 0, 0, 1, 0], length: 512, direction: .toDevice).context else { return }
+        let context = try #require(plan([0x35, 0x02, 0, 0, 0, 0, 0, 0, 0, 0], state: &state).context)
+        let response = complete(context, results: [NVMeResult(operationIndex: 0, status: CompletionStatus(.writeFault))],
+                                facts: Fixture.facts(), state: &state)
+        #expect(response == SCSIResponse(status: .good))
+        // Deferred (71h), MEDIUM ERROR, PERIPHERAL DEVICE WRITE FAULT.
+        expectCheck(plan([0, 0, 0, 0, 0, 0], state: &state), [0x71, 0, 0x03, 0, 0, 0, 0, 0x0A, 0, 0, 0, 0, 0x03, 0x00, 0, 0, 0, 0])
+        // Without IMMED the same failure is this command's own CHECK CONDITION.
+        let plain = try #require(plan([0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0], state: &state).context)
+        #expect(complete(plain, results: [NVMeResult(operationIndex: 0, status: CompletionStatus(.writeFault))],
+                         facts: Fixture.facts(), state: &state).sense == fixedSense(0x03, 0x03, 0x00))
+        #expect(state.deferredError == nil)
+    }
+
+    @Test func firstFailingOperationWins() throws {
+        var state = LogicalUnitState()
+        let context = try #require(plan([0x2E, 0, 0, 0, 0, 1, 0, 0, 1, 0], length: 512, direction: .toDevice).context)
         let response = complete(context, results: [
             NVMeResult(operationIndex: 1, status: CompletionStatus(.compareFailure)),
             NVMeResult(operationIndex: 0, status: CompletionStatus(.writeFault), bytesTransferred: 0),

@@ -25,41 +25,15 @@ import Testing
 
     @Test func deferredErrorUsesDeferredResponseCode() {
         var state = LogicalUnitState(deferredError: SenseCondition(.mediumError, .peripheralDeviceWriteFault, deferred: true))
+        #expect(state.needsAttention)
         expectCheck(plan([0, 0, 0, 0, 0, 0], state: &state), [0x71, 0, 0x03, 0, 0, 0, 0, 0x0A, 0, 0, 0, 0, 0x03, 0x00, 0, 0, 0, 0])
         #expect(state.deferredError == nil)
-    }
-
-    @Test func startStopUnit() {
-        var state = LogicalUnitState()
-        let stop = plan([0x1B, 0, 0, 0, 0x00, 0], state: &state)
-        #expect(stop.operations == [.flush(nsid: 1), .shutdown(nsid: 1)])
-        // NO_FLUSH.
-        #expect(plan([0x1B, 0, 0, 0, 0x04, 0], state: &state).operations == [.shutdown(nsid: 1)])
-        guard let context = stop.context else { return }
-        _ = complete(context, results: [NVMeResult(operationIndex: 0, status: .success), NVMeResult(operationIndex: 1, status: .success)],
-                     facts: Fixture.facts(), state: &state)
-        #expect(state.stopped)
-        // Stopped: media access is NOT READY, INITIALIZING COMMAND REQUIRED; INQUIRY still works.
-        expectCheck(plan([0, 0, 0, 0, 0, 0], state: &state), fixedSense(0x02, 0x04, 0x02))
-        expectCheck(plan([0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0], length: 512, direction: .fromDevice, state: &state), fixedSense(0x02, 0x04, 0x02))
-        #expect(plan([0x12, 0, 0, 0, 36, 0], length: 36, direction: .fromDevice, state: &state).response?.status == .good)
-        let start = plan([0x1B, 0x01, 0, 0, 0x01, 0], state: &state)
-        #expect(start.operations == [.start(nsid: 1)])
-        if let context = start.context {
-            _ = complete(context, results: [NVMeResult(operationIndex: 0, status: .success)], facts: Fixture.facts(), state: &state)
-        }
-        #expect(!state.stopped)
-        // LOEJ (no removable medium) and power conditions other than 0/1 are refused.
-        expectCheck(plan([0x1B, 0, 0, 0, 0x02, 0]), invalidCDB(byte: 4, bit: 1))
-        expectCheck(plan([0x1B, 0, 0, 0, 0x30, 0]), invalidCDB(byte: 4, bit: 7))
-        // A failed stop leaves the unit running.
-        var running = LogicalUnitState()
-        if let context = plan([0x1B, 0, 0, 0, 0x00, 0], state: &running).context {
-            let response = complete(context, results: [NVMeResult(operationIndex: 0, status: CompletionStatus(.internalError))],
-                                    facts: Fixture.facts(), state: &running)
-            #expect(response.sense == fixedSense(0x04, 0x44, 0x00))
-        }
-        #expect(!running.stopped)
+        #expect(!state.needsAttention)
+        // REQUEST SENSE returns a deferred error as its data (SPC-5 6.39), descriptor format 73h here.
+        state.deferredError = SenseCondition(.mediumError, .peripheralDeviceWriteFault, deferred: true)
+        expectData(plan([0x03, 0x01, 0, 0, 252, 0], length: 252, direction: .fromDevice, state: &state),
+                   [0x73, 0x03, 0x03, 0x00, 0, 0, 0, 0])
+        #expect(state.deferredError == nil)
     }
 }
 
@@ -80,7 +54,8 @@ import Testing
         // INVALID FIELD IN COMMAND INFORMATION UNIT: the CDB is not its group's length.
         expectCheck(plan([0x28, 0, 0, 0, 0, 0]), fixedSense(0x05, 0x0E, 0x03))
         expectCheck(plan([0x00, 0, 0, 0, 0, 0, 0, 0, 0, 0]), fixedSense(0x05, 0x0E, 0x03))
-        expectCheck(plan([]), invalidOpcodeSense)
+        // No opcode at all: the same framing error, not an opcode the device lacks.
+        expectCheck(plan([]), fixedSense(0x05, 0x0E, 0x03))
     }
 
     @Test func unsupportedCommandsAreNeverSilent() {
@@ -99,6 +74,11 @@ import Testing
     @Test func dataOutNeeded() {
         #expect(needsDataOut(cdb: [0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0]))
         #expect(needsDataOut(cdb: [0x2F, 0x02, 0, 0, 0, 0, 0, 0, 1, 0]))
+        // WRITE AND VERIFY (10)/(16) with BYTCHK 01b: the compare data locates a miscompare.
+        #expect(needsDataOut(cdb: [0x2E, 0x02, 0, 0, 0, 0, 0, 0, 1, 0]))
+        #expect(needsDataOut(cdb: [0x8E, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0]))
+        #expect(!needsDataOut(cdb: [0x2E, 0x00, 0, 0, 0, 0, 0, 0, 1, 0]))
         #expect(!needsDataOut(cdb: [0x2A, 0, 0, 0, 0, 0, 0, 0, 1, 0]))
+        #expect(!needsDataOut(cdb: []))
     }
 }

@@ -1,0 +1,64 @@
+import DMAMapper
+import Synchronization
+import Translation
+
+/// Per-LUN state (D_SENSE, WCE, unit attentions, deferred errors, stopped) shared by every
+/// thread that sends tasks, with the controller reset count it has seen.
+///
+/// Each state transition happens in one critical section together with the reads it depends
+/// on: `translate` and `complete` run on the locked state itself (both are pure and bounded; the
+/// I/O between them runs unlocked), so a unit attention is reported exactly once, and a
+/// MODE SELECT or START STOP UNIT cannot be undone by a task that read the state before it.
+///
+/// The READ/WRITE fast path takes no lock: `isClear` reads `attention`, one bit per LUN (LUNs
+/// from 63 on share the last) set while the unit has something to report or is stopped, and
+/// the reset count last seen. Both are stored under the lock, `attention` first, so a task that
+/// sees the new reset count also sees the unit attentions it raised.
+final class UnitStateTable: Sendable {
+    private let states: SanitizedMutex<[LogicalUnitState]>
+    private let attention = Atomic<UInt64>(0)
+    private let resetsSeen: Atomic<Int>
+
+    /// Freshly attached units, each with a POWER ON RESET unit attention to report.
+    init(facts: DeviceFacts, resetCount: Int) {
+        let units = facts.luns.map { _ in LogicalUnitState(attachedTo: facts) }
+        attention.store(Self.mask(units), ordering: .releasing)
+        resetsSeen = Atomic(resetCount)
+        states = SanitizedMutex(units)
+    }
+
+    /// Whether a READ/WRITE to `lun` may skip translation's state checks: nothing to report,
+    /// not stopped, and no controller reset since the units last saw one.
+    @inline(__always)
+    func isClear(_ lun: UInt64, resetCount: Int) -> Bool {
+        resetsSeen.load(ordering: .acquiring) == resetCount && attention.load(ordering: .acquiring) & Self.bit(lun) == 0
+    }
+
+    /// Runs `body` on the unit's state under the lock. A controller reset since the last call
+    /// first gives every unit a POWER ON RESET unit attention (SPC-5: initiators learn that
+    /// state they cached may be gone). An absent LUN gets a scratch state that is not kept.
+    func update<Result: Sendable>(_ lun: UInt64, resetCount: Int, _ body: (inout LogicalUnitState) -> Result) -> Result {
+        states.withLock { units in
+            let reset = resetsSeen.load(ordering: .relaxed) != resetCount
+            if reset {
+                for index in units.indices { units[index].pendingUnitAttention = .powerOnReset }
+            }
+            let result: Result
+            if lun < UInt64(units.count) {
+                result = body(&units[Int(lun)])
+            } else {
+                var scratch = LogicalUnitState()
+                result = body(&scratch)
+            }
+            attention.store(Self.mask(units), ordering: .releasing)
+            if reset { resetsSeen.store(resetCount, ordering: .releasing) }
+            return result
+        }
+    }
+
+    private static func bit(_ lun: UInt64) -> UInt64 { 1 << min(lun, 63) }
+
+    private static func mask(_ units: [LogicalUnitState]) -> UInt64 {
+        units.indices.reduce(0) { mask, index in units[index].needsAttention ? mask | bit(UInt64(index)) : mask }
+    }
+}
