@@ -55,7 +55,9 @@ public struct IdentifyNamespace: Sendable, Hashable {
     public var formattedLBAIndex: Int { Int(flbas & 0xF) | Int((flbas >> 5) & 0x3) << 4 }
     /// The LBA format in use.
     public var formattedLBAFormat: LBAFormat {
-        formattedLBAIndex < lbaFormats.count ? lbaFormats[formattedLBAIndex] : lbaFormats[0]
+        // A decoded structure always has NLBAF + 1 formats; a hand-built one may have none, and
+        // then 512-byte blocks, the smallest the NVM command set allows, are assumed.
+        lbaFormats.indices.contains(formattedLBAIndex) ? lbaFormats[formattedLBAIndex] : lbaFormats.first ?? LBAFormat(lbaDataSizeShift: 9)
     }
     /// Logical block size in bytes.
     public var blockSize: Int { 1 << Int(formattedLBAFormat.lbaDataSizeShift) }

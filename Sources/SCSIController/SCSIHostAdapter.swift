@@ -28,6 +28,7 @@ public final class SCSIHostAdapter: Sendable {
             controllerMaximumTransferBytes: controller.maximumCommandBytes,
             maximumSegmentCount: min(constraints.maximumSegmentCountRead, constraints.maximumSegmentCountWrite),
             maximumSegmentBytes: min(constraints.maximumSegmentByteCountRead, constraints.maximumSegmentByteCountWrite),
+            lowestPowerState: controller.identify.npss,
             volatileWriteCacheEnabled: controller.volatileWriteCacheEnabled)
         self.facts = facts
         units = UnitStateTable(facts: facts, resetCount: controller.resetCount)
