@@ -136,11 +136,19 @@ extension ControllerCore {
         do {
             try RegisterWaits.checkAlive(device: device, during: plan.name)
         } catch {
-            result.fail(-1, error)
-            guard case .controllerFatal = error else { return .abandon }
-            recover(reason: "\(error)", seenEpoch: seenEpoch)
-            watchdog.noteProgress()
-            return .keepWaiting
+            switch error {
+            case .controllerFatal:
+                // Whoever resets first reports the fatal status; the others' commands come back
+                // dropped by that reset at their next poll.
+                if recover(reason: "\(error)", seenEpoch: seenEpoch) { result.fail(-1, error) }
+                watchdog.noteProgress()
+                return .keepWaiting
+            case .controllerNotReady where changed(since: seenEpoch):
+                return .keepWaiting  // another thread was resetting it; the next poll catches up
+            default:
+                result.fail(-1, error)
+                return .abandon
+            }
         }
         let now = MonotonicClock.nanoseconds()
         let milliseconds = options.commandTimeoutMilliseconds
@@ -168,8 +176,9 @@ extension ControllerCore {
         }
         if watchdog.exceeded(now: now) {
             let detail = queue.stallDescription
-            result.fail(-1, .noProgress(command: plan.name, queueID: queue.id, milliseconds: milliseconds, detail: detail))
-            recover(reason: "\(plan.name) on queue \(queue.id) made no progress: \(detail)", seenEpoch: seenEpoch)
+            if recover(reason: "\(plan.name) on queue \(queue.id) made no progress: \(detail)", seenEpoch: seenEpoch) {
+                result.fail(-1, .noProgress(command: plan.name, queueID: queue.id, milliseconds: milliseconds, detail: detail))
+            }
             watchdog.noteProgress()
         }
         return .keepWaiting

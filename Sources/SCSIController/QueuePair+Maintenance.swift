@@ -32,6 +32,12 @@ extension QueuePair {
     /// stop, or when re-creation fails, the queue closes. The rings are zeroed only after a reset:
     /// the reset deleted the controller's queue, so nothing else writes them.
     @usableFromInline func catchUp(_ handler: (Completion) -> Void) -> Int {
+        catchUp(handler) { pair throws(ControllerError) in try pair.epoch.reconnect(pair) }
+    }
+
+    /// `catchUp` with the re-creation spelled out, for the controller itself (stop, from its
+    /// deinit, when the epoch's weak reference to it already reads nil).
+    func catchUp(_ handler: (Completion) -> Void, reconnect: (QueuePair) throws(ControllerError) -> Int) -> Int {
         let observed = epoch.value.load(ordering: .acquiring)
         let stopped = observed & 1 == 1
         var dropped = 0
@@ -51,7 +57,7 @@ extension QueuePair {
         resetRings()
         state.pointee.epoch = observed
         do {
-            state.pointee.epoch = try epoch.reconnect(self)
+            state.pointee.epoch = try reconnect(self)
             closeReason = nil
         } catch {
             close(because: error, epoch: observed)

@@ -19,12 +19,22 @@ enum Escalation {
 /// them is reused.
 extension ControllerCore {
     /// Resets the controller after a fatal status or a queue that cannot move, unless it was
-    /// reset or stopped since `seenEpoch` (the caller's queue's view) already.
-    func recover(reason: String, seenEpoch: Int) {
+    /// reset or stopped since `seenEpoch` (the caller's queue's view) already. Returns whether
+    /// this call did the reset (the caller's error is then the cause, not a bystander's report).
+    @discardableResult
+    func recover(reason: String, seenEpoch: Int) -> Bool {
         adminLock.withLock { state in
-            guard epoch.value.load(ordering: .acquiring) == seenEpoch else { return }
+            guard epoch.value.load(ordering: .acquiring) == seenEpoch else { return false }
             resetLocked(reason: reason, &state)
+            return true
         }
+    }
+
+    /// Whether the controller was reset or stopped since `seenEpoch`, once any reset in progress
+    /// (which holds the admin lock) has finished: a controller that is not ready only because
+    /// another thread is resetting it is not a dead controller.
+    func changed(since seenEpoch: Int) -> Bool {
+        adminLock.withLock { _ in epoch.value.load(ordering: .acquiring) != seenEpoch }
     }
 
     /// An expired command: NVMe Abort first; a reset when the command was aborted already, or the

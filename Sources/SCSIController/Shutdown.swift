@@ -28,6 +28,11 @@ extension ControllerCore {
         }
         if identify.volatileWriteCachePresent, let queue = queuePairs.first {
             if claimForStop(queue) {
+                if queue.state.pointee.epoch != epoch.value.load(ordering: .acquiring) {
+                    // A reset since the queue's owner last looked: re-create it here (nobody waits
+                    // for what it still had outstanding).
+                    _ = queue.catchUp({ _ in }, reconnect: { pair throws(ControllerError) in try recreate(pair) })
+                }
                 for ns in namespaces {
                     let flush = SingleCommandPlan(name: "Flush", command: PlannedCommand(entry: .flush(nsid: ns.id)))
                     if let error = driveClaimed(flush, on: queue, whileStopping: true).error { note(error) }

@@ -13,6 +13,11 @@ import Testing
         let source = try rig.patterned(bytes: 512 << 10, seed: 5)
         let outcome = rig.queue.write(nsid: rig.nsid, lba: 0, blocks: 1024, from: source)
         #expect(outcome.succeeded && outcome.commands == 64)
+        // Nothing was lost or reordered while the queue was full: every block reads back.
+        let sink = try rig.controller.mapper.allocate(length: 512 << 10)
+        let read = rig.queue.read(nsid: rig.nsid, lba: 0, blocks: 1024, into: sink)
+        #expect(read.succeeded && read.bytesTransferred == 512 << 10)
+        #expect(same(source.address, sink.address, count: 512 << 10))
         // The raw queue pair pushes back rather than overwriting a slot.
         let qp = rig.queue.queuePair
         for tag in 0..<3 { #expect(qp.submit(.flush(nsid: 1), tag: UInt64(tag)) == .submitted) }
