@@ -145,14 +145,17 @@ public final class QueuePair: @unchecked Sendable {
         slot.initialize(to: command)
         slot.pointee.commandID = cid
         if dataLength > 0 {
+            // Counters and offsets below are bounded by the queue's size: wrapping arithmetic
+            // only drops overflow checks that cannot fire.
+            let listOffset = index &* listStride
             encoder.encode(into: &slot.pointee, iova: dataIOVA, length: dataLength,
-                           listIOVA: listBaseIOVA &+ UInt64(index * listStride),
-                           listHost: listBaseHost + index * listStride)
+                           listIOVA: listBaseIOVA &+ UInt64(truncatingIfNeeded: listOffset),
+                           listHost: listBaseHost + listOffset)
         }
         let next = s.pointee.sqTail &+ 1
         s.pointee.sqTail = next == UInt16(truncatingIfNeeded: depth) ? 0 : next
-        s.pointee.unannounced += 1
-        s.pointee.outstanding += 1
+        s.pointee.unannounced &+= 1
+        s.pointee.outstanding &+= 1
         return .submitted
     }
 
@@ -197,7 +200,7 @@ public final class QueuePair: @unchecked Sendable {
             } else {
                 s.pointee.cqHead = next
             }
-            consumed += 1
+            consumed &+= 1
             reportedHead = UInt16(littleEndian: completion.sqHead)
             let cid = UInt16(truncatingIfNeeded: dw3)
             let index = Int(cid & indexMask)
@@ -209,8 +212,8 @@ public final class QueuePair: @unchecked Sendable {
             tracker.pointee.inUse = false
             freeList[Int(s.pointee.freeTail & freeListMask)] = UInt16(truncatingIfNeeded: index)
             s.pointee.freeTail &+= 1
-            s.pointee.outstanding -= 1
-            handled += 1
+            s.pointee.outstanding &-= 1
+            handled &+= 1
             handler(Completion(tag: tracker.pointee.tag, status: CompletionStatus(rawValue: statusWord >> 1),
                                dw0: UInt32(littleEndian: completion.dw0), commandID: cid,
                                opcode: tracker.pointee.opcode))

@@ -37,6 +37,16 @@ struct Rig {
         controller = try NVMeController(device: target, options: testOptions(configureOptions))
     }
 
+    /// Four queues of 16 entries on the threaded mock (completions out of order after ~20 µs) with
+    /// 16 KiB commands, so a 64 KiB request keeps four commands in flight; a 10 s command timeout.
+    static func threadedFourQueues() throws -> Rig {
+        try Rig({
+            $0.executionMode = .threaded(latency: .microseconds(20), outOfOrder: true)
+            $0.ioQueueCount = 4
+            $0.mdts = 2
+        }, options: { $0.ioQueueCount = 4; $0.ioQueueDepth = 16; $0.commandTimeoutMilliseconds = 10_000 })
+    }
+
     /// A buffer filled with a pattern that differs per byte position and per `seed`.
     func patterned(bytes: Int, seed: UInt64) throws -> DMABuffer {
         let buffer = try controller.mapper.allocate(length: bytes)
