@@ -70,13 +70,16 @@ extension ControllerCore {
         let request = queue.nextRequestNumber()
         var next = 0
         var completed = 0
-        var stopSubmitting = false
         var watchdog = Watchdog(timeoutMilliseconds: options.commandTimeoutMilliseconds)
         var timeouts = TimeoutRecord()
         let hostileAtStart = queue.hostileCompletionCount
 
-        while completed < next || (next < plan.count && !stopSubmitting && result.firstFailed == nil) {
+        // Submitting stops at the first failure; the loop then waits for what is in flight.
+        while completed < next || (next < plan.count && result.firstFailed == nil) {
             var progressed = false
+            if next < plan.count, result.firstFailed == nil, queue.isClosed {
+                result.fail(next, queue.closeReason ?? .stopped)  // stopped, or recovery could not re-create it
+            }
             while next < plan.count, result.firstFailed == nil, queue.canSubmit(plan.groupSize) {
                 for _ in 0..<plan.groupSize {
                     let command = plan.command(next)
@@ -85,7 +88,6 @@ extension ControllerCore {
                     guard outcome == .submitted else {
                         result.fail(next, outcome == .closed ? queue.closeReason ?? .stopped
                             : .requestRefused(reason: "\(plan.name) of \(command.dataLength) bytes exceeds the \(queue.maximumDataLength)-byte command maximum"))
-                        stopSubmitting = true
                         break
                     }
                     next += 1
