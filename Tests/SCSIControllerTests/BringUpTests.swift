@@ -64,11 +64,7 @@ import Testing
     }
 
     @Test func overriddenConstraintsAreValidatedAtStart() throws {
-        var overrides = HBAConstraintOverrides(
-            maximumSegmentCountRead: 129, maximumSegmentCountWrite: 129,
-            maximumSegmentByteCountRead: 64 << 10, maximumSegmentByteCountWrite: 64 << 10,
-            minimumSegmentAlignmentByteCount: 4, maximumSegmentAddressableBitCount: 64,
-            minimumHBADataAlignmentMask: 3, maxTransferSize: 64 << 10, dmaAlignment: 4)
+        var overrides = HBAConstraintOverrides.complete(segments: 129, segmentBytes: 64 << 10, maxTransferSize: 64 << 10)
         #expect {
             try Rig(options: { $0.constraints = overrides })
         } throws: { error in

@@ -111,11 +111,7 @@ import Testing
     @Test(arguments: sizes)
     func readsAndWritesOfEverySizeRoundTrip(bytes: Int) throws {
         // The seed thread's 64 KiB segments: everything larger is broken up.
-        let overrides = HBAConstraintOverrides(
-            maximumSegmentCountRead: 16384, maximumSegmentCountWrite: 16384,
-            maximumSegmentByteCountRead: 64 << 10, maximumSegmentByteCountWrite: 64 << 10,
-            minimumSegmentAlignmentByteCount: 4, maximumSegmentAddressableBitCount: 64,
-            minimumHBADataAlignmentMask: 3, maxTransferSize: 1 << 30, dmaAlignment: 4)
+        let overrides = HBAConstraintOverrides.complete(segments: 16384, segmentBytes: 64 << 10, maxTransferSize: 1 << 30)
         let rig = try Rig(options: { $0.constraints = overrides })
         let source = try rig.patterned(bytes: bytes, seed: 3)
         let written = rig.queue.write(nsid: rig.nsid, lba: 100, blocks: bytes / 512, from: source)
@@ -130,11 +126,7 @@ import Testing
     /// The block API honours the effective constraints, not only the segment size: a request above
     /// maxTransferSize, or above segment count x segment byte count, is refused naming the limit.
     @Test func requestsAboveTheTransferLimitsAreRefused() throws {
-        let overrides = HBAConstraintOverrides(
-            maximumSegmentCountRead: 4, maximumSegmentCountWrite: 16,
-            maximumSegmentByteCountRead: 64 << 10, maximumSegmentByteCountWrite: 64 << 10,
-            minimumSegmentAlignmentByteCount: 4, maximumSegmentAddressableBitCount: 64,
-            minimumHBADataAlignmentMask: 3, maxTransferSize: 1 << 20, dmaAlignment: 4)
+        let overrides = HBAConstraintOverrides.complete(segments: 4, segmentBytes: 64 << 10, maxTransferSize: 1 << 20, writeSegments: 16)
         let rig = try Rig(options: { $0.constraints = overrides })
         let buffer = try rig.patterned(bytes: 2 << 20, seed: 12)
         let write = rig.queue.write(nsid: rig.nsid, lba: 0, blocks: (1 << 20) / 512, from: buffer)

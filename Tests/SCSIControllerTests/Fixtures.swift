@@ -113,3 +113,18 @@ func timeout(of outcome: BlockOutcome, sourceLocation: SourceLocation = #_source
     }
     return (command, queueID, recovery)
 }
+
+extension HBAConstraintOverrides {
+    /// All nine keys, the same segment shape both ways, dword alignment and 64-bit addresses.
+    static func complete(segments: Int, segmentBytes: Int, maxTransferSize: Int,
+                         writeSegments: Int? = nil) -> HBAConstraintOverrides {
+        HBAConstraintOverrides(
+            maximumSegmentCountRead: segments, maximumSegmentCountWrite: writeSegments ?? segments,
+            maximumSegmentByteCountRead: segmentBytes, maximumSegmentByteCountWrite: segmentBytes,
+            minimumSegmentAlignmentByteCount: 4, maximumSegmentAddressableBitCount: 64,
+            minimumHBADataAlignmentMask: 3, maxTransferSize: maxTransferSize, dmaAlignment: 4)
+    }
+
+    /// The configuration the seed thread ended with: 129 segments of 512 KiB, maxTransferSize large enough.
+    static let seedThread = complete(segments: 129, segmentBytes: 512 << 10, maxTransferSize: 129 * (512 << 10))
+}

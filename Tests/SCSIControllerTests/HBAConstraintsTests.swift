@@ -7,13 +7,7 @@ import Testing
     let limits = HBAConstraints.ControllerLimits(maximumCommandBytes: 1 << 20, blockSize: 512, iovaBits: 48)
 
     /// The configuration the seed thread ended with: 129 segments of 512 KiB, maxTransferSize large enough.
-    func complete() -> HBAConstraintOverrides {
-        HBAConstraintOverrides(
-            maximumSegmentCountRead: 129, maximumSegmentCountWrite: 129,
-            maximumSegmentByteCountRead: 512 << 10, maximumSegmentByteCountWrite: 512 << 10,
-            minimumSegmentAlignmentByteCount: 4, maximumSegmentAddressableBitCount: 64,
-            minimumHBADataAlignmentMask: 3, maxTransferSize: 129 * (512 << 10), dmaAlignment: 4)
-    }
+    func complete() -> HBAConstraintOverrides { .seedThread }
 
     func refusal(_ overrides: HBAConstraintOverrides) -> (key: HBAConstraintKey, value: String, rule: String)? {
         do {
@@ -171,11 +165,7 @@ import Testing
 
     @Test(arguments: rows)
     func aBrokenConfigurationIsRefusedAtBringUp(row: Row) throws {
-        var overrides = HBAConstraintOverrides(
-            maximumSegmentCountRead: 129, maximumSegmentCountWrite: 129,
-            maximumSegmentByteCountRead: 512 << 10, maximumSegmentByteCountWrite: 512 << 10,
-            minimumSegmentAlignmentByteCount: 4, maximumSegmentAddressableBitCount: 64,
-            minimumHBADataAlignmentMask: 3, maxTransferSize: 129 * (512 << 10), dmaAlignment: 4)
+        var overrides = HBAConstraintOverrides.seedThread
         _ = try Rig({ $0.mdts = 7 }, options: { $0.constraints = overrides })  // the complete configuration starts
         row.change(&overrides)
         do {
