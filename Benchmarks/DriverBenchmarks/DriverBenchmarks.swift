@@ -11,8 +11,11 @@ import SCSIController
 /// poll, completion - plus the mock's command decode, whose share callgrind separates
 /// (scripts/callgrind.sh).
 ///
-/// Each benchmark iteration is one I/O; they run in batches of `queueDepth` with one SQ doorbell
-/// per batch and one CQ doorbell per poll pass, as the queue pair is meant to be driven.
+/// Each raw queue-pair iteration is one I/O; they run in batches of `queueDepth` with one SQ
+/// doorbell per batch and one CQ doorbell per poll pass, as the queue pair is meant to be driven.
+/// The block-API benchmark is one `IOQueue.read` of 4 KiB per iteration: the whole request path
+/// (constraint checks, the breaker, the request loop with its queue claim and watchdog), one
+/// command at a time, so it shows what a caller who does not batch pays per I/O.
 let benchmarks: @Sendable () -> Void = {
     let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .throughput]
     let thresholds: [BenchmarkMetric: BenchmarkThresholds] = [
@@ -32,12 +35,19 @@ let benchmarks: @Sendable () -> Void = {
             }
         }
     }
+
+    Benchmark("read-4KiB-block-API-null-mock", configuration: configuration) { benchmark, rig in
+        rig.runBlockReads(ios: benchmark.scaledIterations.count, benchmark: benchmark)
+    } setup: {
+        try NullDeviceRig(mode: .automatic)
+    }
 }
 
 /// An engine on an inline, data-discarding mock, with one preallocated buffer.
 final class NullDeviceRig: @unchecked Sendable {
     let mock: MockController
     let controller: NVMeController
+    let ioQueue: IOQueue
     let queue: QueuePair
     let buffer: DMABuffer
     static let queueDepth = 32
@@ -53,7 +63,8 @@ final class NullDeviceRig: @unchecked Sendable {
         options.dataPointerMode = mode
         options.logger = Logger(label: "bench") { _ in SwiftLogNoOpLogHandler() }
         controller = try NVMeController(device: mock, options: options)
-        queue = controller.ioQueues[0].queuePair
+        ioQueue = controller.ioQueues[0]
+        queue = ioQueue.queuePair
         buffer = try controller.mapper.allocate(length: 4096 * Self.queueDepth)
     }
 
@@ -78,5 +89,16 @@ final class NullDeviceRig: @unchecked Sendable {
         }
         benchmark.stopMeasurement()
         precondition(failures == 0, "\(failures) commands failed on the null device")
+    }
+
+    /// Runs `ios` 4 KiB reads through the block API, each a complete request.
+    func runBlockReads(ios: Int, benchmark: Benchmark) {
+        var failures = 0
+        benchmark.startMeasurement()
+        for index in 0..<ios {
+            if !ioQueue.read(nsid: 1, lba: UInt64(index % 4096) * 8, blocks: 8, into: buffer).succeeded { failures += 1 }
+        }
+        benchmark.stopMeasurement()
+        precondition(failures == 0, "\(failures) block reads failed on the null device")
     }
 }

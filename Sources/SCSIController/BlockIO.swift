@@ -34,8 +34,7 @@ extension IOQueue {
     /// Persists the namespace's volatile write cache (NVM Flush).
     public func flush(nsid: UInt32) -> BlockOutcome {
         guard let ns = core.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
-        return run(BlockRequest(opcode: .flush, nsid: ns.id, lba: 0, blocks: 1, blockSize: ns.blockSize, dataIOVA: 0,
-                                hasData: false, fua: false, maxBlocksPerCommand: 1), name: "Flush")
+        return single(SingleCommandPlan(name: "Flush", command: PlannedCommand(entry: .flush(nsid: ns.id))))
     }
 
     /// Deallocates (trims) the given ranges with Dataset Management, up to 256 ranges per call.
@@ -48,7 +47,7 @@ extension IOQueue {
         guard controller.identify.oncs.contains(.datasetManagement) else {
             return refused("the controller does not support Dataset Management (ONCS bit 2 is 0)", bytes: 0)
         }
-        for range in ranges where range.startingLBA + UInt64(range.blockCount) > ns.blockCount {
+        for range in ranges where range.startingLBA >= ns.blockCount || UInt64(range.blockCount) > ns.blockCount - range.startingLBA {
             return refused("range at LBA \(range.startingLBA) of \(range.blockCount) blocks ends past the namespace (\(ns.blockCount) blocks)", bytes: 0)
         }
         let slots = scratch.address.bindMemory(to: DatasetManagementRange.self, capacity: 256)
@@ -57,67 +56,64 @@ extension IOQueue {
                                                   blockCount: range.blockCount.littleEndian,
                                                   startingLBA: range.startingLBA.littleEndian)
         }
-        var outcome = BlockOutcome(requestedBytes: 0, bytesTransferred: 0, commands: 1)
         let command = SubmissionQueueEntry.datasetManagement(nsid: nsid, rangeCount: ranges.count,
                                                              attributes: DatasetManagementAttribute.deallocate)
-        outcome = single(command, dataIOVA: scratch.iova, dataLength: ranges.count * DatasetManagementRange.size,
-                         name: "Dataset Management (deallocate)", lba: ranges[0].startingLBA)
-        return outcome
+        return single(SingleCommandPlan(name: "Dataset Management (deallocate)",
+                                        command: PlannedCommand(entry: command, dataIOVA: scratch.iova,
+                                                                dataLength: ranges.count * DatasetManagementRange.size),
+                                        lba: ranges[0].startingLBA))
     }
 
     func transfer(_ opcode: NVMOpcode, nsid: UInt32, lba: UInt64, blocks: Int, buffer: DMABuffer, offset: Int,
                   fua: Bool, name: String) -> BlockOutcome {
         let controller = core
         guard let ns = controller.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
-        let bytes = blocks * ns.blockSize
-        if let reason = controller.whyRefused(ns: ns, lba: lba, blocks: blocks, iova: buffer.iova + UInt64(offset),
-                                              bytes: bytes, available: buffer.length - offset) {
-            return refused(reason, bytes: bytes)
+        guard offset >= 0, offset <= buffer.length else {
+            return refused("offset \(offset) lies outside the \(buffer.length)-byte buffer", bytes: 0)
+        }
+        if let reason = controller.whyRefused(ns: ns, lba: lba, blocks: blocks, write: opcode == .write,
+                                              iova: buffer.iova + UInt64(offset), available: buffer.length - offset) {
+            return refused(reason, bytes: max(0, blocks) * ns.blockSize)
         }
         let segmentBytes = controller.constraints.segmentBytes(write: opcode == .write)
-        return run(BlockRequest(opcode: opcode, nsid: nsid, lba: lba, blocks: blocks, blockSize: ns.blockSize,
-                                dataIOVA: buffer.iova + UInt64(offset), hasData: true, fua: fua,
-                                maxBlocksPerCommand: min(segmentBytes / ns.blockSize, 65536)), name: name)
+        return run(BreakerPlan(name: name, opcode: opcode, nsid: nsid, lba: lba, blocks: blocks, blockSize: ns.blockSize,
+                               dataIOVA: buffer.iova + UInt64(offset), hasData: true, fua: fua,
+                               maxBlocksPerCommand: min(segmentBytes / ns.blockSize, 65536)))
     }
 
     func noData(_ opcode: NVMOpcode, nsid: UInt32, lba: UInt64, blocks: Int, extra: UInt32, name: String) -> BlockOutcome {
         let controller = core
         guard let ns = controller.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
-        if let reason = controller.whyRefused(ns: ns, lba: lba, blocks: blocks, iova: 0, bytes: 0, available: 0) {
+        if let reason = controller.whyRefused(ns: ns, lba: lba, blocks: blocks, write: false, iova: nil, available: 0) {
             return refused(reason, bytes: 0)
         }
-        return run(BlockRequest(opcode: opcode, nsid: nsid, lba: lba, blocks: blocks, blockSize: ns.blockSize, dataIOVA: 0,
-                                hasData: false, fua: false, cdw12Extra: extra, maxBlocksPerCommand: 65536), name: name)
-    }
-
-    /// One command with a data pointer, waited for like any request.
-    func single(_ command: SubmissionQueueEntry, dataIOVA: UInt64, dataLength: Int, name: String, lba: UInt64) -> BlockOutcome {
-        core.runSingle(command, on: queuePair, dataIOVA: dataIOVA, dataLength: dataLength, name: name, lba: lba)
-    }
-
-    func refused(_ reason: String, bytes: Int) -> BlockOutcome {
-        BlockOutcome(requestedBytes: bytes, bytesTransferred: 0, commands: 0, error: .requestRefused(reason: reason))
+        return run(BreakerPlan(name: name, opcode: opcode, nsid: nsid, lba: lba, blocks: blocks, blockSize: ns.blockSize,
+                               dataIOVA: 0, hasData: false, fua: false, cdw12Extra: extra, maxBlocksPerCommand: 65536))
     }
 }
 
 extension ControllerCore {
-    /// Why a transfer cannot be served as asked, or nil when it can.
-    func whyRefused(ns: Namespace, lba: UInt64, blocks: Int, iova: UInt64, bytes: Int, available: Int) -> String? {
+    /// Why a transfer cannot be served as asked, or nil when it can. `iova` is nil for commands
+    /// that move no data; `available` is what the buffer holds from the transfer's start.
+    func whyRefused(ns: Namespace, lba: UInt64, blocks: Int, write: Bool, iova: UInt64?, available: Int) -> String? {
         if blocks <= 0 { return "a transfer of \(blocks) blocks; at least one is needed" }
         if lba >= ns.blockCount || UInt64(blocks) > ns.blockCount - lba {
             return "LBA \(lba) + \(blocks) blocks ends past namespace \(ns.id) (\(ns.blockCount) blocks)"
         }
-        if bytes > 0 {
-            if bytes > available {
-                return "\(blocks) blocks of \(ns.blockSize) bytes need \(bytes) bytes but the buffer has \(available) from the offset"
-            }
-            let alignment = constraints.requiredAlignment
-            if iova % UInt64(alignment) != 0 {
-                return "buffer IOVA \(hex(iova)) is not aligned to \(alignment) bytes (\(HBAConstraintKey.minimumHBADataAlignmentMask.rawValue) = \(hex(constraints.minimumHBADataAlignmentMask)))"
-            }
-            if iova.leadingZeroBitCount < 64 - constraints.maximumSegmentAddressableBitCount {
-                return "buffer IOVA \(hex(iova)) is beyond \(constraints.maximumSegmentAddressableBitCount) addressable bits"
-            }
+        guard let iova else { return nil }
+        let bytes = blocks * ns.blockSize  // no overflow: the namespace holds this many bytes
+        if bytes > available {
+            return "\(blocks) blocks of \(ns.blockSize) bytes need \(bytes) bytes but the buffer has \(available) from the offset"
+        }
+        if bytes > constraints.largestTransfer(write: write) {
+            return "a transfer of \(bytes) bytes exceeds \(constraints.largestTransferRule(write: write))"
+        }
+        let alignment = constraints.requiredAlignment
+        if iova % UInt64(alignment) != 0 {
+            return "buffer IOVA \(hex(iova)) is not aligned to \(alignment) bytes (\(HBAConstraintKey.minimumHBADataAlignmentMask.rawValue) = \(hex(constraints.minimumHBADataAlignmentMask)))"
+        }
+        if iova.leadingZeroBitCount < 64 - constraints.maximumSegmentAddressableBitCount {
+            return "buffer IOVA \(hex(iova)) is beyond \(constraints.maximumSegmentAddressableBitCount) addressable bits"
         }
         return nil
     }
@@ -131,56 +127,52 @@ extension IOQueue {
                                 fua: Bool = false) -> BlockOutcome {
         let controller = core
         guard let ns = controller.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
-        let bytes = blocks * ns.blockSize
         guard controller.identify.supportsCompareAndWrite else {
-            return refused("the controller does not support fused Compare and Write (FUSES bit 0 is 0)", bytes: bytes)
+            return refused("the controller does not support fused Compare and Write (FUSES bit 0 is 0)", bytes: 0)
         }
+        if let reason = controller.whyRefused(ns: ns, lba: lba, blocks: blocks, write: true, iova: compareIOVA, available: .max)
+            ?? controller.whyRefused(ns: ns, lba: lba, blocks: blocks, write: true, iova: writeIOVA, available: .max) {
+            return refused(reason, bytes: max(0, blocks) * ns.blockSize)
+        }
+        let bytes = blocks * ns.blockSize
         guard bytes <= controller.maximumCommandBytes, blocks <= 65536 else {
             return refused("Compare and Write of \(bytes) bytes exceeds one command (\(controller.maximumCommandBytes) bytes); fused commands cannot be split", bytes: bytes)
         }
-        if let reason = controller.whyRefused(ns: ns, lba: lba, blocks: blocks, iova: compareIOVA, bytes: bytes, available: bytes)
-            ?? controller.whyRefused(ns: ns, lba: lba, blocks: blocks, iova: writeIOVA, bytes: bytes, available: bytes) {
-            return refused(reason, bytes: bytes)
+        let result = controller.drive(FusedCompareAndWritePlan(nsid: nsid, lba: lba, blocks: blocks, bytes: bytes,
+                                                               compareIOVA: compareIOVA, writeIOVA: writeIOVA, fua: fua),
+                                      on: queuePair)
+        return BlockOutcome(requestedBytes: bytes, bytesTransferred: result.error == nil ? bytes : 0, commands: 2,
+                            error: result.error, status: result.status)
+    }
+}
+
+/// Compare (FUSE first) and Write (FUSE second) in adjacent SQ slots under one doorbell. When the
+/// compare fails the controller aborts the write, so the compare, the lower index, names the error.
+struct FusedCompareAndWritePlan: CommandPlan {
+    var nsid: UInt32
+    var lba: UInt64
+    var blocks: Int
+    var bytes: Int
+    var compareIOVA: UInt64
+    var writeIOVA: UInt64
+    var fua: Bool
+
+    var name: String { "Compare and Write" }
+    var count: Int { 2 }
+    var groupSize: Int { 2 }
+
+    func command(_ index: Int) -> PlannedCommand {
+        if index == 0 {
+            var compare = SubmissionQueueEntry.io(.compare, nsid: nsid, lba: lba, blocks: blocks)
+            compare.fuse = .first
+            return PlannedCommand(entry: compare, dataIOVA: compareIOVA, dataLength: bytes)
         }
-        var outcome = BlockOutcome(requestedBytes: bytes, bytesTransferred: 0, commands: 2)
-        guard !controller.isStopped else { outcome.error = .stopped; return outcome }
-        let qp = queuePair
-        while qp.capacity - qp.outstanding < 2 || !qp.hasFreeSlot { qp.poll { _ in } }
-        var compare = SubmissionQueueEntry.io(.compare, nsid: nsid, lba: lba, blocks: blocks)
-        compare.fuse = .first
         var write = SubmissionQueueEntry.io(.write, nsid: nsid, lba: lba, blocks: blocks, fua: fua)
         write.fuse = .second
-        qp.submit(compare, dataIOVA: compareIOVA, dataLength: bytes, tag: 0)
-        qp.submit(write, dataIOVA: writeIOVA, dataLength: bytes, tag: 1)
-        qp.ringDoorbell()
-        var statuses: [CompletionStatus?] = [nil, nil]
-        let deadline = MonotonicClock.nanoseconds() + UInt64(controller.options.commandTimeoutMilliseconds) * 1_000_000
-        var spins = 0
-        while statuses[0] == nil || statuses[1] == nil {
-            qp.poll { completion in
-                if completion.tag < 2 { statuses[Int(completion.tag)] = completion.status }
-            }
-            spins += 1
-            if spins % 256 == 0 {
-                if MonotonicClock.nanoseconds() > deadline {
-                    controller.recover(reason: "fused Compare and Write timed out")
-                    outcome.error = .commandTimedOut(command: "Compare and Write", queueID: id, commandID: 0,
-                                                     milliseconds: controller.options.commandTimeoutMilliseconds,
-                                                     recovery: "the controller was reset and its queues re-created")
-                    return outcome
-                }
-                RegisterWaits.pause()
-            }
-        }
-        if let failed = statuses[0], !failed.isSuccess {
-            outcome.status = failed
-            outcome.error = .ioCommandFailed(command: "Compare (fused)", lba: lba, blocks: blocks, status: failed)
-        } else if let failed = statuses[1], !failed.isSuccess {
-            outcome.status = failed
-            outcome.error = .ioCommandFailed(command: "Write (fused)", lba: lba, blocks: blocks, status: failed)
-        } else {
-            outcome.bytesTransferred = bytes
-        }
-        return outcome
+        return PlannedCommand(entry: write, dataIOVA: writeIOVA, dataLength: bytes)
+    }
+
+    func failure(_ index: Int, status: CompletionStatus) -> ControllerError {
+        .ioCommandFailed(command: index == 0 ? "Compare (fused)" : "Write (fused)", lba: lba, blocks: blocks, status: status)
     }
 }

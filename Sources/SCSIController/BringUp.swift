@@ -10,22 +10,31 @@ struct BringUp {
     let pageSize: Int
     let mapper: DMAMapper
     let admin: AdminChannel
+    let epoch: ControllerEpoch
     let identify: IdentifyController
     let namespaces: [Namespace]
+    let unusableNamespaces: [UnusableNamespace]
     let maximumCommandBytes: Int
     let iovaBits: Int
     let constraints: HBAConstraints
     let usesSGL: Bool
     let writeCacheEnabled: Bool
+    let shutdownMilliseconds: Int
     let queuePairs: [QueuePair]
 
+    /// DMA memory the controller may reach once enabled: kept alive until it is disabled again.
+    private final class ReachableMemory { var objects: [AnyObject] = [] }
+
     init(device: any DeviceInterface, options: ControllerOptions) throws {
-        cap = ControllerCapabilities(rawValue: device.readRegister64(at: ControllerRegister.cap))
+        try DeviceValidation.check(options)
+        let cap = ControllerCapabilities(rawValue: device.readRegister64(at: ControllerRegister.cap))
+        self.cap = cap
         guard cap.rawValue != .max else { throw ControllerError.deviceGone(during: "reading CAP") }
         version = ControllerVersion(rawValue: device.readRegister32(at: ControllerRegister.vs))
         guard cap.supportsNVMCommandSet else {
             throw ControllerError.unsupported("CAP.CSS does not include the NVM command set (CAP=\(hex(cap.rawValue)))")
         }
+        try DeviceValidation.check(cap, registerSpaceSize: device.registerSpaceSize)
         pageSize = min(max(options.pageSize, cap.minimumPageSize), cap.maximumPageSize)
         let scratch: DMABuffer
         do {
@@ -37,74 +46,102 @@ struct BringUp {
         }
         let top = mapper.iovaRanges.map(\.last).max() ?? 0
         iovaBits = 64 - top.leadingZeroBitCount
+        epoch = ControllerEpoch()
 
         // Disable, program the admin queue, enable (NVMe Base 2.0, 3.5.1 "Memory-based Controller Initialization").
         try RegisterWaits.disable(device: device, cap: cap)
         let adminDepth = min(options.adminQueueDepth, cap.maximumQueueEntries, 4096)
-        let adminQueue = try QueuePair(id: 0, depth: adminDepth, device: device, mapper: mapper, doorbellStride: Int(cap.dstrd),
-                                       pageSize: pageSize, maximumCommandBytes: 8192, useSGL: false)
+        // The admin queue's epoch never changes: recovery, holding the admin lock, resets it itself.
+        let adminQueue = try QueuePair(id: 0, depth: adminDepth, device: device, epoch: ControllerEpoch(), mapper: mapper,
+                                       doorbellStride: Int(cap.dstrd), pageSize: pageSize, maximumCommandBytes: 8192, useSGL: false)
+        admin = AdminChannel(queue: adminQueue, device: device, scratch: scratch, timeoutMilliseconds: options.commandTimeoutMilliseconds)
+        let reachable = ReachableMemory()
+        reachable.objects = [adminQueue, scratch]
         Self.programAdminQueue(adminQueue, device: device)
         Self.enable(device: device, pageSize: pageSize)
-        try RegisterWaits.waitReady(true, device: device, cap: cap)
-        admin = AdminChannel(queue: adminQueue, device: device, scratch: scratch,
-                             timeoutMilliseconds: options.commandTimeoutMilliseconds)
+        // From here the controller may write our rings: any failure disables it before the memory goes.
+        do {
+            try RegisterWaits.waitReady(true, device: device, cap: cap)
+            let rawIdentify = try admin.runReturningData(.identify(.controller), name: "Identify Controller")
+            identify = rawIdentify.withUnsafeBytes { IdentifyController(bytes: $0) }
+            let rtd3e = rawIdentify.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 88, as: UInt32.self).littleEndian }
+            shutdownMilliseconds = DeviceValidation.shutdownMilliseconds(rtd3eMicroseconds: rtd3e, option: options.shutdownTimeoutMilliseconds)
 
-        identify = try admin.runReturningData(.identify(.controller), name: "Identify Controller")
-            .withUnsafeBytes { IdentifyController(bytes: $0) }
-        let list = try admin.runReturningData(.identify(.activeNamespaceList), name: "Identify Active Namespace List")
-        let ids = list.withUnsafeBytes { raw in
-            (0..<1024).map { raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self).littleEndian }.prefix { $0 != 0 }
-        }
-        var found: [Namespace] = []
-        for nsid in ids {
-            let data = try admin.runReturningData(.identify(.namespace, nsid: nsid), name: "Identify Namespace \(nsid)")
-            let ns = data.withUnsafeBytes { IdentifyNamespace(bytes: $0) }
-            if ns.nsze > 0 { found.append(Namespace(id: nsid, identify: ns)) }
-        }
-        namespaces = found
-        guard !found.isEmpty else { throw ControllerError.unsupported("the controller reports no active namespace") }
-
-        switch options.dataPointerMode {
-        case .automatic: usesSGL = identify.supportsSGL
-        case .prp: usesSGL = false
-        case .sgl:
-            guard identify.supportsSGL else {
-                throw ControllerError.unsupported("SGLs were asked for but Identify Controller SGLS bits 1:0 are 00b")
+            let ids = try NamespaceDiscovery.activeIDs(admin: admin, version: version, namespaceCount: identify.nn, logger: options.logger)
+            var (usable, unusable) = try NamespaceDiscovery.identify(ids, admin: admin)
+            let perCommand = try DeviceValidation.maximumCommandBytes(
+                mdts: identify.mdts, minimumPageSize: cap.minimumPageSize,
+                whenUnlimited: options.maximumCommandBytesWhenUnlimited, blockSize: 512)
+            for ns in usable where ns.blockSize > perCommand {
+                unusable.append(UnusableNamespace(id: ns.id, reason: DeviceValidation.refuse(
+                    "Identify Namespace \(ns.id) block size", ns.blockSize, "exceeds the \(perCommand) bytes one command may carry (MDTS)")))
             }
-            usesSGL = true
-        }
-        let blockSize = found.map(\.blockSize).max() ?? 512
-        let mdtsBytes = identify.maximumTransferBytes(minimumPageSize: cap.minimumPageSize)
-        maximumCommandBytes = (mdtsBytes ?? options.maximumCommandBytesWhenUnlimited) / blockSize * blockSize
-        guard maximumCommandBytes >= blockSize else {
-            throw ControllerError.unsupported("MDTS allows \(mdtsBytes ?? 0) bytes per command, less than one \(blockSize)-byte block")
-        }
-        let limits = HBAConstraints.ControllerLimits(maximumCommandBytes: maximumCommandBytes, blockSize: blockSize, iovaBits: iovaBits)
-        if let overrides = options.constraints {
-            constraints = try HBAConstraints.validated(overrides, against: limits)
-        } else {
-            constraints = HBAConstraints.derived(from: limits)
-        }
+            usable.removeAll { $0.blockSize > perCommand }
+            for problem in unusable { options.logger.error("namespace \(problem.id) skipped: \(problem.reason)") }
+            namespaces = usable
+            unusableNamespaces = unusable
+            guard !usable.isEmpty else {
+                throw ControllerError.unsupported("the controller reports no usable active namespace"
+                    + (unusable.isEmpty ? "" : " (\(unusable.map { "\($0.id): \($0.reason)" }.joined(separator: "; ")))"))
+            }
 
-        if identify.volatileWriteCachePresent {
-            let current = try admin.run(.getFeatures(.volatileWriteCache), name: "Get Features (Volatile Write Cache)")
-            writeCacheEnabled = current.dw0 & 1 == 1
-        } else {
-            writeCacheEnabled = false
-        }
+            switch options.dataPointerMode {
+            case .automatic: usesSGL = identify.supportsSGL
+            case .prp: usesSGL = false
+            case .sgl:
+                guard identify.supportsSGL else {
+                    throw ControllerError.unsupported("SGLs were asked for but Identify Controller SGLS bits 1:0 are 00b")
+                }
+                usesSGL = true
+            }
+            let blockSize = usable.map(\.blockSize).max() ?? 512
+            maximumCommandBytes = perCommand / blockSize * blockSize
+            let limits = HBAConstraints.ControllerLimits(maximumCommandBytes: maximumCommandBytes, blockSize: blockSize, iovaBits: iovaBits)
+            if let overrides = options.constraints {
+                constraints = try HBAConstraints.validated(overrides, against: limits)
+            } else {
+                constraints = HBAConstraints.derived(from: limits)
+            }
 
-        let asked = max(1, options.ioQueueCount)
+            if identify.volatileWriteCachePresent {
+                let current = try admin.run(.getFeatures(.volatileWriteCache), name: "Get Features (Volatile Write Cache)")
+                writeCacheEnabled = current.dw0 & 1 == 1
+            } else {
+                writeCacheEnabled = false
+            }
+            queuePairs = try Self.createIOQueues(device: device, cap: cap, options: options, admin: admin, epoch: epoch,
+                                                 mapper: mapper, pageSize: pageSize, maximumCommandBytes: maximumCommandBytes,
+                                                 useSGL: usesSGL, reachable: reachable)
+        } catch {
+            withExtendedLifetime(reachable) {
+                do { try RegisterWaits.disable(device: device, cap: cap) } catch {
+                    options.logger.error("disabling the controller after a failed bring-up: \(error)")
+                }
+            }
+            throw error
+        }
+    }
+
+    /// Set Features Number of Queues, then the I/O queue pairs: as many as asked, granted and
+    /// with doorbells inside the register space; depth at most CAP.MQES + 1.
+    private static func createIOQueues(device: any DeviceInterface, cap: ControllerCapabilities, options: ControllerOptions,
+                                       admin: AdminChannel, epoch: ControllerEpoch, mapper: DMAMapper, pageSize: Int,
+                                       maximumCommandBytes: Int, useSGL: Bool, reachable: ReachableMemory) throws -> [QueuePair] {
+        let asked = options.ioQueueCount
         let granted = try admin.run(.setNumberOfQueues(submission: asked, completion: asked), name: "Set Features (Number of Queues)")
-        let count = min(asked, Int(granted.dw0 & 0xFFFF) + 1, Int(granted.dw0 >> 16) + 1)
+        let wanted = min(asked, Int(granted.dw0 & 0xFFFF) + 1, Int(granted.dw0 >> 16) + 1)
+        let count = try DeviceValidation.queuesWithDoorbells(wanted, cap: cap, registerSpaceSize: device.registerSpaceSize)
         let depth = max(2, min(options.ioQueueDepth, cap.maximumQueueEntries))
         var pairs: [QueuePair] = []
         for id in 1...count {
-            let pair = try QueuePair(id: UInt16(id), depth: depth, device: device, mapper: mapper, doorbellStride: Int(cap.dstrd),
-                                     pageSize: pageSize, maximumCommandBytes: maximumCommandBytes, useSGL: usesSGL)
-            try Self.createIOQueue(pair, admin: admin)
+            let pair = try QueuePair(id: UInt16(id), depth: depth, device: device, epoch: epoch, mapper: mapper,
+                                     doorbellStride: Int(cap.dstrd), pageSize: pageSize,
+                                     maximumCommandBytes: maximumCommandBytes, useSGL: useSGL)
+            reachable.objects.append(pair)
+            try createIOQueue(pair, admin: admin)
             pairs.append(pair)
         }
-        queuePairs = pairs
+        return pairs
     }
 
     static func programAdminQueue(_ queue: QueuePair, device: any DeviceInterface) {
@@ -125,12 +162,18 @@ struct BringUp {
         device.writeRegister32(cc.rawValue, at: ControllerRegister.cc)
     }
 
-    /// Creates the completion queue, then the submission queue bound to it.
+    /// Creates the completion queue, then the submission queue bound to it; when the submission
+    /// queue fails, the completion queue is deleted again so no half-made pair is left behind.
     static func createIOQueue(_ pair: QueuePair, admin: AdminChannel) throws(ControllerError) {
         try admin.run(.createIOCompletionQueue(id: pair.id, entries: pair.depth, baseIOVA: pair.completionRingIOVA),
                       name: "Create I/O Completion Queue \(pair.id)")
-        try admin.run(.createIOSubmissionQueue(id: pair.id, entries: pair.depth, baseIOVA: pair.submissionRingIOVA,
-                                               completionQueueID: pair.id),
-                      name: "Create I/O Submission Queue \(pair.id)")
+        do {
+            try admin.run(.createIOSubmissionQueue(id: pair.id, entries: pair.depth, baseIOVA: pair.submissionRingIOVA,
+                                                   completionQueueID: pair.id),
+                          name: "Create I/O Submission Queue \(pair.id)")
+        } catch {
+            _ = try? admin.run(.deleteIOCompletionQueue(id: pair.id), name: "Delete I/O Completion Queue \(pair.id)")
+            throw error
+        }
     }
 }

@@ -6,8 +6,8 @@ import Synchronization
 
 /// The controller's state and behaviour: bring-up results, the admin channel, the I/O queue
 /// pairs, recovery and stop. The public `NVMeController` and every `IOQueue` hold it strongly,
-/// so it lives as long as anything can still issue work, and the facade's deinit can stop it
-/// with every queue still reachable (flush on teardown).
+/// so it lives as long as anything can still issue work; when the last of them goes, its deinit
+/// stops the controller (flush on teardown) - by then no thread can be inside a request.
 final class ControllerCore: @unchecked Sendable {
     let device: any DeviceInterface
     let mapper: DMAMapper
@@ -15,25 +15,35 @@ final class ControllerCore: @unchecked Sendable {
     let version: ControllerVersion
     let identify: IdentifyController
     let namespaces: [Namespace]
+    let unusableNamespaces: [UnusableNamespace]
     let pageSize: Int
     let maximumCommandBytes: Int
     let iovaBits: Int
     let constraints: HBAConstraints
     let usesSGL: Bool
+    /// The bound on the shutdown handshake: RTD3E when the controller reports it, else the option.
+    let shutdownMilliseconds: Int
     /// The I/O queue pairs, in queue-id order (queue 1 first).
     let queuePairs: [QueuePair]
     let options: ControllerOptions
 
     let logger: Logger
+    /// Used only under `adminLock`: the lock holder owns the admin queue.
     let admin: AdminChannel
-    /// Admin commands may come from several threads (stop, recovery, MODE SELECT): one at a time.
-    let adminLock = SanitizedMutex(())
-    /// Read on every request, so atomics rather than a lock: whether stop() has run, and how
-    /// many recovery resets have happened (a request that sees the count change knows its
-    /// commands were dropped).
+    /// Admin commands may come from several threads (queue owners' Aborts and re-creations,
+    /// recovery, stop, MODE SELECT): one at a time.
+    let adminLock = SanitizedMutex(AdminState())
+    /// What recovery publishes to the queue owners (reset generation, stopped).
+    let epoch: ControllerEpoch
+    /// Read on every request, so an atomic rather than a lock: whether stop() has begun.
     let stoppedFlag = Atomic<Bool>(false)
-    let resets = Atomic<Int>(0)
     let writeCache: SanitizedMutex<Bool>
+
+    /// What the admin lock protects besides the admin queue.
+    struct AdminState: Sendable {
+        /// I/O queues that exist in the controller now (stop deletes exactly these).
+        var createdQueues: Set<UInt16> = []
+    }
 
     init(device: any DeviceInterface, options: ControllerOptions) throws {
         let parts = try BringUp(device: device, options: options)
@@ -45,14 +55,19 @@ final class ControllerCore: @unchecked Sendable {
         version = parts.version
         identify = parts.identify
         namespaces = parts.namespaces
+        unusableNamespaces = parts.unusableNamespaces
         pageSize = parts.pageSize
         maximumCommandBytes = parts.maximumCommandBytes
         iovaBits = parts.iovaBits
         constraints = parts.constraints
         usesSGL = parts.usesSGL
+        shutdownMilliseconds = parts.shutdownMilliseconds
         admin = parts.admin
         queuePairs = parts.queuePairs
+        epoch = parts.epoch
         writeCache = SanitizedMutex(parts.writeCacheEnabled)
+        adminLock.withLock { $0.createdQueues = Set(parts.queuePairs.map(\.id)) }
+        epoch.attach(self)
         logger.info("controller up", metadata: [
             "device": "\(device.name)", "model": "\(identify.modelNumber)", "version": "\(version)",
             "namespaces": "\(namespaces.count)", "ioQueues": "\(queuePairs.count)",
@@ -60,21 +75,35 @@ final class ControllerCore: @unchecked Sendable {
         ])
     }
 
+    /// The last reference to the controller and its queues is gone, so no request can be running:
+    /// stop here, where the seed thread lost acknowledged writes by not doing it.
+    deinit {
+        do { try stop() } catch { logger.error("stop on teardown failed: \(error)") }
+    }
+
     /// Whether a volatile write cache is present and enabled.
     var volatileWriteCacheEnabled: Bool { writeCache.withLock { $0 } }
-    /// Whether `stop()` has run.
-    var isStopped: Bool { stoppedFlag.load(ordering: .acquiring) }
+    /// Whether `stop()` has begun (or recovery gave up).
+    var isStopped: Bool { stoppedFlag.load(ordering: .sequentiallyConsistent) }
     /// Controller resets performed by recovery.
-    var resetCount: Int { resets.load(ordering: .acquiring) }
+    var resetCount: Int { epoch.generation }
 
     /// The namespace with identifier `nsid`.
     func namespace(_ nsid: UInt32) -> Namespace? { namespaces.first { $0.id == nsid } }
 
-    /// Runs an admin command (serialised with every other admin command).
+    /// Runs an admin command (serialised with every other admin command). A command that times
+    /// out leaves the admin queue in doubt, so the controller is reset before the error is thrown.
     @discardableResult
     func adminCommand(_ command: SubmissionQueueEntry, name: String) throws(ControllerError) -> Completion {
         guard !isStopped else { throw .stopped }
-        return try adminLock.withLock { _ throws(ControllerError) in try admin.run(command, name: name) }
+        return try adminLock.withLock { (state: inout AdminState) throws(ControllerError) -> Completion in
+            do throws(ControllerError) {
+                return try admin.run(command, name: name)
+            } catch {
+                if case .commandTimedOut = error { resetLocked(reason: "admin command \(name) timed out", &state) }
+                throw error
+            }
+        }
     }
 
     /// Enables or disables the volatile write cache (Set Features 06h). Enabling is refused when
@@ -87,46 +116,12 @@ final class ControllerCore: @unchecked Sendable {
         try adminCommand(.setFeatures(.volatileWriteCache, value: enabled ? 1 : 0), name: "Set Features (Volatile Write Cache)")
         writeCache.withLock { $0 = enabled }
     }
+}
 
-    /// Submits one command on `queue`, rings, and polls until it completes or its deadline
-    /// passes (then the controller is reset). `whileStopping` lets stop() flush after it has
-    /// closed the controller to new work.
-    func runSingle(_ command: SubmissionQueueEntry, on queue: QueuePair, dataIOVA: UInt64 = 0, dataLength: Int = 0,
-                   name: String, lba: UInt64 = 0, whileStopping: Bool = false) -> BlockOutcome {
-        var outcome = BlockOutcome(requestedBytes: 0, bytesTransferred: 0, commands: 1)
-        guard whileStopping || !isStopped else { outcome.error = .stopped; return outcome }
-        while !queue.hasFreeSlot { queue.poll { _ in } }
-        let tag = UInt64.max
-        queue.submit(command, dataIOVA: dataIOVA, dataLength: dataLength, tag: tag)
-        queue.ringDoorbell()
-        var done = false
-        var spins = 0
-        let deadline = MonotonicClock.nanoseconds() + UInt64(options.commandTimeoutMilliseconds) * 1_000_000
-        while !done {
-            queue.poll { completion in
-                guard completion.tag == tag else { return }
-                done = true
-                if !completion.status.isSuccess {
-                    outcome.error = .ioCommandFailed(command: name, lba: lba, blocks: 0, status: completion.status)
-                    outcome.status = completion.status
-                }
-            }
-            spins += 1
-            if !done, spins % 256 == 0 {
-                do { try RegisterWaits.checkAlive(device: device, during: name) } catch {
-                    outcome.error = error
-                    return outcome
-                }
-                if MonotonicClock.nanoseconds() > deadline {
-                    recover(reason: "\(name) timed out")
-                    outcome.error = .commandTimedOut(command: name, queueID: queue.id, commandID: 0,
-                                                     milliseconds: options.commandTimeoutMilliseconds,
-                                                     recovery: "the controller was reset and its queues re-created")
-                    return outcome
-                }
-                RegisterWaits.pause()
-            }
-        }
-        return outcome
-    }
+/// A namespace bring-up found but cannot serve, and why (it is left out of `namespaces`).
+public struct UnusableNamespace: Sendable, Equatable {
+    /// Namespace identifier.
+    public let id: UInt32
+    /// What is wrong with it, naming the field, value and rule.
+    public let reason: ControllerError
 }

@@ -33,6 +33,12 @@ public enum ControllerError: Error, Sendable, Equatable, CustomStringConvertible
     case stopped
     /// A DMA mapping or allocation failed.
     case dma(String)
+    /// A value read from the device (a register or Identify field) or given in the options that
+    /// the driver cannot work with: `key` names it, `rule` says what it must satisfy.
+    case unusableValue(key: String, value: String, rule: String)
+    /// A request saw neither a submission nor a completion for longer than the command timeout,
+    /// with no command past its deadline to abort (a queue the device keeps looking full).
+    case noProgress(command: String, queueID: UInt16, milliseconds: Int, detail: String)
 
     public var description: String {
         switch self {
@@ -67,6 +73,10 @@ public enum ControllerError: Error, Sendable, Equatable, CustomStringConvertible
             return "controller is stopped; start a new one to issue I/O"
         case let .dma(detail):
             return "DMA: \(detail)"
+        case let .unusableValue(key, value, rule):
+            return "\(key) = \(value) cannot be used: \(rule)"
+        case let .noProgress(command, qid, ms, detail):
+            return "\(command) on queue \(qid) made no progress for \(ms) ms: \(detail); the controller was reset"
         }
     }
 }

@@ -3,23 +3,27 @@ import Logging
 
 /// How to bring a controller up.
 public struct ControllerOptions: Sendable {
-    /// I/O queue pairs to ask for; the controller may grant fewer.
+    /// I/O queue pairs to ask for (1...65535); the controller may grant fewer, and only queues whose
+    /// doorbells lie inside the register space are created.
     public var ioQueueCount: Int = 1
-    /// Entries per I/O queue; clamped to CAP.MQES + 1.
+    /// Entries per I/O queue (2...65536); clamped to CAP.MQES + 1.
     public var ioQueueDepth: Int = 256
-    /// Entries in the admin queues.
+    /// Entries in the admin queues (2...4096).
     public var adminQueueDepth: Int = 32
     /// PRP, SGL, or automatic.
     public var dataPointerMode: DataPointerMode = .automatic
     /// Caller-supplied HBA constraints; nil derives them from the controller.
     public var constraints: HBAConstraintOverrides?
-    /// Largest transfer per command when the controller reports no limit (MDTS = 0).
+    /// Largest transfer per command when the controller reports no limit (MDTS = 0): 4 KiB to
+    /// 8 MiB, the driver's per-command cap, which also bounds what a large MDTS allows.
     public var maximumCommandBytesWhenUnlimited: Int = 4 << 20
-    /// Memory page size to configure (CC.MPS), clamped to CAP.MPSMIN...MPSMAX.
+    /// Memory page size to configure (CC.MPS): a power of two from 4 KiB, else refused at start;
+    /// clamped to CAP.MPSMIN...MPSMAX.
     public var pageSize: Int = 4096
     /// Address bits the device can generate; the IOVA allocator stays below 2^bits.
     public var addressableBits: Int = 64
-    /// Deadline for one command before it is aborted.
+    /// Deadline for one command before it is aborted (and, once aborted, before the controller is
+    /// reset); also how long a request may go without any progress.
     public var commandTimeoutMilliseconds: Int = 30_000
     /// Bound on the shutdown handshake when the controller reports no RTD3 entry latency.
     public var shutdownTimeoutMilliseconds: Int = 10_000

@@ -180,6 +180,23 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
     /// Largest bytes one command carries in the given direction.
     public func segmentBytes(write: Bool) -> Int { write ? maximumSegmentByteCountWrite : maximumSegmentByteCountRead }
 
+    /// Largest transfer one request may carry in the given direction: `maxTransferSize`, and no
+    /// more segments of the segment byte count than the segment count allows.
+    public func largestTransfer(write: Bool) -> Int {
+        let segments = write ? maximumSegmentCountWrite : maximumSegmentCountRead
+        let product = segments.multipliedReportingOverflow(by: segmentBytes(write: write))
+        return product.overflow ? maxTransferSize : min(maxTransferSize, product.partialValue)
+    }
+
+    /// Which key (or product of keys) sets `largestTransfer(write:)`, with its value, for messages.
+    func largestTransferRule(write: Bool) -> String {
+        let countKey: HBAConstraintKey = write ? .maximumSegmentCountWrite : .maximumSegmentCountRead
+        let bytesKey: HBAConstraintKey = write ? .maximumSegmentByteCountWrite : .maximumSegmentByteCountRead
+        let limit = largestTransfer(write: write)
+        if limit == maxTransferSize { return "\(HBAConstraintKey.maxTransferSize.rawValue) = \(maxTransferSize)" }
+        return "\(countKey.rawValue) x \(bytesKey.rawValue) = \(limit)"
+    }
+
     /// The strictest alignment any of the alignment keys demands of a task's buffer.
     public var requiredAlignment: Int { max(minimumSegmentAlignmentByteCount, minimumHBADataAlignmentMask + 1, dmaAlignment) }
 

@@ -2,9 +2,11 @@ import DMAMapper
 import NVMe
 
 /// One I/O queue pair with the request breaker above it. Owned by one thread: every method
-/// runs on the owner's thread, polls on it, and returns when the request is complete.
+/// runs on the owner's thread, polls on it, and returns when the request is complete. A second
+/// thread calling in while a request runs is refused (`requestRefused`), not let loose on the rings.
 public final class IOQueue: @unchecked Sendable {
     /// The raw queue pair, for callers that batch their own commands (benchmarks, async layers).
+    /// Keep the `IOQueue` (or its controller) alive while using it: they keep the controller up.
     public let queuePair: QueuePair
     /// One page of DMA memory for parameter data this queue builds (Dataset Management ranges).
     let scratch: DMABuffer
@@ -40,8 +42,10 @@ public struct BlockOutcome: Sendable {
     public var succeeded: Bool { error == nil }
 }
 
-/// A block-level request the breaker splits by the HBA constraints.
-struct BlockRequest {
+/// A block-level request the breaker splits by the HBA constraints: consecutive NVMe commands
+/// of at most `maxBlocksPerCommand` blocks each.
+struct BreakerPlan: CommandPlan {
+    var name: String
     var opcode: NVMOpcode
     var nsid: UInt32
     var lba: UInt64
@@ -52,117 +56,62 @@ struct BlockRequest {
     var fua: Bool
     var cdw12Extra: UInt32 = 0
     var maxBlocksPerCommand: Int
+
+    var count: Int { (blocks + maxBlocksPerCommand - 1) / maxBlocksPerCommand }
+
+    func blocks(of index: Int) -> Int { min(maxBlocksPerCommand, blocks - index * maxBlocksPerCommand) }
+
+    func command(_ index: Int) -> PlannedCommand {
+        let first = index * maxBlocksPerCommand
+        let pieceBlocks = blocks(of: index)
+        var entry = SubmissionQueueEntry.io(opcode, nsid: nsid, lba: lba + UInt64(first), blocks: pieceBlocks, fua: fua)
+        entry.cdw12 |= cdw12Extra
+        guard hasData else { return PlannedCommand(entry: entry) }
+        return PlannedCommand(entry: entry, dataIOVA: dataIOVA + UInt64(first * blockSize), dataLength: pieceBlocks * blockSize)
+    }
+
+    func failure(_ index: Int, status: CompletionStatus) -> ControllerError {
+        .ioCommandFailed(command: name, lba: lba + UInt64(index * maxBlocksPerCommand), blocks: blocks(of: index), status: status)
+    }
+}
+
+/// One command, waited for like any request (Flush, Dataset Management).
+struct SingleCommandPlan: CommandPlan {
+    var name: String
+    var command: PlannedCommand
+    /// The LBA a failure names (0 when the command addresses none).
+    var lba: UInt64 = 0
+
+    var count: Int { 1 }
+    func command(_ index: Int) -> PlannedCommand { command }
+    func failure(_ index: Int, status: CompletionStatus) -> ControllerError {
+        .ioCommandFailed(command: name, lba: lba, blocks: 0, status: status)
+    }
 }
 
 extension IOQueue {
-    /// Runs `request` as consecutive NVMe commands of at most `maxBlocksPerCommand` blocks,
-    /// several in flight, and waits for all of them. The first failing piece (in LBA order)
+    /// Runs a breaker plan through the one request loop. The first failing piece (in LBA order)
     /// decides the error; bytes before it count as transferred.
-    func run(_ request: BlockRequest, name: String) -> BlockOutcome {
-        let pieces = (request.blocks + request.maxBlocksPerCommand - 1) / request.maxBlocksPerCommand
-        var outcome = BlockOutcome(requestedBytes: request.hasData ? request.blocks * request.blockSize : 0,
-                                   bytesTransferred: 0, commands: pieces)
-        let controller = core
-        guard !controller.isStopped else {
-            outcome.error = .stopped
-            return outcome
-        }
-        let generation = controller.resetGeneration
-        let qp = queuePair
-        var next = 0
-        var completed = 0
-        var firstFailed = Int.max
-        var stopSubmitting = false
-        var idleSpins = 0
-        let hostileAtStart = qp.hostileCompletionCount
-
-        func fail(_ piece: Int, _ error: ControllerError, _ status: CompletionStatus?) {
-            if piece < firstFailed {
-                firstFailed = piece
-                outcome.error = error
-                outcome.status = status
-            }
-            stopSubmitting = true
-        }
-
-        while completed < next || (next < pieces && !stopSubmitting) {
-            while next < pieces, !stopSubmitting, qp.hasFreeSlot {
-                let first = next * request.maxBlocksPerCommand
-                let blocks = min(request.maxBlocksPerCommand, request.blocks - first)
-                var command = SubmissionQueueEntry.io(request.opcode, nsid: request.nsid, lba: request.lba + UInt64(first),
-                                                      blocks: blocks, fua: request.fua)
-                command.cdw12 |= request.cdw12Extra
-                let offset = UInt64(first * request.blockSize)
-                qp.submit(command, dataIOVA: request.hasData ? request.dataIOVA + offset : 0,
-                          dataLength: request.hasData ? blocks * request.blockSize : 0, tag: UInt64(next))
-                next += 1
-            }
-            qp.ringDoorbell()
-            let handled = qp.poll { completion in
-                completed += 1
-                if !completion.status.isSuccess {
-                    let piece = Int(completion.tag)
-                    let first = piece * request.maxBlocksPerCommand
-                    let error: ControllerError = completion.status.matches(.abortRequested)
-                        ? .commandTimedOut(command: name, queueID: qp.id, commandID: completion.commandID,
-                                           milliseconds: controller.options.commandTimeoutMilliseconds,
-                                           recovery: "it was aborted with NVMe Abort")
-                        : .ioCommandFailed(command: name, lba: request.lba + UInt64(first),
-                                           blocks: min(request.maxBlocksPerCommand, request.blocks - first),
-                                           status: completion.status)
-                    fail(piece, error, completion.status)
-                }
-            }
-            if qp.hostileCompletionCount != hostileAtStart, outcome.error == nil, let anomaly = qp.anomalies.last {
-                fail(-1, anomaly, nil)
-            }
-            if handled > 0 { idleSpins = 0; continue }
-            idleSpins += 1
-            if idleSpins % 256 == 0 {
-                if let error = watchdog(controller: controller, generation: generation, name: name) {
-                    fail(-1, error, nil)
-                    break
-                }
-                if idleSpins > 4096 { RegisterWaits.pause() }
-            }
-        }
-        let goodPieces = firstFailed == Int.max ? pieces : max(0, firstFailed)
-        if request.hasData {
-            outcome.bytesTransferred = min(goodPieces * request.maxBlocksPerCommand, request.blocks) * request.blockSize
+    func run(_ plan: BreakerPlan) -> BlockOutcome {
+        var outcome = BlockOutcome(requestedBytes: plan.hasData ? plan.blocks * plan.blockSize : 0,
+                                   bytesTransferred: 0, commands: plan.count)
+        let result = core.drive(plan, on: queuePair)
+        outcome.error = result.error
+        outcome.status = result.status
+        if plan.hasData {
+            let goodPieces = max(0, result.firstFailed ?? plan.count)
+            outcome.bytesTransferred = min(goodPieces * plan.maxBlocksPerCommand, plan.blocks) * plan.blockSize
         }
         return outcome
     }
 
-    /// Checked while a request waits: device gone, controller fatal, a reset from elsewhere, and
-    /// command deadlines (Abort first, then a controller reset). Returns the error that ends the request.
-    private func watchdog(controller: ControllerCore, generation: Int, name: String) -> ControllerError? {
-        if controller.resetGeneration != generation { return .abortedByReset(command: name) }
-        do {
-            try RegisterWaits.checkAlive(device: controller.device, during: name)
-        } catch {
-            if case .controllerFatal = error { controller.recover(reason: "\(error)") }
-            return error
-        }
-        let timeoutNs = UInt64(controller.options.commandTimeoutMilliseconds) * 1_000_000
-        let now = MonotonicClock.nanoseconds()
-        guard now > timeoutNs else { return nil }
-        for stuck in queuePair.expired(before: now - timeoutNs) {
-            if stuck.aborted {
-                controller.recover(reason: "command \(stuck.commandID) on queue \(id) ignored Abort")
-                return .commandTimedOut(command: name, queueID: id, commandID: stuck.commandID,
-                                        milliseconds: controller.options.commandTimeoutMilliseconds,
-                                        recovery: "NVMe Abort did not complete it, so the controller was reset and its queues re-created")
-            }
-            queuePair.markAborted(commandID: stuck.commandID, at: now)
-            let abort = try? controller.adminCommand(.abort(queueID: id, commandID: stuck.commandID), name: "Abort")
-            if abort == nil || abort!.dw0 & 1 == 1 {
-                // Abort refused or not performed: go straight to a reset.
-                controller.recover(reason: "Abort of command \(stuck.commandID) on queue \(id) was not performed")
-                return .commandTimedOut(command: name, queueID: id, commandID: stuck.commandID,
-                                        milliseconds: controller.options.commandTimeoutMilliseconds,
-                                        recovery: "NVMe Abort was not performed, so the controller was reset and its queues re-created")
-            }
-        }
-        return nil
+    /// Runs one command through the request loop.
+    func single(_ plan: SingleCommandPlan) -> BlockOutcome {
+        let result = core.drive(plan, on: queuePair)
+        return BlockOutcome(requestedBytes: 0, bytesTransferred: 0, commands: 1, error: result.error, status: result.status)
+    }
+
+    func refused(_ reason: String, bytes: Int) -> BlockOutcome {
+        BlockOutcome(requestedBytes: bytes, bytesTransferred: 0, commands: 0, error: .requestRefused(reason: reason))
     }
 }

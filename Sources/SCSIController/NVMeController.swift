@@ -26,16 +26,17 @@ public final class NVMeController: Sendable {
         }
     }
 
-    /// Teardown must not lose acknowledged writes (the seed thread's loss): stop flushes and
-    /// performs the shutdown handshake if the owner did not call `stop()`.
-    deinit {
-        do { try core.stop() } catch { core.logger.error("stop on teardown failed: \(error)") }
-    }
-
     /// Stops the controller so that no acknowledged write can be lost: Flush every namespace when
     /// a volatile write cache is present, delete the I/O queues, then the CC.SHN normal shutdown
-    /// handshake, waiting for CSTS.SHST = complete within a bound. Runs once; later calls return
-    /// at once. Every I/O queue must be idle (no thread inside a request) when this is called.
+    /// handshake, waiting for CSTS.SHST = complete within RTD3E when the controller reports it
+    /// (else `ControllerOptions.shutdownTimeoutMilliseconds`). Runs once; later calls return at once.
+    ///
+    /// Other threads may still hold queues: from the first instruction every new request is refused
+    /// with `.stopped`, the Flush waits (within the command timeout) for a request running on queue 1
+    /// to end, and each queue's owner gets its outstanding commands back, dropped, at its next poll.
+    ///
+    /// Without a call, the same stop runs when the controller and all of its `IOQueue`s are gone
+    /// (the queues keep the controller alive, so it never stops under a thread still using one).
     public func stop() throws(ControllerError) { try core.stop() }
 
     /// The device underneath (VFIO or mock).
@@ -48,8 +49,12 @@ public final class NVMeController: Sendable {
     public var version: ControllerVersion { core.version }
     /// Identify Controller data.
     public var identify: IdentifyController { core.identify }
-    /// Active namespaces, in NSID order.
+    /// Active namespaces the driver can serve, in NSID order.
     public var namespaces: [Namespace] { core.namespaces }
+    /// Active namespaces left out of `namespaces`, each with the reason (an unusable format).
+    public var unusableNamespaces: [UnusableNamespace] { core.unusableNamespaces }
+    /// How long stop waits for the shutdown handshake: RTD3E when reported, else the option.
+    public var shutdownMilliseconds: Int { core.shutdownMilliseconds }
     /// The memory page size configured in CC.MPS.
     public var pageSize: Int { core.pageSize }
     /// Largest transfer of one NVMe command, in bytes.

@@ -2,130 +2,112 @@ import CVFIO
 import DMAMapper
 import NVMe
 import PCIDevice
-
-/// One finished command, as `QueuePair.poll` hands it to its caller.
-public struct Completion: Sendable {
-    /// The caller's tag given at submission.
-    public var tag: UInt64
-    /// The NVMe status.
-    public var status: CompletionStatus
-    /// Command-specific Dword 0.
-    public var dw0: UInt32
-    /// The command identifier the completion carried (the tracker index).
-    public var commandID: UInt16
-    /// The opcode of the completed command, for messages.
-    public var opcode: UInt8
-
-    @inlinable init(tag: UInt64, status: CompletionStatus, dw0: UInt32, commandID: UInt16, opcode: UInt8) {
-        self.tag = tag
-        self.status = status
-        self.dw0 = dw0
-        self.commandID = commandID
-        self.opcode = opcode
-    }
-}
-
-/// Per-slot bookkeeping, preallocated: the command identifier is the tracker's index.
-@usableFromInline struct Tracker {
-    @usableFromInline var tag: UInt64 = 0
-    @usableFromInline var submittedAt: UInt64 = 0
-    @usableFromInline var lba: UInt64 = 0
-    @usableFromInline var opcode: UInt8 = 0
-    @usableFromInline var inUse = false
-    @usableFromInline var aborted = false
-}
-
-/// The mutable ring state, kept behind a pointer so the hot path touches plain memory with no
-/// class-property exclusivity checks.
-@usableFromInline struct RingState {
-    @usableFromInline var sqTail: UInt16 = 0
-    /// Last SQ head the controller reported: entries between it and the tail are still the controller's.
-    @usableFromInline var sqHead: UInt16 = 0
-    @usableFromInline var cqHead: UInt16 = 0
-    @usableFromInline var phase = true
-    @usableFromInline var unannounced = 0
-    @usableFromInline var outstanding = 0
-    @usableFromInline var freeCount = 0
-    @usableFromInline var batchTime: UInt64 = 0
-    @usableFromInline var hostileCompletions = 0
-}
+import Synchronization
 
 /// A submission/completion queue pair in DMA memory, polled, with one tracker per slot.
 ///
 /// A queue pair belongs to one thread: `submit`, `ringDoorbell` and `poll` are not synchronised,
 /// by design, so the hot path takes no locks. The queue pair is `@unchecked Sendable` only so that it
-/// can be handed to the thread that will own it.
+/// can be handed to the thread that will own it. After a controller reset or stop the owner's next
+/// `ringDoorbell` or `poll` notices it (one atomic load per call) and `poll` hands back every
+/// outstanding command with `Completion.droppedBy` set; no other thread touches the rings.
 public final class QueuePair: @unchecked Sendable {
     /// Queue identifier (0 is the admin queue).
     public let id: UInt16
     /// Entries in each ring; at most `depth - 1` commands are outstanding.
     public let depth: Int
+    /// Largest data length one command may carry (its tracker's PRP list pages hold this much).
+    public let maximumDataLength: Int
+    @usableFromInline let trackerCount: Int
+    /// Command identifier bits that hold the tracker index; the bits above count the tracker's reuses.
+    @usableFromInline let indexMask: UInt16
+    @usableFromInline let generationStride: UInt16
     @usableFromInline let device: any DeviceInterface
+    @usableFromInline let epoch: ControllerEpoch
     @usableFromInline let sqDoorbell: Int
     @usableFromInline let cqDoorbell: Int
     let submissionRing: DMABuffer
     let completionRing: DMABuffer
     let listPages: DMABuffer?
-    let listPagesPerTracker: Int
     @usableFromInline let encoder: DataPointerEncoder
     @usableFromInline let sq: UnsafeMutablePointer<SubmissionQueueEntry>
     @usableFromInline let cq: UnsafeMutablePointer<CompletionQueueEntry>
     @usableFromInline let trackers: UnsafeMutablePointer<Tracker>
     @usableFromInline let freeList: UnsafeMutablePointer<UInt16>
+    /// `freeList` holds the next power of two >= `trackerCount` entries; this masks a ring position.
+    @usableFromInline let freeListMask: UInt32
     @usableFromInline let state: UnsafeMutablePointer<RingState>
     @usableFromInline let listBaseIOVA: UInt64
     @usableFromInline let listBaseHost: UnsafeMutableRawPointer
     @usableFromInline let listStride: Int
     /// Anomalies the controller produced on this queue, newest last (bounded); read outside the hot path.
-    public private(set) var anomalies: [ControllerError] = []
+    public internal(set) var anomalies: [ControllerError] = []
+    /// Why the queue is closed, when it is.
+    public internal(set) var closeReason: ControllerError?
+    /// Held by the thread running a request on this queue (see `claim()`).
+    let ownerClaim = Atomic<Bool>(false)
 
     /// Most commands that can be outstanding at once.
-    public var capacity: Int { depth - 1 }
+    public var capacity: Int { trackerCount }
     /// Commands submitted and not yet completed.
     public var outstanding: Int { state.pointee.outstanding }
     /// Whether another command can be submitted now.
-    @inlinable public var hasFreeSlot: Bool { state.pointee.freeCount > 0 && !sqFull }
-    /// Invalid completions seen (unknown command id, duplicate, bad SQ head).
+    @inlinable public var hasFreeSlot: Bool { state.pointee.freeTail != state.pointee.freeHead && !sqFull }
+    /// Invalid completions seen (unknown or stale command id, SQ head outside its window).
     public var hostileCompletionCount: Int { state.pointee.hostileCompletions }
+    /// Whether no command may be submitted any more (see `closeReason`).
+    public var isClosed: Bool { state.pointee.closed }
     /// IOVA of the submission ring (for Create I/O Submission Queue / ASQ).
     public var submissionRingIOVA: UInt64 { submissionRing.iova }
     /// IOVA of the completion ring (for Create I/O Completion Queue / ACQ).
     public var completionRingIOVA: UInt64 { completionRing.iova }
 
-    init(id: UInt16, depth: Int, device: any DeviceInterface, mapper: DMAMapper, doorbellStride: Int,
-         pageSize: Int, maximumCommandBytes: Int, useSGL: Bool) throws {
-        precondition(depth >= 2 && depth <= 65536)
+    /// `depth` must be 2...65536 (bring-up checks CAP.MQES before it gets here).
+    init(id: UInt16, depth: Int, device: any DeviceInterface, epoch: ControllerEpoch, mapper: DMAMapper,
+         doorbellStride: Int, pageSize: Int, maximumCommandBytes: Int, useSGL: Bool) throws(ControllerError) {
+        precondition(depth >= 2 && depth <= 65536, "queue depth \(depth) outside 2...65536")
         self.id = id
         self.depth = depth
         self.device = device
+        self.epoch = epoch
+        trackerCount = depth - 1
+        maximumDataLength = maximumCommandBytes
+        // Enough low bits for every tracker index and one value more, so an identifier is never FFFFh
+        // (the Error Information log's "no command"); the remaining high bits count reuses.
+        let indexBits = Int.bitWidth - trackerCount.leadingZeroBitCount
+        indexMask = UInt16(truncatingIfNeeded: (1 << indexBits) - 1)
+        generationStride = indexBits >= 16 ? 0 : UInt16(1 << indexBits)
         sqDoorbell = ControllerRegister.submissionTailDoorbell(queueID: Int(id), stride: doorbellStride)
         cqDoorbell = ControllerRegister.completionHeadDoorbell(queueID: Int(id), stride: doorbellStride)
+        let listPagesPerTracker = useSGL ? 0 : DataPointerEncoder.listPagesNeeded(maximumBytes: maximumCommandBytes, pageSize: pageSize)
         do {
             submissionRing = try mapper.allocate(length: depth * SubmissionQueueEntry.size, access: .deviceReads)
             completionRing = try mapper.allocate(length: depth * CompletionQueueEntry.size, access: .deviceWrites)
-            listPagesPerTracker = useSGL ? 0 : DataPointerEncoder.listPagesNeeded(maximumBytes: maximumCommandBytes, pageSize: pageSize)
             listPages = listPagesPerTracker == 0 ? nil
-                : try mapper.allocate(length: (depth - 1) * listPagesPerTracker * pageSize, access: .deviceReads)
+                : try mapper.allocate(length: trackerCount * listPagesPerTracker * pageSize, access: .deviceReads)
         } catch {
-            throw ControllerError.dma("allocating queue \(id) (depth \(depth)): \(error)")
+            throw .dma("allocating queue \(id) (depth \(depth)): \(error)")
         }
         encoder = DataPointerEncoder(pageSize: pageSize, useSGL: useSGL)
         sq = submissionRing.address.bindMemory(to: SubmissionQueueEntry.self, capacity: depth)
         cq = completionRing.address.bindMemory(to: CompletionQueueEntry.self, capacity: depth)
         cq.initialize(repeating: CompletionQueueEntry(), count: depth)
-        trackers = .allocate(capacity: depth - 1)
-        trackers.initialize(repeating: Tracker(), count: depth - 1)
-        freeList = .allocate(capacity: depth - 1)
-        for index in 0..<(depth - 1) { freeList[index] = UInt16(depth - 2 - index) }
+        trackers = .allocate(capacity: trackerCount)
+        trackers.initialize(repeating: Tracker(), count: trackerCount)
+        for index in 0..<trackerCount { trackers[index].commandID = UInt16(index) }
+        let freeListSize = 1 << (Int.bitWidth - (trackerCount - 1).leadingZeroBitCount)
+        freeList = .allocate(capacity: freeListSize)
+        freeListMask = UInt32(freeListSize - 1)
         state = .allocate(capacity: 1)
-        state.initialize(to: RingState(freeCount: depth - 1))
+        state.initialize(to: RingState(epoch: epoch.value.load(ordering: .acquiring)))
         listStride = listPagesPerTracker * pageSize
         listBaseIOVA = listPages?.iova ?? 0
         listBaseHost = listPages?.address ?? UnsafeMutableRawPointer(bitPattern: 0x1000)!
+        resetRings()
     }
 
     deinit {
-        trackers.deinitialize(count: depth - 1)
+        trackers.deinitialize(count: trackerCount)
         trackers.deallocate()
         freeList.deallocate()
         state.deinitialize(count: 1)
@@ -138,15 +120,19 @@ public final class QueuePair: @unchecked Sendable {
     }
 
     /// Places a command in the next SQ slot with a fresh command identifier and the data pointer
-    /// for [dataIOVA, dataIOVA + dataLength). Returns false, changing nothing, when the queue is full.
+    /// for [dataIOVA, dataIOVA + dataLength). Anything but `.submitted` changes nothing.
     /// The controller sees it at the next `ringDoorbell()`.
     @inlinable @discardableResult
-    public func submit(_ command: SubmissionQueueEntry, dataIOVA: UInt64 = 0, dataLength: Int = 0, tag: UInt64) -> Bool {
+    public func submit(_ command: SubmissionQueueEntry, dataIOVA: UInt64 = 0, dataLength: Int = 0, tag: UInt64) -> SubmitResult {
         let s = state
-        guard s.pointee.freeCount > 0, !sqFull else { return false }
-        s.pointee.freeCount -= 1
-        let cid = freeList[s.pointee.freeCount]
-        let tracker = trackers + Int(cid)
+        // One unsigned compare refuses negative lengths too.
+        guard UInt(bitPattern: dataLength) <= UInt(bitPattern: maximumDataLength) else { return .transferTooLarge }
+        guard s.pointee.freeTail != s.pointee.freeHead, !sqFull else { return s.pointee.closed ? .closed : .queueFull }
+        let index = Int(freeList[Int(s.pointee.freeHead & freeListMask)])
+        s.pointee.freeHead &+= 1
+        let tracker = trackers + index
+        let cid = tracker.pointee.commandID &+ generationStride
+        tracker.pointee.commandID = cid
         tracker.pointee.tag = tag
         tracker.pointee.opcode = command.opcode
         tracker.pointee.lba = command.startingLBA
@@ -159,34 +145,46 @@ public final class QueuePair: @unchecked Sendable {
         slot.initialize(to: command)
         slot.pointee.commandID = cid
         if dataLength > 0 {
+            // Counters and offsets below are bounded by the queue's size: wrapping arithmetic
+            // only drops overflow checks that cannot fire.
+            let listOffset = index &* listStride
             encoder.encode(into: &slot.pointee, iova: dataIOVA, length: dataLength,
-                           listIOVA: listBaseIOVA &+ UInt64(Int(cid) * listStride),
-                           listHost: listBaseHost + Int(cid) * listStride)
+                           listIOVA: listBaseIOVA &+ UInt64(truncatingIfNeeded: listOffset),
+                           listHost: listBaseHost + listOffset)
         }
         let next = s.pointee.sqTail &+ 1
         s.pointee.sqTail = next == UInt16(truncatingIfNeeded: depth) ? 0 : next
-        s.pointee.unannounced += 1
-        s.pointee.outstanding += 1
-        return true
+        s.pointee.unannounced &+= 1
+        s.pointee.outstanding &+= 1
+        return .submitted
     }
 
     /// Tells the controller about every command submitted since the last call: one doorbell write
-    /// per batch, after a store fence so the entries are visible first.
+    /// per batch, after a store fence so the entries are visible first. After a controller reset
+    /// it writes nothing: the next `poll` reports those commands dropped.
     @inlinable public func ringDoorbell() {
-        guard state.pointee.unannounced > 0 else { return }
-        state.pointee.unannounced = 0
+        let s = state
+        guard s.pointee.unannounced > 0, epoch.value.load(ordering: .acquiring) == s.pointee.epoch else { return }
+        s.pointee.unannounced = 0
+        s.pointee.announcedTail = s.pointee.sqTail
         cvfio_store_fence()
-        device.writeRegister32(UInt32(state.pointee.sqTail), at: sqDoorbell)
+        device.writeRegister32(UInt32(s.pointee.sqTail), at: sqDoorbell)
     }
 
     /// Consumes every completion the controller has posted, calling `handler` for each, and
     /// writes the CQ head doorbell once. Returns the number handled. Completions that match no
-    /// outstanding command are counted as hostile and skipped.
+    /// outstanding command are counted as hostile and skipped. After a controller reset or stop it
+    /// instead hands back every outstanding command with `droppedBy` set (ignoring `limit`) and
+    /// re-creates the queue in the controller.
     @inlinable @discardableResult
     public func poll(limit: Int = .max, _ handler: (Completion) -> Void) -> Int {
         let s = state
+        if _slowPath(epoch.value.load(ordering: .acquiring) != s.pointee.epoch) {
+            return catchUp(handler)
+        }
         var handled = 0
         var consumed = 0
+        var reportedHead = s.pointee.sqHead
         while handled < limit {
             let entry = cq + Int(s.pointee.cqHead)
             // Dword 3 (command id, status, phase) is read first with acquire ordering, so the rest
@@ -202,74 +200,51 @@ public final class QueuePair: @unchecked Sendable {
             } else {
                 s.pointee.cqHead = next
             }
-            consumed += 1
-            let sqHead = UInt16(littleEndian: completion.sqHead)
-            if Int(sqHead) < depth {
-                s.pointee.sqHead = sqHead
-            } else {
-                recordHostile("SQ head \(sqHead) is beyond the queue size \(depth)")
-            }
+            consumed &+= 1
+            reportedHead = UInt16(littleEndian: completion.sqHead)
             let cid = UInt16(truncatingIfNeeded: dw3)
-            guard Int(cid) < depth - 1, trackers[Int(cid)].inUse else {
-                recordHostile(Int(cid) < depth - 1
-                    ? "command id \(cid) completed twice or was never submitted"
-                    : "command id \(cid) does not exist (queue depth \(depth))")
+            let index = Int(cid & indexMask)
+            guard index < trackerCount, trackers[index].inUse, trackers[index].commandID == cid else {
+                rejectCompletion(commandID: cid)
                 continue
             }
-            let tracker = trackers + Int(cid)
+            let tracker = trackers + index
             tracker.pointee.inUse = false
-            freeList[s.pointee.freeCount] = cid
-            s.pointee.freeCount += 1
-            s.pointee.outstanding -= 1
-            handled += 1
+            freeList[Int(s.pointee.freeTail & freeListMask)] = UInt16(truncatingIfNeeded: index)
+            s.pointee.freeTail &+= 1
+            s.pointee.outstanding &-= 1
+            handled &+= 1
             handler(Completion(tag: tracker.pointee.tag, status: CompletionStatus(rawValue: statusWord >> 1),
                                dw0: UInt32(littleEndian: completion.dw0), commandID: cid,
                                opcode: tracker.pointee.opcode))
         }
         if consumed > 0 {
+            // Heads only move forward, so the last one of the pass is the one that counts.
+            acceptSQHead(reportedHead)
+            // The entries were read (acquire loads) before this point; the fence orders the
+            // doorbell after this pass's stores too, as for the SQ doorbell.
+            cvfio_store_fence()
             device.writeRegister32(UInt32(s.pointee.cqHead), at: cqDoorbell)
         }
         return handled
     }
 
-    @usableFromInline func recordHostile(_ detail: String) {
-        state.pointee.hostileCompletions += 1
-        if anomalies.count < 64 { anomalies.append(.hostileCompletion(queueID: id, detail: detail)) }
-    }
-
-    /// Outstanding commands submitted before `deadline` (monotonic nanoseconds), for timeout checks.
-    func expired(before deadline: UInt64) -> [(commandID: UInt16, tag: UInt64, opcode: UInt8, lba: UInt64, aborted: Bool)] {
-        var result: [(UInt16, UInt64, UInt8, UInt64, Bool)] = []
-        for index in 0..<(depth - 1) where trackers[index].inUse && trackers[index].submittedAt < deadline {
-            let t = trackers[index]
-            result.append((UInt16(index), t.tag, t.opcode, t.lba, t.aborted))
+    /// Takes a completion's SQ head only if it lies between the last head and the tail the
+    /// controller was told about (circularly): it cannot have fetched entries it was never given,
+    /// nor un-fetch some. Anything else is hostile and leaves the head where it was.
+    @inlinable @inline(__always)
+    func acceptSQHead(_ reported: UInt16) {
+        let s = state
+        let head = Int(s.pointee.sqHead)
+        let tail = Int(s.pointee.announcedTail)
+        let value = Int(reported)
+        let advance = value >= head ? value - head : value + depth - head
+        let window = tail >= head ? tail - head : tail + depth - head
+        if value < depth && advance <= window {
+            s.pointee.sqHead = reported
+        } else {
+            rejectSQHead(reported)
         }
-        return result
-    }
-
-    /// Marks a command as having had an Abort sent for it at `time`; its deadline restarts from then.
-    func markAborted(commandID: UInt16, at time: UInt64) {
-        trackers[Int(commandID)].aborted = true
-        trackers[Int(commandID)].submittedAt = time
-    }
-
-    /// Fails every outstanding command back to the caller (after a reset), freeing its tracker.
-    /// Returns the tags with their opcodes so the owner can say which work was lost.
-    func drainOutstanding() -> [(tag: UInt64, opcode: UInt8)] {
-        var drained: [(UInt64, UInt8)] = []
-        for index in 0..<(depth - 1) where trackers[index].inUse {
-            trackers[index].inUse = false
-            drained.append((trackers[index].tag, trackers[index].opcode))
-        }
-        resetRings()
-        return drained
-    }
-
-    /// Returns the rings to their just-created state (after a controller reset re-creates them).
-    func resetRings() {
-        cq.update(repeating: CompletionQueueEntry(), count: depth)
-        for index in 0..<(depth - 1) { freeList[index] = UInt16(depth - 2 - index); trackers[index].inUse = false }
-        state.pointee = RingState(freeCount: depth - 1)
     }
 }
 

@@ -1,40 +1,106 @@
 import NVMe
 
-extension ControllerCore {
-    /// Bumped by every reset, so a request waiting on any queue learns its commands are gone.
-    var resetGeneration: Int { resetCount }
+/// What the watchdog's escalation did about an expired command.
+enum Escalation {
+    /// The controller accepted an NVMe Abort; the command should now complete with Abort Requested.
+    case abortSent
+    /// The controller was reset (the string says why Abort was not enough).
+    case reset(String)
+    /// Someone else reset (or stopped) the controller since the caller's queue last looked.
+    case alreadyReset
+}
 
-    /// Resets the controller and re-creates its queues after a timeout or fatal status.
-    /// Outstanding commands on every queue are dropped; their requests fail with `abortedByReset`
-    /// (or the timeout that caused the reset). Queues owned by other threads must be idle in
-    /// their poll loop, where they notice the new generation: a reset never frees memory a
-    /// command still points at, because the rings and list pages are the same allocations.
-    func recover(reason: String) {
-        logger.warning("resetting controller", metadata: ["device": "\(device.name)", "reason": "\(reason)"])
-        let enabledCache = volatileWriteCacheEnabled
-        resets.add(1, ordering: .releasing)
-        do {
-            try adminLock.withLock { _ throws(ControllerError) in
-                try RegisterWaits.disable(device: device, cap: capabilities)
-                admin.queue.resetRings()
-                BringUp.programAdminQueue(admin.queue, device: device)
-                BringUp.enable(device: device, pageSize: pageSize)
-                try RegisterWaits.waitReady(true, device: device, cap: capabilities)
-                try admin.run(.setNumberOfQueues(submission: queuePairs.count, completion: queuePairs.count),
-                              name: "Set Features (Number of Queues)")
-                for pair in queuePairs {
-                    _ = pair.drainOutstanding()
-                    try BringUp.createIOQueue(pair, admin: admin)
-                }
-                if identify.volatileWriteCachePresent {
-                    try admin.run(.setFeatures(.volatileWriteCache, value: enabledCache ? 1 : 0),
-                                  name: "Set Features (Volatile Write Cache)")
+/// Recovery touches the controller and the admin queue only - never an I/O queue pair, which
+/// belongs to its owner thread. A reset deletes every I/O queue in the controller; it becomes
+/// visible (`ControllerEpoch.publishReset`) only once the controller works again, and each owner
+/// then hands back its own outstanding commands as dropped and re-creates its own queue
+/// (`QueuePair.catchUp`, `recreate`). A reset never frees memory a command still points at: the
+/// rings, list pages and data buffers outlive it, and the controller is disabled before any of
+/// them is reused.
+extension ControllerCore {
+    /// Resets the controller after a fatal status or a queue that cannot move, unless it was
+    /// reset or stopped since `seenEpoch` (the caller's queue's view) already. Returns whether
+    /// this call did the reset (the caller's error is then the cause, not a bystander's report).
+    @discardableResult
+    func recover(reason: String, seenEpoch: Int) -> Bool {
+        adminLock.withLock { state in
+            guard epoch.value.load(ordering: .acquiring) == seenEpoch else { return false }
+            resetLocked(reason: reason, &state)
+            return true
+        }
+    }
+
+    /// Whether the controller was reset or stopped since `seenEpoch`, once any reset in progress
+    /// (which holds the admin lock) has finished: a controller that is not ready only because
+    /// another thread is resetting it is not a dead controller.
+    func changed(since seenEpoch: Int) -> Bool {
+        adminLock.withLock { _ in epoch.value.load(ordering: .acquiring) != seenEpoch }
+    }
+
+    /// An expired command: NVMe Abort first; a reset when the command was aborted already, or the
+    /// Abort failed or was not performed. Called by the queue's owner thread.
+    func abortOrReset(_ stuck: ExpiredCommand, on queue: QueuePair, seenEpoch: Int, at now: UInt64) -> Escalation {
+        adminLock.withLock { (state: inout AdminState) -> Escalation in
+            guard epoch.value.load(ordering: .acquiring) == seenEpoch else { return .alreadyReset }
+            let why: String
+            if stuck.aborted {
+                why = "NVMe Abort did not complete it"
+            } else {
+                do {
+                    let abort = try admin.run(.abort(queueID: queue.id, commandID: stuck.commandID), name: "Abort")
+                    // Dword 0 bit 0: 0 = the command was aborted, 1 = it was not.
+                    if abort.dw0 & 1 == 0 {
+                        queue.markAborted(commandID: stuck.commandID, at: now)
+                        return .abortSent
+                    }
+                    why = "NVMe Abort was not performed"
+                } catch {
+                    why = "NVMe Abort failed (\(error))"
                 }
             }
+            resetLocked(reason: "command \(stuck.commandID) on queue \(queue.id): \(why)", &state)
+            return .reset(why)
+        }
+    }
+
+    /// Re-creates `pair`'s queues in the controller for its owner thread after a reset; returns the
+    /// epoch they belong to. Refused once the controller is stopped.
+    func recreate(_ pair: QueuePair) throws(ControllerError) -> Int {
+        try adminLock.withLock { (state: inout AdminState) throws(ControllerError) -> Int in
+            let current = epoch.value.load(ordering: .acquiring)
+            guard current & 1 == 0 else { throw .stopped }
+            if !state.createdQueues.contains(pair.id) {
+                try BringUp.createIOQueue(pair, admin: admin)
+                state.createdQueues.insert(pair.id)
+            }
+            return current
+        }
+    }
+
+    /// Disable, admin queue from scratch, enable, Number of Queues, write cache state; then
+    /// publish the new generation. A failure leaves the controller stopped. Caller holds the admin lock.
+    func resetLocked(reason: String, _ state: inout AdminState) {
+        logger.warning("resetting controller", metadata: ["device": "\(device.name)", "reason": "\(reason)"])
+        let enabledCache = volatileWriteCacheEnabled
+        state.createdQueues.removeAll()
+        do throws(ControllerError) {
+            try RegisterWaits.disable(device: device, cap: capabilities)
+            admin.queue.resetRings()
+            BringUp.programAdminQueue(admin.queue, device: device)
+            BringUp.enable(device: device, pageSize: pageSize)
+            try RegisterWaits.waitReady(true, device: device, cap: capabilities)
+            try admin.run(.setNumberOfQueues(submission: queuePairs.count, completion: queuePairs.count),
+                          name: "Set Features (Number of Queues)")
+            if identify.volatileWriteCachePresent {
+                try admin.run(.setFeatures(.volatileWriteCache, value: enabledCache ? 1 : 0),
+                              name: "Set Features (Volatile Write Cache)")
+            }
+            epoch.publishReset()
             logger.notice("controller reset complete", metadata: ["device": "\(device.name)"])
         } catch {
             logger.error("controller reset failed; the controller is unusable", metadata: ["error": "\(error)"])
-            stoppedFlag.store(true, ordering: .releasing)
+            stoppedFlag.store(true, ordering: .sequentiallyConsistent)
+            epoch.publishStopped()
         }
     }
 }

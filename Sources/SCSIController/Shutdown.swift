@@ -2,50 +2,81 @@ import NVMe
 
 extension ControllerCore {
     /// Stops the controller so that no acknowledged write can be lost: Flush every namespace when
-    /// a volatile write cache is enabled, delete the I/O queues, then the CC.SHN normal shutdown
-    /// handshake, waiting for CSTS.SHST = complete within RTD3E (or the configured bound).
-    /// Runs once; later calls return at once. Also runs on deinit.
+    /// a volatile write cache is present, delete the I/O queues, then the CC.SHN normal shutdown
+    /// handshake, waiting for CSTS.SHST = complete within RTD3E when the controller reports it
+    /// (else `ControllerOptions.shutdownTimeoutMilliseconds`). Runs once; later calls return at once.
+    /// Also runs when the last reference to the controller and its queues goes away.
     ///
-    /// Every I/O queue must be idle (no thread inside a request) when this is called.
+    /// Safe while other threads hold queues: new requests are refused from the first instruction,
+    /// the Flush waits (bounded) for a request running on queue 1 to end and then claims it, and
+    /// every queue's owner learns of the stop at its next poll, which hands back what was outstanding.
     func stop() throws(ControllerError) {
-        let alreadyStopped = stoppedFlag.exchange(true, ordering: .acquiringAndReleasing)
+        let alreadyStopped = stoppedFlag.exchange(true, ordering: .sequentiallyConsistent)
         if alreadyStopped { return }
-        var firstError: ControllerError?
         // A controller that is gone, or no longer enabled, has nothing to flush or shut down; say so once.
-        do { try RegisterWaits.checkAlive(device: device, during: "stop") } catch {
+        do throws(ControllerError) {
+            try RegisterWaits.checkAlive(device: device, during: "stop")
+        } catch {
+            epoch.publishStopped()
             logger.error("stop: \(error)")
             throw error
         }
+        var firstError: ControllerError?
         func note(_ error: ControllerError) {
             logger.error("stop: \(error)")
             if firstError == nil { firstError = error }
         }
         if identify.volatileWriteCachePresent, let queue = queuePairs.first {
-            for ns in namespaces {
-                let outcome = runSingle(.flush(nsid: ns.id), on: queue, name: "Flush", whileStopping: true)
-                if let error = outcome.error { note(error) }
+            if claimForStop(queue) {
+                if queue.state.pointee.epoch != epoch.value.load(ordering: .acquiring) {
+                    // A reset since the queue's owner last looked: re-create it here (nobody waits
+                    // for what it still had outstanding).
+                    _ = queue.catchUp({ _ in }, reconnect: { pair throws(ControllerError) in try recreate(pair) })
+                }
+                for ns in namespaces {
+                    let flush = SingleCommandPlan(name: "Flush", command: PlannedCommand(entry: .flush(nsid: ns.id)))
+                    if let error = driveClaimed(flush, on: queue, whileStopping: true).error { note(error) }
+                }
+                queue.releaseClaim()
+            } else {
+                note(.noProgress(command: "Flush", queueID: queue.id, milliseconds: options.commandTimeoutMilliseconds,
+                                 detail: "another thread kept queue \(queue.id) busy, so stop could not flush through it"))
             }
         }
-        adminLock.withLock { _ in
-            for queue in queuePairs.reversed() {
-                do {
-                    try admin.run(.deleteIOSubmissionQueue(id: queue.id), name: "Delete I/O Submission Queue \(queue.id)")
-                    try admin.run(.deleteIOCompletionQueue(id: queue.id), name: "Delete I/O Completion Queue \(queue.id)")
-                } catch { note(error as? ControllerError ?? .unsupported("\(error)")) }
+        epoch.publishStopped()
+        adminLock.withLock { state in
+            for id in state.createdQueues.sorted(by: >) {
+                do throws(ControllerError) {
+                    try admin.run(.deleteIOSubmissionQueue(id: id), name: "Delete I/O Submission Queue \(id)")
+                    try admin.run(.deleteIOCompletionQueue(id: id), name: "Delete I/O Completion Queue \(id)")
+                } catch {
+                    note(error)
+                }
             }
+            state.createdQueues.removeAll()
         }
-        do { try shutdownHandshake() } catch { note(error) }
+        do throws(ControllerError) { try shutdownHandshake() } catch { note(error) }
         if let firstError { throw firstError }
         logger.info("controller stopped", metadata: ["device": "\(device.name)"])
     }
 
-    /// CC.SHN = 01b, then wait for CSTS.SHST = 10b.
+    /// Waits, within the command timeout, for a request running on `queue` to end (it sees the stop
+    /// at its next check), then claims the queue.
+    private func claimForStop(_ queue: QueuePair) -> Bool {
+        var watchdog = Watchdog(timeoutMilliseconds: options.commandTimeoutMilliseconds, checkInterval: 1)
+        while !queue.claim() {
+            if watchdog.pass(progressed: false), watchdog.exceeded(now: MonotonicClock.nanoseconds()) { return false }
+        }
+        return true
+    }
+
+    /// CC.SHN = 01b, then wait for CSTS.SHST = 10b within `shutdownMilliseconds`.
     func shutdownHandshake() throws(ControllerError) {
         var cc = NVMe.ControllerConfiguration(rawValue: device.readRegister32(at: ControllerRegister.cc))
         guard cc.rawValue != .max else { throw .deviceGone(during: "shutdown") }
         cc.shn = .normal
         device.writeRegister32(cc.rawValue, at: ControllerRegister.cc)
-        let bound = options.shutdownTimeoutMilliseconds
+        let bound = shutdownMilliseconds
         let deadline = MonotonicClock.nanoseconds() + UInt64(bound) * 1_000_000
         while true {
             let csts = ControllerStatus(rawValue: device.readRegister32(at: ControllerRegister.csts))

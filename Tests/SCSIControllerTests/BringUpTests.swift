@@ -24,7 +24,11 @@ import Testing
         let rig = try Rig { $0.mdts = mdts }
         #expect(rig.controller.maximumCommandBytes == expected)
         #expect(rig.controller.constraints.maximumSegmentByteCountRead == expected)
-        #expect(rig.controller.constraints.maxTransferSize >= expected * rig.controller.constraints.maximumSegmentCountRead)
+        // What the size means: a request of exactly that many bytes is one command, one block more is two.
+        let source = try rig.patterned(bytes: expected + 512, seed: UInt64(mdts))
+        #expect(rig.queue.write(nsid: rig.nsid, lba: 0, blocks: expected / 512, from: source).commands == 1)
+        let longer = rig.queue.write(nsid: rig.nsid, lba: 0, blocks: expected / 512 + 1, from: source)
+        #expect(longer.succeeded && longer.commands == 2)
     }
 
     @Test func pageSizeIsClampedToTheControllerRange() throws {
@@ -60,11 +64,7 @@ import Testing
     }
 
     @Test func overriddenConstraintsAreValidatedAtStart() throws {
-        var overrides = HBAConstraintOverrides(
-            maximumSegmentCountRead: 129, maximumSegmentCountWrite: 129,
-            maximumSegmentByteCountRead: 64 << 10, maximumSegmentByteCountWrite: 64 << 10,
-            minimumSegmentAlignmentByteCount: 4, maximumSegmentAddressableBitCount: 64,
-            minimumHBADataAlignmentMask: 3, maxTransferSize: 64 << 10, dmaAlignment: 4)
+        var overrides = HBAConstraintOverrides.complete(segments: 129, segmentBytes: 64 << 10, maxTransferSize: 64 << 10)
         #expect {
             try Rig(options: { $0.constraints = overrides })
         } throws: { error in

@@ -8,11 +8,7 @@ import Testing
 /// completing out of order after a latency). Run under `swift test --sanitize=thread` in CI.
 @Suite struct ConcurrencyTests {
     @Test func queuesOnSeveralThreadsAgainstAThreadedDevice() throws {
-        let rig = try Rig({
-            $0.executionMode = .threaded(latency: .microseconds(20), outOfOrder: true)
-            $0.ioQueueCount = 4
-            $0.mdts = 2  // 16 KiB commands: a 64 KiB request is four commands in flight
-        }, options: { $0.ioQueueCount = 4; $0.ioQueueDepth = 16; $0.commandTimeoutMilliseconds = 10_000 })
+        let rig = try Rig.threadedFourQueues()
         let queues = rig.controller.ioQueues
         #expect(queues.count == 4)
         let failures = FailureCount()

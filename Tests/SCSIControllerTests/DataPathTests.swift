@@ -50,7 +50,11 @@ import Testing
         let rig = try Rig({ $0.mdts = 10 }, options: { $0.dataPointerMode = .prp })
         #expect(rig.controller.maximumCommandBytes == 4 << 20)
         try roundTrip(rig, bytes: 4 << 20)
-        try roundTrip(rig, bytes: (2 << 20) + 4096)  // 513 list entries: chains after 511
+        // 2 MiB + 8 KiB from a page boundary is 514 pages: PRP1 holds the first, so the list needs
+        // 513 entries, one more than a 4 KiB list page holds - slot 511 chains to a second page.
+        let chained = (2 << 20) + 8192
+        #expect(chained / 4096 - 1 > 4096 / 8)
+        try roundTrip(rig, bytes: chained)
         try roundTrip(rig, bytes: (4 << 20) - 4096, offset: 4)
     }
 
@@ -70,6 +74,20 @@ import Testing
         #expect(rig.mock.dmaFaults.isEmpty)
     }
 
+    /// Memory pages of 8 KiB and 64 KiB (CC.MPS 1 and 4): PRP entries, offsets and lists follow
+    /// the configured page size, and the buffers the mapper hands out are aligned to it.
+    @Test(arguments: [(UInt8(1), 8192), (UInt8(4), 65536)])
+    func ioWithLargerMemoryPageSizes(mpsmin: UInt8, page: Int) throws {
+        let rig = try Rig({ $0.mpsmin = mpsmin; $0.mpsmax = 4 }, options: { $0.pageSize = page; $0.dataPointerMode = .prp })
+        #expect(rig.controller.pageSize == page)
+        #expect(rig.controller.maximumCommandBytes == page << 5)  // MDTS 5, in CAP.MPSMIN pages
+        try roundTrip(rig, bytes: 512, offset: 512)
+        try roundTrip(rig, bytes: page)
+        try roundTrip(rig, bytes: page, offset: page / 2)  // PRP1 + PRP2
+        try roundTrip(rig, bytes: 3 * page + 1024, offset: 4096)  // a list
+        try roundTrip(rig, bytes: rig.controller.maximumCommandBytes, offset: 512)  // the longest list
+    }
+
     @Test func aWrongIOVAGivesANamedError() throws {
         let rig = try Rig(options: { $0.dataPointerMode = .prp })
         let qp = rig.queue.queuePair
@@ -77,7 +95,7 @@ import Testing
         qp.submit(.io(.read, nsid: rig.nsid, lba: 0, blocks: 8), dataIOVA: bogus, dataLength: 4096, tag: 9)
         qp.ringDoorbell()
         var status: CompletionStatus?
-        while status == nil { qp.poll { status = $0.status } }
+        #expect(pollUntil(qp, { status != nil }) { status = $0.status })
         #expect(status?.matches(.dataTransferError) == true)
         let fault = try #require(rig.mock.dmaFaults.first)
         #expect(fault.iova == bogus)
@@ -93,11 +111,7 @@ import Testing
     @Test(arguments: sizes)
     func readsAndWritesOfEverySizeRoundTrip(bytes: Int) throws {
         // The seed thread's 64 KiB segments: everything larger is broken up.
-        let overrides = HBAConstraintOverrides(
-            maximumSegmentCountRead: 16384, maximumSegmentCountWrite: 16384,
-            maximumSegmentByteCountRead: 64 << 10, maximumSegmentByteCountWrite: 64 << 10,
-            minimumSegmentAlignmentByteCount: 4, maximumSegmentAddressableBitCount: 64,
-            minimumHBADataAlignmentMask: 3, maxTransferSize: 1 << 30, dmaAlignment: 4)
+        let overrides = HBAConstraintOverrides.complete(segments: 16384, segmentBytes: 64 << 10, maxTransferSize: 1 << 30)
         let rig = try Rig(options: { $0.constraints = overrides })
         let source = try rig.patterned(bytes: bytes, seed: 3)
         let written = rig.queue.write(nsid: rig.nsid, lba: 100, blocks: bytes / 512, from: source)
@@ -107,6 +121,27 @@ import Testing
         let read = rig.queue.read(nsid: rig.nsid, lba: 100, blocks: bytes / 512, into: sink)
         #expect(read.succeeded && read.residual == 0)
         #expect(same(source.address, sink.address, count: bytes))
+    }
+
+    /// The block API honours the effective constraints, not only the segment size: a request above
+    /// maxTransferSize, or above segment count x segment byte count, is refused naming the limit.
+    @Test func requestsAboveTheTransferLimitsAreRefused() throws {
+        let overrides = HBAConstraintOverrides.complete(segments: 4, segmentBytes: 64 << 10, maxTransferSize: 1 << 20, writeSegments: 16)
+        let rig = try Rig(options: { $0.constraints = overrides })
+        let buffer = try rig.patterned(bytes: 2 << 20, seed: 12)
+        let write = rig.queue.write(nsid: rig.nsid, lba: 0, blocks: (1 << 20) / 512, from: buffer)
+        #expect(write.succeeded && write.commands == 16)
+        guard case let .requestRefused(tooLong) = rig.queue.write(nsid: rig.nsid, lba: 0, blocks: (1 << 20) / 512 + 1, from: buffer).error else {
+            Issue.record("a write above maxTransferSize was not refused")
+            return
+        }
+        #expect(tooLong.contains("maxTransferSize = 1048576"))
+        #expect(rig.queue.read(nsid: rig.nsid, lba: 0, blocks: (256 << 10) / 512, into: buffer).succeeded)
+        guard case let .requestRefused(tooMany) = rig.queue.read(nsid: rig.nsid, lba: 0, blocks: (256 << 10) / 512 + 1, into: buffer).error else {
+            Issue.record("a read above 4 segments was not refused")
+            return
+        }
+        #expect(tooMany.contains("kIOMaximumSegmentCountReadKey x kIOMaximumSegmentByteCountReadKey = 262144"))
     }
 
     @Test func firstErrorAndResidualAreReported() throws {

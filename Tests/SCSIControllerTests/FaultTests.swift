@@ -13,14 +13,19 @@ import Testing
         let source = try rig.patterned(bytes: 512 << 10, seed: 5)
         let outcome = rig.queue.write(nsid: rig.nsid, lba: 0, blocks: 1024, from: source)
         #expect(outcome.succeeded && outcome.commands == 64)
+        // Nothing was lost or reordered while the queue was full: every block reads back.
+        let sink = try rig.controller.mapper.allocate(length: 512 << 10)
+        let read = rig.queue.read(nsid: rig.nsid, lba: 0, blocks: 1024, into: sink)
+        #expect(read.succeeded && read.bytesTransferred == 512 << 10)
+        #expect(same(source.address, sink.address, count: 512 << 10))
         // The raw queue pair pushes back rather than overwriting a slot.
         let qp = rig.queue.queuePair
-        for tag in 0..<3 { #expect(qp.submit(.flush(nsid: 1), tag: UInt64(tag))) }
-        #expect(!qp.submit(.flush(nsid: 1), tag: 3))
+        for tag in 0..<3 { #expect(qp.submit(.flush(nsid: 1), tag: UInt64(tag)) == .submitted) }
+        #expect(qp.submit(.flush(nsid: 1), tag: 3) == .queueFull)
         qp.ringDoorbell()
         var seen = 0
         while seen < 3 { seen += qp.poll { _ in } }
-        #expect(qp.submit(.flush(nsid: 1), tag: 4))
+        #expect(qp.submit(.flush(nsid: 1), tag: 4) == .submitted)
         qp.ringDoorbell()
         while qp.outstanding > 0 { qp.poll { _ in } }
     }
@@ -29,13 +34,9 @@ import Testing
         let rig = try Rig()
         rig.mock.inject(.neverComplete(.io(.read, count: 1)))
         let sink = try rig.controller.mapper.allocate(length: 4096)
-        let outcome = rig.queue.read(nsid: rig.nsid, lba: 0, blocks: 8, into: sink)
-        guard case let .commandTimedOut(command, _, _, _, recovery) = outcome.error else {
-            Issue.record("expected a timeout, got \(String(describing: outcome.error))")
-            return
-        }
-        #expect(command == "Read")
-        #expect(recovery.contains("Abort"))
+        guard let timedOut = timeout(of: rig.queue.read(nsid: rig.nsid, lba: 0, blocks: 8, into: sink)) else { return }
+        #expect(timedOut.command == "Read")
+        #expect(timedOut.recovery.contains("aborted with NVMe Abort"))
         #expect(rig.controller.resetCount == 0)
         // The queue still works.
         #expect(rig.queue.read(nsid: rig.nsid, lba: 0, blocks: 8, into: sink).succeeded)
@@ -46,12 +47,8 @@ import Testing
         rig.mock.inject(.neverComplete(.io(.write, count: 1)))
         rig.mock.inject(.failCommands(.admin(.abort, count: 1), status: CompletionStatus(.abortCommandLimitExceeded)))
         let source = try rig.patterned(bytes: 4096, seed: 1)
-        let outcome = rig.queue.write(nsid: rig.nsid, lba: 0, blocks: 8, from: source)
-        guard case let .commandTimedOut(_, _, _, _, recovery) = outcome.error else {
-            Issue.record("expected a timeout, got \(String(describing: outcome.error))")
-            return
-        }
-        #expect(recovery.contains("reset"))
+        guard let timedOut = timeout(of: rig.queue.write(nsid: rig.nsid, lba: 0, blocks: 8, from: source)) else { return }
+        #expect(timedOut.recovery.contains("NVMe Abort failed") && timedOut.recovery.contains("reset"))
         #expect(rig.controller.resetCount == 1)
         // After the reset the queues were re-created and I/O works again.
         let again = rig.queue.write(nsid: rig.nsid, lba: 0, blocks: 8, from: source)
@@ -104,12 +101,8 @@ import Testing
         let rig = try Rig()
         rig.mock.inject(.hostileCompletion(.wrongPhase, .io(.read, count: 1)))
         let sink = try rig.controller.mapper.allocate(length: 4096)
-        let outcome = rig.queue.read(nsid: rig.nsid, lba: 0, blocks: 8, into: sink)
         // The host cannot see a stale-phase entry: the command times out and is recovered.
-        guard case .commandTimedOut = outcome.error else {
-            Issue.record("expected a timeout, got \(String(describing: outcome.error))")
-            return
-        }
+        guard timeout(of: rig.queue.read(nsid: rig.nsid, lba: 0, blocks: 8, into: sink)) != nil else { return }
         #expect(rig.queue.read(nsid: rig.nsid, lba: 0, blocks: 8, into: sink).succeeded)
     }
 

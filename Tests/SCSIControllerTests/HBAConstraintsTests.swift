@@ -7,13 +7,7 @@ import Testing
     let limits = HBAConstraints.ControllerLimits(maximumCommandBytes: 1 << 20, blockSize: 512, iovaBits: 48)
 
     /// The configuration the seed thread ended with: 129 segments of 512 KiB, maxTransferSize large enough.
-    func complete() -> HBAConstraintOverrides {
-        HBAConstraintOverrides(
-            maximumSegmentCountRead: 129, maximumSegmentCountWrite: 129,
-            maximumSegmentByteCountRead: 512 << 10, maximumSegmentByteCountWrite: 512 << 10,
-            minimumSegmentAlignmentByteCount: 4, maximumSegmentAddressableBitCount: 64,
-            minimumHBADataAlignmentMask: 3, maxTransferSize: 129 * (512 << 10), dmaAlignment: 4)
-    }
+    func complete() -> HBAConstraintOverrides { .seedThread }
 
     func refusal(_ overrides: HBAConstraintOverrides) -> (key: HBAConstraintKey, value: String, rule: String)? {
         do {
@@ -140,8 +134,48 @@ import Testing
         #expect(again == derived)
     }
 
-    @Test func errorTextNamesKeyValueAndRule() {
-        let error = ControllerError.invalidConstraint(key: .maxTransferSize, value: "65536", rule: "must be at least X")
-        #expect(error.description == "HBA constraint maxTransferSize = 65536 refused: must be at least X")
+}
+
+/// The same rules as bring-up applies them to real configurations (a mock with MDTS 7, 512 KiB
+/// commands): each is refused before any I/O, and the error names the DriverKit key, the value and the rule.
+@Suite struct HBAConstraintsAtBringUpTests {
+    struct Row: Sendable, CustomTestStringConvertible {
+        let testDescription: String
+        let change: @Sendable (inout HBAConstraintOverrides) -> Void
+        let key: HBAConstraintKey
+        let value: String
+        let rule: String
+    }
+
+    static let rows = [
+        Row(testDescription: "seed thread: 512 KiB segments, maxTransferSize 64 KiB", change: { $0.maxTransferSize = 64 << 10 },
+            key: .maxTransferSize, value: "65536",
+            rule: "kIOMaximumSegmentCountReadKey x kIOMaximumSegmentByteCountReadKey = 129 x 524288 = 67633152"),
+        Row(testDescription: "segment larger than MDTS", change: { $0.maximumSegmentByteCountWrite = 1 << 20; $0.maxTransferSize = 129 << 20 },
+            key: .maximumSegmentByteCountWrite, value: "1048576", rule: "(524288 bytes, from MDTS)"),
+        Row(testDescription: "seed DEXT: 32 addressable bits", change: { $0.maximumSegmentAddressableBitCount = 32 },
+            key: .maximumSegmentAddressableBitCount, value: "32", rule: "(64 bits)"),
+        Row(testDescription: "missing dmaAlignment", change: { $0.dmaAlignment = nil },
+            key: .dmaAlignment, value: "missing", rule: "all nine keys are required"),
+        Row(testDescription: "alignment mask not 2^n - 1", change: { $0.minimumHBADataAlignmentMask = 5 },
+            key: .minimumHBADataAlignmentMask, value: "0x5", rule: "one less than a power of two"),
+        Row(testDescription: "zero write segments", change: { $0.maximumSegmentCountWrite = 0 },
+            key: .maximumSegmentCountWrite, value: "0", rule: "greater than zero"),
+    ]
+
+    @Test(arguments: rows)
+    func aBrokenConfigurationIsRefusedAtBringUp(row: Row) throws {
+        var overrides = HBAConstraintOverrides.seedThread
+        _ = try Rig({ $0.mdts = 7 }, options: { $0.constraints = overrides })  // the complete configuration starts
+        row.change(&overrides)
+        do {
+            _ = try Rig({ $0.mdts = 7 }, options: { $0.constraints = overrides })
+            Issue.record("\(row.testDescription) was accepted")
+        } catch {
+            guard case let .invalidConstraint(key, value, rule)? = error as? ControllerError else { Issue.record("got \(error)"); return }
+            #expect(key == row.key && value == row.value && rule.contains(row.rule))
+            let text = "\(error)"
+            #expect(text.contains(row.key.rawValue) && text.contains(" = \(row.value) refused: ") && text.contains(row.rule))
+        }
     }
 }

@@ -148,6 +148,74 @@ import Testing
         try rig.controller.stop()  // a second stop is a no-op
     }
 
+    /// A reset re-creates queue 1 only when its owner next looks; a controller dropped before then
+    /// still flushes through it (observed by making that Flush fail: the mock logs one error).
+    @Test func droppingTheControllerAfterAResetStillFlushes() throws {
+        let mock: MockController
+        do {
+            let rig = try Rig({ $0.volatileWriteCache = true }, options: { $0.ioQueueCount = 2 })
+            mock = rig.mock
+            mock.inject(.neverComplete(.io(.read, count: 1)))
+            mock.inject(.failCommands(.admin(.abort, count: 1), status: CompletionStatus(.abortCommandLimitExceeded)))
+            let sink = try rig.controller.mapper.allocate(length: 4096)
+            _ = rig.controller.ioQueues[1].read(nsid: rig.nsid, lba: 0, blocks: 8, into: sink)
+            #expect(rig.controller.resetCount == 1)
+            mock.inject(.failCommands(.io(.flush, count: 1), status: CompletionStatus(.internalError)))
+            #expect(mock.statistics.errorCount == 1)  // the failed Abort
+        }
+        #expect(mock.statistics.errorCount == 2)
+    }
+
+    /// The controller's own view: after stop, queues 1 and 2 no longer exist, so a doorbell write
+    /// to them is an Invalid Doorbell Register error in the mock's Error Information log.
+    @Test func stopDeletesTheIOQueuesInTheController() throws {
+        let rig = try Rig({ $0.volatileWriteCache = false }, options: { $0.ioQueueCount = 2 })
+        let doorbell = { (queue: Int) in ControllerRegister.submissionTailDoorbell(queueID: queue, stride: 0) }
+        let errors = rig.mock.statistics.errorCount
+        rig.mock.writeRegister32(0, at: doorbell(1))  // tail 0 again: valid while the queue exists
+        #expect(rig.mock.statistics.errorCount == errors)
+        try rig.controller.stop()
+        rig.mock.writeRegister32(0, at: doorbell(1))
+        rig.mock.writeRegister32(0, at: doorbell(2))
+        #expect(rig.mock.statistics.errorCount == errors + 2)
+    }
+
+    /// CSTS.SHST never reports complete: stop ends within its bound with a named error.
+    @Test func aShutdownThatNeverCompletesIsBounded() throws {
+        let rig = try Rig(options: { $0.shutdownTimeoutMilliseconds = 200 }, interposed: { hooks in
+            hooks.read32 = { offset, value in offset == ControllerRegister.csts ? value & ~0b1100 : value }
+        })
+        #expect(rig.controller.shutdownMilliseconds == 200)
+        #expect {
+            try rig.controller.stop()
+        } throws: { error in
+            guard case let .shutdownTimeout(milliseconds, csts) = error as? ControllerError else { return false }
+            return milliseconds == 200 && ControllerStatus(rawValue: csts).rdy && "\(error)".contains("200 ms")
+        }
+        #expect(rig.controller.isStopped)
+    }
+
+    /// Dropping the controller while another holder keeps one of its queues does not stop it
+    /// under that holder: the queue keeps working, and the stop (with its flush) runs when the
+    /// last queue goes.
+    @Test func theControllerStopsWhenItsLastQueueIsGone() throws {
+        let mock: MockController
+        var queue: IOQueue?
+        do {
+            let rig = try Rig { $0.volatileWriteCache = true }
+            mock = rig.mock
+            queue = rig.queue
+        }
+        #expect(ControllerStatus(rawValue: mock.readRegister32(at: ControllerRegister.csts)).shst != .complete)
+        let buffer = try queue!.core.mapper.allocate(length: 4096)
+        fill(buffer, seed: 21)
+        #expect(queue!.write(nsid: 1, lba: 0, blocks: 8, from: buffer).succeeded)
+        queue = nil
+        #expect(ControllerStatus(rawValue: mock.readRegister32(at: ControllerRegister.csts)).shst == .complete)
+        mock.powerCut()
+        #expect(mock.mediaContents(nsid: 1, lba: 0, count: 8).withUnsafeBytes { same($0.baseAddress!, buffer.address, count: 4096) })
+    }
+
     @Test func stopOnAPoweredOffControllerSaysSoQuickly() throws {
         let rig = try Rig()
         rig.mock.powerCut()

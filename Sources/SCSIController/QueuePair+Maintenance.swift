@@ -1,0 +1,151 @@
+import NVMe
+
+/// The queue pair's cold paths: hostile completions, the owner's catch-up after a controller reset
+/// or stop, and what the watchdog needs (expired commands, Abort bookkeeping). Every method runs on
+/// the owner thread (for the admin queue: whoever holds the admin lock).
+extension QueuePair {
+    @usableFromInline func rejectCompletion(commandID cid: UInt16) {
+        let index = Int(cid & indexMask)
+        if index >= trackerCount {
+            recordHostile("command id \(cid) does not exist (queue depth \(depth))")
+        } else if trackers[index].inUse {
+            recordHostile("command id \(cid) is stale: tracker \(index) now runs command id \(trackers[index].commandID)")
+        } else {
+            recordHostile("command id \(cid) completed twice or was never submitted")
+        }
+    }
+
+    @usableFromInline func rejectSQHead(_ reported: UInt16) {
+        let s = state.pointee
+        recordHostile("SQ head \(reported) is outside the entries the controller was given "
+            + "(head \(s.sqHead) to tail \(s.announcedTail), queue size \(depth))")
+    }
+
+    func recordHostile(_ detail: String) {
+        state.pointee.hostileCompletions += 1
+        if anomalies.count < 64 { anomalies.append(.hostileCompletion(queueID: id, detail: detail)) }
+    }
+
+    /// The controller was reset or stopped since this queue last looked. Every outstanding command
+    /// is handed back as dropped (its tracker freed here, by the owner, after the handler saw it).
+    /// After a reset the rings start over and the queue is re-created in the controller; after a
+    /// stop, or when re-creation fails, the queue closes. The rings are zeroed only after a reset:
+    /// the reset deleted the controller's queue, so nothing else writes them.
+    @usableFromInline func catchUp(_ handler: (Completion) -> Void) -> Int {
+        catchUp(handler) { pair throws(ControllerError) in try pair.epoch.reconnect(pair) }
+    }
+
+    /// `catchUp` with the re-creation spelled out, for the controller itself (stop, from its
+    /// deinit, when the epoch's weak reference to it already reads nil).
+    func catchUp(_ handler: (Completion) -> Void, reconnect: (QueuePair) throws(ControllerError) -> Int) -> Int {
+        let observed = epoch.value.load(ordering: .acquiring)
+        let stopped = observed & 1 == 1
+        var dropped = 0
+        for index in 0..<trackerCount where trackers[index].inUse {
+            trackers[index].inUse = false
+            dropped += 1
+            handler(Completion(tag: trackers[index].tag, status: CompletionStatus(.abortedSQDeletion), dw0: 0,
+                               commandID: trackers[index].commandID, opcode: trackers[index].opcode,
+                               droppedBy: stopped ? .controllerStopped : .controllerReset))
+        }
+        state.pointee.outstanding = 0
+        state.pointee.unannounced = 0
+        if stopped {
+            close(because: .stopped, epoch: observed)
+            return dropped
+        }
+        resetRings()
+        state.pointee.epoch = observed
+        do {
+            state.pointee.epoch = try reconnect(self)
+            closeReason = nil
+        } catch {
+            close(because: error, epoch: observed)
+        }
+        return dropped
+    }
+
+    /// No further submissions: `submit` returns `.closed` until a later reset re-creates the queue.
+    func close(because reason: ControllerError, epoch observed: Int) {
+        state.pointee.closed = true
+        state.pointee.freeTail = state.pointee.freeHead
+        state.pointee.epoch = observed
+        closeReason = reason
+    }
+
+    /// Returns the rings to their just-created state with every tracker free, keeping each
+    /// tracker's reuse count. For a queue the controller no longer has (after CC.EN = 0).
+    func resetRings() {
+        cq.update(repeating: CompletionQueueEntry(), count: depth)
+        for index in 0..<trackerCount {
+            freeList[index] = UInt16(index)
+            trackers[index].inUse = false
+        }
+        let epochSeen = state.pointee.epoch
+        let hostile = state.pointee.hostileCompletions
+        state.pointee = RingState(freeTail: UInt32(trackerCount), hostileCompletions: hostile, epoch: epochSeen)
+    }
+
+    /// Outstanding commands submitted (or last aborted) before `deadline`, in monotonic nanoseconds.
+    func expired(before deadline: UInt64) -> [ExpiredCommand] {
+        var result: [ExpiredCommand] = []
+        for index in 0..<trackerCount where trackers[index].inUse && trackers[index].submittedAt < deadline {
+            let tracker = trackers[index]
+            result.append(ExpiredCommand(commandID: tracker.commandID, tag: tracker.tag, opcode: tracker.opcode,
+                                         lba: tracker.lba, aborted: tracker.aborted))
+        }
+        return result
+    }
+
+    /// Marks a command as having had an Abort sent for it at `time`; its deadline restarts from then.
+    func markAborted(commandID: UInt16, at time: UInt64) {
+        let index = Int(commandID & indexMask)
+        guard index < trackerCount, trackers[index].inUse, trackers[index].commandID == commandID else { return }
+        trackers[index].aborted = true
+        trackers[index].submittedAt = time
+    }
+}
+
+/// An outstanding command whose deadline has passed.
+struct ExpiredCommand {
+    var commandID: UInt16
+    var tag: UInt64
+    var opcode: UInt8
+    var lba: UInt64
+    var aborted: Bool
+}
+
+/// Ownership and capacity questions the request loop asks, off the per-command path.
+extension QueuePair {
+    /// Claims the queue for the calling thread's request; false when another thread holds it.
+    /// A queue belongs to one thread: the claim turns a second thread into a named refusal
+    /// instead of two threads corrupting the rings, and lets stop() wait for a request to end.
+    func claim() -> Bool {
+        ownerClaim.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged
+    }
+
+    func releaseClaim() { ownerClaim.store(false, ordering: .sequentiallyConsistent) }
+
+    /// A fresh request number for tags (wrapping; 2^32 requests apart never overlap in practice).
+    func nextRequestNumber() -> UInt32 {
+        state.pointee.requestNumber &+= 1
+        return state.pointee.requestNumber
+    }
+
+    /// Whether `count` commands fit now, in adjacent SQ slots with a tracker each.
+    func canSubmit(_ count: Int) -> Bool {
+        if count == 1 { return hasFreeSlot }
+        let s = state.pointee
+        let used = (Int(s.sqTail) - Int(s.sqHead) + depth) % depth
+        return s.freeCount >= count && depth - 1 - used >= count
+    }
+
+    /// What the queue looks like to a loop that cannot move, for the no-progress error.
+    var stallDescription: String {
+        let s = state.pointee
+        let reason = s.closed ? "the queue is closed"
+            : sqFull ? "the submission queue looks full (SQ head \(s.sqHead), tail \(s.sqTail))"
+            : "no completion arrived"
+        return "\(reason); \(s.outstanding) command(s) outstanding, \(s.freeCount) tracker(s) free"
+    }
+}

@@ -1,0 +1,92 @@
+import NVMe
+
+/// One finished command, as `QueuePair.poll` hands it to its caller.
+public struct Completion: Sendable {
+    /// The caller's tag given at submission.
+    public var tag: UInt64
+    /// The NVMe status. A command the driver ended itself (see `droppedBy`) reads Commands Aborted
+    /// due to SQ Deletion, which is what a controller reset or stop does to the I/O queues.
+    public var status: CompletionStatus
+    /// Command-specific Dword 0.
+    public var dw0: UInt32
+    /// The command identifier the command carried: tracker index in the low bits, the tracker's
+    /// reuse generation above them, so a late completion for an earlier use of the tracker is told apart.
+    public var commandID: UInt16
+    /// The opcode of the completed command, for messages.
+    public var opcode: UInt8
+    /// Nil when the controller posted this completion; otherwise why the driver ended the command
+    /// without one (the controller was reset or stopped while it was outstanding).
+    public var droppedBy: CommandDrop?
+
+    @inlinable init(tag: UInt64, status: CompletionStatus, dw0: UInt32, commandID: UInt16, opcode: UInt8,
+                    droppedBy: CommandDrop? = nil) {
+        self.tag = tag
+        self.status = status
+        self.dw0 = dw0
+        self.commandID = commandID
+        self.opcode = opcode
+        self.droppedBy = droppedBy
+    }
+}
+
+/// Why the driver ended a command the controller never completed.
+public enum CommandDrop: Sendable, Equatable {
+    /// Recovery reset the controller, which deleted the queue the command was on.
+    case controllerReset
+    /// The controller was stopped (or recovery could not bring it back).
+    case controllerStopped
+}
+
+/// What `QueuePair.submit` did with a command.
+public enum SubmitResult: Sendable, Equatable {
+    /// The command is in the submission queue; the next `ringDoorbell()` announces it.
+    case submitted
+    /// Every tracker or SQ slot is taken: poll, then submit again. Nothing was changed.
+    case queueFull
+    /// The data length is negative or larger than one command may carry (`maximumDataLength`):
+    /// the command was refused, since its PRP list would not fit its tracker's list pages.
+    case transferTooLarge
+    /// The queue is closed: the controller was stopped, or recovery could not re-create it.
+    case closed
+}
+
+/// Per-slot bookkeeping, preallocated. The command identifier's low bits are the tracker's index.
+@usableFromInline struct Tracker {
+    @usableFromInline var tag: UInt64 = 0
+    @usableFromInline var submittedAt: UInt64 = 0
+    @usableFromInline var lba: UInt64 = 0
+    /// The identifier of the current (or last) command: index | generation << indexBits.
+    @usableFromInline var commandID: UInt16 = 0
+    @usableFromInline var opcode: UInt8 = 0
+    @usableFromInline var inUse = false
+    @usableFromInline var aborted = false
+}
+
+/// The mutable ring state, kept behind a pointer so the hot path touches plain memory with no
+/// class-property exclusivity checks. Only the queue pair's owner thread touches it.
+@usableFromInline struct RingState {
+    @usableFromInline var sqTail: UInt16 = 0
+    /// The tail the controller was last told about (SQ doorbell): it cannot have fetched beyond it.
+    @usableFromInline var announcedTail: UInt16 = 0
+    /// Last SQ head the controller reported: entries between it and the tail are still the controller's.
+    @usableFromInline var sqHead: UInt16 = 0
+    @usableFromInline var cqHead: UInt16 = 0
+    @usableFromInline var phase = true
+    /// No command may be submitted (controller stopped, or recovery could not re-create the queue).
+    @usableFromInline var closed = false
+    @usableFromInline var unannounced = 0
+    @usableFromInline var outstanding = 0
+    /// Free trackers form a FIFO ring in `freeList` (a power-of-two size, so wrapping is a mask):
+    /// taken at `freeHead`, returned at `freeTail`, so a freed identifier is reused as late as
+    /// possible. Both count up and wrap; the difference is the number free.
+    @usableFromInline var freeHead: UInt32 = 0
+    @usableFromInline var freeTail: UInt32 = 0
+    @usableFromInline var batchTime: UInt64 = 0
+    @usableFromInline var hostileCompletions = 0
+    /// Trackers free now.
+    @inlinable var freeCount: Int { Int(freeTail &- freeHead) }
+    /// The controller epoch (`ControllerEpoch.value`) the queue's rings belong to.
+    @usableFromInline var epoch = 0
+    /// Numbers the requests run on this queue; a command's tag carries its request's number.
+    @usableFromInline var requestNumber: UInt32 = 0
+}
