@@ -78,8 +78,10 @@ final class NullDeviceRig: @unchecked Sendable {
         while completed < ios {
             while submitted < ios, submitted - completed < Self.queueDepth {
                 command.startingLBA = UInt64(submitted % 4096) * 8
-                queue.submit(command, dataIOVA: buffer.iova + UInt64((submitted % Self.queueDepth) * 4096),
-                             dataLength: 4096, tag: UInt64(submitted))
+                guard queue.submit(command, dataIOVA: buffer.iova + UInt64((submitted % Self.queueDepth) * 4096),
+                                   dataLength: 4096, tag: UInt64(submitted)) == .submitted else {
+                    fatalError("the inline mock refused a 4 KiB command: the benchmark's setup is broken")
+                }
                 submitted += 1
             }
             queue.ringDoorbell()

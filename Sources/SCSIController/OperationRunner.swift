@@ -41,7 +41,7 @@ struct OperationRunner {
         guard let error = outcome.error else { return result }
         result.status = outcome.status ?? status(for: error)
         switch error {
-        case .commandTimedOut: result.engineAbort = .timeout
+        case .commandTimedOut, .noProgress: result.engineAbort = .timeout
         case .abortedByReset: result.engineAbort = .reset
         // A media error's sense carries the failing LBA in INFORMATION (SBC-4 4.18.1); the
         // first LBA of the failed command is the first LBA known to be in error.
@@ -65,7 +65,7 @@ struct OperationRunner {
     /// resets are told apart by `NVMeResult.engineAbort`, which decides their sense).
     static func status(for error: ControllerError) -> CompletionStatus {
         switch error {
-        case .commandTimedOut, .abortedByReset: CompletionStatus(.abortRequested)
+        case .commandTimedOut, .noProgress, .abortedByReset: CompletionStatus(.abortRequested)
         case .requestRefused: CompletionStatus(.invalidFieldInCommand)
         case .stopped: CompletionStatus(.namespaceNotReady)
         default: CompletionStatus(.internalError)

@@ -67,7 +67,18 @@ struct QueueRunner {
                     }
                     command.startingLBA = index * UInt64(blocksPerIO)
                     if measureLatency { times[slot] = MonotonicClock.nanoseconds() }
-                    queue.submit(command, dataIOVA: bufferIOVA + UInt64(slot * ioBytes), dataLength: ioBytes, tag: UInt64(slot))
+                    let submission = queue.submit(command, dataIOVA: bufferIOVA + UInt64(slot * ioBytes),
+                                                  dataLength: ioBytes, tag: UInt64(slot))
+                    guard submission == .submitted else {
+                        // A closed queue (controller stopped or lost) or a refused size ends the
+                        // run with the reason; a full queue waits for the next poll.
+                        if submission != .queueFull {
+                            result.failures += 1
+                            if result.firstFailure == nil { result.firstFailure = "submission refused: \(submission)" }
+                            stop = true
+                        }
+                        break
+                    }
                     freeCount -= 1
                     submitted += 1
                     if let ios, submitted >= ios { stop = true }

@@ -25,10 +25,11 @@ import Translation
         ([CompletionStatus(.dataTransferError), CompletionStatus(.capacityExceeded)], .checkCondition, (0x03, 0x00, 0x00), nil),
         ([CompletionStatus(.abortedPowerLoss)], .taskAborted, (0x0B, 0x0B, 0x08), nil),
         ([CompletionStatus(.internalError)], .checkCondition, (0x04, 0x44, 0x00), nil),
-        // Only the engine's own timeout handling sends NVMe Abort, so Abort Requested means the
-        // HBA aborted the command: CHECK CONDITION, COMMAND TIMEOUT DURING PROCESSING.
-        ([CompletionStatus(.abortRequested)], .checkCondition, (0x0B, 0x2E, 0x02), nil),
-        ([CompletionStatus(.abortedSQDeletion), CompletionStatus(.abortedFailedFused), CompletionStatus(.abortedMissingFused)],
+        // An Abort Requested the engine did not ask for (no NVMe Abort was sent for this command) is
+        // the device's own abort and maps by the Reference's row like its siblings; the engine's
+        // own timeouts are CHECK CONDITION, COMMAND TIMEOUT DURING PROCESSING (timeout tests).
+        ([CompletionStatus(.abortRequested), CompletionStatus(.abortedSQDeletion), CompletionStatus(.abortedFailedFused),
+          CompletionStatus(.abortedMissingFused)],
          .taskAborted, (0x0B, 0x00, 0x00), nil),
         ([CompletionStatus(.invalidNamespaceOrFormat)], .checkCondition, (0x05, 0x20, 0x09), nil),
         ([CompletionStatus(.lbaOutOfRange)], .checkCondition, (0x05, 0x21, 0x00), nil),
