@@ -18,7 +18,7 @@ enum IdentifyData {
         data.sqes = 0x66
         data.cqes = 0x44
         data.nn = UInt32(configuration.namespaces.count)
-        data.oncs = [.compare, .datasetManagement, .writeZeroes, .verify]
+        data.oncs = configuration.optionalNVMCommands
         data.fuses = configuration.compareAndWrite ? 1 : 0
         // VWC bit 0: present; bits 2:1 = 11b: Flush with NSID FFFFFFFFh applies to every namespace.
         data.vwc = configuration.volatileWriteCache ? 0b111 : 0

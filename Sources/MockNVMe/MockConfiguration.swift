@@ -80,8 +80,13 @@ public struct MockConfiguration: Sendable {
     public var sglSupported = true
     /// Identify Controller VWC bit 0: a volatile write cache is present (and enabled after reset).
     public var volatileWriteCache = true
-    /// FUSES bit 0: fused Compare and Write.
+    /// FUSES bit 0: fused Compare and Write. Needs Compare in `optionalNVMCommands`: the first
+    /// command of the pair is a Compare.
     public var compareAndWrite = true
+    /// Identify Controller ONCS: the optional NVM commands the controller supports, any of
+    /// `implementedOptionalNVMCommands`. One left out completes with Invalid Command Opcode
+    /// (SCT 0h, SC 01h), as on a controller that lacks it.
+    public var optionalNVMCommands: OptionalNVMCommands = Self.implementedOptionalNVMCommands
     /// AERL: Asynchronous Event Requests outstanding at once, 0's based.
     public var aerl: UInt8 = 3
     /// ACL: Abort commands outstanding at once, 0's based; more complete with Abort Command
@@ -117,6 +122,11 @@ public struct MockConfiguration: Sendable {
     public var logger: Logger? = nil
 
     public init() {}
+
+    /// The optional NVM commands the mock can execute: Compare (ONCS bit 0), Dataset Management
+    /// (bit 2), Write Zeroes (bit 3) and Verify (bit 7). The other ONCS bits (Write Uncorrectable,
+    /// Save/Select in features, reservations, Timestamp, Copy) name things it does not model.
+    public static let implementedOptionalNVMCommands: OptionalNVMCommands = [.compare, .datasetManagement, .writeZeroes, .verify]
 
     /// The smallest memory page size in bytes (MDTS and PRP page units).
     public var minimumPageSize: Int { 1 << (12 + Int(mpsmin)) }

@@ -12,6 +12,10 @@ extension ControllerState {
     mutating func executeIO(_ entry: SubmissionQueueEntry, sqid: Int) -> Disposition {
         do throws(CommandFailure) {
             guard let opcode = NVMOpcode(rawValue: entry.opcode) else { throw CommandFailure(.invalidCommandOpcode) }
+            // An optional command left out of ONCS is an opcode this controller does not have.
+            if let bit = Self.optionalCommandBit(opcode), !identifyController.oncs.contains(bit) {
+                throw CommandFailure(.invalidCommandOpcode)
+            }
             // PSDT: PRP, or SGL when advertised; 10b (metadata SGL) is not supported, 11b is reserved.
             let selection = DataPointerSelection.raw(entry)
             guard selection == DataPointerSelection.prp || (selection == DataPointerSelection.sglContiguousMetadata && sglSupported) else {
@@ -44,6 +48,19 @@ extension ControllerState {
         } catch {
             recordPointerFault(error, entry, sqid: sqid)
             return .done(error.status, 0)
+        }
+    }
+
+    /// The ONCS bit that says whether `opcode` is supported, nil for the mandatory commands.
+    private static func optionalCommandBit(_ opcode: NVMOpcode) -> OptionalNVMCommands? {
+        switch opcode {
+        case .compare: .compare
+        case .datasetManagement: .datasetManagement
+        case .writeZeroes: .writeZeroes
+        case .verify: .verify
+        case .writeUncorrectable: .writeUncorrectable
+        case .copy: .copy
+        default: nil
         }
     }
 
