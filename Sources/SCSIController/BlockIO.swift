@@ -56,8 +56,13 @@ extension IOQueue {
                                                   blockCount: range.blockCount.littleEndian,
                                                   startingLBA: range.startingLBA.littleEndian)
         }
-        let command = SubmissionQueueEntry.datasetManagement(nsid: nsid, rangeCount: ranges.count,
-                                                             attributes: DatasetManagementAttribute.deallocate)
+        let command: SubmissionQueueEntry
+        do {
+            command = try .datasetManagement(nsid: nsid, numberOfRanges: ranges.count,
+                                             attributes: DatasetManagementAttribute.deallocate)
+        } catch {
+            return refused("\(error)", bytes: 0)
+        }
         return single(SingleCommandPlan(name: "Dataset Management (deallocate)",
                                         command: PlannedCommand(entry: command, dataIOVA: scratch.iova,
                                                                 dataLength: ranges.count * DatasetManagementRange.size),

@@ -57,7 +57,7 @@ struct BringUp {
         admin = AdminChannel(queue: adminQueue, device: device, scratch: scratch, timeoutMilliseconds: options.commandTimeoutMilliseconds)
         let reachable = ReachableMemory()
         reachable.objects = [adminQueue, scratch]
-        Self.programAdminQueue(adminQueue, device: device)
+        try Self.programAdminQueue(adminQueue, device: device)
         Self.enable(device: device, pageSize: pageSize)
         // From here the controller may write our rings: any failure disables it before the memory goes.
         do {
@@ -128,7 +128,10 @@ struct BringUp {
                                        admin: AdminChannel, epoch: ControllerEpoch, mapper: DMAMapper, pageSize: Int,
                                        maximumCommandBytes: Int, useSGL: Bool, reachable: ReachableMemory) throws -> [QueuePair] {
         let asked = options.ioQueueCount
-        let granted = try admin.run(.setNumberOfQueues(submission: asked, completion: asked), name: "Set Features (Number of Queues)")
+        let request = try ControllerError.encoding { () throws(CommandFieldError) in
+            try SubmissionQueueEntry.setNumberOfQueues(submissionQueueCount: asked, completionQueueCount: asked)
+        }
+        let granted = try admin.run(request, name: "Set Features (Number of Queues)")
         let wanted = min(asked, Int(granted.dw0 & 0xFFFF) + 1, Int(granted.dw0 >> 16) + 1)
         let count = try DeviceValidation.queuesWithDoorbells(wanted, cap: cap, registerSpaceSize: device.registerSpaceSize)
         let depth = max(2, min(options.ioQueueDepth, cap.maximumQueueEntries))
@@ -144,9 +147,11 @@ struct BringUp {
         return pairs
     }
 
-    static func programAdminQueue(_ queue: QueuePair, device: any DeviceInterface) {
-        device.writeRegister32(AdminQueueAttributes(submissionEntries: queue.depth, completionEntries: queue.depth).rawValue,
-                               at: ControllerRegister.aqa)
+    static func programAdminQueue(_ queue: QueuePair, device: any DeviceInterface) throws(ControllerError) {
+        let attributes = try ControllerError.encoding { () throws(CommandFieldError) in
+            try AdminQueueAttributes(submissionEntryCount: queue.depth, completionEntryCount: queue.depth)
+        }
+        device.writeRegister32(attributes.rawValue, at: ControllerRegister.aqa)
         device.writeRegister64(queue.submissionRingIOVA, at: ControllerRegister.asq)
         device.writeRegister64(queue.completionRingIOVA, at: ControllerRegister.acq)
     }
@@ -165,12 +170,16 @@ struct BringUp {
     /// Creates the completion queue, then the submission queue bound to it; when the submission
     /// queue fails, the completion queue is deleted again so no half-made pair is left behind.
     static func createIOQueue(_ pair: QueuePair, admin: AdminChannel) throws(ControllerError) {
-        try admin.run(.createIOCompletionQueue(id: pair.id, entries: pair.depth, baseIOVA: pair.completionRingIOVA),
-                      name: "Create I/O Completion Queue \(pair.id)")
+        let createCompletion = try ControllerError.encoding { () throws(CommandFieldError) in
+            try SubmissionQueueEntry.createIOCompletionQueue(id: pair.id, entryCount: pair.depth, baseIOVA: pair.completionRingIOVA)
+        }
+        let createSubmission = try ControllerError.encoding { () throws(CommandFieldError) in
+            try SubmissionQueueEntry.createIOSubmissionQueue(id: pair.id, entryCount: pair.depth, baseIOVA: pair.submissionRingIOVA,
+                                                             completionQueueID: pair.id)
+        }
+        try admin.run(createCompletion, name: "Create I/O Completion Queue \(pair.id)")
         do {
-            try admin.run(.createIOSubmissionQueue(id: pair.id, entries: pair.depth, baseIOVA: pair.submissionRingIOVA,
-                                                   completionQueueID: pair.id),
-                          name: "Create I/O Submission Queue \(pair.id)")
+            try admin.run(createSubmission, name: "Create I/O Submission Queue \(pair.id)")
         } catch {
             _ = try? admin.run(.deleteIOCompletionQueue(id: pair.id), name: "Delete I/O Completion Queue \(pair.id)")
             throw error

@@ -82,3 +82,20 @@ public enum ControllerError: Error, Sendable, Equatable, CustomStringConvertible
 }
 
 func hex<T: BinaryInteger>(_ value: T) -> String { "0x" + String(value, radix: 16, uppercase: true) }
+
+extension ControllerError {
+    /// Builds a command with one of NVMe's throwing builders, reporting a count its field cannot
+    /// carry the way every other unusable value is reported: the field, the value and the rule.
+    static func encoding<Command>(_ build: () throws(CommandFieldError) -> Command) throws(ControllerError) -> Command {
+        do {
+            return try build()
+        } catch {
+            switch error {
+            case let .outOfRange(field, value, valid):
+                throw .unusableValue(key: field, value: "\(value)", rule: "must be \(valid.lowerBound)...\(valid.upperBound)")
+            case let .notAMultiple(field, value, multiple):
+                throw .unusableValue(key: field, value: "\(value)", rule: "must be a multiple of \(multiple)")
+            }
+        }
+    }
+}

@@ -86,11 +86,14 @@ extension ControllerCore {
         do throws(ControllerError) {
             try RegisterWaits.disable(device: device, cap: capabilities)
             admin.queue.resetRings()
-            BringUp.programAdminQueue(admin.queue, device: device)
+            try BringUp.programAdminQueue(admin.queue, device: device)
             BringUp.enable(device: device, pageSize: pageSize)
             try RegisterWaits.waitReady(true, device: device, cap: capabilities)
-            try admin.run(.setNumberOfQueues(submission: queuePairs.count, completion: queuePairs.count),
-                          name: "Set Features (Number of Queues)")
+            let request = try ControllerError.encoding { () throws(CommandFieldError) in
+                try SubmissionQueueEntry.setNumberOfQueues(submissionQueueCount: queuePairs.count,
+                                                           completionQueueCount: queuePairs.count)
+            }
+            try admin.run(request, name: "Set Features (Number of Queues)")
             if identify.volatileWriteCachePresent {
                 try admin.run(.setFeatures(.volatileWriteCache, value: enabledCache ? 1 : 0),
                               name: "Set Features (Volatile Write Cache)")

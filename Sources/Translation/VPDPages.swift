@@ -22,7 +22,8 @@ enum VPDPages {
 
     /// PRODUCT SERIAL NUMBER: the NGUID, else the EUI-64, as hex in groups of four separated by
     /// "_" and ended by "." (Reference); a namespace with neither gets the controller serial
-    /// number (20 characters) + "_" + the NSID in hex, so it is still unique per namespace.
+    /// number (20 characters) + "_" + the NSID in eight hex digits + "." (Reference 6.1.3.1.3,
+    /// PAGE LENGTH 1Eh), so it is still unique per namespace.
     static func unitSerialNumber(_ request: Request) -> String {
         for identifier in identifiers(request.lu.namespace) {
             let digits = identifier.map(hex2).joined()
@@ -34,7 +35,7 @@ enum VPDPages {
             return grouped + "."
         }
         let serial = String(decoding: [UInt8].ascii(request.facts.controller.serialNumber, length: 20), as: UTF8.self)
-        return serial + "_" + String(format8: request.lu.nsid)
+        return serial + "_" + String(format8: request.lu.nsid) + "."
     }
 
     /// Device Identification: binary EUI-64-based designators for the NGUID (16 bytes) and

@@ -76,9 +76,7 @@ import Testing
     /// 79:72 "_", bits 71:08 the NSID in ASCII (eight hex digits), bits 07:00 ".".
     @Test func withNeitherTheSerialNumberAndNSIDEndWithAPeriod() throws {
         let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 4096), MockNamespace(blockCount: 4096)] }
-        withKnownIssue("VPDPages.unitSerialNumber leaves out the closing \".\": PAGE LENGTH 1Dh, 29 bytes") {
-            #expect(Self.page(0x80, scsi, lun: 0) == [0x00, 0x80, 0x00, 0x1E] + Array("MOCK00000001        _00000001.".utf8))
-            #expect(Self.page(0x80, scsi, lun: 1) == [0x00, 0x80, 0x00, 0x1E] + Array("MOCK00000001        _00000002.".utf8))
-        }
+        #expect(Self.page(0x80, scsi, lun: 0) == [0x00, 0x80, 0x00, 0x1E] + Array("MOCK00000001        _00000001.".utf8))
+        #expect(Self.page(0x80, scsi, lun: 1) == [0x00, 0x80, 0x00, 0x1E] + Array("MOCK00000001        _00000002.".utf8))
     }
 }

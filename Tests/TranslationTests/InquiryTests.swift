@@ -45,8 +45,9 @@ import Testing
     }
 
     @Test func unitSerialNumber() {
-        // No NGUID/EUI-64: serial number padded to 20, "_", NSID in 8 hex digits.
-        #expect(vpd(0x80) == [0x00, 0x80, 0x00, 0x1D] + ascii("S123456789          _00000001"))
+        // No NGUID/EUI-64 (Reference 6.1.3.1.3): serial number padded to 20, "_", NSID in 8 hex
+        // digits, ".": 30 bytes.
+        #expect(vpd(0x80) == [0x00, 0x80, 0x00, 0x1E] + ascii("S123456789          _00000001."))
         var namespace = Fixture.namespace()
         namespace.eui64 = [0x00, 0x25, 0x38, 0xAB, 0xCD, 0xEF, 0x01, 0x23]
         #expect(vpd(0x80, facts: Fixture.facts(namespaces: [namespace]))
