@@ -82,7 +82,7 @@ if ProcessInfo.processInfo.environment["SWIFTNVME_BENCHMARKS"] != nil {
         .executableTarget(
             name: "DriverBenchmarks",
             dependencies: [
-                "SCSIController", "MockNVMe", "NVMe", "DMAMapper",
+                "SCSIController", "MockNVMe", "NVMe", "DMAMapper", "Translation",
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/DriverBenchmarks",
