@@ -35,12 +35,6 @@ public enum CommandLimits {
     static func clamp(_ value: Int, to valid: ClosedRange<Int>) -> Int {
         Swift.min(Swift.max(value, valid.lowerBound), valid.upperBound)
     }
-
-    /// What the deprecated non-throwing builders encode: `value` when the field can hold it (even
-    /// a value the specification calls invalid), else `replacement`, the field's invalid value.
-    static func legacy(_ value: Int, fieldHolds field: ClosedRange<Int>, otherwise replacement: Int) -> Int {
-        field.contains(value) ? value : replacement
-    }
 }
 
 /// A command field given a value it cannot carry, named with the value and what it may be.

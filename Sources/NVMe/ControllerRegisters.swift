@@ -180,17 +180,7 @@ public struct AdminQueueAttributes: Sendable, Hashable {
         self.init(validSubmission: submission, completion: completion)
     }
 
-    /// The first, non-throwing form, kept so existing callers compile: a size the 12-bit field holds
-    /// (1...4096, even the invalid 1) is encoded as before; any other is written as 0h, which the
-    /// controller refuses, instead of trapping or wrapping.
-    @available(*, deprecated, renamed: "init(submissionEntryCount:completionEntryCount:)",
-               message: "throws on a queue size the register cannot hold")
-    public init(submissionEntries: Int, completionEntries: Int) {
-        self.init(validSubmission: CommandLimits.legacy(submissionEntries, fieldHolds: 1...4096, otherwise: 1),
-                  completion: CommandLimits.legacy(completionEntries, fieldHolds: 1...4096, otherwise: 1))
-    }
-
-    /// Both sizes lie in 1...4096.
+    /// Both sizes lie in `CommandLimits.adminQueueEntries`.
     private init(validSubmission submission: Int, completion: Int) {
         rawValue = UInt32(submission - 1) & 0xFFF | (UInt32(completion - 1) & 0xFFF) << 16
     }

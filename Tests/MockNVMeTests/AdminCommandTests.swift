@@ -64,11 +64,11 @@ struct AdminCommandTests {
         var configuration = MockConfiguration()
         configuration.ioQueueCount = 8
         let harness = try Harness(configuration)
-        let small = harness.execute(.setNumberOfQueues(submission: 4, completion: 2))
+        let small = try harness.execute(.setNumberOfQueues(submissionQueueCount: 4, completionQueueCount: 2))
         #expect(small.status.isSuccess)
         #expect(small.dw0 & 0xFFFF == 3 && small.dw0 >> 16 == 1)
         // A second request before any queue exists: the allocation stands.
-        let again = harness.execute(.setNumberOfQueues(submission: 100, completion: 100))
+        let again = try harness.execute(.setNumberOfQueues(submissionQueueCount: 100, completionQueueCount: 100))
         #expect(again.status.isSuccess)
         #expect(again.dw0 == 0x0001_0003)
         #expect(harness.execute(.getFeatures(.numberOfQueues)).dw0 == 0x0001_0003)
@@ -78,19 +78,19 @@ struct AdminCommandTests {
         #expect(harness.execute(.setFeatures(.numberOfQueues, value: 0xFFFF_0000)).status.matches(.invalidFieldInCommand))
         // After an I/O queue exists the number cannot change.
         try harness.createQueuePair(1)
-        let late = harness.execute(.setNumberOfQueues(submission: 2, completion: 2))
+        let late = try harness.execute(.setNumberOfQueues(submissionQueueCount: 2, completionQueueCount: 2))
         #expect(late.status.matches(.commandSequenceError))
         #expect(late.status.code == 0x0C && late.status.type == .generic)
 
         // A reset (CC.EN 1 -> 0) ends the allocation: the next request is granted afresh.
         try harness.resetController()
         #expect(harness.execute(.getFeatures(.numberOfQueues)).dw0 == 0x0007_0007)
-        #expect(harness.execute(.setNumberOfQueues(submission: 100, completion: 3)).dw0 == 0x0002_0007)
+        #expect(try harness.execute(.setNumberOfQueues(submissionQueueCount: 100, completionQueueCount: 3)).dw0 == 0x0002_0007)
     }
 
     @Test func grantedCountLimitsQueueIdentifiers() throws {
         let harness = try Harness()
-        _ = harness.execute(.setNumberOfQueues(submission: 2, completion: 2))
+        _ = try harness.execute(.setNumberOfQueues(submissionQueueCount: 2, completionQueueCount: 2))
         #expect(try harness.createQueuePair(2) == (.success, .success))
         let (cq, _) = try harness.createQueuePair(3)
         #expect(cq.matches(.invalidQueueIdentifier))
@@ -124,30 +124,39 @@ struct AdminCommandTests {
         configuration.ioQueueCount = 4
         let harness = try Harness(configuration)
         let memory = try harness.allocate(64 * 64)
-        func createCQ(_ id: UInt16, _ entries: Int, contiguous: Bool = true) -> CompletionStatus {
-            var entry = SubmissionQueueEntry.createIOCompletionQueue(id: id, entries: entries, baseIOVA: memory.iova)
+        func createCQ(_ id: UInt16, _ entries: Int, contiguous: Bool = true) throws -> CompletionStatus {
+            var entry = try SubmissionQueueEntry.createIOCompletionQueue(id: id, entryCount: entries, baseIOVA: memory.iova)
             if !contiguous { entry.cdw11 &= ~1 }
             return harness.execute(entry).status
         }
-        func createSQ(_ id: UInt16, _ entries: Int, cq: UInt16) -> CompletionStatus {
-            harness.execute(.createIOSubmissionQueue(id: id, entries: entries, baseIOVA: memory.iova, completionQueueID: cq)).status
+        func createSQ(_ id: UInt16, _ entries: Int, cq: UInt16) throws -> CompletionStatus {
+            try harness.execute(.createIOSubmissionQueue(id: id, entryCount: entries, baseIOVA: memory.iova, completionQueueID: cq)).status
         }
-        #expect(createCQ(0, 16).matches(.invalidQueueIdentifier))
-        #expect(createCQ(5, 16).matches(.invalidQueueIdentifier))
-        #expect(createCQ(1, 1).matches(.invalidQueueSize))
-        #expect(createCQ(1, 65).matches(.invalidQueueSize))
-        #expect(createCQ(1, 16, contiguous: false).matches(.invalidFieldInCommand))
-        #expect(createCQ(1, 64).isSuccess)
-        #expect(createCQ(1, 16).matches(.invalidQueueIdentifier))
+        // A one-entry queue, QSIZE 0h (CDW10 bits 31:16, 0's based), is an Invalid Queue Size: a
+        // full queue is one entry short of its size, so it could never hold a command. The builders
+        // refuse to encode it, so these commands are built valid and given the field's raw value.
+        var oneEntryCQ = try SubmissionQueueEntry.createIOCompletionQueue(id: 1, entryCount: 16, baseIOVA: memory.iova)
+        oneEntryCQ.cdw10 = 0x0000_0001  // QSIZE 0h, QID 1
+        var oneEntrySQ = try SubmissionQueueEntry.createIOSubmissionQueue(id: 1, entryCount: 16, baseIOVA: memory.iova,
+                                                                          completionQueueID: 1)
+        oneEntrySQ.cdw10 = 0x0000_0001  // QSIZE 0h, QID 1
 
-        #expect(createSQ(0, 16, cq: 1).matches(.invalidQueueIdentifier))
-        #expect(createSQ(5, 16, cq: 1).matches(.invalidQueueIdentifier))
-        #expect(createSQ(1, 1, cq: 1).matches(.invalidQueueSize))
-        #expect(createSQ(1, 65, cq: 1).matches(.invalidQueueSize))
-        #expect(createSQ(1, 16, cq: 2).matches(.completionQueueInvalid))
-        #expect(createSQ(1, 16, cq: 0).matches(.completionQueueInvalid))
-        #expect(createSQ(1, 16, cq: 1).isSuccess)
-        #expect(createSQ(1, 16, cq: 1).matches(.invalidQueueIdentifier))
+        #expect(try createCQ(0, 16).matches(.invalidQueueIdentifier))
+        #expect(try createCQ(5, 16).matches(.invalidQueueIdentifier))
+        #expect(harness.execute(oneEntryCQ).status.matches(.invalidQueueSize))
+        #expect(try createCQ(1, 65).matches(.invalidQueueSize))  // one more than CAP.MQES (63, 0's based) allows
+        #expect(try createCQ(1, 16, contiguous: false).matches(.invalidFieldInCommand))
+        #expect(try createCQ(1, 64).isSuccess)
+        #expect(try createCQ(1, 16).matches(.invalidQueueIdentifier))
+
+        #expect(try createSQ(0, 16, cq: 1).matches(.invalidQueueIdentifier))
+        #expect(try createSQ(5, 16, cq: 1).matches(.invalidQueueIdentifier))
+        #expect(harness.execute(oneEntrySQ).status.matches(.invalidQueueSize))
+        #expect(try createSQ(1, 65, cq: 1).matches(.invalidQueueSize))
+        #expect(try createSQ(1, 16, cq: 2).matches(.completionQueueInvalid))
+        #expect(try createSQ(1, 16, cq: 0).matches(.completionQueueInvalid))
+        #expect(try createSQ(1, 16, cq: 1).isSuccess)
+        #expect(try createSQ(1, 16, cq: 1).matches(.invalidQueueIdentifier))
 
         #expect(harness.execute(.deleteIOCompletionQueue(id: 1)).status.matches(.invalidQueueDeletion))
         #expect(harness.execute(.deleteIOSubmissionQueue(id: 0)).status.matches(.invalidQueueIdentifier))
@@ -165,7 +174,7 @@ struct AdminCommandTests {
         harness.controller.writeRegister32(cc.rawValue, at: ControllerRegister.cc)  // IOSQES = IOCQES = 0
         #expect(harness.csts.rdy)
         let memory = try harness.allocate(4096)
-        #expect(harness.execute(.createIOCompletionQueue(id: 1, entries: 16, baseIOVA: memory.iova)).status.matches(.invalidFieldInCommand))
+        #expect(try harness.execute(.createIOCompletionQueue(id: 1, entryCount: 16, baseIOVA: memory.iova)).status.matches(.invalidFieldInCommand))
     }
 
     @Test func nonContiguousQueuesWhenAllowed() throws {
@@ -180,13 +189,13 @@ struct AdminCommandTests {
         for (index, page) in order.enumerated() {
             list.address.storeBytes(of: pair.sq.iova + UInt64(page * 4096), toByteOffset: index * 8, as: UInt64.self)
         }
-        var cq = SubmissionQueueEntry.createIOCompletionQueue(id: 1, entries: 256, baseIOVA: list.iova)
+        var cq = try SubmissionQueueEntry.createIOCompletionQueue(id: 1, entryCount: 256, baseIOVA: list.iova)
         cq.cdw11 &= ~1
         let cqList = try harness.allocate(4096)
         cqList.address.storeBytes(of: pair.cq.iova, toByteOffset: 0, as: UInt64.self)
         cq.dptr1 = cqList.iova
         #expect(harness.execute(cq).status.isSuccess)
-        var sq = SubmissionQueueEntry.createIOSubmissionQueue(id: 1, entries: 512, baseIOVA: list.iova, completionQueueID: 1)
+        var sq = try SubmissionQueueEntry.createIOSubmissionQueue(id: 1, entryCount: 512, baseIOVA: list.iova, completionQueueID: 1)
         sq.cdw11 &= ~1
         #expect(harness.execute(sq).status.isSuccess)
         // Entry 64 lives in host page 1, which the list names 7th: put it where the list says.
@@ -213,22 +222,22 @@ struct AdminCommandTests {
         #expect(harness.execute(.io(.read, nsid: 9, lba: 0, blocks: 1), qid: 1).status.matches(.invalidNamespaceOrFormat))
 
         let buffer = try harness.allocate(4096)
-        #expect(harness.execute(.getLogPage(.smartHealth, bytes: 512), buffer: buffer).status.isSuccess)
+        #expect(try harness.execute(.getLogPage(.smartHealth, byteCount: 512), buffer: buffer).status.isSuccess)
         let smart = UnsafeRawBufferPointer(start: buffer.address, count: 512)
         #expect(smart.load(fromByteOffset: 32, as: UInt64.self) == 1)  // 4 units read: 1 thousand, rounded up
         #expect(smart.load(fromByteOffset: 48, as: UInt64.self) == 1)
         #expect(smart.load(fromByteOffset: 64, as: UInt64.self) == 1)  // host read commands: the one that reached the media
         #expect(smart.load(fromByteOffset: 80, as: UInt64.self) == 2)  // host write commands
 
-        #expect(harness.execute(.getLogPage(.errorInformation, bytes: 64), buffer: buffer).status.isSuccess)
+        #expect(try harness.execute(.getLogPage(.errorInformation, byteCount: 64), buffer: buffer).status.isSuccess)
         let error = UnsafeRawBufferPointer(start: buffer.address, count: 64)
         #expect(error.load(fromByteOffset: 0, as: UInt64.self) == 1)
         #expect(error.load(fromByteOffset: 8, as: UInt16.self) == 1)  // SQID
         let status = CompletionStatus(rawValue: error.load(fromByteOffset: 12, as: UInt16.self) >> 1)
         #expect(status.matches(.invalidNamespaceOrFormat))
 
-        #expect(harness.execute(.getLogPage(.firmwareSlot, bytes: 512), buffer: buffer).status.matches(.invalidLogPage))
-        #expect(harness.execute(.getLogPage(.smartHealth, bytes: 512, nsid: 1), buffer: buffer).status.matches(.invalidFieldInCommand))
+        #expect(try harness.execute(.getLogPage(.firmwareSlot, byteCount: 512), buffer: buffer).status.matches(.invalidLogPage))
+        #expect(try harness.execute(.getLogPage(.smartHealth, byteCount: 512, nsid: 1), buffer: buffer).status.matches(.invalidFieldInCommand))
     }
 
     @Test func abortHeldCommandAndMissingCommand() throws {

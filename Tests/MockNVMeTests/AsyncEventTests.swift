@@ -15,7 +15,7 @@ struct AsyncEventTests {
     /// Submits Get Log Page Error Information and returns the command ids completed with it, the
     /// log read's first: a read that clears the mask may complete a waiting request at once.
     static func readErrorLog(_ harness: Harness, retainEvents: Bool = false) throws -> [UInt16] {
-        var entry = SubmissionQueueEntry.getLogPage(.errorInformation, bytes: 64)
+        var entry = try SubmissionQueueEntry.getLogPage(.errorInformation, byteCount: 64)
         if retainEvents { entry.cdw10 |= 1 << 15 }
         let buffer = try harness.allocate(4096)
         entry.dptr1 = buffer.iova
@@ -41,7 +41,7 @@ struct AsyncEventTests {
         #expect(harness.controller.statistics.outstandingAsyncEventRequests == 1)
 
         // Reading another log page, or this one with RAE = 1, keeps the mask.
-        #expect(harness.execute(.getLogPage(.smartHealth, bytes: 512), buffer: try harness.allocate(4096)).status.isSuccess)
+        #expect(try harness.execute(.getLogPage(.smartHealth, byteCount: 512), buffer: harness.allocate(4096)).status.isSuccess)
         #expect(harness.poll().isEmpty)
         #expect(try Self.readErrorLog(harness, retainEvents: true).count == 1)
 

@@ -11,7 +11,7 @@ struct ErrorLogTests {
     /// Copied out, as the DMA buffer is unmapped when it goes.
     static func newestEntry(_ harness: Harness) throws -> [UInt8] {
         let buffer = try harness.allocate(4096)
-        #expect(harness.execute(.getLogPage(.errorInformation, bytes: 64), buffer: buffer).status.isSuccess)
+        #expect(try harness.execute(.getLogPage(.errorInformation, byteCount: 64), buffer: buffer).status.isSuccess)
         return Array(UnsafeRawBufferPointer(start: buffer.address, count: 64))
     }
 

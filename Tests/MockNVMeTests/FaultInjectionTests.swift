@@ -19,7 +19,7 @@ struct FaultInjectionTests {
         // Writes to the range are not affected.
         #expect(try harness.writePattern(lba: 150, blocks: 1, seed: 1).0.isSuccess)
         // Admin Get Log Page shares opcode 02h with Read but is not an I/O command.
-        #expect(harness.execute(.getLogPage(.smartHealth, bytes: 512), buffer: try harness.allocate(4096)).status.isSuccess)
+        #expect(try harness.execute(.getLogPage(.smartHealth, byteCount: 512), buffer: harness.allocate(4096)).status.isSuccess)
         harness.controller.removeInjectedFaults()
         #expect(try harness.read(lba: 150, blocks: 1).0.isSuccess)
     }

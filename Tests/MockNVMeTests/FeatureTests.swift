@@ -76,20 +76,20 @@ struct FeatureTests {
         let harness = try Harness.withQueuePair()
         for lba in UInt64(0)..<3 { try harness.writePattern(lba: lba * 8, blocks: 8, seed: UInt8(lba)) }
         let whole = try harness.allocate(4096)
-        #expect(harness.execute(.getLogPage(.smartHealth, bytes: 512), buffer: whole).status.isSuccess)
+        #expect(try harness.execute(.getLogPage(.smartHealth, byteCount: 512), buffer: whole).status.isSuccess)
         let part = try harness.allocate(4096)
         // Bytes 48-63 (Data Units Written) and 64-79 (Host Read Commands): LPO 48, 32 bytes.
-        #expect(harness.execute(.getLogPage(.smartHealth, bytes: 32, offset: 48), buffer: part).status.isSuccess)
+        #expect(try harness.execute(.getLogPage(.smartHealth, byteCount: 32, offset: 48), buffer: part).status.isSuccess)
         #expect(part.address.load(fromByteOffset: 0, as: UInt64.self) == 1)  // 24 blocks: 1 thousand units, rounded up
         #expect(part.address.load(fromByteOffset: 16, as: UInt64.self) == 0)  // no reads yet
         let same = Array(UnsafeRawBufferPointer(start: part.address, count: 32)) == Array(UnsafeRawBufferPointer(start: whole.address + 48, count: 32))
         #expect(same)
         // 16 bytes from LPO 504 run 8 bytes past the 512-byte page: zeros there.
         memset(part.address, 0xEE, 16)
-        #expect(harness.execute(.getLogPage(.smartHealth, bytes: 16, offset: 504), buffer: part).status.isSuccess)
+        #expect(try harness.execute(.getLogPage(.smartHealth, byteCount: 16, offset: 504), buffer: part).status.isSuccess)
         #expect(UnsafeRawBufferPointer(start: part.address + 8, count: 8).allSatisfy { $0 == 0 })
-        #expect(harness.execute(.getLogPage(.smartHealth, bytes: 16, offset: 50), buffer: part).status.code == 0x02)
-        #expect(harness.execute(.getLogPage(.smartHealth, bytes: 16, offset: 512), buffer: part).status.code == 0x02)
-        #expect(harness.execute(.getLogPage(.smartHealth, bytes: 16, offset: 1 << 32), buffer: part).status.code == 0x02)
+        #expect(try harness.execute(.getLogPage(.smartHealth, byteCount: 16, offset: 50), buffer: part).status.code == 0x02)
+        #expect(try harness.execute(.getLogPage(.smartHealth, byteCount: 16, offset: 512), buffer: part).status.code == 0x02)
+        #expect(try harness.execute(.getLogPage(.smartHealth, byteCount: 16, offset: 1 << 32), buffer: part).status.code == 0x02)
     }
 }

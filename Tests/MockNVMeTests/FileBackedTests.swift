@@ -128,7 +128,7 @@ struct FileBackedTests {
         let (_, data) = try first.writePattern(lba: 60, blocks: 8, seed: 6, fua: true)  // spans two chunks
         let ranges = try first.allocate(4096)
         ranges.address.storeBytes(of: DatasetManagementRange(blockCount: 8, startingLBA: 60), toByteOffset: 0, as: DatasetManagementRange.self)
-        let deallocate = SubmissionQueueEntry.datasetManagement(nsid: 1, rangeCount: 1, attributes: DatasetManagementAttribute.deallocate)
+        let deallocate = try SubmissionQueueEntry.datasetManagement(nsid: 1, numberOfRanges: 1, attributes: DatasetManagementAttribute.deallocate)
         #expect(first.execute(deallocate, buffer: ranges, qid: 1).status.isSuccess)
         #expect(Self.isZero(try first.read(lba: 60, blocks: 8).1))
         #expect(try Self.fileBytes(path, lba: 60, blocks: 8) == data)  // not yet in the file

@@ -43,7 +43,8 @@ final class Harness: @unchecked Sendable {  // each queue pair is driven by one 
         stride = 4 << Int(configuration.doorbellStride)
         let admin = try QueuePair(id: 0, mapper: mapper, sqEntries: adminEntries, cqEntries: adminEntries)
         queues[0] = admin
-        controller.writeRegister32(AdminQueueAttributes(submissionEntries: adminEntries, completionEntries: adminEntries).rawValue,
+        controller.writeRegister32(try AdminQueueAttributes(submissionEntryCount: adminEntries,
+                                                            completionEntryCount: adminEntries).rawValue,
                                    at: ControllerRegister.aqa)
         controller.writeRegister64(admin.sq.iova, at: ControllerRegister.asq)
         controller.writeRegister64(admin.cq.iova, at: ControllerRegister.acq)
@@ -185,8 +186,8 @@ final class Harness: @unchecked Sendable {  // each queue pair is driven by one 
     @discardableResult
     func createQueuePair(_ qid: UInt16, entries: Int = 64) throws -> (CompletionStatus, CompletionStatus) {
         let pair = try QueuePair(id: qid, mapper: mapper, sqEntries: entries, cqEntries: entries)
-        let cq = execute(.createIOCompletionQueue(id: qid, entries: entries, baseIOVA: pair.cq.iova))
-        let sq = execute(.createIOSubmissionQueue(id: qid, entries: entries, baseIOVA: pair.sq.iova, completionQueueID: qid))
+        let cq = execute(try .createIOCompletionQueue(id: qid, entryCount: entries, baseIOVA: pair.cq.iova))
+        let sq = execute(try .createIOSubmissionQueue(id: qid, entryCount: entries, baseIOVA: pair.sq.iova, completionQueueID: qid))
         if cq.status.isSuccess && sq.status.isSuccess { queues[qid] = pair }
         return (cq.status, sq.status)
     }

@@ -82,7 +82,7 @@ struct IOCommandTests {
         let ranges = try harness.allocate(4096)
         ranges.address.storeBytes(of: DatasetManagementRange(blockCount: 4, startingLBA: 2), toByteOffset: 0, as: DatasetManagementRange.self)
         ranges.address.storeBytes(of: DatasetManagementRange(blockCount: 1, startingLBA: 10), toByteOffset: 16, as: DatasetManagementRange.self)
-        let deallocate = SubmissionQueueEntry.datasetManagement(nsid: 1, rangeCount: 2, attributes: DatasetManagementAttribute.deallocate)
+        let deallocate = try SubmissionQueueEntry.datasetManagement(nsid: 1, numberOfRanges: 2, attributes: DatasetManagementAttribute.deallocate)
         #expect(harness.execute(deallocate, buffer: ranges, qid: 1).status.isSuccess)
         let (_, data) = try harness.read(lba: 0, blocks: 16)
         let pattern = Harness.pattern(16 * 512, seed: 5)
@@ -174,7 +174,7 @@ struct IOCommandTests {
         // Deallocating the whole namespace visits only what exists.
         let ranges = try harness.allocate(4096)
         ranges.address.storeBytes(of: DatasetManagementRange(blockCount: UInt32.max, startingLBA: blocks - UInt64(UInt32.max)), toByteOffset: 0, as: DatasetManagementRange.self)
-        let deallocate = SubmissionQueueEntry.datasetManagement(nsid: 1, rangeCount: 1, attributes: DatasetManagementAttribute.deallocate)
+        let deallocate = try SubmissionQueueEntry.datasetManagement(nsid: 1, numberOfRanges: 1, attributes: DatasetManagementAttribute.deallocate)
         #expect(harness.execute(deallocate, buffer: ranges, qid: 1).status.isSuccess)
         #expect(try harness.read(lba: blocks - 1, blocks: 1, blockSize: 4096).1.allSatisfy { $0 == 0 })
     }

@@ -61,14 +61,14 @@ struct PRPStatusTests {
         let harness = try Harness(configuration)
         let memory = try harness.allocate(4 * 4096)
         // PC=1: the base must be page aligned.
-        let unaligned = harness.execute(.createIOCompletionQueue(id: 1, entries: 16, baseIOVA: memory.iova + 0x200))
+        let unaligned = try harness.execute(.createIOCompletionQueue(id: 1, entryCount: 16, baseIOVA: memory.iova + 0x200))
         #expect(unaligned.status.code == 0x13 && unaligned.status.type == .generic)
         #expect(harness.controller.dataPointerFaults.last?.reason == .queueNotPageAligned)
         #expect(harness.controller.dataPointerFaults.last?.address == memory.iova + 0x200)
         // PC=0: every PRP list entry must be a page address.
         let list = try harness.allocate(4096)
         list.address.storeBytes(of: memory.iova + 0x100, toByteOffset: 0, as: UInt64.self)
-        var paged = SubmissionQueueEntry.createIOCompletionQueue(id: 1, entries: 16, baseIOVA: list.iova)
+        var paged = try SubmissionQueueEntry.createIOCompletionQueue(id: 1, entryCount: 16, baseIOVA: list.iova)
         paged.cdw11 &= ~1
         #expect(harness.execute(paged).status.code == 0x13)
         #expect(harness.controller.dataPointerFaults.last?.address == memory.iova + 0x100)
@@ -76,7 +76,7 @@ struct PRPStatusTests {
         #expect(harness.execute(paged).status.isSuccess)
         // The SQ's list entry too.
         list.address.storeBytes(of: memory.iova + 4096 + 64, toByteOffset: 0, as: UInt64.self)
-        var sq = SubmissionQueueEntry.createIOSubmissionQueue(id: 1, entries: 16, baseIOVA: list.iova, completionQueueID: 1)
+        var sq = try SubmissionQueueEntry.createIOSubmissionQueue(id: 1, entryCount: 16, baseIOVA: list.iova, completionQueueID: 1)
         sq.cdw11 &= ~1
         #expect(harness.execute(sq).status.code == 0x13)
     }
@@ -85,9 +85,9 @@ struct PRPStatusTests {
         let harness = try Harness()
         let memory = try harness.allocate(4096)
         // One vector (0) exists: IEN = 1 with IV = 1 is Invalid Interrupt Vector (SCT 1h, SC 08h).
-        let completion = harness.execute(.createIOCompletionQueue(id: 1, entries: 16, baseIOVA: memory.iova, interruptsEnabled: true, vector: 1))
+        let completion = try harness.execute(.createIOCompletionQueue(id: 1, entryCount: 16, baseIOVA: memory.iova, interruptsEnabled: true, vector: 1))
         #expect(completion.status.type == .commandSpecific && completion.status.code == 0x08)
-        #expect(harness.execute(.createIOCompletionQueue(id: 1, entries: 16, baseIOVA: memory.iova, interruptsEnabled: true, vector: 0)).status.isSuccess)
+        #expect(try harness.execute(.createIOCompletionQueue(id: 1, entryCount: 16, baseIOVA: memory.iova, interruptsEnabled: true, vector: 0)).status.isSuccess)
     }
 
     /// CC.MPS = 1: PRP arithmetic in 8 KiB pages. 12 KiB from 4 KiB into a page: PRP1 covers

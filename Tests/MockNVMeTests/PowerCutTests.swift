@@ -17,7 +17,8 @@ struct PowerCutTests {
         #expect(harness.controller.readRegister32(at: ControllerRegister.aqa) == 0)
         let admin = try Harness.QueuePair(id: 0, mapper: harness.mapper, sqEntries: 16, cqEntries: 16)
         harness.queues = [0: admin]
-        harness.controller.writeRegister32(AdminQueueAttributes(submissionEntries: 16, completionEntries: 16).rawValue, at: ControllerRegister.aqa)
+        harness.controller.writeRegister32(try AdminQueueAttributes(submissionEntryCount: 16, completionEntryCount: 16).rawValue,
+                                           at: ControllerRegister.aqa)
         harness.controller.writeRegister64(admin.sq.iova, at: ControllerRegister.asq)
         harness.controller.writeRegister64(admin.cq.iova, at: ControllerRegister.acq)
         harness.enable()
@@ -129,7 +130,7 @@ struct PowerCutTests {
         harness.controller.powerCut()
         try Self.restart(harness)
         let buffer = try harness.allocate(4096)
-        #expect(harness.execute(.getLogPage(.smartHealth, bytes: 512), buffer: buffer).status.isSuccess)
+        #expect(try harness.execute(.getLogPage(.smartHealth, byteCount: 512), buffer: buffer).status.isSuccess)
         #expect(buffer.address.load(fromByteOffset: 144, as: UInt64.self) == 1)
     }
 
@@ -180,7 +181,7 @@ struct PowerCutTests {
         try Self.restart(harness)
         #expect(try harness.read(lba: 0, blocks: 2).1 == durable)
         let buffer = try harness.allocate(4096)
-        #expect(harness.execute(.getLogPage(.smartHealth, bytes: 512), buffer: buffer).status.isSuccess)
+        #expect(try harness.execute(.getLogPage(.smartHealth, byteCount: 512), buffer: buffer).status.isSuccess)
         #expect(buffer.address.load(fromByteOffset: 144, as: UInt64.self) == 1)
         #expect(buffer.address.load(fromByteOffset: 112, as: UInt64.self) == 2)  // power cycles
     }

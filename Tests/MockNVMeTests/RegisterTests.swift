@@ -38,14 +38,20 @@ struct RegisterTests {
 
     @Test func invalidAdminQueueSizeIsFatal() throws {
         let harness = try Harness(enable: false)
-        harness.controller.writeRegister32(AdminQueueAttributes(submissionEntries: 1, completionEntries: 16).rawValue, at: ControllerRegister.aqa)
+        // AQA.ASQS 0h (bits 11:0, 0's based) is a one-entry admin submission queue, below the
+        // specification's minimum of two entries. The throwing initializer refuses that size, so
+        // the register value is written as it is; ACQS Fh is a valid 16 entries.
+        let oneEntryAdminSQ = AdminQueueAttributes(rawValue: 0x000F_0000)
+        #expect(oneEntryAdminSQ.asqs == 0x000 && oneEntryAdminSQ.acqs == 0x00F)
+        harness.controller.writeRegister32(oneEntryAdminSQ.rawValue, at: ControllerRegister.aqa)
         harness.enable()
         #expect(!harness.csts.rdy)
         #expect(harness.csts.cfs)
         // A reset (EN 1 -> 0) clears CFS; a valid configuration then enables.
         harness.controller.writeRegister32(0, at: ControllerRegister.cc)
         #expect(!harness.csts.cfs)
-        harness.controller.writeRegister32(AdminQueueAttributes(submissionEntries: 16, completionEntries: 16).rawValue, at: ControllerRegister.aqa)
+        harness.controller.writeRegister32(try AdminQueueAttributes(submissionEntryCount: 16, completionEntryCount: 16).rawValue,
+                                           at: ControllerRegister.aqa)
         harness.enable()
         #expect(harness.csts.rdy)
     }
@@ -207,7 +213,7 @@ struct RegisterTests {
         #expect(completion.status.isSuccess)
         #expect((completion.dw0 >> 8) & 0xFF == 0x01) // invalid doorbell write value
         // Error events stay masked until the host reads the Error Information log with RAE = 0.
-        #expect(harness.execute(.getLogPage(.errorInformation, bytes: 64), buffer: try harness.allocate(4096)).status.isSuccess)
+        #expect(try harness.execute(.getLogPage(.errorInformation, byteCount: 64), buffer: harness.allocate(4096)).status.isSuccess)
         // A CQ head beyond what was posted is invalid too.
         let aer = harness.submit(.asynchronousEventRequest())
         harness.controller.writeRegister32(9, at: ControllerRegister.completionHeadDoorbell(queueID: 0, stride: 0))
