@@ -5,7 +5,7 @@ import Foundation
 struct ScratchDirectory {
     let path: String
 
-    static func use<Result>(_ prefix: String, _ body: (ScratchDirectory) throws -> Result) throws -> Result {
+    @discardableResult static func use<Result>(_ prefix: String, _ body: (ScratchDirectory) throws -> Result) throws -> Result {
         let scratch = ScratchDirectory(path: NSTemporaryDirectory() + prefix + "-" + UUID().uuidString)
         try FileManager.default.createDirectory(atPath: scratch.path, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch.path) }
