@@ -10,6 +10,7 @@ import Logging
 public struct MockStorageError: Error, Sendable, Hashable, CustomStringConvertible {
     /// Namespace identifier (1-based) whose `backingFile` failed.
     public var namespaceID: UInt32
+    /// The `backingFile` path as configured.
     public var path: String
     /// The step: "open", "stat", "resize".
     public var operation: String
@@ -18,6 +19,7 @@ public struct MockStorageError: Error, Sendable, Hashable, CustomStringConvertib
     /// What was wrong when there is no errno, or extra context.
     public var detail: String?
 
+    /// One line: namespace, step and path, then the errno's text and number and any detail.
     public var description: String {
         var text = "mock namespace \(namespaceID): cannot \(operation) backing file '\(path)'"
         if let errno { text += ": \(String(cString: strerror(errno))) (errno \(errno))" }

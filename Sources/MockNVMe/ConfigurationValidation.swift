@@ -15,6 +15,7 @@ public struct MockConfigurationError: Error, Sendable, Hashable, CustomStringCon
         self.rule = rule
     }
 
+    /// `MockConfiguration.<field> = <value>: <rule>`, the form the type's example shows.
     public var description: String { "MockConfiguration.\(field) = \(value): \(rule)" }
 }
 

@@ -29,6 +29,7 @@ public struct DataPointerFault: Sendable, Hashable, CustomStringConvertible {
         /// Data Block lengths that add up to more or less than the transfer (the sum so far).
         case sglLengthMismatch(described: Int, transfer: Int)
 
+        /// The rule in words, for the fault's description and the mock's log.
         public var description: String {
             switch self {
             case .prpNotDwordAligned: "PRP entry not dword aligned"
@@ -56,6 +57,7 @@ public struct DataPointerFault: Sendable, Hashable, CustomStringConvertible {
     /// The status the command completed with.
     public var status: CompletionStatus
 
+    /// A fault record; the mock makes these itself, tests build expected ones.
     public init(queueID: UInt16, commandID: UInt16, address: UInt64, reason: Reason, status: CompletionStatus) {
         self.queueID = queueID
         self.commandID = commandID
@@ -64,6 +66,7 @@ public struct DataPointerFault: Sendable, Hashable, CustomStringConvertible {
         self.status = status
     }
 
+    /// One line: queue, command, the address in hex, the rule and the completion status.
     public var description: String {
         "data pointer fault: queue \(queueID) command \(commandID) at 0x\(String(address, radix: 16)): \(reason) -> \(status)"
     }

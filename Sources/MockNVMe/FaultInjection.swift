@@ -16,6 +16,8 @@ public struct CommandMatch: Sendable, Hashable {
     /// How many commands the fault hits before it retires itself; nil for no limit.
     public var count: Int?
 
+    /// A match on the given fields; the defaults match every command, every time, forever. An
+    /// `opcode` without `queueID` matches admin and NVM commands alike: use `io(_:)` or `admin(_:)`.
     public init(queueID: UInt16? = nil, opcode: UInt8? = nil, namespaceID: UInt32? = nil,
                 lbaRange: ClosedRange<UInt64>? = nil, probability: Double = 1, count: Int? = nil) {
         self.queueID = queueID

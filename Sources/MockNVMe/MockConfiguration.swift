@@ -28,6 +28,8 @@ public struct MockNamespace: Sendable, Hashable {
     /// descriptor (CNS 03h); Identify Namespace has no field for it.
     public var uuid: [UInt8]?
 
+    /// A namespace of `blockCount` blocks; by default 512-byte blocks kept in memory, with no
+    /// identifiers.
     public init(blockCount: UInt64, blockSize: Int = 512, backingFile: String? = nil,
                 nguid: [UInt8]? = nil, eui64: [UInt8]? = nil, uuid: [UInt8]? = nil) {
         self.blockCount = blockCount
@@ -121,6 +123,8 @@ public struct MockConfiguration: Sendable {
     /// Where the mock reports notable events (fatal configuration, DMA faults).
     public var logger: Logger? = nil
 
+    /// The defaults above: one 1 GiB namespace of 512-byte blocks, MDTS 5 (128 KiB with 4 KiB
+    /// pages), 16 I/O queues, SGLs, a write cache, three power states, inline execution.
     public init() {}
 
     /// The optional NVM commands the mock can execute: Compare (ONCS bit 0), Dataset Management

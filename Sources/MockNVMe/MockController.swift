@@ -93,23 +93,32 @@ public final class MockController: DeviceInterface {
 
     // MARK: DeviceInterface
 
+    /// `MockConfiguration.name`.
     public var name: String { configuration.name }
+    /// Always nil: the mock's memory is the process's, on no particular node.
     public var numaNode: Int? { nil }
     /// The registers up to the doorbells of the last queue, rounded up to 16 KiB.
     public var registerSpaceSize: Int {
         let doorbells = 2 * (configuration.ioQueueCount + 1) * (4 << Int(configuration.doorbellStride))
         return (ControllerRegister.doorbellBase + doorbells + 0x3FFF) & ~0x3FFF
     }
+    /// `softwareIOMMU`, as the protocol's existential.
     public var iommu: any IOMMU { softwareIOMMU }
 
+    /// Reads a BAR0 register under the controller lock: all ones once the device is removed,
+    /// zero for reserved registers and doorbells.
     public func readRegister32(at offset: Int) -> UInt32 {
         core.withLock { $0.read32(offset) }
     }
 
+    /// Reads a 64-bit register (CAP, ASQ, ACQ) as two 32-bit reads, low dword first, in one
+    /// critical section.
     public func readRegister64(at offset: Int) -> UInt64 {
         core.withLock { $0.read64(offset) }
     }
 
+    /// Writes a BAR0 register under the controller lock; a doorbell write runs the new commands
+    /// before returning (inline mode) or wakes the device thread (threaded mode).
     public func writeRegister32(_ value: UInt32, at offset: Int) {
         let wake = core.withLock { state in
             state.epoch &+= 1
@@ -119,6 +128,8 @@ public final class MockController: DeviceInterface {
         if wake { engine?.signal() }
     }
 
+    /// Writes a 64-bit register (ASQ, ACQ) as two 32-bit writes, low dword first, in one
+    /// critical section; wakes the device thread if that created work.
     public func writeRegister64(_ value: UInt64, at offset: Int) {
         let wake = core.withLock { state in
             state.epoch &+= 1

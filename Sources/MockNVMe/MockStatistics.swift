@@ -1,6 +1,10 @@
 /// Counters a test can assert on (`MockController.statistics`).
 public struct MockStatistics: Sendable, Hashable {
+    /// Read and Compare commands that passed the namespace, range and size checks (the SMART /
+    /// Health log's Host Read Commands).
     public var hostReadCommands: UInt64
+    /// Write commands that passed the namespace, range and size checks (the SMART / Health log's
+    /// Host Write Commands).
     public var hostWriteCommands: UInt64
     /// Bytes read by host commands, in 512-byte units.
     public var dataUnitsRead512: UInt64

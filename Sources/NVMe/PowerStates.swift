@@ -3,9 +3,13 @@
 public struct PowerStateDescriptor: Sendable, Hashable {
     /// Byte offsets inside one descriptor.
     public enum Offset {
+        /// MP (bytes 1:0), the MXPS/NOPS flags (byte 3), ENLAT (7:4), EXLAT (11:8), and RRT, RRL,
+        /// RWT, RWL (bytes 12-15, bits 4:0 of each).
         public static let mp = 0, flags = 3, enlat = 4, exlat = 8, rrt = 12, rrl = 13, rwt = 14, rwl = 15
+        /// IDLP (bytes 17:16), IPS (byte 18 bits 7:6), ACTP (21:20), and APW with APS (byte 22).
         public static let idlp = 16, ips = 18, actp = 20, apw = 22
     }
+    /// Bytes per descriptor; PSD0...PSD31 follow one another from Identify Controller byte 2048.
     public static let size = 32
 
     /// Maximum Power (MP): the most the controller draws in this state, in units of 0.01 W
@@ -38,6 +42,7 @@ public struct PowerStateDescriptor: Sendable, Hashable {
     /// Active Power Scale (APS, byte 22 bits 7:6): as IPS.
     public var activePowerScale: UInt8 = 0
 
+    /// A descriptor with every field zero: operational, power and latencies not reported.
     public init() {}
 
     /// An operational or non-operational state drawing at most `centiwatts` x 0.01 W.

@@ -11,6 +11,8 @@ public final class AsyncIOQueue: Sendable {
     public let queue: IOQueue
     private let owner: DispatchQueue
 
+    /// Wraps `queue`, which from then on belongs to this wrapper: calling it directly while an
+    /// async request runs would be refused as a second caller.
     public init(_ queue: IOQueue) {
         self.queue = queue
         owner = DispatchQueue(label: "nvme.ioqueue.\(queue.id)")

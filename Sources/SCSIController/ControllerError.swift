@@ -40,6 +40,8 @@ public enum ControllerError: Error, Sendable, Equatable, CustomStringConvertible
     /// with no command past its deadline to abort (a queue the device keeps looking full).
     case noProgress(command: String, queueID: UInt16, milliseconds: Int, detail: String)
 
+    /// One line for a log or a user: what failed, the values seen (registers in hex) and, where
+    /// there is one, what to do next.
     public var description: String {
         switch self {
         case let .readyTimeout(expected, ms, cap, cc, csts):

@@ -32,5 +32,7 @@ public struct ControllerOptions: Sendable {
     /// Where the engine logs bring-up, recovery and shutdown (never per I/O).
     public var logger: Logger = Logger(label: "nvme.controller")
 
+    /// The defaults above: one I/O queue pair of 256 entries, data pointers chosen from
+    /// Identify Controller SGLS, HBA constraints derived from the controller.
     public init() {}
 }

@@ -15,16 +15,43 @@ public enum HBAConstraintKey: String, Sendable, CaseIterable {
 /// A caller's HBA configuration. Every field is optional so that a missing key is representable
 /// and can be refused by name, instead of silently defaulting as DriverKit did in the seed thread.
 public struct HBAConstraintOverrides: Sendable, Equatable {
+    /// kIOMaximumSegmentCountReadKey: most segments (NVMe commands) one read may be cut into.
+    /// Required, greater than zero; with `maximumSegmentByteCountRead` it bounds a read, and
+    /// their product must not exceed `maxTransferSize`.
     public var maximumSegmentCountRead: Int?
+    /// kIOMaximumSegmentCountWriteKey: most segments (NVMe commands) one write may be cut into.
+    /// Required, greater than zero; with `maximumSegmentByteCountWrite` it bounds a write, and
+    /// their product must not exceed `maxTransferSize`.
     public var maximumSegmentCountWrite: Int?
+    /// kIOMaximumSegmentByteCountReadKey: most bytes one NVMe Read carries. Required, greater
+    /// than zero, at most the controller's per-command limit (`ControllerLimits.maximumCommandBytes`,
+    /// from MDTS) and a multiple of the logical block size, so segments hold whole blocks.
     public var maximumSegmentByteCountRead: Int?
+    /// kIOMaximumSegmentByteCountWriteKey: most bytes one NVMe Write carries. Required, greater
+    /// than zero, at most the controller's per-command limit (`ControllerLimits.maximumCommandBytes`,
+    /// from MDTS) and a multiple of the logical block size, so segments hold whole blocks.
     public var maximumSegmentByteCountWrite: Int?
+    /// kIOMinimumSegmentAlignmentByteCountKey: byte alignment a buffer's IOVA must have. Required:
+    /// a power of two, at least the controller's `ControllerLimits.dataAlignment` (4).
     public var minimumSegmentAlignmentByteCount: Int?
+    /// kIOMaximumSegmentAddressableBitCountKey: width in bits of the DMA addresses the HBA can
+    /// generate. Required: at most 64 and at least `ControllerLimits.iovaBits`, so every IOVA the
+    /// allocator hands out is addressable.
     public var maximumSegmentAddressableBitCount: Int?
+    /// kIOMinimumHBADataAlignmentMaskKey: alignment as a mask of low address bits that must be
+    /// zero (3 for dword alignment). Required: greater than zero, one less than a power of two,
+    /// and mask + 1 at least the controller's `ControllerLimits.dataAlignment` (4).
     public var minimumHBADataAlignmentMask: Int?
+    /// maxTransferSize (UserGetDMASpecification): most bytes one task may carry. Required: a
+    /// multiple of the logical block size and at least segment count x segment byte count in both
+    /// directions, since a smaller value would refuse the larger requests later, not at start.
     public var maxTransferSize: Int?
+    /// dmaAlignment (UserGetDMASpecification): byte alignment a buffer's IOVA must have. Required:
+    /// a power of two, at least the controller's `ControllerLimits.dataAlignment` (4).
     public var dmaAlignment: Int?
 
+    /// An override set; each key left out is nil, which `HBAConstraints.validated(_:against:)`
+    /// refuses by name rather than filling in.
     public init(maximumSegmentCountRead: Int? = nil, maximumSegmentCountWrite: Int? = nil,
                 maximumSegmentByteCountRead: Int? = nil, maximumSegmentByteCountWrite: Int? = nil,
                 minimumSegmentAlignmentByteCount: Int? = nil, maximumSegmentAddressableBitCount: Int? = nil,
@@ -59,14 +86,44 @@ public struct HBAConstraintOverrides: Sendable, Equatable {
 /// carries: the breaker cuts a task's single IOVA segment into segments of at most
 /// `maximumSegmentByteCount` bytes, and a task of at most `maxTransferSize` bytes is one transfer.
 public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
+    /// kIOMaximumSegmentCountReadKey: most NVMe Reads one read request is cut into; a read larger
+    /// than this x `maximumSegmentByteCountRead` is refused (`largestTransfer(write:)`). Derived:
+    /// `maxTransferSize` / `maximumSegmentByteCountRead`.
     public let maximumSegmentCountRead: Int
+    /// kIOMaximumSegmentCountWriteKey: most NVMe Writes one write request is cut into; a write
+    /// larger than this x `maximumSegmentByteCountWrite` is refused (`largestTransfer(write:)`).
+    /// Derived: `maxTransferSize` / `maximumSegmentByteCountWrite`.
     public let maximumSegmentCountWrite: Int
+    /// kIOMaximumSegmentByteCountReadKey: most bytes one NVMe Read carries, a multiple of the
+    /// block size and at most the controller's per-command limit (MDTS). The breaker cuts reads
+    /// at this size (and at 65536 blocks, the NLB field's reach). Derived: the per-command limit.
     public let maximumSegmentByteCountRead: Int
+    /// kIOMaximumSegmentByteCountWriteKey: most bytes one NVMe Write carries, a multiple of the
+    /// block size and at most the controller's per-command limit (MDTS). The breaker cuts writes
+    /// at this size (and at 65536 blocks), and WRITE SAME stages at most this much. Derived: the
+    /// per-command limit.
     public let maximumSegmentByteCountWrite: Int
+    /// kIOMinimumSegmentAlignmentByteCountKey: byte alignment (a power of two, at least 4) a
+    /// request's buffer IOVA must have; checked on the buffer's start through `requiredAlignment`.
+    /// Derived: `ControllerLimits.dataAlignment`.
     public let minimumSegmentAlignmentByteCount: Int
+    /// kIOMaximumSegmentAddressableBitCountKey: DMA address width in bits (at most 64, at least the
+    /// allocator's IOVA width); a request whose buffer IOVA is at or above 2^bits is refused.
+    /// Derived: `ControllerLimits.iovaBits`.
     public let maximumSegmentAddressableBitCount: Int
+    /// kIOMinimumHBADataAlignmentMaskKey: alignment as a mask (one less than a power of two) of the
+    /// IOVA bits that must be zero; mask + 1 enters `requiredAlignment`. Derived:
+    /// `ControllerLimits.dataAlignment` - 1 (3, dword alignment).
     public let minimumHBADataAlignmentMask: Int
+    /// maxTransferSize (UserGetDMASpecification): most bytes one task may carry, a multiple of the
+    /// block size and at least segment count x segment byte count in each direction. Reported to
+    /// translation as `DeviceFacts.maximumTransferBytes` (VPD B0h MAXIMUM TRANSFER LENGTH).
+    /// Derived: the largest multiple of the segment byte count within `defaultMaxTransferSize`
+    /// (one segment when a segment is larger).
     public let maxTransferSize: Int
+    /// dmaAlignment (UserGetDMASpecification): byte alignment (a power of two, at least 4) a
+    /// request's buffer IOVA must have; enters `requiredAlignment`. Derived:
+    /// `ControllerLimits.dataAlignment`.
     public let dmaAlignment: Int
 
     /// What the controller itself imposes; overrides are checked against it.
@@ -79,6 +136,8 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
         public var iovaBits: Int
         /// Data pointer alignment the controller requires (4: PRP entries and SGL data blocks are dword aligned).
         public var dataAlignment: Int
+        /// Limits as bring-up reads them from the controller and its namespaces; `dataAlignment`
+        /// defaults to the dword alignment a PRP entry needs (NVMe Base 2.0, 4.1.1).
         public init(maximumCommandBytes: Int, blockSize: Int, iovaBits: Int, dataAlignment: Int = 4) {
             self.maximumCommandBytes = maximumCommandBytes
             self.blockSize = blockSize
@@ -200,6 +259,7 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
     /// The strictest alignment any of the alignment keys demands of a task's buffer.
     public var requiredAlignment: Int { max(minimumSegmentAlignmentByteCount, minimumHBADataAlignmentMask + 1, dmaAlignment) }
 
+    /// The nine keys one per line as `key = value` (the mask in hex), named as DriverKit names them.
     public var description: String {
         """
         \(HBAConstraintKey.maximumSegmentCountRead.rawValue) = \(maximumSegmentCountRead)

@@ -18,6 +18,8 @@ public final class SCSIHostAdapter: Sendable {
     /// Per-LUN state and the controller reset count it has seen.
     let units: UnitStateTable
 
+    /// An adapter over a started controller: gathers `facts` from its Identify data, namespaces
+    /// and validated constraints once, and gives every LUN a POWER ON RESET unit attention.
     public init(controller: NVMeController) {
         self.controller = controller
         let constraints = controller.constraints

@@ -19,6 +19,7 @@ public struct SCSITask: Sendable {
     /// The caller's tag, echoed in the response.
     public var tag: UInt64
 
+    /// A task for `lun`; the defaults describe one that moves no data (no buffer, length 0).
     public init(lun: UInt64 = 0, cdb: [UInt8], buffer: DMABuffer? = nil, bufferOffset: Int = 0,
                 transferLength: Int = 0, direction: DataDirection = .none, tag: UInt64 = 0) {
         self.lun = lun

@@ -3,7 +3,10 @@
 /// robustness tests, which replay any failure from its seed.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
+    /// A generator whose sequence is fixed by `seed`; equal seeds replay equal sequences.
     public init(seed: UInt64) { state = seed }
+    /// The next 64 bits: the state advances by the golden-ratio increment 9E3779B97F4A7C15h and
+    /// is mixed by SplitMix64's finalizer (Steele, Lea and Flood, 2014).
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

@@ -13,6 +13,7 @@ public struct LogicalUnit: Sendable, Equatable {
     private(set) var blockSize: Int
     private(set) var blockCount: UInt64
 
+    /// The unit for namespace `nsid`, its block size and count taken from `namespace` now.
     public init(nsid: UInt32, namespace: IdentifyNamespace) {
         self.nsid = nsid
         self.namespace = namespace
@@ -62,6 +63,9 @@ public struct DeviceFacts: Sendable, Equatable {
     /// Whether the volatile write cache was enabled when the device was attached (Get Features).
     public var volatileWriteCacheEnabled: Bool
 
+    /// Facts for translation. The defaults describe a target with no HBA segment limits, NVMe's
+    /// 256 Dataset Management ranges, no UNMAP or range length limit (FFFFFFFFh), one power state
+    /// and the write cache disabled.
     public init(controller: IdentifyController, luns: [LogicalUnit], maximumTransferBytes: Int,
                 controllerMaximumTransferBytes: Int? = nil, maximumSegmentCount: Int = 1,
                 maximumSegmentBytes: Int = 0, maximumDeallocateRanges: Int = 256,
@@ -111,6 +115,8 @@ public struct LogicalUnitState: Sendable, Equatable {
     /// a unit attention or deferred error waits to be reported, or the unit is stopped.
     public var needsAttention: Bool { pendingUnitAttention != nil || deferredError != nil || stopped }
 
+    /// A unit state as given; the defaults are fixed-format sense, write cache off, nothing
+    /// pending and started.
     public init(descriptorSense: Bool = false, writeCacheEnabled: Bool = false,
                 pendingUnitAttention: SenseCondition? = nil, deferredError: SenseCondition? = nil,
                 stopped: Bool = false) {

@@ -11,6 +11,7 @@ public struct BlockTransfer: Sendable, Equatable {
     /// Force Unit Access, from the CDB's FUA bit.
     public var fua: Bool
 
+    /// A transfer of `blocks` blocks from `lba` of namespace `nsid`.
     public init(isWrite: Bool, nsid: UInt32, lba: UInt64, blocks: UInt32, fua: Bool) {
         self.isWrite = isWrite
         self.nsid = nsid

@@ -63,6 +63,8 @@ public struct NVMeResult: Sendable, Equatable {
     /// whatever `status` says (the engine may have had to put a placeholder there).
     public var engineAbort: EngineAbort?
 
+    /// A result for operation `operationIndex`; the compare, media-error and engine-abort details
+    /// default to unknown (nil).
     public init(operationIndex: Int, status: CompletionStatus, bytesTransferred: Int = 0,
                 miscompareOffset: Int? = nil, mediaData: [UInt8]? = nil, failingLBA: UInt64? = nil,
                 engineAbort: EngineAbort? = nil) {

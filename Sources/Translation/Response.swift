@@ -32,6 +32,7 @@ public struct SCSIResponse: Sendable, Equatable {
     /// Bytes of the task's buffer that were not transferred (SAM "residual"), never negative.
     public var residual: Int
 
+    /// A response with `status`; no sense, no local data and no residual unless given.
     public init(status: SCSIStatus, sense: [UInt8] = [], dataIn: [UInt8] = [], residual: Int = 0) {
         self.status = status
         self.sense = sense

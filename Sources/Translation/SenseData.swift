@@ -8,6 +8,8 @@ public struct FieldPointer: Sendable, Equatable {
     /// BIT POINTER (0-7) with BPV set, or nil when the whole byte is meant.
     public var bit: UInt8?
 
+    /// A pointer at `byte` (clamped to the 16-bit FIELD POINTER) and, when given, `bit` (its low
+    /// three bits are kept).
     public init(inCDB: Bool, byte: Int, bit: Int? = nil) {
         self.inCDB = inCDB
         self.byte = UInt16(clamping: byte)
@@ -25,7 +27,9 @@ public struct FieldPointer: Sendable, Equatable {
 
 /// One sense condition: what went wrong, independent of the format it is reported in.
 public struct SenseCondition: Sendable, Equatable, Error {
+    /// SENSE KEY: the class of the condition.
     public var key: SenseKey
+    /// ADDITIONAL SENSE CODE and QUALIFIER: the condition within its class.
     public var additional: AdditionalSense
     /// INFORMATION field (e.g. the miscompare offset), nil when not valid.
     public var information: UInt64?
@@ -36,6 +40,7 @@ public struct SenseCondition: Sendable, Equatable, Error {
     /// SCSI status to report with it; CHECK CONDITION for almost everything.
     public var status: SCSIStatus
 
+    /// A current (not deferred) CHECK CONDITION with no INFORMATION or field pointer unless given.
     public init(_ key: SenseKey, _ additional: AdditionalSense, information: UInt64? = nil,
                 fieldPointer: FieldPointer? = nil, deferred: Bool = false, status: SCSIStatus = .checkCondition) {
         self.key = key

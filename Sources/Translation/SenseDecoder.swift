@@ -2,6 +2,8 @@
 public struct DecodedSense: Sendable, Equatable, CustomStringConvertible {
     /// Descriptor format (72h/73h) rather than fixed (70h/71h).
     public var descriptorFormat: Bool
+    /// What the bytes report: key, ASC/ASCQ, deferred, and the INFORMATION and field pointer
+    /// when the bytes mark them valid.
     public var condition: SenseCondition
 
     /// Parses fixed or descriptor format sense data; nil when the bytes are neither or too short.

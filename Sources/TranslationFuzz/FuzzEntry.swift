@@ -9,6 +9,8 @@ public func fuzzTranslation(_ input: UnsafeRawBufferPointer) {
     if let violation = TranslationFuzzing.violation(in: input) { fatalError(violation) }
 }
 
+/// libFuzzer's `LLVMFuzzerTestOneInput`: runs the `count` bytes at `start` through
+/// `fuzzTranslation(_:)`; returns 0, as libFuzzer requires (non-zero values are reserved).
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     fuzzTranslation(UnsafeRawBufferPointer(start: start, count: count))
