@@ -31,6 +31,8 @@ public final class MockController: DeviceInterface {
     public let softwareIOMMU: SoftwareIOMMU
     private let core: MockCore
     private let engine: ThreadedEngine?
+    /// The registers up to the doorbells of the last queue, rounded up to 16 KiB, as a BAR is sized.
+    public let registerSpaceSize: Int
 
     /// Makes a controller in the power-on state (CC.EN = 0).
     ///
@@ -79,6 +81,8 @@ public final class MockController: DeviceInterface {
     private init(configuration: MockConfiguration, iommu: SoftwareIOMMU, backingFiles: sending [BackingFile?]) {
         self.configuration = configuration
         self.softwareIOMMU = iommu
+        let doorbells = 2 * (configuration.ioQueueCount + 1) * (4 << Int(configuration.doorbellStride))
+        registerSpaceSize = (ControllerRegister.doorbellBase + doorbells + 0x3FFF) & ~0x3FFF
         core = MockCore(ControllerState(configuration: configuration, iommu: iommu, backingFiles: backingFiles))
         if case .threaded(_, let outOfOrder) = configuration.executionMode {
             let engine = ThreadedEngine(core: core, outOfOrder: outOfOrder)
@@ -97,29 +101,33 @@ public final class MockController: DeviceInterface {
     public var name: String { configuration.name }
     /// Always nil: the mock's memory is the process's, on no particular node.
     public var numaNode: Int? { nil }
-    /// The registers up to the doorbells of the last queue, rounded up to 16 KiB.
-    public var registerSpaceSize: Int {
-        let doorbells = 2 * (configuration.ioQueueCount + 1) * (4 << Int(configuration.doorbellStride))
-        return (ControllerRegister.doorbellBase + doorbells + 0x3FFF) & ~0x3FFF
-    }
     /// `softwareIOMMU`, as the protocol's existential.
     public var iommu: any IOMMU { softwareIOMMU }
 
-    /// Reads a BAR0 register under the controller lock: all ones once the device is removed,
-    /// zero for reserved registers and doorbells.
+    /// Whether `bytes` at `offset` lie inside BAR0: what lies outside reads all ones and takes no
+    /// writes, as `DeviceInterface` requires (a PCIe read nobody claims completes as all ones).
+    @inline(__always) private func inBAR(_ offset: Int, _ bytes: Int) -> Bool {
+        offset >= 0 && offset <= registerSpaceSize - bytes
+    }
+
+    /// Reads a BAR0 register under the controller lock: all ones once the device is removed or
+    /// beyond BAR0, zero for reserved registers and doorbells.
     public func readRegister32(at offset: Int) -> UInt32 {
-        core.withLock { $0.read32(offset) }
+        guard inBAR(offset, 4) else { return .max }
+        return core.withLock { $0.read32(offset) }
     }
 
     /// Reads a 64-bit register (CAP, ASQ, ACQ) as two 32-bit reads, low dword first, in one
     /// critical section.
     public func readRegister64(at offset: Int) -> UInt64 {
-        core.withLock { $0.read64(offset) }
+        guard inBAR(offset, 8) else { return .max }
+        return core.withLock { $0.read64(offset) }
     }
 
     /// Writes a BAR0 register under the controller lock; a doorbell write runs the new commands
     /// before returning (inline mode) or wakes the device thread (threaded mode).
     public func writeRegister32(_ value: UInt32, at offset: Int) {
+        guard inBAR(offset, 4) else { return }
         let wake = core.withLock { state in
             state.epoch &+= 1
             state.write32(value, offset)
@@ -131,10 +139,11 @@ public final class MockController: DeviceInterface {
     /// Writes a 64-bit register (ASQ, ACQ) as two 32-bit writes, low dword first, in one
     /// critical section; wakes the device thread if that created work.
     public func writeRegister64(_ value: UInt64, at offset: Int) {
+        guard inBAR(offset, 8) else { return }
         let wake = core.withLock { state in
             state.epoch &+= 1
             state.write64(value, offset)
-            return state.engineWork
+            return state.engineWork || state.engineStopRequested
         }
         if wake { engine?.signal() }
     }

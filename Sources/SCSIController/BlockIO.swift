@@ -115,7 +115,7 @@ extension ControllerCore {
         }
         let alignment = constraints.requiredAlignment
         if iova % UInt64(alignment) != 0 {
-            return "buffer IOVA \(hex(iova)) is not aligned to \(alignment) bytes (\(HBAConstraintKey.minimumHBADataAlignmentMask.rawValue) = \(hex(constraints.minimumHBADataAlignmentMask)))"
+            return "buffer IOVA \(hex(iova)) is not aligned to \(alignment) bytes (\(constraints.requiredAlignmentRule))"
         }
         if iova.leadingZeroBitCount < 64 - constraints.maximumSegmentAddressableBitCount {
             return "buffer IOVA \(hex(iova)) is beyond \(constraints.maximumSegmentAddressableBitCount) addressable bits"

@@ -209,6 +209,13 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
                     rule: "the controller requires data aligned to at least \(limits.dataAlignment) bytes")
             }
         }
+        // The breaker starts piece n at n x the segment byte count, so that count must keep every
+        // piece as aligned as the buffer itself, not only the first.
+        let strictest = max(v(.minimumSegmentAlignmentByteCount), mask + 1, v(.dmaAlignment))
+        for key in [HBAConstraintKey.maximumSegmentByteCountRead, .maximumSegmentByteCountWrite] where v(key) % strictest != 0 {
+            throw .invalidConstraint(key: key, value: "\(v(key))",
+                rule: "must be a multiple of the strictest alignment key (\(strictest) bytes), so every segment starts aligned")
+        }
         let bits = v(.maximumSegmentAddressableBitCount)
         guard bits <= 64, bits >= limits.iovaBits else {
             throw .invalidConstraint(key: .maximumSegmentAddressableBitCount, value: "\(bits)",
@@ -258,6 +265,17 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
 
     /// The strictest alignment any of the alignment keys demands of a task's buffer.
     public var requiredAlignment: Int { max(minimumSegmentAlignmentByteCount, minimumHBADataAlignmentMask + 1, dmaAlignment) }
+
+    /// The key that sets `requiredAlignment`, with its value, for messages.
+    var requiredAlignmentRule: String {
+        if minimumHBADataAlignmentMask + 1 == requiredAlignment {
+            return "\(HBAConstraintKey.minimumHBADataAlignmentMask.rawValue) = \(hex(minimumHBADataAlignmentMask))"
+        }
+        if minimumSegmentAlignmentByteCount == requiredAlignment {
+            return "\(HBAConstraintKey.minimumSegmentAlignmentByteCount.rawValue) = \(minimumSegmentAlignmentByteCount)"
+        }
+        return "\(HBAConstraintKey.dmaAlignment.rawValue) = \(dmaAlignment)"
+    }
 
     /// The nine keys one per line as `key = value` (the mask in hex), named as DriverKit names them.
     public var description: String {

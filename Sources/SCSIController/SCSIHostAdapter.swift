@@ -26,7 +26,9 @@ public final class SCSIHostAdapter: Sendable {
         let facts = DeviceFacts(
             controller: controller.identify,
             luns: controller.namespaces.map { LogicalUnit(nsid: $0.id, namespace: $0.identify) },
-            maximumTransferBytes: constraints.maxTransferSize,
+            // What one task may really carry: maxTransferSize, and no more commands of the segment
+            // byte count than the segment count allows, in the stricter direction.
+            maximumTransferBytes: min(constraints.largestTransfer(write: false), constraints.largestTransfer(write: true)),
             controllerMaximumTransferBytes: controller.maximumCommandBytes,
             maximumSegmentCount: min(constraints.maximumSegmentCountRead, constraints.maximumSegmentCountWrite),
             maximumSegmentBytes: min(constraints.maximumSegmentByteCountRead, constraints.maximumSegmentByteCountWrite),

@@ -43,7 +43,8 @@ public struct DeviceFacts: Sendable, Equatable {
     /// The controller's own limit (MDTS x CAP.MPSMIN) in bytes, nil when unlimited; with
     /// `maximumSegmentBytes` it gives OPTIMAL TRANSFER LENGTH: a transfer within both needs no splitting.
     public var controllerMaximumTransferBytes: Int?
-    /// HBA constraint: maximum segment count per transfer (informational: a task is one segment).
+    /// HBA constraint: most segments (NVMe commands of at most `maximumSegmentBytes`) one task may
+    /// be split into; informational here, since `maximumTransferBytes` already includes it.
     public var maximumSegmentCount: Int
     /// HBA constraint: maximum bytes per segment; 0 when not constrained.
     public var maximumSegmentBytes: Int

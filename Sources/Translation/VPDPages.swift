@@ -88,9 +88,9 @@ enum VPDPages {
         let optimalGranularity = namespace.nsfeat & 0x10 != 0 ? Int(namespace.npwg) + 1 : 0
         body.storeBE(UInt16(clamping: optimalGranularity), at: 2)
         body.storeBE(UInt32(clamping: facts.maximumTransferBytes / blockSize), at: 4)
-        // OPTIMAL TRANSFER LENGTH: the largest transfer neither the controller (MDTS) nor the HBA's
-        // segment byte limit makes the engine split; one task is one segment, so the segment
-        // count does not enter.
+        // OPTIMAL TRANSFER LENGTH: the largest transfer the engine serves with one NVMe command -
+        // one segment, bounded by the controller (MDTS) and the HBA's segment byte limit; the
+        // segment count bounds MAXIMUM TRANSFER LENGTH instead.
         let unsplit = [facts.controllerMaximumTransferBytes ?? 0, facts.maximumSegmentBytes].filter { $0 > 0 }.min() ?? 0
         body.storeBE(UInt32(clamping: unsplit / blockSize), at: 8)
         if facts.supportsDeallocate {

@@ -167,6 +167,8 @@ import Testing
         let misaligned = rig.queue.read(nsid: rig.nsid, lba: 0, blocks: 1, into: buffer, offset: 2)
         guard case let .requestRefused(reason) = misaligned.error else { Issue.record("not refused"); return }
         #expect(reason.contains("not aligned to 4 bytes"))
+        // Derived constraints: the HBA data alignment mask (3) is what demands dword alignment.
+        #expect(reason.contains("kIOMinimumHBADataAlignmentMaskKey = 0x3"))
         let tooLong = rig.queue.read(nsid: rig.nsid, lba: 0, blocks: 17, into: buffer)
         guard case let .requestRefused(why) = tooLong.error else { Issue.record("not refused"); return }
         #expect(why.contains("buffer has 8192"))

@@ -63,6 +63,22 @@ import Testing
         #expect(refused?.rule.contains("\(129 * (512 << 10))") == true)
     }
 
+    /// Piece n of a split request starts n x segment byte count into the buffer, so a segment
+    /// byte count that is not a multiple of the strictest alignment would misalign every later piece.
+    @Test func segmentByteCountMustKeepEveryPieceAligned() {
+        var overrides = HBAConstraintOverrides.complete(segments: 8, segmentBytes: 6 << 10, maxTransferSize: 48 << 10)
+        overrides.minimumSegmentAlignmentByteCount = 4096
+        let refused = refusal(overrides)
+        #expect(refused?.key == .maximumSegmentByteCountRead)
+        #expect(refused?.value == "6144")
+        #expect(refused?.rule.contains("multiple of the strictest alignment key (4096 bytes)") == true)
+        overrides.maximumSegmentByteCountRead = 8 << 10
+        overrides.maximumSegmentByteCountWrite = 8 << 10
+        overrides.maxTransferSize = 64 << 10
+        let accepted = try? HBAConstraints.validated(overrides, against: limits)
+        #expect(accepted?.requiredAlignment == 4096)
+    }
+
     /// The rule holds in either direction: a write side larger than the read side is checked too.
     @Test func writeDirectionProductIsCheckedToo() {
         var overrides = complete()
