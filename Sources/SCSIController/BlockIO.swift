@@ -41,8 +41,9 @@ extension IOQueue {
     public func deallocate(nsid: UInt32, ranges: [DatasetManagementRange]) -> BlockOutcome {
         let controller = core
         guard let ns = controller.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
-        guard !ranges.isEmpty, ranges.count <= 256 else {
-            return refused("Dataset Management takes 1 to 256 ranges, not \(ranges.count)", bytes: 0)
+        let rangeLimit = CommandLimits.datasetManagementRanges
+        guard rangeLimit.contains(ranges.count) else {
+            return refused("Dataset Management takes \(rangeLimit.lowerBound) to \(rangeLimit.upperBound) ranges, not \(ranges.count)", bytes: 0)
         }
         guard controller.identify.oncs.contains(.datasetManagement) else {
             return refused("the controller does not support Dataset Management (ONCS bit 2 is 0)", bytes: 0)
@@ -50,7 +51,7 @@ extension IOQueue {
         for range in ranges where range.startingLBA >= ns.blockCount || UInt64(range.blockCount) > ns.blockCount - range.startingLBA {
             return refused("range at LBA \(range.startingLBA) of \(range.blockCount) blocks ends past the namespace (\(ns.blockCount) blocks)", bytes: 0)
         }
-        let slots = scratch.address.bindMemory(to: DatasetManagementRange.self, capacity: 256)
+        let slots = scratch.address.bindMemory(to: DatasetManagementRange.self, capacity: rangeLimit.upperBound)
         for (index, range) in ranges.enumerated() {
             slots[index] = DatasetManagementRange(contextAttributes: range.contextAttributes.littleEndian,
                                                   blockCount: range.blockCount.littleEndian,
@@ -83,7 +84,7 @@ extension IOQueue {
         let segmentBytes = controller.constraints.segmentBytes(write: opcode == .write)
         return run(BreakerPlan(name: name, opcode: opcode, nsid: nsid, lba: lba, blocks: blocks, blockSize: ns.blockSize,
                                dataIOVA: buffer.iova + UInt64(offset), hasData: true, fua: fua,
-                               maxBlocksPerCommand: min(segmentBytes / ns.blockSize, 65536)))
+                               maxBlocksPerCommand: min(segmentBytes / ns.blockSize, CommandLimits.blocksPerCommand.upperBound)))
     }
 
     func noData(_ opcode: NVMOpcode, nsid: UInt32, lba: UInt64, blocks: Int, extra: UInt32, name: String) -> BlockOutcome {
@@ -93,7 +94,8 @@ extension IOQueue {
             return refused(reason, bytes: 0)
         }
         return run(BreakerPlan(name: name, opcode: opcode, nsid: nsid, lba: lba, blocks: blocks, blockSize: ns.blockSize,
-                               dataIOVA: 0, hasData: false, fua: false, cdw12Extra: extra, maxBlocksPerCommand: 65536))
+                               dataIOVA: 0, hasData: false, fua: false, cdw12Extra: extra,
+                               maxBlocksPerCommand: CommandLimits.blocksPerCommand.upperBound))
     }
 }
 
@@ -140,7 +142,7 @@ extension IOQueue {
             return refused(reason, bytes: max(0, blocks) * ns.blockSize)
         }
         let bytes = blocks * ns.blockSize
-        guard bytes <= controller.maximumCommandBytes, blocks <= 65536 else {
+        guard bytes <= controller.maximumCommandBytes, blocks <= CommandLimits.blocksPerCommand.upperBound else {
             return refused("Compare and Write of \(bytes) bytes exceeds one command (\(controller.maximumCommandBytes) bytes); fused commands cannot be split", bytes: bytes)
         }
         let result = controller.drive(FusedCompareAndWritePlan(nsid: nsid, lba: lba, blocks: blocks, bytes: bytes,

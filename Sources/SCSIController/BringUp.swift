@@ -50,7 +50,7 @@ struct BringUp {
 
         // Disable, program the admin queue, enable (NVMe Base 2.0, 3.5.1 "Memory-based Controller Initialization").
         try RegisterWaits.disable(device: device, cap: cap)
-        let adminDepth = min(options.adminQueueDepth, cap.maximumQueueEntries, 4096)
+        let adminDepth = min(options.adminQueueDepth, cap.maximumQueueEntries, CommandLimits.adminQueueEntries.upperBound)
         // The admin queue's epoch never changes: recovery, holding the admin lock, resets it itself.
         let adminQueue = try QueuePair(id: 0, depth: adminDepth, device: device, epoch: ControllerEpoch(), mapper: mapper,
                                        doorbellStride: Int(cap.dstrd), pageSize: pageSize, maximumCommandBytes: 8192, useSGL: false)
@@ -64,8 +64,8 @@ struct BringUp {
             try RegisterWaits.waitReady(true, device: device, cap: cap)
             let rawIdentify = try admin.runReturningData(.identify(.controller), name: "Identify Controller")
             identify = rawIdentify.withUnsafeBytes { IdentifyController(bytes: $0) }
-            let rtd3e = rawIdentify.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: 88, as: UInt32.self).littleEndian }
-            shutdownMilliseconds = DeviceValidation.shutdownMilliseconds(rtd3eMicroseconds: rtd3e, option: options.shutdownTimeoutMilliseconds)
+            shutdownMilliseconds = DeviceValidation.shutdownMilliseconds(rtd3eMicroseconds: identify.rtd3e,
+                                                                         option: options.shutdownTimeoutMilliseconds)
 
             let ids = try NamespaceDiscovery.activeIDs(admin: admin, version: version, namespaceCount: identify.nn, logger: options.logger)
             var (usable, unusable) = try NamespaceDiscovery.identify(ids, admin: admin)

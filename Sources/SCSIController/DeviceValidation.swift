@@ -27,14 +27,16 @@ enum DeviceValidation {
         guard page >= 4096, page <= 1 << 27, page & (page - 1) == 0 else {
             throw refuse("ControllerOptions.pageSize", page, "must be a power of two from 4096 to 128 MiB (CC.MPS 0...15)")
         }
-        guard (1...65535).contains(options.ioQueueCount) else {
-            throw refuse("ControllerOptions.ioQueueCount", options.ioQueueCount, "must be 1...65535 (NVMe queue identifiers)")
+        guard CommandLimits.queueCount.contains(options.ioQueueCount) else {
+            throw refuse("ControllerOptions.ioQueueCount", options.ioQueueCount,
+                         "must be \(CommandLimits.queueCount) (NVMe queue identifiers)")
         }
-        guard (2...65536).contains(options.ioQueueDepth) else {
-            throw refuse("ControllerOptions.ioQueueDepth", options.ioQueueDepth, "must be 2...65536 entries")
+        guard CommandLimits.ioQueueEntries.contains(options.ioQueueDepth) else {
+            throw refuse("ControllerOptions.ioQueueDepth", options.ioQueueDepth, "must be \(CommandLimits.ioQueueEntries) entries")
         }
-        guard (2...4096).contains(options.adminQueueDepth) else {
-            throw refuse("ControllerOptions.adminQueueDepth", options.adminQueueDepth, "must be 2...4096 entries (AQA)")
+        guard CommandLimits.adminQueueEntries.contains(options.adminQueueDepth) else {
+            throw refuse("ControllerOptions.adminQueueDepth", options.adminQueueDepth,
+                         "must be \(CommandLimits.adminQueueEntries) entries (AQA)")
         }
         guard options.commandTimeoutMilliseconds > 0 else {
             throw refuse("ControllerOptions.commandTimeoutMilliseconds", options.commandTimeoutMilliseconds, "must be positive")
