@@ -17,8 +17,8 @@ extension ControllerState {
                 throw CommandFailure(.invalidCommandOpcode)
             }
             // PSDT: PRP, or SGL when advertised; 10b (metadata SGL) is not supported, 11b is reserved.
-            let selection = DataPointerSelection.raw(entry)
-            guard selection == DataPointerSelection.prp || (selection == DataPointerSelection.sglContiguousMetadata && sglSupported) else {
+            let pointer = entry.declaredDataPointer
+            guard pointer == .prp || (pointer == .sglContiguousMetadata && sglSupported) else {
                 throw CommandFailure(.invalidFieldInCommand)
             }
             if opcode == .flush { return try flush(entry) }
