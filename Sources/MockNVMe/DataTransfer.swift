@@ -44,13 +44,16 @@ struct DataTransferWalker {
     }
 
     /// Translates the data pointer of `entry` for `length` bytes with `access`.
-    mutating func map(_ entry: SubmissionQueueEntry, length: Int, access: DMAAccess, sglAllowed: Bool) throws(CommandFailure) {
+    ///
+    /// PSDT has been checked before: dispatch holds admin commands to PRP and `executeIO` accepts
+    /// only PRP or, when advertised, SGL with a contiguous metadata buffer.
+    mutating func map(_ entry: SubmissionQueueEntry, length: Int, access: DMAAccess) throws(CommandFailure) {
         segments.removeAll(keepingCapacity: true)
         guard length > 0 else { return }
-        switch entry.declaredDataPointer {
-        case .prp?: try mapPRP(prp1: entry.dptr1, prp2: entry.dptr2, length: length, access: access)
-        case .sglContiguousMetadata? where sglAllowed: try mapSGL(entry.sgl1, length: length, access: access)
-        default: throw CommandFailure(.invalidFieldInCommand)
+        if entry.declaredDataPointer == .sglContiguousMetadata {
+            try mapSGL(entry.sgl1, length: length, access: access)
+        } else {
+            try mapPRP(prp1: entry.dptr1, prp2: entry.dptr2, length: length, access: access)
         }
     }
 

@@ -73,7 +73,7 @@ extension ControllerState {
         health.hostReadCommands += 1
         health.unitsRead += UInt64(bytes / 512)
         if discardData { return }
-        try walker.map(entry, length: bytes, access: .deviceWrites, sglAllowed: sglSupported)
+        try walker.map(entry, length: bytes, access: .deviceWrites)
         var cursor = SegmentCursor()
         let blockSize = namespaces[index].blockSize
         for lba in entry.startingLBA..<(entry.startingLBA + UInt64(entry.blockCount)) {
@@ -85,7 +85,7 @@ extension ControllerState {
         health.hostWriteCommands += 1
         health.unitsWritten += UInt64(bytes / 512)
         if discardData { return }
-        try walker.map(entry, length: bytes, access: .deviceReads, sglAllowed: sglSupported)
+        try walker.map(entry, length: bytes, access: .deviceReads)
         var cursor = SegmentCursor()
         let blockSize = namespaces[index].blockSize
         let cache = cached(entry)
@@ -98,7 +98,7 @@ extension ControllerState {
     private mutating func compare(_ entry: SubmissionQueueEntry, _ index: Int, _ bytes: Int) throws(CommandFailure) {
         health.hostReadCommands += 1
         if discardData { return }
-        try walker.map(entry, length: bytes, access: .deviceReads, sglAllowed: sglSupported)
+        try walker.map(entry, length: bytes, access: .deviceReads)
         var cursor = SegmentCursor()
         let blockSize = namespaces[index].blockSize
         var equal = true
@@ -135,7 +135,7 @@ extension ControllerState {
     private mutating func datasetManagement(_ entry: SubmissionQueueEntry, _ index: Int) throws(CommandFailure) {
         let rangeCount = Int(entry.cdw10 & 0xFF) + 1
         let bytes = rangeCount * DatasetManagementRange.size
-        try walker.map(entry, length: bytes, access: .deviceReads, sglAllowed: sglSupported)
+        try walker.map(entry, length: bytes, access: .deviceReads)
         guard entry.cdw11 & DatasetManagementAttribute.deallocate != 0, !discardData else { return }
         var raw = [UInt8](repeating: 0, count: bytes)
         var cursor = SegmentCursor()
