@@ -26,12 +26,6 @@ extension ControllerState {
             } else {
                 disposition = executeAdmin(entry)
             }
-            complete(entry, sqid: sqid, disposition, hostile: hostile)
-            if asyncEventsUnmasked {
-                asyncEventsUnmasked = false
-                deliverAsyncEvents()
-            }
-            return
         } else {
             switch fuse {
             case .normal?: disposition = executeIO(entry, sqid: sqid)
@@ -41,6 +35,11 @@ extension ControllerState {
             }
         }
         complete(entry, sqid: sqid, disposition, hostile: hostile)
+        // A Get Log Page may have unmasked event types: waiting events go to outstanding
+        // Asynchronous Event Requests after its own completion. Every other change to events,
+        // masks or requests reports at once, so after any other admin command this finds nothing
+        // (an empty request list, or no waiting event of an unmasked type) and posts nothing.
+        if sqid == 0 { deliverAsyncEvents() }
     }
 
     mutating func complete(_ entry: SubmissionQueueEntry, sqid: Int, _ disposition: Disposition, hostile: HostileCompletion? = nil) {
