@@ -22,8 +22,7 @@ extension ControllerState {
                 throw CommandFailure(.invalidFieldInCommand)
             }
             if opcode == .flush { return try flush(entry) }
-            let index = Int(entry.nsid) &- 1
-            guard entry.nsid != 0, index < namespaces.count else { throw CommandFailure(.invalidNamespaceOrFormat) }
+            let index = try activeNamespaceIndex(entry.nsid)
             switch opcode {
             case .read, .write, .compare, .verify, .writeZeroes:
                 let count = UInt64(entry.blockCount)
@@ -124,9 +123,7 @@ extension ControllerState {
         if entry.nsid == 0xFFFF_FFFF {
             for index in namespaces.indices { try namespaces[index].persistCache() }
         } else {
-            let index = Int(entry.nsid) &- 1
-            guard entry.nsid != 0, index < namespaces.count else { throw CommandFailure(.invalidNamespaceOrFormat) }
-            try namespaces[index].persistCache()
+            try namespaces[try activeNamespaceIndex(entry.nsid)].persistCache()
         }
         return .done(.success, 0)
     }
