@@ -27,14 +27,11 @@ struct AsyncEventMask {
         clearingPages = clearingPages & ~(0xFF << shift) | UInt64(logPage) << shift
     }
 
-    /// Unmasks every type reported with `logPage`; returns whether any was.
-    mutating func clear(logPage: UInt8) -> Bool {
-        var cleared = false
+    /// Unmasks every type reported with `logPage`.
+    mutating func clear(logPage: UInt8) {
         for type in UInt8(0)..<8 where isMasked(type: type) && UInt8(truncatingIfNeeded: clearingPages >> (UInt64(type) * 8)) == logPage {
             maskedTypes &= ~(1 << type)
-            cleared = true
         }
-        return cleared
     }
 }
 

@@ -16,31 +16,30 @@ extension ControllerState {
                 hostile = kind
             }
         }
-        // FUSE as raw bits: `SubmissionQueueEntry.fuse` reads the reserved 11b as normal.
-        let fuse = (entry.cdw0 >> 8) & 0b11
+        // nil is the reserved FUSE 11b (`fuse` would read it as normal).
+        let fuse = entry.declaredFuse
         let disposition: Disposition
         if sqid == 0 {
             // Admin commands over PCIe use PRPs only and are never fused.
-            if DataPointerSelection.raw(entry) != DataPointerSelection.prp || fuse != 0 {
+            if entry.declaredDataPointer != .prp || fuse != .normal {
                 disposition = .done(CompletionStatus(.invalidFieldInCommand, doNotRetry: true), 0)
             } else {
                 disposition = executeAdmin(entry)
             }
-            complete(entry, sqid: sqid, disposition, hostile: hostile)
-            if asyncEventsUnmasked {
-                asyncEventsUnmasked = false
-                deliverAsyncEvents()
-            }
-            return
         } else {
             switch fuse {
-            case 0b00: disposition = executeIO(entry, sqid: sqid)
-            case 0b01: return executeFused(entry, sqid: sqid)
-            case 0b10: disposition = .done(CompletionStatus(.abortedMissingFused), 0)
-            default: disposition = .done(CompletionStatus(.invalidFieldInCommand, doNotRetry: true), 0)
+            case .normal?: disposition = executeIO(entry, sqid: sqid)
+            case .first?: return executeFused(entry, sqid: sqid)
+            case .second?: disposition = .done(CompletionStatus(.abortedMissingFused), 0)
+            case nil: disposition = .done(CompletionStatus(.invalidFieldInCommand, doNotRetry: true), 0)
             }
         }
         complete(entry, sqid: sqid, disposition, hostile: hostile)
+        // A Get Log Page may have unmasked event types: waiting events go to outstanding
+        // Asynchronous Event Requests after its own completion. Every other change to events,
+        // masks or requests reports at once, so after any other admin command this finds nothing
+        // (an empty request list, or no waiting event of an unmasked type) and posts nothing.
+        if sqid == 0 { deliverAsyncEvents() }
     }
 
     mutating func complete(_ entry: SubmissionQueueEntry, sqid: Int, _ disposition: Disposition, hostile: HostileCompletion? = nil) {

@@ -81,8 +81,6 @@ struct ControllerState {
     /// Events not yet reported, as their completion Dword 0.
     var pendingEvents: [UInt32] = []
     var asyncEventMask = AsyncEventMask()
-    /// A log page read has unmasked event types: report waiting events after its completion.
-    var asyncEventsUnmasked = false
     var scheduled: [ScheduledCompletion] = []
     /// Abort commands executed whose completions are not posted yet (limited by ACL).
     var outstandingAborts = 0

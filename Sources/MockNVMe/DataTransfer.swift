@@ -25,13 +25,6 @@ struct HostSegment {
     var length: Int
 }
 
-/// PSDT (CDW0 bits 15:14) as raw bits: `SubmissionQueueEntry.psdt` reads the reserved 11b as PRP.
-enum DataPointerSelection {
-    static let prp: UInt32 = 0b00
-    static let sglContiguousMetadata: UInt32 = 0b01
-    @inline(__always) static func raw(_ entry: SubmissionQueueEntry) -> UInt32 { (entry.cdw0 >> 14) & 0b11 }
-}
-
 /// Walks a command's data pointer (PRP1/PRP2 with PRP lists, or SGL descriptors) through the
 /// software IOMMU into host segments. Every address the host gave is translated before any
 /// data moves, so a bad pointer fails the command with nothing half done.
@@ -51,13 +44,16 @@ struct DataTransferWalker {
     }
 
     /// Translates the data pointer of `entry` for `length` bytes with `access`.
-    mutating func map(_ entry: SubmissionQueueEntry, length: Int, access: DMAAccess, sglAllowed: Bool) throws(CommandFailure) {
+    ///
+    /// PSDT has been checked before: dispatch holds admin commands to PRP and `executeIO` accepts
+    /// only PRP or, when advertised, SGL with a contiguous metadata buffer.
+    mutating func map(_ entry: SubmissionQueueEntry, length: Int, access: DMAAccess) throws(CommandFailure) {
         segments.removeAll(keepingCapacity: true)
         guard length > 0 else { return }
-        switch DataPointerSelection.raw(entry) {
-        case DataPointerSelection.prp: try mapPRP(prp1: entry.dptr1, prp2: entry.dptr2, length: length, access: access)
-        case DataPointerSelection.sglContiguousMetadata where sglAllowed: try mapSGL(entry.sgl1, length: length, access: access)
-        default: throw CommandFailure(.invalidFieldInCommand)
+        if entry.declaredDataPointer == .sglContiguousMetadata {
+            try mapSGL(entry.sgl1, length: length, access: access)
+        } else {
+            try mapPRP(prp1: entry.dptr1, prp2: entry.dptr2, length: length, access: access)
         }
     }
 

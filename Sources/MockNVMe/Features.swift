@@ -18,28 +18,24 @@ extension ControllerState {
 
     mutating func getFeatures(_ entry: SubmissionQueueEntry) throws(CommandFailure) -> UInt32 {
         guard let select = FeatureSelect(rawValue: (entry.cdw10 >> 8) & 0b111) else { throw CommandFailure(.invalidFieldInCommand) }
-        guard let feature = FeatureID(rawValue: UInt8(truncatingIfNeeded: entry.cdw10)), Self.supportedFeatures.contains(feature),
-              feature != .volatileWriteCache || configuration.volatileWriteCache else {
-            throw CommandFailure(.invalidFieldInCommand)
-        }
-        if select == .supportedCapabilities { return Self.changeableOnly }
         let current = select == .current
-        switch feature {
-        case .numberOfQueues:
+        let value: UInt32
+        switch FeatureID(rawValue: UInt8(truncatingIfNeeded: entry.cdw10)) {
+        case .numberOfQueues?:
             let sq = current ? grantedSubmissionQueues : configuration.ioQueueCount
             let cq = current ? grantedCompletionQueues : configuration.ioQueueCount
-            return UInt32(sq - 1) | UInt32(cq - 1) << 16
-        case .volatileWriteCache:
-            return (current ? writeCacheEnabled : true) ? 1 : 0
-        case .arbitration:
-            return current ? arbitration : 0
-        default:  // Power Management: PS0 and no workload hint after a reset
-            return current ? powerManagement : 0
+            value = UInt32(sq - 1) | UInt32(cq - 1) << 16
+        case .volatileWriteCache? where configuration.volatileWriteCache:
+            value = (current ? writeCacheEnabled : true) ? 1 : 0
+        case .arbitration?:
+            value = current ? arbitration : 0
+        case .powerManagement?:  // PS0 and no workload hint after a reset
+            value = current ? powerManagement : 0
+        default:  // not a feature the mock implements, or a write cache it does not have
+            throw CommandFailure(.invalidFieldInCommand)
         }
+        return select == .supportedCapabilities ? Self.changeableOnly : value
     }
-
-    /// The features the mock implements.
-    static let supportedFeatures: [FeatureID] = [.arbitration, .powerManagement, .volatileWriteCache, .numberOfQueues]
 
     mutating func setFeatures(_ entry: SubmissionQueueEntry) throws(CommandFailure) -> UInt32 {
         if entry.cdw10 & (1 << 31) != 0 { throw CommandFailure(.featureIdentifierNotSaveable) }

@@ -28,11 +28,12 @@ extension ControllerState {
         try sendToHost(entry, page, from: 0, length: 4096)
     }
 
-    /// The index of active namespace `nsid`; 0, FFFFFFFFh and unknown NSIDs are Invalid
+    /// The index of active namespace `nsid` (in `namespaces` and `configuration.namespaces`
+    /// alike: one storage per configured namespace); 0, FFFFFFFFh and unknown NSIDs are Invalid
     /// Namespace or Format (every namespace of the mock is active).
-    private func activeNamespaceIndex(_ nsid: UInt32) throws(CommandFailure) -> Int {
+    func activeNamespaceIndex(_ nsid: UInt32) throws(CommandFailure) -> Int {
         let index = Int(nsid) &- 1
-        guard nsid != 0, index < configuration.namespaces.count else { throw CommandFailure(.invalidNamespaceOrFormat) }
+        guard nsid != 0, index < namespaces.count else { throw CommandFailure(.invalidNamespaceOrFormat) }
         return index
     }
 }

@@ -111,9 +111,10 @@ extension ControllerState {
         guard offset < UInt64(page.count) else { throw CommandFailure(.invalidFieldInCommand) }
         try sendToHost(entry, page, from: Int(offset), length: dwords * 4)
         // RAE (CDW10 bit 15) clear: the host has seen the events this page explains. Waiting
-        // events of those types are reported once this command's completion is posted.
-        if entry.cdw10 & Self.retainAsynchronousEvent == 0, asyncEventMask.clear(logPage: UInt8(truncatingIfNeeded: entry.cdw10)) {
-            asyncEventsUnmasked = true
+        // events of those types are reported once this command's completion is posted (dispatch
+        // delivers events after every admin completion).
+        if entry.cdw10 & Self.retainAsynchronousEvent == 0 {
+            asyncEventMask.clear(logPage: UInt8(truncatingIfNeeded: entry.cdw10))
         }
     }
 

@@ -17,13 +17,12 @@ extension ControllerState {
                 throw CommandFailure(.invalidCommandOpcode)
             }
             // PSDT: PRP, or SGL when advertised; 10b (metadata SGL) is not supported, 11b is reserved.
-            let selection = DataPointerSelection.raw(entry)
-            guard selection == DataPointerSelection.prp || (selection == DataPointerSelection.sglContiguousMetadata && sglSupported) else {
+            let pointer = entry.declaredDataPointer
+            guard pointer == .prp || (pointer == .sglContiguousMetadata && sglSupported) else {
                 throw CommandFailure(.invalidFieldInCommand)
             }
             if opcode == .flush { return try flush(entry) }
-            let index = Int(entry.nsid) &- 1
-            guard entry.nsid != 0, index < namespaces.count else { throw CommandFailure(.invalidNamespaceOrFormat) }
+            let index = try activeNamespaceIndex(entry.nsid)
             switch opcode {
             case .read, .write, .compare, .verify, .writeZeroes:
                 let count = UInt64(entry.blockCount)
@@ -73,7 +72,7 @@ extension ControllerState {
         health.hostReadCommands += 1
         health.unitsRead += UInt64(bytes / 512)
         if discardData { return }
-        try walker.map(entry, length: bytes, access: .deviceWrites, sglAllowed: sglSupported)
+        try walker.map(entry, length: bytes, access: .deviceWrites)
         var cursor = SegmentCursor()
         let blockSize = namespaces[index].blockSize
         for lba in entry.startingLBA..<(entry.startingLBA + UInt64(entry.blockCount)) {
@@ -85,7 +84,7 @@ extension ControllerState {
         health.hostWriteCommands += 1
         health.unitsWritten += UInt64(bytes / 512)
         if discardData { return }
-        try walker.map(entry, length: bytes, access: .deviceReads, sglAllowed: sglSupported)
+        try walker.map(entry, length: bytes, access: .deviceReads)
         var cursor = SegmentCursor()
         let blockSize = namespaces[index].blockSize
         let cache = cached(entry)
@@ -98,7 +97,7 @@ extension ControllerState {
     private mutating func compare(_ entry: SubmissionQueueEntry, _ index: Int, _ bytes: Int) throws(CommandFailure) {
         health.hostReadCommands += 1
         if discardData { return }
-        try walker.map(entry, length: bytes, access: .deviceReads, sglAllowed: sglSupported)
+        try walker.map(entry, length: bytes, access: .deviceReads)
         var cursor = SegmentCursor()
         let blockSize = namespaces[index].blockSize
         var equal = true
@@ -124,9 +123,7 @@ extension ControllerState {
         if entry.nsid == 0xFFFF_FFFF {
             for index in namespaces.indices { try namespaces[index].persistCache() }
         } else {
-            let index = Int(entry.nsid) &- 1
-            guard entry.nsid != 0, index < namespaces.count else { throw CommandFailure(.invalidNamespaceOrFormat) }
-            try namespaces[index].persistCache()
+            try namespaces[try activeNamespaceIndex(entry.nsid)].persistCache()
         }
         return .done(.success, 0)
     }
@@ -135,7 +132,7 @@ extension ControllerState {
     private mutating func datasetManagement(_ entry: SubmissionQueueEntry, _ index: Int) throws(CommandFailure) {
         let rangeCount = Int(entry.cdw10 & 0xFF) + 1
         let bytes = rangeCount * DatasetManagementRange.size
-        try walker.map(entry, length: bytes, access: .deviceReads, sglAllowed: sglSupported)
+        try walker.map(entry, length: bytes, access: .deviceReads)
         guard entry.cdw11 & DatasetManagementAttribute.deallocate != 0, !discardData else { return }
         var raw = [UInt8](repeating: 0, count: bytes)
         var cursor = SegmentCursor()

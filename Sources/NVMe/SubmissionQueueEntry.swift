@@ -51,6 +51,16 @@ public struct SubmissionQueueEntry: Sendable, Hashable, BitwiseCopyable {
         get { DataPointerKind(rawValue: UInt8(bits(cdw0, 14, 2))) ?? .prp }
         set { cdw0 = setting(cdw0, 14, 2, to: UInt32(newValue.rawValue)) }
     }
+    /// Fused Operation (CDW0 bits 9:8) as the host wrote it: nil for the reserved 11b, which
+    /// `fuse` reads as `.normal`. A controller validating a command checks this one.
+    @inlinable public var declaredFuse: FusedOperation? {
+        FusedOperation(rawValue: UInt8(bits(cdw0, 8, 2)))
+    }
+    /// PRP or SGL for Data Transfer (CDW0 bits 15:14) as the host wrote it: nil for the reserved
+    /// 11b, which `psdt` reads as `.prp`. A controller validating a command checks this one.
+    @inlinable public var declaredDataPointer: DataPointerKind? {
+        DataPointerKind(rawValue: UInt8(bits(cdw0, 14, 2)))
+    }
     /// Command Identifier (CDW0 bits 31:16), unique among the commands outstanding on one queue.
     @inlinable public var commandID: UInt16 {
         get { UInt16(truncatingIfNeeded: cdw0 >> 16) }

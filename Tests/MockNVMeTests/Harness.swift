@@ -41,14 +41,23 @@ final class Harness: @unchecked Sendable {  // each queue pair is driven by one 
         controller = given ?? MockController(configuration: configuration)
         mapper = try DMAMapper(iommu: controller.iommu, pageSize: pageSize, pinning: .disabled)
         stride = 4 << Int(configuration.doorbellStride)
-        let admin = try QueuePair(id: 0, mapper: mapper, sqEntries: adminEntries, cqEntries: adminEntries)
-        queues[0] = admin
-        controller.writeRegister32(try AdminQueueAttributes(submissionEntryCount: adminEntries,
-                                                            completionEntryCount: adminEntries).rawValue,
-                                   at: ControllerRegister.aqa)
+        try installAdminQueue(entries: adminEntries)
+        if enable { self.enable() }
+    }
+
+    /// A fresh admin queue pair of `entries` entries each, in place of every queue pair the
+    /// harness knew: AQA (unless `keepingAQA`, to rely on the controller having kept it), ASQ and
+    /// ACQ are written; CC is left alone.
+    func installAdminQueue(entries: Int, keepingAQA: Bool = false) throws {
+        let admin = try QueuePair(id: 0, mapper: mapper, sqEntries: entries, cqEntries: entries)
+        queues = [0: admin]
+        if !keepingAQA {
+            controller.writeRegister32(try AdminQueueAttributes(submissionEntryCount: entries,
+                                                                completionEntryCount: entries).rawValue,
+                                       at: ControllerRegister.aqa)
+        }
         controller.writeRegister64(admin.sq.iova, at: ControllerRegister.asq)
         controller.writeRegister64(admin.cq.iova, at: ControllerRegister.acq)
-        if enable { self.enable() }
     }
 
     /// CC.EN = 1 with 4 KiB pages and 64/16-byte I/O entries.
@@ -65,11 +74,7 @@ final class Harness: @unchecked Sendable {  // each queue pair is driven by one 
     /// (AQA is kept), CC.EN = 1. I/O queue pairs are forgotten, as the controller forgets them.
     func resetController() throws {
         controller.writeRegister32(0, at: ControllerRegister.cc)
-        let old = queues[0]!
-        let admin = try QueuePair(id: 0, mapper: mapper, sqEntries: old.sqEntries, cqEntries: old.cqEntries)
-        queues = [0: admin]
-        controller.writeRegister64(admin.sq.iova, at: ControllerRegister.asq)
-        controller.writeRegister64(admin.cq.iova, at: ControllerRegister.acq)
+        try installAdminQueue(entries: queues[0]!.sqEntries, keepingAQA: true)
         enable()
     }
 

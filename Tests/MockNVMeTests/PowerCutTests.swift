@@ -15,12 +15,7 @@ struct PowerCutTests {
         #expect(!harness.csts.rdy)
         #expect(harness.controller.readRegister32(at: ControllerRegister.cc) == 0)
         #expect(harness.controller.readRegister32(at: ControllerRegister.aqa) == 0)
-        let admin = try Harness.QueuePair(id: 0, mapper: harness.mapper, sqEntries: 16, cqEntries: 16)
-        harness.queues = [0: admin]
-        harness.controller.writeRegister32(try AdminQueueAttributes(submissionEntryCount: 16, completionEntryCount: 16).rawValue,
-                                           at: ControllerRegister.aqa)
-        harness.controller.writeRegister64(admin.sq.iova, at: ControllerRegister.asq)
-        harness.controller.writeRegister64(admin.cq.iova, at: ControllerRegister.acq)
+        try harness.installAdminQueue(entries: 16)
         harness.enable()
         #expect(harness.csts.rdy)
         try harness.createQueuePair(1)

@@ -127,9 +127,7 @@ struct RegisterTests {
         #expect(!harness.csts.rdy)
         #expect(ControllerConfiguration(rawValue: harness.controller.readRegister32(at: ControllerRegister.cc)).en == false)
         // AQA/ASQ/ACQ are kept: enabling again works, and queue 1 no longer exists.
-        harness.queues = [0: try Harness.QueuePair(id: 0, mapper: harness.mapper, sqEntries: 16, cqEntries: 16)]
-        harness.controller.writeRegister64(harness.queues[0]!.sq.iova, at: ControllerRegister.asq)
-        harness.controller.writeRegister64(harness.queues[0]!.cq.iova, at: ControllerRegister.acq)
+        try harness.installAdminQueue(entries: 16, keepingAQA: true)
         harness.enable()
         #expect(harness.csts.rdy)
         let delete = harness.execute(.deleteIOSubmissionQueue(id: 1))

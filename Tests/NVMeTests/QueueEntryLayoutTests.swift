@@ -30,6 +30,16 @@ import NVMe
         entry.commandID = 0xBEEF
         // OPC bits 7:0, FUSE 9:8, PSDT 15:14, CID 31:16.
         #expect(entry.cdw0 == 0xBEEF_0000 | 0b01 << 14 | 0b10 << 8 | 0x02)
+        #expect(entry.declaredFuse == .second)
+        #expect(entry.declaredDataPointer == .sglContiguousMetadata)
+    }
+
+    @Test func reservedFuseAndPSDTAreNotDeclaredValues() {
+        var entry = SubmissionQueueEntry()
+        entry.cdw0 = 0b11 << 14 | 0b11 << 8
+        // The plain getters fold the reserved 11b into the default; the declared ones do not.
+        #expect(entry.fuse == .normal && entry.psdt == .prp)
+        #expect(entry.declaredFuse == nil && entry.declaredDataPointer == nil)
     }
 
     @Test func readWriteFieldsSitInTheirDwords() {
