@@ -32,9 +32,7 @@ struct HostMemory {
         length: Int, numaNode: Int?, pinning: DMAPinning, hugePages source: HugePageSource, notes: inout Notes
     ) throws(DMAMapperError) -> HostMemory {
         let systemPage = max(Int(sysconf(Int32(_SC_PAGESIZE))), 4096)
-        guard var mapped = roundUp(length, systemPage) else {
-            throw .lengthTooLarge(length, maximum: Int.max / systemPage * systemPage)
-        }
+        var mapped = try roundUpToPages(length, systemPage)
         var base: UnsafeMutableRawPointer?
         var hugePages = false
         if length >= hugePageSize, let hugeLength = roundUp(length, hugePageSize) {
