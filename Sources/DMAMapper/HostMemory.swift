@@ -47,8 +47,10 @@ struct HostMemory {
             }
         }
         if base == nil {
-            let normal = mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-            guard let normal, Int(bitPattern: normal) != -1 else { throw .memoryUnavailable(length: length, errno: errno) }
+            let flags = MAP_PRIVATE | MAP_ANONYMOUS
+            guard let normal = unlessMapFailed(mmap(nil, mapped, PROT_READ | PROT_WRITE, flags, -1, 0)) else {
+                throw .memoryUnavailable(length: length, errno: errno)
+            }
             base = normal
             // Transparent hugepages are the next best thing for large buffers; advice only.
             if length >= hugePageSize { _ = madvise(normal, mapped, MADV_HUGEPAGE) }
@@ -104,9 +106,15 @@ struct HugePageSource: Sendable {
     /// Anonymous MAP_HUGETLB memory from the kernel's 2 MiB reserve (vm.nr_hugepages).
     static let kernel = HugePageSource { length in
         let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | mapHuge2MB
-        guard let memory = mmap(nil, length, PROT_READ | PROT_WRITE, flags, -1, 0), Int(bitPattern: memory) != -1 else {
+        guard let memory = unlessMapFailed(mmap(nil, length, PROT_READ | PROT_WRITE, flags, -1, 0)) else {
             return .failure(Failure(errno: errno))
         }
         return .success(memory)
     }
+}
+
+/// mmap's result, nil for MAP_FAILED ((void *) -1, a macro Swift cannot import). Leaves errno alone.
+private func unlessMapFailed(_ pointer: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    guard let pointer, Int(bitPattern: pointer) != -1 else { return nil }
+    return pointer
 }
