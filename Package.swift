@@ -58,8 +58,11 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The fake sysfs tree PCIDeviceTests and CtrlBenchTests share (test targets cannot depend on
+        // test targets). Foundation only; nothing in Sources uses it.
+        .target(name: "FakeSysfs", path: "Tests/Support/FakeSysfs", swiftSettings: strict),
         .testTarget(name: "NVMeTests", dependencies: ["NVMe"], swiftSettings: strict),
-        .testTarget(name: "PCIDeviceTests", dependencies: ["PCIDevice"], swiftSettings: strict),
+        .testTarget(name: "PCIDeviceTests", dependencies: ["PCIDevice", "FakeSysfs"], swiftSettings: strict),
         .testTarget(name: "DMAMapperTests", dependencies: ["DMAMapper", "SeededRandom"], swiftSettings: strict),
         .testTarget(name: "TranslationTests", dependencies: ["Translation", "NVMe", "SeededRandom"], swiftSettings: strict),
         .testTarget(name: "MockNVMeTests", dependencies: ["MockNVMe", "DMAMapper", "NVMe", "SeededRandom"], swiftSettings: strict),
@@ -68,7 +71,7 @@ let package = Package(
             dependencies: ["SCSIController", "MockNVMe", "NVMe", "DMAMapper", "Translation", "SeededRandom", logging],
             swiftSettings: strict
         ),
-        .testTarget(name: "CtrlBenchTests", dependencies: ["ctrlbench"], swiftSettings: strict),
+        .testTarget(name: "CtrlBenchTests", dependencies: ["ctrlbench", "FakeSysfs"], swiftSettings: strict),
     ]
 )
 

@@ -81,9 +81,7 @@ public final class DMAMapper: Sendable {
     ///   the IOMMU's error when mapping fails. Nothing is left allocated after a throw.
     public func allocate(length: Int, access: DMAAccess = .readWrite) throws -> DMABuffer {
         guard length > 0 else { throw DMAMapperError.invalidLength(length) }
-        guard let mappedLength = roundUp(length, pageSize) else {
-            throw DMAMapperError.lengthTooLarge(length, maximum: Int.max / pageSize * pageSize)
-        }
+        let mappedLength = try roundUpToPages(length, pageSize)
         let alignment = mappedLength >= Self.largeBufferThreshold ? max(Self.largeBufferThreshold, pageSize) : pageSize
         let iova = try state.withLock { state throws(IOVAAllocatorError) in
             try state.allocator.allocate(length: mappedLength, alignment: alignment)

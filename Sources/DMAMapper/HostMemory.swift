@@ -32,9 +32,7 @@ struct HostMemory {
         length: Int, numaNode: Int?, pinning: DMAPinning, hugePages source: HugePageSource, notes: inout Notes
     ) throws(DMAMapperError) -> HostMemory {
         let systemPage = max(Int(sysconf(Int32(_SC_PAGESIZE))), 4096)
-        guard var mapped = roundUp(length, systemPage) else {
-            throw .lengthTooLarge(length, maximum: Int.max / systemPage * systemPage)
-        }
+        var mapped = try roundUpToPages(length, systemPage)
         var base: UnsafeMutableRawPointer?
         var hugePages = false
         if length >= hugePageSize, let hugeLength = roundUp(length, hugePageSize) {
@@ -49,8 +47,10 @@ struct HostMemory {
             }
         }
         if base == nil {
-            let normal = mmap(nil, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-            guard let normal, Int(bitPattern: normal) != -1 else { throw .memoryUnavailable(length: length, errno: errno) }
+            let flags = MAP_PRIVATE | MAP_ANONYMOUS
+            guard let normal = unlessMapFailed(mmap(nil, mapped, PROT_READ | PROT_WRITE, flags, -1, 0)) else {
+                throw .memoryUnavailable(length: length, errno: errno)
+            }
             base = normal
             // Transparent hugepages are the next best thing for large buffers; advice only.
             if length >= hugePageSize { _ = madvise(normal, mapped, MADV_HUGEPAGE) }
@@ -89,16 +89,6 @@ struct HostMemory {
         }
         numa_tonode_memory(base, mappedLength, Int32(node))
     }
-
-    /// The NUMA node of each of the first `count` system pages, as the kernel reports it
-    /// (`move_pages` without target nodes only queries); nil for a page not yet faulted in.
-    func nodesOfPages(count: Int) -> [Int?] {
-        let systemPage = Int(sysconf(Int32(_SC_PAGESIZE)))
-        var pages: [UnsafeMutableRawPointer?] = (0..<count).map { base + $0 * systemPage }
-        var status = [Int32](repeating: -1, count: count)
-        guard move_pages(0, UInt(count), &pages, nil, &status, 0) == 0 else { return Array(repeating: nil, count: count) }
-        return status.map { $0 >= 0 ? Int($0) : nil }
-    }
 }
 
 /// Where 2 MiB hugepage memory comes from. The kernel's MAP_HUGETLB in production; tests stand in
@@ -116,9 +106,15 @@ struct HugePageSource: Sendable {
     /// Anonymous MAP_HUGETLB memory from the kernel's 2 MiB reserve (vm.nr_hugepages).
     static let kernel = HugePageSource { length in
         let flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | mapHuge2MB
-        guard let memory = mmap(nil, length, PROT_READ | PROT_WRITE, flags, -1, 0), Int(bitPattern: memory) != -1 else {
+        guard let memory = unlessMapFailed(mmap(nil, length, PROT_READ | PROT_WRITE, flags, -1, 0)) else {
             return .failure(Failure(errno: errno))
         }
         return .success(memory)
     }
+}
+
+/// mmap's result, nil for MAP_FAILED ((void *) -1, a macro Swift cannot import). Leaves errno alone.
+private func unlessMapFailed(_ pointer: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
+    guard let pointer, Int(bitPattern: pointer) != -1 else { return nil }
+    return pointer
 }

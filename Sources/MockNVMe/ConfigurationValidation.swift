@@ -1,3 +1,5 @@
+import NVMe
+
 /// Why a `MockConfiguration` cannot be modelled: the field, the value it had and the rule it
 /// broke, e.g. `MockConfiguration.doorbellStride = 16: CAP.DSTRD is 4 bits, 0...15`.
 public struct MockConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -69,8 +71,12 @@ extension MockNamespace {
         try check(blockCount > 0, "blockCount", "0", "a namespace needs at least one block")
         try check(blockCount <= UInt64(Int64.max) / UInt64(blockSize), "blockCount", "\(blockCount)",
                   "blockCount x blockSize must fit in 63 bits")
-        for (name, value, length) in [("nguid", nguid, 16), ("eui64", eui64, 8), ("uuid", uuid, 16)] {
+        let identifiers: [(String, [UInt8]?, NamespaceIdentifierType)] = [
+            ("nguid", nguid, .nguid), ("eui64", eui64, .eui64), ("uuid", uuid, .uuid),
+        ]
+        for (name, value, type) in identifiers {
             guard let value else { continue }
+            let length = type.length
             try check(value.count == length && value.contains { $0 != 0 }, name, "\(value)",
                       "\(length) bytes, not all zero (all zero means none: use nil)")
         }

@@ -21,8 +21,8 @@ extension SubmissionQueueEntry {
                                                vector: UInt16 = 0) throws(CommandFieldError) -> Self {
         let entries = try CommandLimits.check(entryCount, in: CommandLimits.ioQueueEntries,
                                               field: "Create I/O Completion Queue QSIZE (entries)")
-        return completionQueueCreation(id: id, entries: entries, baseIOVA: baseIOVA,
-                                       interruptsEnabled: interruptsEnabled, vector: vector)
+        return queueCreation(.createIOCompletionQueue, id: id, entries: entries, baseIOVA: baseIOVA,
+                             cdw11: 1 | (interruptsEnabled ? 1 << 1 : 0) | UInt32(vector) << 16)
     }
 
     /// Create I/O Submission Queue bound to completion queue `completionQueueID`; physically contiguous.
@@ -32,8 +32,21 @@ extension SubmissionQueueEntry {
                                                priority: UInt8 = 0) throws(CommandFieldError) -> Self {
         let entries = try CommandLimits.check(entryCount, in: CommandLimits.ioQueueEntries,
                                               field: "Create I/O Submission Queue QSIZE (entries)")
-        return submissionQueueCreation(id: id, entries: entries, baseIOVA: baseIOVA,
-                                       completionQueueID: completionQueueID, priority: priority)
+        return queueCreation(.createIOSubmissionQueue, id: id, entries: entries, baseIOVA: baseIOVA,
+                             cdw11: 1 | UInt32(priority & 0b11) << 1 | UInt32(completionQueueID) << 16)
+    }
+
+    /// Both queue creations: PRP1 is the ring, CDW10 is QID (15:0) and QSIZE (31:16, 0's based),
+    /// CDW11 bit 0 (PC) says the ring is physically contiguous. `entries` has been checked against
+    /// `CommandLimits.ioQueueEntries`, so QSIZE is neither negative nor too wide for its field.
+    private static func queueCreation(_ opcode: AdminOpcode, id: UInt16, entries: Int, baseIOVA: UInt64,
+                                      cdw11: UInt32) -> Self {
+        var entry = Self()
+        entry.opcode = opcode.rawValue
+        entry.dptr1 = baseIOVA
+        entry.cdw10 = UInt32(id) | UInt32(truncatingIfNeeded: entries - 1) << 16
+        entry.cdw11 = cdw11
+        return entry
     }
 
     /// Delete I/O Submission Queue.
@@ -79,7 +92,8 @@ extension SubmissionQueueEntry {
                                                  field: "Number of Queues NSQR (submission queues)")
         let completion = try CommandLimits.check(completionQueueCount, in: CommandLimits.queueCount,
                                                  field: "Number of Queues NCQR (completion queues)")
-        return queueCountRequest(submission: submission, completion: completion)
+        return setFeatures(.numberOfQueues, value: UInt32(truncatingIfNeeded: submission - 1) & 0xFFFF
+            | (UInt32(truncatingIfNeeded: completion - 1) & 0xFFFF) << 16)
     }
 
     /// Get Log Page of `byteCount` bytes from byte `offset` of the page.
@@ -89,7 +103,16 @@ extension SubmissionQueueEntry {
         let field = "Get Log Page NUMD (bytes)"
         let bytes = try CommandLimits.check(byteCount, in: CommandLimits.logPageBytes, field: field)
         guard bytes % 4 == 0 else { throw .notAMultiple(field: field, value: bytes, multiple: 4) }
-        return logPageRequest(page, bytes: bytes, offset: offset, nsid: nsid)
+        var entry = Self()
+        entry.opcode = AdminOpcode.getLogPage.rawValue
+        entry.nsid = nsid
+        // NUMD, 0's based dwords: lower half in CDW10 (31:16), upper half in CDW11 (15:0).
+        let dwords = UInt32(truncatingIfNeeded: bytes / 4 - 1)
+        entry.cdw10 = UInt32(page.rawValue) | (dwords & 0xFFFF) << 16
+        entry.cdw11 = dwords >> 16
+        entry.cdw12 = UInt32(truncatingIfNeeded: offset)
+        entry.cdw13 = UInt32(truncatingIfNeeded: offset >> 32)
+        return entry
     }
 
     /// Abort the command `commandID` on submission queue `queueID`.
@@ -144,6 +167,11 @@ extension SubmissionQueueEntry {
                                          attributes: UInt32) throws(CommandFieldError) -> Self {
         let count = try CommandLimits.check(numberOfRanges, in: CommandLimits.datasetManagementRanges,
                                             field: "Dataset Management NR (ranges)")
-        return rangeRequest(nsid: nsid, ranges: count, attributes: attributes)
+        var entry = Self()
+        entry.opcode = NVMOpcode.datasetManagement.rawValue
+        entry.nsid = nsid
+        entry.cdw10 = UInt32(truncatingIfNeeded: count - 1) & 0xFF
+        entry.cdw11 = attributes
+        return entry
     }
 }

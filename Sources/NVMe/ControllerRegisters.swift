@@ -177,13 +177,10 @@ public struct AdminQueueAttributes: Sendable, Hashable {
                                                  field: "AQA.ASQS (admin submission queue entries)")
         let completion = try CommandLimits.check(completionEntryCount, in: CommandLimits.adminQueueEntries,
                                                  field: "AQA.ACQS (admin completion queue entries)")
-        self.init(validSubmission: submission, completion: completion)
-    }
-
-    /// Both sizes lie in `CommandLimits.adminQueueEntries`.
-    private init(validSubmission submission: Int, completion: Int) {
+        // Both sizes now lie in `CommandLimits.adminQueueEntries`, so each 0's based value fits 12 bits.
         rawValue = UInt32(submission - 1) & 0xFFF | (UInt32(completion - 1) & 0xFFF) << 16
     }
+
     /// Admin Submission Queue Size, 0's based (bits 11:0).
     public var asqs: UInt16 { UInt16(bits(rawValue, 0, 12)) }
     /// Admin Completion Queue Size, 0's based (bits 27:16).

@@ -38,7 +38,7 @@ public struct SysfsBinder: Sendable {
     public let sysfsRoot: String
     /// How attribute writes reach the kernel (see `SysfsWriter`).
     public let writer: SysfsWriter
-    let logger = Logger(label: "PCIDevice.SysfsBinder")
+    private let logger = Logger(label: "PCIDevice.SysfsBinder")
 
     /// A binder over the sysfs tree at `sysfsRoot`, writing through `writer`.
     public init(sysfsRoot: String = "/sys", writer: SysfsWriter = .kernel) {
@@ -156,7 +156,7 @@ public struct SysfsBinder: Sendable {
     }
 
     /// Reads the driver link back and throws when the last write did not have the expected effect.
-    func expectDriver(_ expected: String?, on address: PCIAddress, after step: String) throws(PCIDeviceError) {
+    private func expectDriver(_ expected: String?, on address: PCIAddress, after step: String) throws(PCIDeviceError) {
         let found = currentDriver(of: address)
         guard found == expected else {
             throw .bindingDidNotTakeEffect(address, step: step, expected: expected, found: found)

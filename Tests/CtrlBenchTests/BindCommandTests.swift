@@ -1,3 +1,4 @@
+import FakeSysfs
 import Testing
 @testable import ctrlbench
 
@@ -7,12 +8,12 @@ import Testing
     static let nvme = "0000:01:00.0"
 
     static func machine(driver: String? = "nvme", drivers: [String] = ["vfio-pci"],
-                        neighbour: SysfsTree.Function? = nil) throws -> SysfsTree {
-        var functions: [SysfsTree.Function] = [
+                        neighbour: FakeSysfs.Function? = nil) throws -> FakeSysfs {
+        var functions: [FakeSysfs.Function] = [
             .init(address: nvme, vendor: 0x144d, device: 0xa808, classCode: 0x010802, driver: driver, group: 7),
         ]
         if let neighbour { functions.append(neighbour) }
-        return try SysfsTree(functions, drivers: drivers)
+        return try FakeSysfs(functions, drivers: drivers)
     }
 
     @Test func bindWithoutVFIOPCIExplainsModprobe() throws {

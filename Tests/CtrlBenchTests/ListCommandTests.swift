@@ -1,3 +1,4 @@
+import FakeSysfs
 import Foundation
 import Testing
 @testable import ctrlbench
@@ -5,8 +6,8 @@ import Testing
 /// `ctrlbench list` on a fake sysfs tree: the table, the JSON read back, and --nvme-only.
 @Suite struct ListCommandTests {
     /// An AHCI controller, an NVMe drive on nvme and one unbound, and a root port.
-    static func machine() throws -> SysfsTree {
-        try SysfsTree([
+    static func machine() throws -> FakeSysfs {
+        try FakeSysfs([
             .init(address: "0000:00:1f.2", vendor: 0x8086, device: 0x2922, classCode: 0x010601, driver: "ahci", group: 3),
             .init(address: "0000:01:00.0", vendor: 0x144d, device: 0xa808, classCode: 0x010802, driver: "nvme",
                   group: 12, numaNode: 1),
@@ -58,7 +59,7 @@ import Testing
     }
 
     @Test func anEmptyBusIsAnEmptyListing() throws {
-        let tree = try SysfsTree([])
+        let tree = try FakeSysfs([])
         #expect(Invocation(["list", "--sysfs-root", tree.root]).text.hasSuffix("0 function(s), 0 NVMe controller(s) (marked *)"))
         #expect(Invocation(["list", "--sysfs-root", tree.root, "--json"]).text == "[\n\n]")
     }

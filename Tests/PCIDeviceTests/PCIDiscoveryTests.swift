@@ -1,3 +1,4 @@
+import FakeSysfs
 import Foundation
 import Testing
 @testable import PCIDevice

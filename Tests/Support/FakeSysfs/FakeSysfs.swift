@@ -1,14 +1,19 @@
 import Foundation
-@testable import PCIDevice
 
 /// A sysfs-shaped tree in a temporary folder: bus/pci/{devices,drivers,drivers_probe} and
-/// kernel/iommu_groups, with the same symlinks real sysfs has. It does not react to writes by itself;
-/// `kernelWriter` plays the kernel's part after each real file write, including its refusals.
-final class FakeSysfs: Sendable {
-    let root: String
-    var busPCI: String { root + "/bus/pci" }
+/// kernel/iommu_groups, with the same symlinks real sysfs has. It does not react to writes by
+/// itself: the tests that need the kernel's part (PCIDeviceTests' `kernelWriter`) add it on top.
+///
+/// Shared by PCIDeviceTests and CtrlBenchTests (test targets cannot depend on one another), so it
+/// uses Foundation only and nothing from the package's sources.
+public final class FakeSysfs: Sendable {
+    /// The folder standing in for /sys.
+    public let root: String
+    /// `root`/bus/pci.
+    public var busPCI: String { root + "/bus/pci" }
 
-    init() throws {
+    /// An empty machine: no devices, no drivers, no IOMMU groups.
+    public init() throws {
         root = NSTemporaryDirectory() + "fake-sysfs-" + UUID().uuidString
         try make(busPCI + "/devices")
         try make(busPCI + "/drivers")
@@ -29,19 +34,20 @@ final class FakeSysfs: Sendable {
     func read(_ path: String) -> String? { try? String(contentsOfFile: path, encoding: .utf8) }
 
     /// Adds a driver directory with its bind/unbind attributes.
-    func addDriver(_ name: String) throws {
+    public func addDriver(_ name: String) throws {
         let dir = busPCI + "/drivers/" + name
         try make(dir)
         try write("", to: dir + "/bind")
         try write("", to: dir + "/unbind")
     }
 
-    func loadVFIO() throws { try addDriver("vfio-pci") }
+    /// Loads vfio-pci: adds its driver directory.
+    public func loadVFIO() throws { try addDriver("vfio-pci") }
 
     /// Adds a function with the attribute files libpci and the binder read.
-    func addDevice(_ address: String, vendor: UInt16 = 0x144d, device: UInt16 = 0xa808,
-                   classCode: UInt32 = 0x010802, driver: String? = nil, group: Int? = nil,
-                   numaNode: Int = -1) throws {
+    public func addDevice(_ address: String, vendor: UInt16 = 0x144d, device: UInt16 = 0xa808,
+                          classCode: UInt32 = 0x010802, driver: String? = nil, group: Int? = nil,
+                          numaNode: Int = -1) throws {
         let dir = busPCI + "/devices/" + address
         try make(dir)
         try write(String(format: "0x%04x\n", vendor), to: dir + "/vendor")
@@ -63,7 +69,7 @@ final class FakeSysfs: Sendable {
 
     /// The first 64 bytes of a type 0 (or, for class 06 04, type 1) configuration header: vendor
     /// 00h, device 02h, class code 09h-0Bh, header type 0Eh, as the kernel's `config` file starts.
-    func configSpace(vendor: UInt16, device: UInt16, classCode: UInt32) -> Data {
+    public func configSpace(vendor: UInt16, device: UInt16, classCode: UInt32) -> Data {
         var bytes = [UInt8](repeating: 0, count: 64)
         bytes[0] = UInt8(vendor & 0xFF); bytes[1] = UInt8(vendor >> 8)
         bytes[2] = UInt8(device & 0xFF); bytes[3] = UInt8(device >> 8)
@@ -73,18 +79,20 @@ final class FakeSysfs: Sendable {
     }
 
     /// Plays the kernel binding `address` to `driver` (creating the driver directory if needed).
-    func bind(_ address: String, to driver: String) throws {
+    public func bind(_ address: String, to driver: String) throws {
         if !FileManager.default.fileExists(atPath: busPCI + "/drivers/" + driver) { try addDriver(driver) }
         let link = busPCI + "/devices/" + address + "/driver"
         try? FileManager.default.removeItem(atPath: link)
         try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "../../drivers/" + driver)
     }
 
-    func unbind(_ address: String) {
+    /// Plays the kernel unbinding `address`: removes its `driver` link.
+    public func unbind(_ address: String) {
         try? FileManager.default.removeItem(atPath: busPCI + "/devices/" + address + "/driver")
     }
 
-    func addToGroup(_ address: String, group: Int) throws {
+    /// Puts `address` in IOMMU group `group`: the group's `devices` link and the device's `iommu_group`.
+    public func addToGroup(_ address: String, group: Int) throws {
         let groupDevices = root + "/kernel/iommu_groups/\(group)/devices"
         try make(groupDevices)
         try FileManager.default.createSymbolicLink(
@@ -94,68 +102,20 @@ final class FakeSysfs: Sendable {
             withDestinationPath: "../../../../kernel/iommu_groups/\(group)")
     }
 
-    func driver(of address: String) -> String? {
-        Sysfs.linkTargetName(busPCI + "/devices/" + address + "/driver")
+    /// The driver the tree shows `address` bound to (its `driver` link's last component), nil when unbound.
+    public func driver(of address: String) -> String? {
+        (try? FileManager.default.destinationOfSymbolicLink(atPath: busPCI + "/devices/" + address + "/driver"))
+            .map { URL(fileURLWithPath: $0).lastPathComponent }
     }
 
-    func driverOverride(of address: String) -> String? {
+    /// The raw driver_override file of `address`, as written (nil when it cannot be read).
+    public func driverOverride(of address: String) -> String? {
         read(busPCI + "/devices/" + address + "/driver_override")
     }
 
-    /// A writer that writes the file, then reacts like the kernel (drivers/base/bus.c):
-    /// - `drivers/X/unbind` removes the driver link if X holds the device, else fails with ENODEV;
-    /// - `drivers_probe` binds an unbound device to its driver_override, or to
-    ///   `nativeDrivers[address]` when none is set, and leaves a bound device alone;
-    /// - `drivers/X/bind` fails with EBUSY while another driver holds the device, with ENODEV when
-    ///   driver_override names another driver, and binds otherwise.
-    /// `refuse` lets a test make the kernel ignore a step; `checkWritable` replaces the permission check.
-    func kernelWriter(nativeDrivers: [String: String] = [:],
-                      refuse: @escaping @Sendable (String) -> Bool = { _ in false },
-                      log: WriteLog? = nil,
-                      checkWritable: @escaping @Sendable (String) throws(PCIDeviceError) -> Void = SysfsWriter.accessCheck)
-        -> SysfsWriter {
-        SysfsWriter(write: { [self] path, value throws(PCIDeviceError) in
-            try SysfsWriter.kernel.write(path, value)
-            log?.append(path: path, value: value)
-            guard !refuse(path) else { return }
-            let address = value.trimmingCharacters(in: .whitespacesAndNewlines)
-            let driverName = URL(fileURLWithPath: path).deletingLastPathComponent().lastPathComponent
-            if path.hasSuffix("/unbind") {
-                guard driver(of: address) == driverName else { throw .sysfsIOFailed(path: path, errno: ENODEV) }
-                unbind(address)
-            } else if path.hasSuffix("/drivers_probe") {
-                guard driver(of: address) == nil else { return }
-                if let override = override(of: address) {
-                    try? bind(address, to: override)
-                } else if let native = nativeDrivers[address] {
-                    try? bind(address, to: native)
-                }
-            } else if path.hasSuffix("/bind") {
-                guard driver(of: address) == nil else { throw .sysfsIOFailed(path: path, errno: EBUSY) }
-                if let override = override(of: address), override != driverName {
-                    throw .sysfsIOFailed(path: path, errno: ENODEV)
-                }
-                try? bind(address, to: driverName)
-            }
-        }, checkWritable: checkWritable)
-    }
-
     /// The driver_override value, nil when cleared ("(null)" or empty, as the kernel shows it).
-    func override(of address: String) -> String? {
+    public func override(of address: String) -> String? {
         let text = driverOverride(of: address)?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         return text.isEmpty || text == "(null)" ? nil : text
     }
-}
-
-/// Records the writes a binder made, in order, so tests can check the sequence.
-final class WriteLog: @unchecked Sendable {
-    // @unchecked: every access goes through `lock`.
-    private let lock = NSLock()
-    private var entries: [(path: String, value: String)] = []
-
-    func append(path: String, value: String) {
-        lock.withLock { entries.append((path, value)) }
-    }
-
-    var writes: [(path: String, value: String)] { lock.withLock { entries } }
 }
