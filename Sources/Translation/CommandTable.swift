@@ -138,7 +138,7 @@ enum CommandTable {
     }
 
     /// The descriptor for the command a CDB names, nil for an unknown or empty one.
-    static func lookup(_ cdb: UnsafeRawBufferPointer) -> CommandDescriptor? {
+    static func lookup(_ cdb: [UInt8]) -> CommandDescriptor? {
         guard let opcode = cdb.first else { return nil }
         return lookup(opcode: opcode, serviceAction: hasServiceActions(opcode) && cdb.count > 1 ? cdb[1] & 0x1F : nil)
     }

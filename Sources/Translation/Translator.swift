@@ -27,7 +27,7 @@ public func translate(cdb: [UInt8], lun: UInt64, dataOut: [UInt8]? = nil, transf
     do throws(SenseCondition) {
         // No opcode at all: the command IU itself is malformed (SAM-5: the CDB is at least 6 bytes).
         guard let opcode = cdb.first else { throw .invalidCommandIU }
-        let descriptor = cdb.withUnsafeBytes { CommandTable.lookup($0) }
+        let descriptor = CommandTable.lookup(cdb)
         let unit = facts.unit(lun)
         let exempt = descriptor?.exemptFromUnitAttention ?? false
         if unit == nil, !exempt { throw .lunNotSupported }
@@ -58,17 +58,10 @@ public func translate(cdb: [UInt8], lun: UInt64, dataOut: [UInt8]? = nil, transf
     }
 }
 
-/// `translate` for a CDB in raw memory (copied once; CDBs are at most 16 bytes here).
-public func translate(cdb: UnsafeRawBufferPointer, lun: UInt64, dataOut: [UInt8]? = nil, transferLength: Int,
-                      direction: DataDirection, facts: DeviceFacts, state: inout LogicalUnitState) -> TranslationPlan {
-    translate(cdb: Array(cdb), lun: lun, dataOut: dataOut, transferLength: transferLength,
-              direction: direction, facts: facts, state: &state)
-}
-
 /// Whether translation reads the data-out buffer of this CDB (so the engine must pass it as
 /// `dataOut`): UNMAP, MODE SELECT, WRITE SAME, COMPARE AND WRITE, and VERIFY / WRITE AND VERIFY
 /// with BYTCHK set (to find the first miscompare for INFORMATION).
-public func needsDataOut(cdb: UnsafeRawBufferPointer) -> Bool {
+public func needsDataOut(cdb: [UInt8]) -> Bool {
     guard let opcode = cdb.first else { return false }
     switch opcode {
     case Opcode.unmap, Opcode.modeSelect6, Opcode.modeSelect10, Opcode.writeSame10, Opcode.writeSame16,
@@ -79,15 +72,12 @@ public func needsDataOut(cdb: UnsafeRawBufferPointer) -> Bool {
     }
 }
 
-/// `needsDataOut` for a CDB in an array.
-public func needsDataOut(cdb: [UInt8]) -> Bool { cdb.withUnsafeBytes { needsDataOut(cdb: $0) } }
-
 extension SenseCondition {
     /// The answer when a task's buffer cannot carry the data phase its CDB describes (too small,
     /// absent, or the wrong direction): ILLEGAL REQUEST, INVALID FIELD IN CDB, with the field
     /// pointer at the CDB's length field (TRANSFER, ALLOCATION or PARAMETER LIST LENGTH), or
     /// without one when the command has no such field or is unknown.
-    public static func invalidDataBuffer(cdb: UnsafeRawBufferPointer) -> SenseCondition {
+    public static func invalidDataBuffer(cdb: [UInt8]) -> SenseCondition {
         guard let field = CommandTable.lookup(cdb)?.lengthField else { return SenseCondition(.illegalRequest, .invalidFieldInCDB) }
         return .invalidCDB(byte: field)
     }
