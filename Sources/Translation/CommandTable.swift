@@ -66,7 +66,8 @@ struct CommandDescriptor: Sendable {
 
     /// The CDB byte of the field that sets how many bytes the data phase moves (TRANSFER
     /// LENGTH, ALLOCATION LENGTH, PARAMETER LIST LENGTH, NUMBER OF LOGICAL BLOCKS), for field
-    /// pointers; nil for commands with no such field.
+    /// pointers; nil for commands with no such field. The one source of that byte: handlers
+    /// read it as `Request.lengthField`, the engine's buffer check through `invalidDataBuffer`.
     var lengthField: Int? {
         switch kind {
         case .read, .write, .writeAndVerify, .verify, .synchronizeCache, .writeSame:

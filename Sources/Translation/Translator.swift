@@ -51,7 +51,7 @@ public func translate(cdb: [UInt8], lun: UInt64, dataOut: [UInt8]? = nil, transf
         try CDBCheck.reservedBits(cdb, usage: descriptor.usage(for: facts))
         if state.stopped, !descriptor.allowedWhenStopped { throw .stopped }
         let request = Request(cdb: cdb, lun: lun, unit: unit, dataOut: dataOut, transferLength: transferLength,
-                              direction: direction, facts: facts)
+                              direction: direction, facts: facts, lengthField: descriptor.lengthField)
         return try dispatch(descriptor.kind, request, state: &state)
     } catch {
         return .respond(Request.failure(error, transferLength: transferLength, state: state))
@@ -78,7 +78,13 @@ extension SenseCondition {
     /// pointer at the CDB's length field (TRANSFER, ALLOCATION or PARAMETER LIST LENGTH), or
     /// without one when the command has no such field or is unknown.
     public static func invalidDataBuffer(cdb: [UInt8]) -> SenseCondition {
-        guard let field = CommandTable.lookup(cdb)?.lengthField else { return SenseCondition(.illegalRequest, .invalidFieldInCDB) }
+        invalidLengthField(CommandTable.lookup(cdb)?.lengthField)
+    }
+
+    /// ILLEGAL REQUEST, INVALID FIELD IN CDB pointing at the length field `field`
+    /// (`CommandDescriptor.lengthField`), or without a field pointer when there is none.
+    static func invalidLengthField(_ field: Int?) -> SenseCondition {
+        guard let field else { return SenseCondition(.illegalRequest, .invalidFieldInCDB) }
         return .invalidCDB(byte: field)
     }
 }
@@ -112,6 +118,9 @@ struct Request {
     let transferLength: Int
     let direction: DataDirection
     let facts: DeviceFacts
+    /// The CDB byte of the command's length field (`CommandDescriptor.lengthField`), the one
+    /// source of the field pointer for an invalid length or a data phase that does not match it.
+    let lengthField: Int?
 
     /// The unit, for handlers that only run when it exists (checked before dispatch).
     var lu: LogicalUnit { unit ?? LogicalUnit(nsid: 0, namespace: IdentifyNamespace()) }
@@ -142,12 +151,13 @@ struct Request {
                      residual: transferLength)
     }
 
-    /// Checks a data phase of `bytes` bytes in `direction`: the task buffer must match exactly.
-    /// `field` is the CDB byte of the length field the error points at.
-    func expectData(_ bytes: Int, _ direction: DataDirection, field: Int) throws(SenseCondition) {
-        guard bytes == transferLength, bytes == 0 || direction == self.direction else {
-            throw .invalidCDB(byte: field)
-        }
+    /// INVALID FIELD IN CDB pointing at the command's length field.
+    var invalidLength: SenseCondition { .invalidLengthField(lengthField) }
+
+    /// Checks a data phase of `bytes` bytes in `direction`: the task buffer must match exactly,
+    /// else `invalidLength`.
+    func expectData(_ bytes: Int, _ direction: DataDirection) throws(SenseCondition) {
+        guard bytes == transferLength, bytes == 0 || direction == self.direction else { throw invalidLength }
     }
 
     /// LBA OUT OF RANGE unless the LBA names a block of the namespace and lba..<lba+blocks lies
