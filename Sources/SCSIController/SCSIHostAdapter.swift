@@ -46,7 +46,7 @@ public final class SCSIHostAdapter: Sendable {
         var response = SCSITaskResponse(tag: task.tag, serviceResponse: .taskComplete, status: .good, sense: [],
                                         bytesTransferred: 0, residual: max(0, task.transferLength), error: nil)
         if let problem = bufferProblem(task) {
-            let condition = task.cdb.withUnsafeBytes { SenseCondition.invalidDataBuffer(cdb: $0) }
+            let condition = SenseCondition.invalidDataBuffer(cdb: task.cdb)
             let descriptorSense = units.update(task.lun, resetCount: controller.resetCount) { $0.descriptorSense }
             response.status = .checkCondition
             response.sense = SenseData.build(condition, descriptorFormat: descriptorSense)
@@ -67,17 +67,15 @@ public final class SCSIHostAdapter: Sendable {
             runBlockTransfer(transfer, task: task, buffer: buffer, on: queue, response: &response)
             return response
         }
-        let dataOut = task.cdb.withUnsafeBytes { needsDataOut(cdb: $0) } ? copyOut(task) : nil
+        let dataOut = needsDataOut(cdb: task.cdb) ? copyOut(task) : nil
         let plan = units.update(task.lun, resetCount: controller.resetCount) { state in
-            task.cdb.withUnsafeBytes {
-                translate(cdb: $0, lun: task.lun, dataOut: dataOut, transferLength: task.transferLength,
-                          direction: task.direction, facts: facts, state: &state)
-            }
+            translate(cdb: task.cdb, lun: task.lun, dataOut: dataOut, transferLength: task.transferLength,
+                      direction: task.direction, facts: facts, state: &state)
         }
         switch plan {
         case let .respond(local):
             deliver(local, into: task, response: &response)
-            if task.cdb.withUnsafeBytes({ $0.first }) == 0x00, local.status == .good { checkReady(task.lun, &response) }
+            if task.cdb.first == 0x00, local.status == .good { checkReady(task.lun, &response) }
         case let .execute(operations, context):
             let run = OperationRunner(adapter: self, queue: queue, task: task).run(operations)
             let scsi = units.update(task.lun, resetCount: controller.resetCount) {

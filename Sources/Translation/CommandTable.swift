@@ -66,7 +66,8 @@ struct CommandDescriptor: Sendable {
 
     /// The CDB byte of the field that sets how many bytes the data phase moves (TRANSFER
     /// LENGTH, ALLOCATION LENGTH, PARAMETER LIST LENGTH, NUMBER OF LOGICAL BLOCKS), for field
-    /// pointers; nil for commands with no such field.
+    /// pointers; nil for commands with no such field. The one source of that byte: handlers
+    /// read it as `Request.lengthField`, the engine's buffer check through `invalidDataBuffer`.
     var lengthField: Int? {
         switch kind {
         case .read, .write, .writeAndVerify, .verify, .synchronizeCache, .writeSame:
@@ -138,7 +139,7 @@ enum CommandTable {
     }
 
     /// The descriptor for the command a CDB names, nil for an unknown or empty one.
-    static func lookup(_ cdb: UnsafeRawBufferPointer) -> CommandDescriptor? {
+    static func lookup(_ cdb: [UInt8]) -> CommandDescriptor? {
         guard let opcode = cdb.first else { return nil }
         return lookup(opcode: opcode, serviceAction: hasServiceActions(opcode) && cdb.count > 1 ? cdb[1] & 0x1F : nil)
     }

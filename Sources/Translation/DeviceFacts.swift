@@ -22,12 +22,11 @@ public struct LogicalUnit: Sendable, Equatable {
 
     /// The Identify data comes from an untrusted device: a block size shift too large is clamped
     /// so it cannot overflow the arithmetic, and a namespace whose format index names no LBA
-    /// format (or that lists none) counts as 512-byte blocks rather than trapping; such a
-    /// namespace is merely useless, never a crash.
+    /// format takes `IdentifyNamespace.formattedLBAFormat`'s fallback (the first format, or
+    /// 512-byte blocks when it lists none) rather than trapping; such a namespace is merely
+    /// useless, never a crash.
     static func geometry(_ namespace: IdentifyNamespace) -> (blockSize: Int, blockCount: UInt64) {
-        let formats = namespace.lbaFormats, index = namespace.formattedLBAIndex
-        let shift = formats.indices.contains(index) ? formats[index].lbaDataSizeShift : formats.first?.lbaDataSizeShift ?? 9
-        return (1 << min(Int(shift), 30), namespace.nsze)
+        (1 << min(Int(namespace.formattedLBAFormat.lbaDataSizeShift), 30), namespace.nsze)
     }
 }
 

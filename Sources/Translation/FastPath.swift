@@ -36,8 +36,7 @@ public struct BlockTransfer: Sendable, Equatable {
 public func translateBlockTransfer(cdb: UnsafeRawBufferPointer, lun: UInt64, transferLength: Int,
                                    direction: DataDirection, facts: borrowing DeviceFacts,
                                    state: borrowing LogicalUnitState) -> BlockTransfer? {
-    guard cdb.count >= 6, state.pendingUnitAttention == nil, state.deferredError == nil, !state.stopped,
-          lun < UInt64(facts.luns.count) else { return nil }
+    guard cdb.count >= 6, !state.needsAttention, lun < UInt64(facts.luns.count) else { return nil }
     let opcode = cdb[0]
     let isWrite: Bool
     let lba: UInt64, blocks: UInt32, fua: Bool

@@ -10,7 +10,7 @@ enum ModeSelect {
         if cdb[1] & 0x01 != 0 { throw .invalidCDB(byte: 1, bit: 0) }
         let length = long ? Int(cdb.be16(at: 7)) : Int(cdb[4])
         if length == 0 { return .respond(request.good()) }
-        try request.expectData(length, .toDevice, field: long ? 7 : 4)
+        try request.expectData(length, .toDevice)
         guard let dataOut = request.dataOut, dataOut.count >= length else { throw .parameterListLength }
         let data = Array(dataOut[0..<length])
 

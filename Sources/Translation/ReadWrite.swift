@@ -5,8 +5,6 @@ enum ReadWrite {
     struct Fields {
         var lba: UInt64
         var blocks: UInt32
-        /// CDB byte of the TRANSFER LENGTH field, for field pointers.
-        var lengthField: Int
         var fua: Bool
     }
 
@@ -16,10 +14,10 @@ enum ReadWrite {
         case 6:
             // READ/WRITE(6): 21-bit LBA; a TRANSFER LENGTH of 0 means 256 blocks (SBC-4 5.16).
             let lba = UInt64(cdb[1] & 0x1F) << 16 | UInt64(cdb.be16(at: 2))
-            return Fields(lba: lba, blocks: cdb[4] == 0 ? 256 : UInt32(cdb[4]), lengthField: 4, fua: false)
-        case 10: return Fields(lba: UInt64(cdb.be32(at: 2)), blocks: UInt32(cdb.be16(at: 7)), lengthField: 7, fua: fua)
-        case 12: return Fields(lba: UInt64(cdb.be32(at: 2)), blocks: cdb.be32(at: 6), lengthField: 6, fua: fua)
-        default: return Fields(lba: cdb.be64(at: 2), blocks: cdb.be32(at: 10), lengthField: 10, fua: fua)
+            return Fields(lba: lba, blocks: cdb[4] == 0 ? 256 : UInt32(cdb[4]), fua: false)
+        case 10: return Fields(lba: UInt64(cdb.be32(at: 2)), blocks: UInt32(cdb.be16(at: 7)), fua: fua)
+        case 12: return Fields(lba: UInt64(cdb.be32(at: 2)), blocks: cdb.be32(at: 6), fua: fua)
+        default: return Fields(lba: cdb.be64(at: 2), blocks: cdb.be32(at: 10), fua: fua)
         }
     }
 
@@ -38,19 +36,19 @@ enum ReadWrite {
         // SBC-4 6.6.4: a transfer above the MAXIMUM TRANSFER LENGTH that Block Limits reports is
         // an invalid TRANSFER LENGTH (VERIFY with BYTCHK 0 moves no data and is not limited).
         let limit = facts.maximumTransferBytes
-        if limit > 0, bytes > limit, kind != .verify || byteCheck != 0 { throw .invalidCDB(byte: f.lengthField) }
+        if limit > 0, bytes > limit, kind != .verify || byteCheck != 0 { throw request.invalidLength }
         let nsid = unit.nsid
         switch kind {
         case .read:
-            try request.expectData(bytes, .fromDevice, field: f.lengthField)
+            try request.expectData(bytes, .fromDevice)
             return request.execute([.read(nsid: nsid, lba: f.lba, blocks: f.blocks, fua: f.fua, bufferOffset: 0)])
         case .write:
-            try request.expectData(bytes, .toDevice, field: f.lengthField)
+            try request.expectData(bytes, .toDevice)
             return request.execute([.write(nsid: nsid, lba: f.lba, blocks: f.blocks, fua: f.fua, bufferOffset: 0)])
         case .writeAndVerify:
             // Write through to the medium (FUA), then check it: Verify for BYTCHK=0 when the
             // controller has it (else FUA alone is the guarantee), Compare for BYTCHK=1.
-            try request.expectData(bytes, .toDevice, field: f.lengthField)
+            try request.expectData(bytes, .toDevice)
             let write = NVMeOperation.write(nsid: nsid, lba: f.lba, blocks: f.blocks, fua: true, bufferOffset: 0)
             switch byteCheck {
             case 0:
@@ -67,11 +65,11 @@ enum ReadWrite {
             case 0:
                 // Without NVMe Verify only BYTCHK 1 (Compare) can be carried out.
                 guard facts.controller.oncs.contains(.verify) else { throw .invalidCDB(byte: 1, bit: 2) }
-                try request.expectData(0, .none, field: f.lengthField)
+                try request.expectData(0, .none)
                 return request.execute([.verify(nsid: nsid, lba: f.lba, blocks: f.blocks)])
             case 1:
                 guard facts.controller.oncs.contains(.compare) else { throw .invalidCDB(byte: 1, bit: 2) }
-                try request.expectData(bytes, .toDevice, field: f.lengthField)
+                try request.expectData(bytes, .toDevice)
                 return request.execute([.compare(nsid: nsid, lba: f.lba, blocks: f.blocks, bufferOffset: 0)],
                                        compareData: request.dataOut)
             default:
@@ -92,7 +90,7 @@ enum ReadWrite {
         let lba = cdb.count == 10 ? UInt64(cdb.be32(at: 2)) : cdb.be64(at: 2)
         let blocks = cdb.count == 10 ? UInt64(cdb.be16(at: 7)) : UInt64(cdb.be32(at: 10))
         try request.checkRange(lba: lba, blocks: blocks)
-        try request.expectData(0, .none, field: cdb.count == 10 ? 7 : 10)
+        try request.expectData(0, .none)
         guard request.facts.hasVolatileWriteCache else { return .respond(request.good()) }
         return request.execute([.flush(nsid: request.lu.nsid)], immediate: cdb[1] & 0x02 != 0)
     }

@@ -4,7 +4,7 @@ enum ReportLUNs {
         let select = request.cdb[2]
         let allocationLength = Int(request.cdb.be32(at: 6))
         // SPC-5 6.33: an ALLOCATION LENGTH below 4 cannot even hold the LUN LIST LENGTH.
-        if allocationLength < 4 { throw .invalidCDB(byte: 6) }
+        if allocationLength < 4 { throw request.invalidLength }
         let count: Int
         switch select {
         case 0x00, 0x02: count = min(request.facts.luns.count, 16384) // all LUNs (there are no well-known ones)

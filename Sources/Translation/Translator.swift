@@ -27,7 +27,7 @@ public func translate(cdb: [UInt8], lun: UInt64, dataOut: [UInt8]? = nil, transf
     do throws(SenseCondition) {
         // No opcode at all: the command IU itself is malformed (SAM-5: the CDB is at least 6 bytes).
         guard let opcode = cdb.first else { throw .invalidCommandIU }
-        let descriptor = cdb.withUnsafeBytes { CommandTable.lookup($0) }
+        let descriptor = CommandTable.lookup(cdb)
         let unit = facts.unit(lun)
         let exempt = descriptor?.exemptFromUnitAttention ?? false
         if unit == nil, !exempt { throw .lunNotSupported }
@@ -51,24 +51,17 @@ public func translate(cdb: [UInt8], lun: UInt64, dataOut: [UInt8]? = nil, transf
         try CDBCheck.reservedBits(cdb, usage: descriptor.usage(for: facts))
         if state.stopped, !descriptor.allowedWhenStopped { throw .stopped }
         let request = Request(cdb: cdb, lun: lun, unit: unit, dataOut: dataOut, transferLength: transferLength,
-                              direction: direction, facts: facts)
+                              direction: direction, facts: facts, lengthField: descriptor.lengthField)
         return try dispatch(descriptor.kind, request, state: &state)
     } catch {
         return .respond(Request.failure(error, transferLength: transferLength, state: state))
     }
 }
 
-/// `translate` for a CDB in raw memory (copied once; CDBs are at most 16 bytes here).
-public func translate(cdb: UnsafeRawBufferPointer, lun: UInt64, dataOut: [UInt8]? = nil, transferLength: Int,
-                      direction: DataDirection, facts: DeviceFacts, state: inout LogicalUnitState) -> TranslationPlan {
-    translate(cdb: Array(cdb), lun: lun, dataOut: dataOut, transferLength: transferLength,
-              direction: direction, facts: facts, state: &state)
-}
-
 /// Whether translation reads the data-out buffer of this CDB (so the engine must pass it as
 /// `dataOut`): UNMAP, MODE SELECT, WRITE SAME, COMPARE AND WRITE, and VERIFY / WRITE AND VERIFY
 /// with BYTCHK set (to find the first miscompare for INFORMATION).
-public func needsDataOut(cdb: UnsafeRawBufferPointer) -> Bool {
+public func needsDataOut(cdb: [UInt8]) -> Bool {
     guard let opcode = cdb.first else { return false }
     switch opcode {
     case Opcode.unmap, Opcode.modeSelect6, Opcode.modeSelect10, Opcode.writeSame10, Opcode.writeSame16,
@@ -79,16 +72,19 @@ public func needsDataOut(cdb: UnsafeRawBufferPointer) -> Bool {
     }
 }
 
-/// `needsDataOut` for a CDB in an array.
-public func needsDataOut(cdb: [UInt8]) -> Bool { cdb.withUnsafeBytes { needsDataOut(cdb: $0) } }
-
 extension SenseCondition {
     /// The answer when a task's buffer cannot carry the data phase its CDB describes (too small,
     /// absent, or the wrong direction): ILLEGAL REQUEST, INVALID FIELD IN CDB, with the field
     /// pointer at the CDB's length field (TRANSFER, ALLOCATION or PARAMETER LIST LENGTH), or
     /// without one when the command has no such field or is unknown.
-    public static func invalidDataBuffer(cdb: UnsafeRawBufferPointer) -> SenseCondition {
-        guard let field = CommandTable.lookup(cdb)?.lengthField else { return SenseCondition(.illegalRequest, .invalidFieldInCDB) }
+    public static func invalidDataBuffer(cdb: [UInt8]) -> SenseCondition {
+        invalidLengthField(CommandTable.lookup(cdb)?.lengthField)
+    }
+
+    /// ILLEGAL REQUEST, INVALID FIELD IN CDB pointing at the length field `field`
+    /// (`CommandDescriptor.lengthField`), or without a field pointer when there is none.
+    static func invalidLengthField(_ field: Int?) -> SenseCondition {
+        guard let field else { return SenseCondition(.illegalRequest, .invalidFieldInCDB) }
         return .invalidCDB(byte: field)
     }
 }
@@ -122,6 +118,9 @@ struct Request {
     let transferLength: Int
     let direction: DataDirection
     let facts: DeviceFacts
+    /// The CDB byte of the command's length field (`CommandDescriptor.lengthField`), the one
+    /// source of the field pointer for an invalid length or a data phase that does not match it.
+    let lengthField: Int?
 
     /// The unit, for handlers that only run when it exists (checked before dispatch).
     var lu: LogicalUnit { unit ?? LogicalUnit(nsid: 0, namespace: IdentifyNamespace()) }
@@ -152,12 +151,13 @@ struct Request {
                      residual: transferLength)
     }
 
-    /// Checks a data phase of `bytes` bytes in `direction`: the task buffer must match exactly.
-    /// `field` is the CDB byte of the length field the error points at.
-    func expectData(_ bytes: Int, _ direction: DataDirection, field: Int) throws(SenseCondition) {
-        guard bytes == transferLength, bytes == 0 || direction == self.direction else {
-            throw .invalidCDB(byte: field)
-        }
+    /// INVALID FIELD IN CDB pointing at the command's length field.
+    var invalidLength: SenseCondition { .invalidLengthField(lengthField) }
+
+    /// Checks a data phase of `bytes` bytes in `direction`: the task buffer must match exactly,
+    /// else `invalidLength`.
+    func expectData(_ bytes: Int, _ direction: DataDirection) throws(SenseCondition) {
+        guard bytes == transferLength, bytes == 0 || direction == self.direction else { throw invalidLength }
     }
 
     /// LBA OUT OF RANGE unless the LBA names a block of the namespace and lba..<lba+blocks lies

@@ -7,7 +7,7 @@ enum Unmap {
         let length = Int(request.cdb.be16(at: 7))
         // PARAMETER LIST LENGTH 0: nothing is sent and nothing unmapped, not an error (SBC-4 5.32.1).
         if length == 0 { return .respond(request.good()) }
-        try request.expectData(length, .toDevice, field: 7)
+        try request.expectData(length, .toDevice)
         guard let dataOut = request.dataOut, dataOut.count >= length else { throw .parameterListLength }
         let data = Array(dataOut[0..<length])
         // SBC-4 5.32.1: a parameter list shorter than its 8-byte header is a PARAMETER LIST LENGTH ERROR.

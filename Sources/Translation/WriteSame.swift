@@ -14,16 +14,15 @@ enum WriteSame {
         let short = cdb.count == 10
         let lba = short ? UInt64(cdb.be32(at: 2)) : cdb.be64(at: 2)
         let blocks = short ? UInt32(cdb.be16(at: 7)) : cdb.be32(at: 10)
-        let lengthField = short ? 7 : 10
         let unmap = cdb[1] & 0x08 != 0
         let noDataOut = !short && cdb[1] & 0x01 != 0
         let facts = request.facts, unit = request.lu
 
         // WSNZ is set in Block Limits: zero blocks ("to the end of the medium") is refused.
-        if blocks == 0 { throw .invalidCDB(byte: lengthField) }
+        if blocks == 0 { throw request.invalidLength }
         try request.checkRange(lba: lba, blocks: UInt64(blocks))
         let blockSize = unit.blockSize
-        try request.expectData(noDataOut ? 0 : blockSize, .toDevice, field: lengthField)
+        try request.expectData(noDataOut ? 0 : blockSize, .toDevice)
 
         let zeroBlock: Bool
         if noDataOut {

@@ -17,25 +17,13 @@ import Testing
         }
     }
 
-    static func page(_ code: UInt8, _ scsi: SCSIRig) -> [UInt8] {
-        let result = scsi.run([0x12, 0x01, code, 0x00, 0xFF, 0x00], inLength: 255)
-        #expect(result.isGood)
-        return Array(result.data.prefix(result.response.bytesTransferred))
-    }
-
     /// ILLEGAL REQUEST, INVALID COMMAND OPERATION CODE (20h/00h), no field pointer.
-    static let invalidOperationCode: [UInt8] = [
-        0x70, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x0A, 0x00, 0x00, 0x00, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x00,
-    ]
+    static let invalidOperationCode = fixedSense(0x05, 0x20, 0x00)
     /// ILLEGAL REQUEST, INVALID FIELD IN CDB (24h/00h); SKSV | C/D | BPV, bit 3 of byte 1 (UNMAP).
-    static let invalidFieldAtUnmapBit: [UInt8] = [
-        0x70, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x0A, 0x00, 0x00, 0x00, 0x00, 0x24, 0x00, 0x00, 0xCB, 0x00, 0x01,
-    ]
+    static let invalidFieldAtUnmapBit = fixedSense(0x05, 0x24, 0x00, specific: [0xCB, 0x00, 0x01])
     /// ILLEGAL REQUEST, INVALID FIELD IN CDB (24h/00h); SKSV | C/D | BPV, bit 2 of byte 1: the
     /// most significant bit of VERIFY's BYTCHK field (byte 1 bits 2-1).
-    static let invalidFieldAtByteCheck: [UInt8] = [
-        0x70, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x0A, 0x00, 0x00, 0x00, 0x00, 0x24, 0x00, 0x00, 0xCA, 0x00, 0x01,
-    ]
+    static let invalidFieldAtByteCheck = fixedSense(0x05, 0x24, 0x00, specific: [0xCA, 0x00, 0x01])
 
     /// READ CAPACITY (16): RETURNED LOGICAL BLOCK ADDRESS 1FFFFFh, LOGICAL BLOCK LENGTH 512,
     /// byte 14 LBPME 0 and LBPRZ 0 (fully provisioned), the reserved bytes 16-31 zero.
@@ -52,8 +40,8 @@ import Testing
     /// MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT (bytes 20-27) zero: UNMAP is not supported.
     @Test func provisioningPagesReportNoUnmap() throws {
         let scsi = try Self.writeZeroesOnly()
-        #expect(Self.page(0xB2, scsi) == [0x00, 0xB2, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00])
-        let limits = Self.page(0xB0, scsi)
+        #expect(scsi.vpdPage(0xB2) == [0x00, 0xB2, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00])
+        let limits = scsi.vpdPage(0xB0)
         #expect(Array(limits.prefix(4)) == [0x00, 0xB0, 0x00, 0x3C] && limits.count == 64)
         #expect(limits[5] == 0x00)
         #expect(Array(limits[20..<28]) == [0, 0, 0, 0, 0, 0, 0, 0])

@@ -2,6 +2,7 @@ import DMAMapper
 import Logging
 import MockNVMe
 import NVMe
+import Testing
 import Translation
 @testable import SCSIController
 
@@ -43,6 +44,14 @@ struct SCSIRig {
             return TaskResult(response: response, data: Array(UnsafeRawBufferPointer(start: buffer.address, count: inLength)))
         }
         return TaskResult(response: hba.process(SCSITask(lun: lun, cdb: cdb, tag: 7), on: rig.queue), data: [])
+    }
+
+    /// VPD page `code` of `lun` (INQUIRY with EVPD, ALLOCATION LENGTH 255), expected GOOD: the
+    /// bytes the device transferred.
+    func vpdPage(_ code: UInt8, lun: UInt64 = 0, sourceLocation: SourceLocation = #_sourceLocation) -> [UInt8] {
+        let result = run(CDB.inquiry(page: code, allocation: 255), lun: lun, inLength: 255)
+        #expect(result.isGood, sourceLocation: sourceLocation)
+        return Array(result.data.prefix(result.response.bytesTransferred))
     }
 
     /// Reads `blocks` blocks at `lba` through READ(16).

@@ -15,38 +15,32 @@ import Testing
     static let nguid: [UInt8] = [0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF]
     static let eui64: [UInt8] = [0x00, 0x25, 0x38, 0xAB, 0xCD, 0xEF, 0x01, 0x23]
 
-    static func page(_ code: UInt8, _ scsi: SCSIRig, lun: UInt64 = 0) -> [UInt8] {
-        let result = scsi.run(CDB.inquiry(page: code, allocation: 255), lun: lun, inLength: 255)
-        #expect(result.isGood)
-        return Array(result.data.prefix(result.response.bytesTransferred))
-    }
-
     @Test func nguidAndEUI64() throws {
         let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 4096, nguid: Self.nguid, eui64: Self.eui64)] }
-        #expect(Self.page(0x80, scsi) == [0x00, 0x80, 0x00, 0x28] + Array("0011_2233_4455_6677_8899_AABB_CCDD_EEFF.".utf8))
-        #expect(Self.page(0x83, scsi) == [0x00, 0x83, 0x00, 0x20,
-                                          0x01, 0x02, 0x00, 0x10,
-                                          0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
-                                          0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF,
-                                          0x01, 0x02, 0x00, 0x08,
-                                          0x00, 0x25, 0x38, 0xAB, 0xCD, 0xEF, 0x01, 0x23])
+        #expect(scsi.vpdPage(0x80) == [0x00, 0x80, 0x00, 0x28] + Array("0011_2233_4455_6677_8899_AABB_CCDD_EEFF.".utf8))
+        #expect(scsi.vpdPage(0x83) == [0x00, 0x83, 0x00, 0x20,
+                                       0x01, 0x02, 0x00, 0x10,
+                                       0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                       0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF,
+                                       0x01, 0x02, 0x00, 0x08,
+                                       0x00, 0x25, 0x38, 0xAB, 0xCD, 0xEF, 0x01, 0x23])
     }
 
     @Test func eui64Only() throws {
         let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 4096, eui64: Self.eui64)] }
-        #expect(Self.page(0x80, scsi) == [0x00, 0x80, 0x00, 0x14] + Array("0025_38AB_CDEF_0123.".utf8))
-        #expect(Self.page(0x83, scsi) == [0x00, 0x83, 0x00, 0x0C,
-                                          0x01, 0x02, 0x00, 0x08,
-                                          0x00, 0x25, 0x38, 0xAB, 0xCD, 0xEF, 0x01, 0x23])
+        #expect(scsi.vpdPage(0x80) == [0x00, 0x80, 0x00, 0x14] + Array("0025_38AB_CDEF_0123.".utf8))
+        #expect(scsi.vpdPage(0x83) == [0x00, 0x83, 0x00, 0x0C,
+                                       0x01, 0x02, 0x00, 0x08,
+                                       0x00, 0x25, 0x38, 0xAB, 0xCD, 0xEF, 0x01, 0x23])
     }
 
     @Test func nguidOnly() throws {
         let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 4096, nguid: Self.nguid)] }
-        #expect(Self.page(0x80, scsi) == [0x00, 0x80, 0x00, 0x28] + Array("0011_2233_4455_6677_8899_AABB_CCDD_EEFF.".utf8))
-        #expect(Self.page(0x83, scsi) == [0x00, 0x83, 0x00, 0x14,
-                                          0x01, 0x02, 0x00, 0x10,
-                                          0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
-                                          0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF])
+        #expect(scsi.vpdPage(0x80) == [0x00, 0x80, 0x00, 0x28] + Array("0011_2233_4455_6677_8899_AABB_CCDD_EEFF.".utf8))
+        #expect(scsi.vpdPage(0x83) == [0x00, 0x83, 0x00, 0x14,
+                                       0x01, 0x02, 0x00, 0x10,
+                                       0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+                                       0x88, 0x99, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 0xFF])
     }
 
     /// Two namespaces, each with identifiers of its own: each logical unit reports its own.
@@ -57,8 +51,8 @@ import Testing
             $0.namespaces = [MockNamespace(blockCount: 4096, nguid: Self.nguid, eui64: Self.eui64),
                              MockNamespace(blockCount: 4096, nguid: otherNGUID, eui64: otherEUI64)]
         }
-        let first = Self.page(0x83, scsi, lun: 0)
-        let second = Self.page(0x83, scsi, lun: 1)
+        let first = scsi.vpdPage(0x83, lun: 0)
+        let second = scsi.vpdPage(0x83, lun: 1)
         #expect(second == [0x00, 0x83, 0x00, 0x20,
                            0x01, 0x02, 0x00, 0x10,
                            0xFE, 0xDC, 0xBA, 0x98, 0x76, 0x54, 0x32, 0x10,
@@ -67,8 +61,8 @@ import Testing
                            0x00, 0x25, 0x38, 0xAB, 0xCD, 0xEF, 0x01, 0x24])
         #expect(first.count == 36 && first != second)
         #expect(Array(first[8..<24]) != Array(second[8..<24]) && Array(first[28..<36]) != Array(second[28..<36]))
-        #expect(Self.page(0x80, scsi, lun: 1) == [0x00, 0x80, 0x00, 0x28] + Array("FEDC_BA98_7654_3210_0123_4567_89AB_CDEF.".utf8))
-        #expect(Self.page(0x80, scsi, lun: 0) != Self.page(0x80, scsi, lun: 1))
+        #expect(scsi.vpdPage(0x80, lun: 1) == [0x00, 0x80, 0x00, 0x28] + Array("FEDC_BA98_7654_3210_0123_4567_89AB_CDEF.".utf8))
+        #expect(scsi.vpdPage(0x80, lun: 0) != scsi.vpdPage(0x80, lun: 1))
     }
 
     /// Neither identifier (an NVMe 1.0 style namespace): Reference 1.5 6.1.3.1.3 gives PAGE
@@ -76,7 +70,7 @@ import Testing
     /// 79:72 "_", bits 71:08 the NSID in ASCII (eight hex digits), bits 07:00 ".".
     @Test func withNeitherTheSerialNumberAndNSIDEndWithAPeriod() throws {
         let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 4096), MockNamespace(blockCount: 4096)] }
-        #expect(Self.page(0x80, scsi, lun: 0) == [0x00, 0x80, 0x00, 0x1E] + Array("MOCK00000001        _00000001.".utf8))
-        #expect(Self.page(0x80, scsi, lun: 1) == [0x00, 0x80, 0x00, 0x1E] + Array("MOCK00000001        _00000002.".utf8))
+        #expect(scsi.vpdPage(0x80, lun: 0) == [0x00, 0x80, 0x00, 0x1E] + Array("MOCK00000001        _00000001.".utf8))
+        #expect(scsi.vpdPage(0x80, lun: 1) == [0x00, 0x80, 0x00, 0x1E] + Array("MOCK00000001        _00000002.".utf8))
     }
 }
