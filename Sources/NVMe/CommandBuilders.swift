@@ -123,6 +123,17 @@ extension SubmissionQueueEntry {
         return entry
     }
 
+    /// Doorbell Buffer Config (admin 7Ch): PRP1 is the page-aligned shadow doorbell buffer, PRP2
+    /// the page-aligned EventIdx buffer; each holds one dword per doorbell at the register
+    /// file's stride (SQ y tail at index 2y, CQ y head at 2y+1).
+    public static func doorbellBufferConfig(shadowDoorbellIOVA: UInt64, eventIndexIOVA: UInt64) -> Self {
+        var entry = Self()
+        entry.opcode = AdminOpcode.doorbellBufferConfig.rawValue
+        entry.dptr1 = shadowDoorbellIOVA
+        entry.dptr2 = eventIndexIOVA
+        return entry
+    }
+
     /// Asynchronous Event Request.
     public static func asynchronousEventRequest() -> Self {
         var entry = Self()

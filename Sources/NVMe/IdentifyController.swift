@@ -80,6 +80,8 @@ public struct IdentifyController: Sendable, Hashable {
     public var sglRequiresDwordAlignment: Bool { sgls & 0b11 == 0b10 }
     /// Whether Compare and Write may be fused (FUSES bit 0).
     public var supportsCompareAndWrite: Bool { fuses & 1 == 1 }
+    /// OACS bit 8: the controller supports Doorbell Buffer Config (shadow doorbells, NVMe 1.3).
+    public var supportsDoorbellBufferConfig: Bool { oacs & (1 << 8) != 0 }
 
     /// The maximum transfer in bytes for a given minimum page size, or nil when unlimited.
     public func maximumTransferBytes(minimumPageSize: Int) -> Int? {
