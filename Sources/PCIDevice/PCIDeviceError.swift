@@ -48,6 +48,14 @@ public enum PCIDeviceError: Error, Sendable, Equatable, CustomStringConvertible 
     case notBoundToVFIO(PCIAddress, driver: String?)
     /// The driver to give a function back to is not registered (its directory is missing).
     case previousDriverNotLoaded(PCIAddress, driver: String, directory: String)
+    /// Binding was asked for a function whose class code is not NVMe's (01 08 02), without force;
+    /// `classCode` is nil when the `class` attribute could not be read.
+    case notNVMe(PCIAddress, classCode: UInt32?, driver: String?)
+    /// The function's current driver has it in use: each of `users` names a block device below it
+    /// and what uses it (a mount, swap, a holder such as device-mapper).
+    case functionInUse(PCIAddress, driver: String, users: [String])
+    /// Opening through VFIO was asked for a function that is not bound to vfio-pci.
+    case notOnVFIO(PCIAddress, driver: String?)
 
     /// One function in an IOMMU group and the driver it is bound to.
     public struct GroupMember: Sendable, Hashable, CustomStringConvertible {
@@ -130,6 +138,21 @@ public enum PCIDeviceError: Error, Sendable, Equatable, CustomStringConvertible 
             return "Cannot give \(address) back to \(driver): \(directory) does not exist, so the driver is not "
                 + "loaded. Load it with `modprobe \(driver)` and run the give-back again (or give no driver to "
                 + "leave \(address) unbound); \(address) stays on vfio-pci until then."
+        case let .notNVMe(address, classCode?, driver):
+            return "\(address) is not an NVMe controller: its class code is \(PCIClassName.hex6(classCode)) "
+                + "(\(PCIClassName.of(classCode))), not 010802 (NVM Express). Binding it would take it from "
+                + "\(driver ?? "no driver") and hand it to vfio-pci. Check the address with `ctrlbench list --nvme-only`; "
+                + "to hand a non-NVMe function to vfio-pci on purpose, add --force."
+        case let .notNVMe(address, nil, _):
+            return "\(address) has no readable class code, so it cannot be confirmed to be an NVMe controller "
+                + "(class 010802). Check the address with `ctrlbench list --nvme-only`, or add --force to bind it anyway."
+        case let .functionInUse(address, driver, users):
+            return "\(address) is in use through \(driver): \(users.joined(separator: "; ")). Unbinding \(driver) "
+                + "would pull these from under their users. Unmount the file systems, swapoff, and remove what holds "
+                + "the disks (dmsetup remove, mdadm --stop), then bind again."
+        case let .notOnVFIO(address, driver):
+            return "\(address) is \(driver.map { "bound to \($0)" } ?? "bound to no driver"), not vfio-pci, so it "
+                + "cannot be opened through VFIO. Hand it to vfio-pci first: ctrlbench bind \(address)"
         }
     }
 }

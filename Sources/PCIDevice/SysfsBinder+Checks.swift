@@ -6,13 +6,25 @@ extension SysfsBinder {
     static let groupSafeDrivers: Set<String> = [vfioDriver, "pci-stub"]
 
     /// Runs every check `bindToVFIO` makes before touching anything, and returns the device's IOMMU group:
-    /// the device exists, vfio-pci is loaded, the IOMMU is on and the device has a group, every other
+    /// the device exists, it is an NVMe controller (unless `force`), its driver does not have it in
+    /// use (see `usersOfFunction`), vfio-pci is loaded, the IOMMU is on and the device has a group, every other
     /// member of the group is unbound, on vfio-pci or pci-stub, or a bridge, and this process may write
     /// each file binding will write.
     @discardableResult
-    public func checkBindable(_ address: PCIAddress) throws(PCIDeviceError) -> Int {
+    public func checkBindable(_ address: PCIAddress, force: Bool = false) throws(PCIDeviceError) -> Int {
         guard Sysfs.isDirectory(devicePath(address)) else {
             throw .deviceNotFound(address, sysfsDevices: devicesPath)
+        }
+        let driver = currentDriver(of: address)
+        if !force, driver != Self.vfioDriver {
+            let classCode = self.classCode(of: address)
+            guard classCode == Self.nvmeClassCode else {
+                throw .notNVMe(address, classCode: classCode, driver: driver)
+            }
+        }
+        if let driver, driver != Self.vfioDriver {
+            let users = usersOfFunction(address)
+            guard users.isEmpty else { throw .functionInUse(address, driver: driver, users: users) }
         }
         guard Sysfs.isDirectory(driverPath(Self.vfioDriver)) else {
             throw .vfioPCINotLoaded(driversDirectory: driverPath(Self.vfioDriver))
@@ -56,5 +68,16 @@ extension SysfsBinder {
         try writer.checkWritable(overridePath(address))
         if let current { try writer.checkWritable(driverPath(current) + "/unbind") }
         try writer.checkWritable(probePath)
+    }
+
+    /// Checks that `address` can be opened through VFIO, before anything under /dev/vfio is
+    /// touched: the function exists and is bound to vfio-pci. Without it, a mistyped address
+    /// surfaces as a complaint about /dev/vfio or an IOMMU group instead of the address itself.
+    public func checkOpenable(_ address: PCIAddress) throws(PCIDeviceError) {
+        guard Sysfs.isDirectory(devicePath(address)) else {
+            throw .deviceNotFound(address, sysfsDevices: devicesPath)
+        }
+        let driver = currentDriver(of: address)
+        guard driver == Self.vfioDriver else { throw .notOnVFIO(address, driver: driver) }
     }
 }

@@ -38,12 +38,16 @@ public struct SysfsBinder: Sendable {
     public let sysfsRoot: String
     /// How attribute writes reach the kernel (see `SysfsWriter`).
     public let writer: SysfsWriter
+    /// The procfs mount point, "/proc" normally: where the in-use check reads the mount table
+    /// (`self/mountinfo`) and the swap areas (`swaps`); a temporary folder in tests.
+    public let procRoot: String
     private let logger = Logger(label: "PCIDevice.SysfsBinder")
 
-    /// A binder over the sysfs tree at `sysfsRoot`, writing through `writer`.
-    public init(sysfsRoot: String = "/sys", writer: SysfsWriter = .kernel) {
+    /// A binder over the sysfs tree at `sysfsRoot`, writing through `writer`, reading mounts under `procRoot`.
+    public init(sysfsRoot: String = "/sys", writer: SysfsWriter = .kernel, procRoot: String = "/proc") {
         self.sysfsRoot = sysfsRoot
         self.writer = writer
+        self.procRoot = procRoot
     }
 
     // MARK: Paths
@@ -70,15 +74,17 @@ public struct SysfsBinder: Sendable {
 
     // MARK: Binding
 
-    /// Parses `address` and binds it; see `bindToVFIO(_:)`.
-    public func bindToVFIO(_ address: String) throws(PCIDeviceError) -> BindRecord {
-        try bindToVFIO(PCIAddress(parsing: address))
+    /// Parses `address` and binds it; see `bindToVFIO(_:force:)`.
+    public func bindToVFIO(_ address: String, force: Bool = false) throws(PCIDeviceError) -> BindRecord {
+        try bindToVFIO(PCIAddress(parsing: address), force: force)
     }
 
     /// Binds `address` to vfio-pci, unbinding its current driver. Already on vfio-pci: a no-op whose
     /// record gives nothing back. A step the kernel refuses is rolled back before the error is thrown.
-    public func bindToVFIO(_ address: PCIAddress) throws(PCIDeviceError) -> BindRecord {
-        try checkBindable(address)
+    /// A function that is not an NVMe controller is refused unless `force` is set; one whose driver
+    /// has it in use (mounted, swapped on, held) is refused whatever `force` says.
+    public func bindToVFIO(_ address: PCIAddress, force: Bool = false) throws(PCIDeviceError) -> BindRecord {
+        try checkBindable(address, force: force)
         let previous = currentDriver(of: address)
         let record = BindRecord(address: address, previousDriver: previous)
         if previous == Self.vfioDriver {

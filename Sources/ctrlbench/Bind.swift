@@ -6,7 +6,9 @@ struct Bind: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Bind a PCI function to vfio-pci (prints the driver to give it back to).",
         discussion: """
-            Checks first that the function exists, vfio-pci is loaded, the IOMMU is on, every other \
+            Checks first that the function exists, that it is an NVMe controller (PCI class 010802; \
+            --force binds another kind), that its driver does not have it in use (a disk below it \
+            mounted, used as swap, or held by device-mapper or md: each is named), that vfio-pci is loaded, the IOMMU is on, every other \
             function in its IOMMU group is unbound, on vfio-pci or pci-stub, or a bridge, and that \
             this user may write driver_override, the current driver's unbind and drivers_probe; \
             a failed check changes nothing and says what to fix (exit status 1).
@@ -14,6 +16,9 @@ struct Bind: ParsableCommand {
 
     @Argument(help: "PCI address, dddd:bb:dd.f or bb:dd.f.")
     var address: String
+
+    @Flag(help: "Bind a function whose class code is not NVMe's (010802). A function in use is refused all the same.")
+    var force = false
 
     @OptionGroup var sysfs: SysfsOptions
 
@@ -23,7 +28,7 @@ struct Bind: ParsableCommand {
 
     /// Binds, and returns what `run` prints: what changed and how to give it back.
     func output() throws -> String {
-        let record = try SysfsBinder(sysfsRoot: sysfs.sysfsRoot).bindToVFIO(address)
+        let record = try sysfs.binder().bindToVFIO(address, force: force)
         if record.wasAlreadyBound {
             return "\(record.address) is already bound to vfio-pci; nothing changed."
         } else if let previous = record.previousDriver {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PCIDevice
 
 /// Synchronous on purpose: every subcommand drives polled queues on its own threads, and an async
 /// entry point would load the concurrency runtime, which valgrind (scripts/callgrind.sh) cannot run.
@@ -18,4 +19,11 @@ struct SysfsOptions: ParsableArguments {
     /// Tests point this at a fake tree; real use never needs it.
     @Option(name: .long, help: .hidden)
     var sysfsRoot: String = "/sys"
+
+    /// Where bind reads the mount table and swap list; tests point it at a fake tree too.
+    @Option(name: .long, help: .hidden)
+    var procRoot: String = "/proc"
+
+    /// The binder over these roots.
+    func binder() -> SysfsBinder { SysfsBinder(sysfsRoot: sysfsRoot, procRoot: procRoot) }
 }

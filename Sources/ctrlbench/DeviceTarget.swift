@@ -18,7 +18,9 @@ enum DeviceTarget: Equatable, Sendable {
     }
 
     /// Opens the device; `adjust` may change the mock's configuration (execution mode, data).
-    func open(adjust: (inout MockConfiguration) -> Void = { _ in }) throws(ScsiToolError)
+    /// A PCI address is first checked in sysfs (under `sysfsRoot`): a function that does not
+    /// exist, or is not on vfio-pci, is named as such rather than as a VFIO failure.
+    func open(sysfsRoot: String = "/sys", adjust: (inout MockConfiguration) -> Void = { _ in }) throws(ScsiToolError)
         -> (device: any DeviceInterface, name: String, isMock: Bool) {
         switch self {
         case let .mock(geometry):
@@ -30,6 +32,9 @@ enum DeviceTarget: Equatable, Sendable {
                 throw .device("cannot open the mock: \(error)")
             }
         case let .vfio(address):
+            do { try SysfsBinder(sysfsRoot: sysfsRoot).checkOpenable(address) } catch {
+                throw .device("cannot open \(address): \(error)")
+            }
             do { return (try VFIODevice.open(address), address.description, false) } catch {
                 throw .device("cannot open \(address) through VFIO: \(error)")
             }
