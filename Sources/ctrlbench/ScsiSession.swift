@@ -81,6 +81,7 @@ final class ScsiSession {
 
     /// Runs one task and collects everything the adapter reports, with the data-in bytes.
     func execute(_ spec: ScsiCommandSpec) throws(ScsiToolError) -> ScsiOutcome {
+        try checkBufferBound(spec)
         var buffer: DMABuffer?
         if spec.length > 0 {
             do {
@@ -90,11 +91,9 @@ final class ScsiSession {
                 throw .device("cannot allocate a \(spec.length)-byte DMA buffer: \(error)")
             }
         }
-        if let buffer {
-            // Data-in starts zeroed so that bytes the device did not write read as 0, not as junk.
-            buffer.bytes.initializeMemory(as: UInt8.self, repeating: 0)
-            if spec.direction == .toDevice { buffer.bytes.copyBytes(from: spec.dataOut) }
-        }
+        // Data-in starts zeroed (the mapper's memory is freshly mapped), so bytes the device did
+        // not write read as 0, not as junk.
+        if let buffer, spec.direction == .toDevice { buffer.bytes.copyBytes(from: spec.dataOut) }
         let task = SCSITask(lun: spec.lun, cdb: spec.cdb, buffer: buffer, transferLength: spec.length,
                             direction: spec.direction)
         let response = adapter.process(task, on: controller.ioQueues[0])
@@ -106,5 +105,27 @@ final class ScsiSession {
                            serviceResponse: response.serviceResponse, bytesTransferred: response.bytesTransferred,
                            residual: response.residual, sense: response.sense, dataIn: dataIn,
                            engineError: response.error.map { "\($0)" })
+    }
+
+    /// Refuses, before anything is allocated, a data phase larger than one task may carry (the
+    /// HBA's largest transfer: maxTransferSize, and segment count x segment byte count) or larger
+    /// than the CDB's own length field can ask for.
+    func checkBufferBound(_ spec: ScsiCommandSpec) throws(ScsiToolError) {
+        guard spec.length > 0 else { return }
+        let option = spec.direction == .toDevice ? "--send" : "--request"
+        let write = spec.direction == .toDevice
+        let largest = controller.constraints.largestTransfer(write: write)
+        if spec.length > largest {
+            throw .usage("\(option) \(spec.length): more than one task may carry on \(deviceName), whose largest "
+                + "\(write ? "write" : "read") is \(largest) bytes (HBA constraint maxTransferSize = "
+                + "\(controller.constraints.maxTransferSize), \(write ? "kIOMaximumSegmentCountWriteKey" : "kIOMaximumSegmentCountReadKey")"
+                + " x segment byte count). Give at most \(largest) bytes.")
+        }
+        let lunBlockSize = spec.lun < UInt64(controller.namespaces.count) ? controller.namespaces[Int(spec.lun)].blockSize : nil
+        let blockSize = lunBlockSize ?? controller.namespaces.map(\.blockSize).max() ?? 512
+        if let bound = CDBDataBound.of(spec.cdb, blockSize: blockSize), spec.length > bound.bytes {
+            throw .usage("\(option) \(spec.length): the CDB moves at most \(bound.bytes) bytes (\(bound.field)), so a "
+                + "larger buffer would never be used. Give \(option) \(bound.bytes) or less, or raise the CDB's length field.")
+        }
     }
 }
