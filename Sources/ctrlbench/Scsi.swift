@@ -71,17 +71,10 @@ struct Scsi: ParsableCommand {
     @Flag(help: "Print one JSON object instead of the report.")
     var json = false
 
-    @Option(help: "Mock: number of namespaces (LUNs).")
-    var mockNamespaces = 1
+    @Option(help: "Data pointers: auto (SGL when the controller has them), prp or sgl.")
+    var pointers: PointerChoice = .auto
 
-    @Option(help: "Mock: blocks per namespace.")
-    var mockBlocks: UInt64 = 1 << 21
-
-    @Option(help: ArgumentHelp("Mock: logical block size.", valueName: "512|4096"))
-    var mockBlockSize = 512
-
-    @Flag(help: "Mock: no volatile write cache.")
-    var mockNoWriteCache = false
+    @OptionGroup(title: "Mock geometry") var mock: MockOptions
 
     func run() throws {
         let infileBytes = try infile.map { path throws(ScsiToolError) in try Self.read(path) }
@@ -90,10 +83,8 @@ struct Scsi: ParsableCommand {
         if outfile != nil, spec.direction != .fromDevice {
             throw ScsiToolError.usage("--outfile receives data-in: give --request N as well")
         }
-        let geometry = MockGeometry(namespaces: mockNamespaces, blocks: mockBlocks, blockSize: mockBlockSize,
-                                    volatileWriteCache: !mockNoWriteCache)
-        let target = try DeviceTarget.parse(device, geometry: geometry)
-        let outcome = try Self.send(spec, to: target, clearUnitAttention: !keepUnitAttention)
+        let target = try DeviceTarget.parse(device, geometry: try mock.geometry())
+        let outcome = try Self.send(spec, to: target, clearUnitAttention: !keepUnitAttention, pointers: pointers)
         if let outfile {
             do { try Data(outcome.dataIn).write(to: URL(fileURLWithPath: outfile)) } catch {
                 throw ScsiToolError.device("cannot write --outfile \(outfile): \(error.localizedDescription)")
@@ -105,9 +96,9 @@ struct Scsi: ParsableCommand {
 
     /// What `run` does between parsing and printing: open the target, bring the engine up, clear
     /// the power-on unit attention unless asked not to, and run the task. Tests call this.
-    static func send(_ spec: ScsiCommandSpec, to target: DeviceTarget,
-                     clearUnitAttention: Bool) throws(ScsiToolError) -> ScsiOutcome {
-        let session = try ScsiSession(target)
+    static func send(_ spec: ScsiCommandSpec, to target: DeviceTarget, clearUnitAttention: Bool,
+                     pointers: PointerChoice = .auto) throws(ScsiToolError) -> ScsiOutcome {
+        let session = try ScsiSession(target) { $0.dataPointerMode = pointers.mode }
         let cleared = clearUnitAttention ? session.clearUnitAttention(lun: spec.lun) : nil
         var outcome = try session.execute(spec)
         outcome.clearedUnitAttention = cleared

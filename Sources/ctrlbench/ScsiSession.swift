@@ -5,29 +5,6 @@ import PCIDevice
 import SCSIController
 import Translation
 
-/// The mock's geometry, from `--mock-*` options.
-struct MockGeometry: Equatable, Sendable {
-    var namespaces = 1
-    /// 1 GiB of 512-byte blocks; storage is sparse, so size costs nothing until written.
-    var blocks: UInt64 = 1 << 21
-    var blockSize = 512
-    var volatileWriteCache = true
-
-    /// The configuration for `MockController`, checked first: the mock stops the process on a
-    /// geometry it cannot model, and a command-line typo deserves a message instead.
-    func configuration() throws(ScsiToolError) -> MockConfiguration {
-        guard (1...64).contains(namespaces) else { throw .usage("--mock-namespaces \(namespaces): choose 1 to 64") }
-        guard blocks > 0 else { throw .usage("--mock-blocks 0: a namespace needs at least one block") }
-        guard blockSize == 512 || blockSize == 4096 else {
-            throw .usage("--mock-block-size \(blockSize): the mock models 512 or 4096-byte blocks")
-        }
-        var configuration = MockConfiguration()
-        configuration.namespaces = Array(repeating: MockNamespace(blockCount: blocks, blockSize: blockSize), count: namespaces)
-        configuration.volatileWriteCache = volatileWriteCache
-        return configuration
-    }
-}
-
 /// A device with the engine brought up on it and a SCSI host adapter in front: what one run of
 /// `ctrlbench scsi` (or a test sending several commands to one mock) talks to.
 final class ScsiSession {
@@ -37,9 +14,12 @@ final class ScsiSession {
     let deviceName: String
     let logger: Logger
 
-    /// Opens the target and brings the controller up (reset, admin queue, Identify, one I/O queue).
-    /// Every failure names the device and carries the underlying explanation.
-    init(_ target: DeviceTarget, logger: Logger = ScsiSession.quietLogger) throws(ScsiToolError) {
+    /// Opens the target and brings the controller up (reset, admin queue, Identify, one I/O queue);
+    /// `configure` may change the engine's options (data pointers, HBA constraints, queues).
+    /// Every failure names the device and carries the underlying explanation; a refused HBA
+    /// constraint is a usage error naming the key, the value and the rule.
+    init(_ target: DeviceTarget, logger: Logger = ScsiSession.quietLogger,
+         configure: (inout ControllerOptions) -> Void = { _ in }) throws(ScsiToolError) {
         var options = ControllerOptions()
         options.logger = logger
         let opened = try target.open()
@@ -49,7 +29,11 @@ final class ScsiSession {
             // The software IOMMU never needs locked pages, and locking would only log warnings.
             options.pinning = .disabled
         }
-        do { controller = try NVMeController(device: device, options: options) } catch {
+        configure(&options)
+        do { controller = try NVMeController(device: device, options: options) } catch let error as ControllerError {
+            if case .invalidConstraint = error { throw .usage("\(error)") }
+            throw .device("cannot bring up the NVMe controller on \(deviceName): \(error)")
+        } catch {
             throw .device("cannot bring up the NVMe controller on \(deviceName): \(error)")
         }
         adapter = SCSIHostAdapter(controller: controller)
