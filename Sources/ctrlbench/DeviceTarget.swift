@@ -20,7 +20,17 @@ enum DeviceTarget: Equatable, Sendable {
     /// Opens the device; `adjust` may change the mock's configuration (execution mode, data).
     /// A PCI address is first checked in sysfs (under `sysfsRoot`): a function that does not
     /// exist, or is not on vfio-pci, is named as such rather than as a VFIO failure.
-    func open(sysfsRoot: String = "/sys", adjust: (inout MockConfiguration) -> Void = { _ in }) throws(ScsiToolError)
+    /// With `trace`, the device comes wrapped in a `TracingDevice` that writes every command to it;
+    /// without, the engine gets the device itself, so tracing costs nothing when off.
+    func open(sysfsRoot: String = "/sys", trace: CommandTrace? = nil,
+              adjust: (inout MockConfiguration) -> Void = { _ in }) throws(ScsiToolError)
+        -> (device: any DeviceInterface, name: String, isMock: Bool) {
+        let opened = try openUntraced(sysfsRoot: sysfsRoot, adjust: adjust)
+        guard let trace else { return opened }
+        return (TracingDevice(opened.device, trace: trace), opened.name, opened.isMock)
+    }
+
+    private func openUntraced(sysfsRoot: String, adjust: (inout MockConfiguration) -> Void) throws(ScsiToolError)
         -> (device: any DeviceInterface, name: String, isMock: Bool) {
         switch self {
         case let .mock(geometry):

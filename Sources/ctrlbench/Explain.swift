@@ -51,18 +51,23 @@ struct Explain: ParsableCommand {
     @Flag(help: "Print one JSON object.")
     var json = false
 
+    @OptionGroup var trace: TraceOptions
+
     @OptionGroup(title: "HBA constraints (DriverKit's keys)") var constraints: ConstraintOptions
     @OptionGroup(title: "Mock geometry") var mock: MockOptions
 
     func run() throws {
-        let report = try explain()
+        let report = try explain(trace: try trace.open())
         print(json ? report.json : report.text)
     }
 
     /// Brings the controller up under the constraints (which validates them) and plans the request.
-    func explain() throws(ScsiToolError) -> ExplainReport {
+    func explain(trace: CommandTrace? = nil) throws(ScsiToolError) -> ExplainReport {
         let target = try DeviceTarget.parse(device, geometry: try mock.geometry())
-        let session = try ScsiSession(target) { options in
+        if trace != nil, direction == .write, case .vfio = target {
+            throw .usage("--trace with --write on \(device) would overwrite the start of namespace 1; trace a --read, or use the mock")
+        }
+        let session = try ScsiSession(target, trace: trace) { options in
             options.dataPointerMode = pointers.mode
             constraints.apply(to: &options)
         }
@@ -77,9 +82,34 @@ struct Explain: ParsableCommand {
         } catch {
             throw .usage("--bytes \(bytes.value)\(bufferOffset > 0 ? " --buffer-offset \(bufferOffset)" : ""): \(error)")
         }
+        if trace != nil { try carryOut(plan, on: session, namespaceBlocks: namespace.blockCount) }
         return ExplainReport(device: session.deviceName, model: controller.identify.modelNumber,
                              maximumCommandBytes: controller.maximumCommandBytes, constraints: ConstraintRow.rows(of: controller),
                              plan: plan, largestTaskRule: Self.largestTaskRule(controller.constraints, write: direction == .write))
+    }
+
+    /// With --trace: sends the plan's tasks as READ(16) or WRITE(16) from LBA 0 of the first LUN,
+    /// so the trace shows the engine doing what the plan says.
+    func carryOut(_ plan: TransferPlan, on session: ScsiSession, namespaceBlocks: UInt64) throws(ScsiToolError) {
+        guard UInt64(plan.bytes / plan.blockSize) <= namespaceBlocks else {
+            throw .usage("--trace runs the request from LBA 0, but \(plan.bytes) bytes exceed namespace 1 "
+                + "(\(namespaceBlocks) blocks); give a smaller --bytes or a larger --mock-capacity")
+        }
+        _ = session.clearUnitAttention(lun: 0)
+        for task in plan.tasks {
+            let lba = UInt64(task.offset / plan.blockSize)
+            let blocks = UInt32(task.bytes / plan.blockSize)
+            var cdb: [UInt8] = [plan.write ? 0x8A : 0x88, 0]
+            cdb += (0..<8).map { UInt8(truncatingIfNeeded: lba >> (56 - 8 * $0)) }
+            cdb += (0..<4).map { UInt8(truncatingIfNeeded: blocks >> (24 - 8 * $0)) }
+            cdb += [0, 0]
+            let spec = ScsiCommandSpec(cdb: cdb, lun: 0, direction: plan.write ? .toDevice : .fromDevice, length: task.bytes,
+                                       dataOut: plan.write ? [UInt8](repeating: 0, count: task.bytes) : [])
+            let outcome = try session.execute(spec)
+            guard outcome.status == .good else {
+                throw .device("task at offset \(task.offset) ended \(outcome.status.name): \(outcome.engineError ?? ScsiReport.hexBytes(outcome.sense))")
+            }
+        }
     }
 
     /// Which key (or product of keys) bounds a task, for the text.

@@ -74,6 +74,8 @@ struct Scsi: ParsableCommand {
     @Option(help: "Data pointers: auto (SGL when the controller has them), prp or sgl.")
     var pointers: PointerChoice = .auto
 
+    @OptionGroup var trace: TraceOptions
+
     @OptionGroup(title: "Mock geometry") var mock: MockOptions
 
     func run() throws {
@@ -84,7 +86,8 @@ struct Scsi: ParsableCommand {
             throw ScsiToolError.usage("--outfile receives data-in: give --request N as well")
         }
         let target = try DeviceTarget.parse(device, geometry: try mock.geometry())
-        let outcome = try Self.send(spec, to: target, clearUnitAttention: !keepUnitAttention, pointers: pointers)
+        let outcome = try Self.send(spec, to: target, clearUnitAttention: !keepUnitAttention, pointers: pointers,
+                                    trace: try trace.open())
         if let outfile {
             do { try Data(outcome.dataIn).write(to: URL(fileURLWithPath: outfile)) } catch {
                 throw ScsiToolError.device("cannot write --outfile \(outfile): \(error.localizedDescription)")
@@ -97,8 +100,8 @@ struct Scsi: ParsableCommand {
     /// What `run` does between parsing and printing: open the target, bring the engine up, clear
     /// the power-on unit attention unless asked not to, and run the task. Tests call this.
     static func send(_ spec: ScsiCommandSpec, to target: DeviceTarget, clearUnitAttention: Bool,
-                     pointers: PointerChoice = .auto) throws(ScsiToolError) -> ScsiOutcome {
-        let session = try ScsiSession(target) { $0.dataPointerMode = pointers.mode }
+                     pointers: PointerChoice = .auto, trace: CommandTrace? = nil) throws(ScsiToolError) -> ScsiOutcome {
+        let session = try ScsiSession(target, trace: trace) { $0.dataPointerMode = pointers.mode }
         let cleared = clearUnitAttention ? session.clearUnitAttention(lun: spec.lun) : nil
         var outcome = try session.execute(spec)
         outcome.clearedUnitAttention = cleared

@@ -13,16 +13,19 @@ final class ScsiSession {
     /// "mock" or the PCI address, for the report.
     let deviceName: String
     let logger: Logger
+    /// Where each task's CDB and status go, beside the NVMe commands the device wrapper traces.
+    let trace: CommandTrace?
 
     /// Opens the target and brings the controller up (reset, admin queue, Identify, one I/O queue);
     /// `configure` may change the engine's options (data pointers, HBA constraints, queues).
     /// Every failure names the device and carries the underlying explanation; a refused HBA
     /// constraint is a usage error naming the key, the value and the rule.
-    init(_ target: DeviceTarget, logger: Logger = ScsiSession.quietLogger,
+    init(_ target: DeviceTarget, trace: CommandTrace? = nil, logger: Logger = ScsiSession.quietLogger,
          configure: (inout ControllerOptions) -> Void = { _ in }) throws(ScsiToolError) {
         var options = ControllerOptions()
         options.logger = logger
-        let opened = try target.open()
+        let opened = try target.open(trace: trace)
+        self.trace = trace
         let device = opened.device
         deviceName = opened.name
         if opened.isMock {
@@ -57,6 +60,7 @@ final class ScsiSession {
     /// freshly attached logical unit reports first (as a real disk does after power on).
     /// - Returns: the unit attention cleared, described, or nil when there was none.
     func clearUnitAttention(lun: UInt64) -> String? {
+        trace?.note("SCSI LUN \(lun) CDB 00 00 00 00 00 00 (TEST UNIT READY, clearing the power-on unit attention)")
         let response = adapter.process(SCSITask(lun: lun, cdb: [0, 0, 0, 0, 0, 0]), on: controller.ioQueues[0])
         guard response.status == .checkCondition, let sense = DecodedSense(response.sense),
               sense.condition.key == .unitAttention else { return nil }
@@ -80,7 +84,12 @@ final class ScsiSession {
         if let buffer, spec.direction == .toDevice { buffer.bytes.copyBytes(from: spec.dataOut) }
         let task = SCSITask(lun: spec.lun, cdb: spec.cdb, buffer: buffer, transferLength: spec.length,
                             direction: spec.direction)
+        trace?.note("SCSI LUN \(spec.lun) CDB \(ScsiReport.hexBytes(spec.cdb, separator: " ")), "
+            + (spec.direction == .none ? "no data" : "data-\(spec.direction.name) \(spec.length) bytes"))
         let response = adapter.process(task, on: controller.ioQueues[0])
+        trace?.note("SCSI status \(response.status.name), \(response.bytesTransferred) bytes transferred, residual \(response.residual)"
+            + (response.sense.isEmpty ? "" : ", sense " + (SenseSummary(response.sense).map {
+                "\($0.senseKeyName) \(hex2($0.asc))h/\(hex2($0.ascq))h \($0.additionalSense)" } ?? ScsiReport.hexBytes(response.sense))))
         var dataIn: [UInt8] = []
         if spec.direction == .fromDevice, let buffer {
             dataIn = Array(buffer.bytes.prefix(max(0, min(spec.length, response.bytesTransferred))))
