@@ -7,9 +7,13 @@ import PCIDevice
 /// bench, info and explain are added as further subcommands, one file each.
 @main
 struct CtrlBench: ParsableCommand {
+    /// What `ctrlbench --version` prints.
+    static let version = "ctrlbench 0.12.0 (SwiftNVMe: userspace NVMe over VFIO with a SCSI layer)"
+
     static let configuration = CommandConfiguration(
         commandName: "ctrlbench",
         abstract: "Find, bind and exercise NVMe controllers through the userspace driver.",
+        version: CtrlBench.version,
         subcommands: [Bench.self, List.self, Bind.self, Unbind.self, Scsi.self, Info.self, Explain.self]
     )
 }

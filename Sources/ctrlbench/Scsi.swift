@@ -42,6 +42,15 @@ struct Scsi: ParsableCommand {
     @Argument(help: "The CDB in hex (spaced or joined; optional 0x).")
     var cdb: [String] = []
 
+    @Option(name: .customLong("cdb"), help: ArgumentHelp(
+        "Another command for the same session, in quotes: the CDB in hex, then its own -r/-s/--data/--lun (repeatable).",
+        valueName: "\"hex [options]\""))
+    var moreCDBs: [String] = []
+
+    @Option(help: ArgumentHelp("Commands for the same session from a file, one per line as --cdb takes them (# comments).",
+                               valueName: "file"))
+    var script: String?
+
     @Option(help: "Logical unit: the n-th active namespace.")
     var lun = 0
 
@@ -79,13 +88,24 @@ struct Scsi: ParsableCommand {
     @OptionGroup(title: "Mock geometry") var mock: MockOptions
 
     func run() throws {
-        let infileBytes = try infile.map { path throws(ScsiToolError) in try Self.read(path) }
-        let spec = try ScsiCommandSpec.make(cdbWords: cdb, lun: lun, request: request, send: send,
-                                            dataHex: data, infileBytes: infileBytes)
+        let specs = try commands()
+        let target = try DeviceTarget.parse(device, geometry: try mock.geometry())
+        guard specs.count == 1 else {
+            let outcomes = try Self.sendAll(specs, to: target, clearUnitAttention: !keepUnitAttention, pointers: pointers,
+                                            trace: try trace.open())
+            print(json ? "[\n" + outcomes.map { ScsiReport.json($0) }.joined(separator: ",\n") + "\n]"
+                : outcomes.enumerated().map { index, outcome in
+                    "command \(index + 1) of \(outcomes.count): CDB \(ScsiReport.hexBytes(outcome.spec.cdb, separator: " "))\n"
+                        + ScsiReport.text(outcome)
+                }.joined(separator: "\n\n"))
+            let worst = outcomes.map(\.exitCode).contains(1) ? 1 : outcomes.map(\.exitCode).max() ?? 0
+            if worst != 0 { throw ExitCode(worst) }
+            return
+        }
+        let spec = specs[0]
         if outfile != nil, spec.direction != .fromDevice {
             throw ScsiToolError.usage("--outfile receives data-in: give --request N as well")
         }
-        let target = try DeviceTarget.parse(device, geometry: try mock.geometry())
         let outcome = try Self.send(spec, to: target, clearUnitAttention: !keepUnitAttention, pointers: pointers,
                                     trace: try trace.open())
         if let outfile {
@@ -106,6 +126,46 @@ struct Scsi: ParsableCommand {
         var outcome = try session.execute(spec)
         outcome.clearedUnitAttention = cleared
         return outcome
+    }
+
+    /// The commands of this run, in order: the positional CDB (with the top-level data options),
+    /// then each --cdb, then the script's lines.
+    func commands() throws(ScsiToolError) -> [ScsiCommandSpec] {
+        // Data-in of block commands without -r is sized in the mock's blocks (512 on a device).
+        let blockSize = device.lowercased() == "mock" ? mock.mockBlockSize : 512
+        var specs: [ScsiCommandSpec] = []
+        if !cdb.isEmpty || (moreCDBs.isEmpty && script == nil) {
+            let infileBytes = try infile.map { path throws(ScsiToolError) in try Self.read(path) }
+            specs.append(try ScsiCommandSpec.make(cdbWords: cdb, lun: lun, request: request, send: send,
+                                                  dataHex: data, infileBytes: infileBytes))
+        } else if request != nil || send != nil || data != nil || infile != nil {
+            throw .usage("--request, --send, --data and --infile go with the CDB given as arguments; "
+                + "give a --cdb or script line its own, e.g. --cdb \"12 00 00 00 24 00 -r 36\"")
+        }
+        for text in moreCDBs {
+            do { specs.append(try ScsiScript.command(text, lun: lun, blockSize: blockSize)) } catch {
+                throw .usage("--cdb \"\(text)\": \(error)")
+            }
+        }
+        if let script { specs += try ScsiScript.commands(inFile: script, lun: lun, blockSize: blockSize) }
+        if specs.count > 1, outfile != nil { throw .usage("--outfile takes the data-in of a single command") }
+        return specs
+    }
+
+    /// Runs `specs` in order on one session (one controller, one logical unit state), so a
+    /// command sees what earlier ones changed; the unit attention is cleared once, first.
+    static func sendAll(_ specs: [ScsiCommandSpec], to target: DeviceTarget, clearUnitAttention: Bool,
+                        pointers: PointerChoice = .auto, trace: CommandTrace? = nil) throws(ScsiToolError) -> [ScsiOutcome] {
+        let session = try ScsiSession(target, trace: trace) { $0.dataPointerMode = pointers.mode }
+        var cleared = clearUnitAttention ? specs.first.flatMap { session.clearUnitAttention(lun: $0.lun) } : nil
+        var outcomes: [ScsiOutcome] = []
+        for spec in specs {
+            var outcome = try session.execute(spec)
+            outcome.clearedUnitAttention = cleared
+            cleared = nil
+            outcomes.append(outcome)
+        }
+        return outcomes
     }
 
     static func read(_ path: String) throws(ScsiToolError) -> [UInt8] {
