@@ -23,6 +23,15 @@ struct Scsi: ParsableCommand {
             residual, the sense data decoded (response code, sense key, ASC/ASCQ, INFORMATION, field \
             pointer) and raw, and the data-in as a hex dump.
 
+            The data buffer is bounded before anything is allocated: --request/--send may not exceed \
+            the HBA's largest transfer (maxTransferSize) nor what the CDB's own length field asks for.
+
+            Several commands can share one session (one controller, one logical unit state): --cdb \
+            "HEX [-r N|-s N --data HEX] [--lun N]" (repeatable) and --script FILE (one such line per \
+            command, # comments), after the CDB given as arguments if any. A line without data options \
+            on a command that returns data receives as much as its CDB asks for. --trace FILE|- writes \
+            each CDB, the NVMe commands it became and their completions, with timestamps.
+
             Exit status: 0 when the status is GOOD; 2 for CHECK CONDITION or any other \
             status; 1 for a usage error (bad hex, a CDB over 16 bytes, --request with --send...) or \
             a device error (the device cannot be opened or brought up, or the task was not \
@@ -37,6 +46,9 @@ struct Scsi: ParsableCommand {
               # on a bound controller: WRITE(10) of LBA 0 from a file, READ(10) it back
               ctrlbench scsi --device 0000:01:00.0 2a00 00000000 00 0001 00 --send 512 -i block.bin
               ctrlbench scsi --device 0000:01:00.0 28 00 00000000 00 0001 00 -r 512 -o copy.bin
+              # descriptor sense on (MODE SELECT of the Control page), then an unsupported opcode: 72h sense
+              ctrlbench scsi --cdb "15 10 00 00 10 00 --data 00000000 0a0a0610 00000000 ffff0000" \\
+                --cdb "a1 00 00 00 00 00 00 00 00 00 00 00"
             """)
 
     @Argument(help: "The CDB in hex (spaced or joined; optional 0x).")
