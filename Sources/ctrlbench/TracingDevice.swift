@@ -61,11 +61,14 @@ final class TracingDevice: DeviceInterface {
 
     /// Decodes what the doorbell announces (new submissions) or acknowledges (consumed completions).
     private func doorbell(_ value: UInt32, at offset: Int) {
-        let stride = 4 << Int(ControllerCapabilities(rawValue: base.readRegister64(at: ControllerRegister.cap)).dstrd)
-        let index = (offset - ControllerRegister.doorbellBase) / stride
-        let queue = UInt16(truncatingIfNeeded: index / 2)
         let lines: [String] = state.withLock { book in
-            index % 2 == 0 ? submitted(queue, tail: Int(value), book: &book) : completed(queue, head: Int(value), book: &book)
+            if book.doorbellStride == nil {
+                // CAP.DSTRD does not change while the controller runs: read it once (an MMIO read).
+                book.doorbellStride = 4 << Int(ControllerCapabilities(rawValue: base.readRegister64(at: ControllerRegister.cap)).dstrd)
+            }
+            let index = (offset - ControllerRegister.doorbellBase) / (book.doorbellStride ?? 4)
+            let queue = UInt16(truncatingIfNeeded: index / 2)
+            return index % 2 == 0 ? submitted(queue, tail: Int(value), book: &book) : completed(queue, head: Int(value), book: &book)
         }
         for line in lines { trace.note(line) }
     }
@@ -139,6 +142,8 @@ struct QueueBook: ~Copyable {
     var pending: [Key: String] = [:]
     /// CC.MPS as last written.
     var pageSize = 4096
+    /// Bytes between doorbells, 4 << CAP.DSTRD, read at the first doorbell.
+    var doorbellStride: Int?
     /// Logical block size by NSID, read from each Identify Namespace the controller returns.
     var blockSizes: [UInt32: Int] = [:]
     /// Identify Namespace commands outstanding: where their data will land, by command.

@@ -1,3 +1,4 @@
+import Foundation
 import MockNVMe
 import Testing
 @testable import ctrlbench
@@ -62,5 +63,19 @@ import Testing
         let options = try TraceOptions.parse(["--trace", "/nonexistent-folder/trace.txt"])
         #expect(throws: ScsiToolError.self) { try options.open() }
         #expect(try TraceOptions.parse([]).open() == nil)
+    }
+}
+
+/// The JSON of info and explain parses and carries the fields the text shows.
+@Suite struct ReportJSONTests {
+    @Test func explainAndInfoJSONParse() throws {
+        let explain = try Explain.parse(["--bytes", "1m"]).explain()
+        let plan = try #require(try JSONSerialization.jsonObject(with: Data(explain.json.utf8)) as? [String: Any])
+        #expect(plan["commands"] as? Int == explain.plan.commands && plan["tasks"] as? Int == 1)
+        #expect((plan["constraints"] as? [[String: Any]])?.count == 9)
+        let info = try Info.parse([]).collect()
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(info.json.utf8)) as? [String: Any])
+        #expect(object["serial"] as? String == info.serial && object["doorbellBufferConfig"] as? Bool == info.doorbellBufferConfig)
+        #expect((object["namespaces"] as? [[String: Any]])?.count == 1)
     }
 }
