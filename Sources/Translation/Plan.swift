@@ -12,7 +12,9 @@ public struct CompletionContext: Sendable, Equatable {
     /// What to do with the logical unit's state when every operation succeeded.
     enum OnSuccess: Sendable, Equatable {
         case nothing
-        case modeSelect(writeCacheEnabled: Bool?, descriptorSense: Bool?)
+        /// MODE SELECT's Set Features succeeded: WCE, which every LUN shares, changed; D_SENSE
+        /// (this LUN's own) becomes `descriptorSense` when the list set it.
+        case writeCacheChanged(descriptorSense: Bool?)
         case stop
         case start
     }

@@ -39,15 +39,16 @@ public func complete(_ context: CompletionContext, results: [NVMeResult], facts:
             ? [] : SenseData.build(condition, descriptorFormat: state.descriptorSense)
         return SCSIResponse(status: condition.status, sense: sense, residual: residual)
     }
+    var response = SCSIResponse(status: .good, residual: residual)
     switch context.onSuccess {
     case .nothing: break
-    case let .modeSelect(writeCacheEnabled, descriptorSense):
-        if let writeCacheEnabled { state.writeCacheEnabled = writeCacheEnabled }
+    case let .writeCacheChanged(descriptorSense):
         if let descriptorSense { state.descriptorSense = descriptorSense }
+        response.unitAttentionForOtherLUNs = .modeParametersChanged
     case .stop: state.stopped = true
     case .start: state.stopped = false
     }
-    return SCSIResponse(status: .good, residual: residual)
+    return response
 }
 
 enum StatusMapping {

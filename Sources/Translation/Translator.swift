@@ -17,12 +17,16 @@ import NVMe
 ///     Locally built data is truncated to it and to the allocation length.
 ///   - direction: the task's data direction; it must agree with the command when data moves.
 ///   - facts: what is known about the device.
+///   - writeCacheEnabled: the controller's volatile write cache setting now (WCE), which every
+///     LUN shares and the engine owns; MODE SENSE reports it and MODE SELECT changes it through
+///     a Set Features operation. Ignored when the controller has no volatile write cache.
 ///   - state: the logical unit's state, updated for unit attentions, D_SENSE and the like. An
 ///     engine that shares it between threads runs `translate` (and `complete`) on the state
 ///     itself under its lock, so that each change happens together with the reads it rests on.
 /// - Returns: a local response, or NVMe operations for the engine plus a context for `complete`.
 public func translate(cdb: [UInt8], lun: UInt64, dataOut: [UInt8]? = nil, transferLength: Int,
-                      direction: DataDirection, facts: DeviceFacts, state: inout LogicalUnitState) -> TranslationPlan {
+                      direction: DataDirection, facts: DeviceFacts, writeCacheEnabled: Bool,
+                      state: inout LogicalUnitState) -> TranslationPlan {
     let transferLength = max(0, transferLength)
     do throws(SenseCondition) {
         // No opcode at all: the command IU itself is malformed (SAM-5: the CDB is at least 6 bytes).
@@ -51,7 +55,9 @@ public func translate(cdb: [UInt8], lun: UInt64, dataOut: [UInt8]? = nil, transf
         try CDBCheck.reservedBits(cdb, usage: descriptor.usage(for: facts))
         if state.stopped, !descriptor.allowedWhenStopped { throw .stopped }
         let request = Request(cdb: cdb, lun: lun, unit: unit, dataOut: dataOut, transferLength: transferLength,
-                              direction: direction, facts: facts, lengthField: descriptor.lengthField)
+                              direction: direction, facts: facts,
+                              writeCacheEnabled: facts.hasVolatileWriteCache && writeCacheEnabled,
+                              lengthField: descriptor.lengthField)
         return try dispatch(descriptor.kind, request, state: &state)
     } catch {
         return .respond(Request.failure(error, transferLength: transferLength, state: state))
@@ -118,6 +124,8 @@ struct Request {
     let transferLength: Int
     let direction: DataDirection
     let facts: DeviceFacts
+    /// The controller's WCE now (false without a volatile write cache).
+    let writeCacheEnabled: Bool
     /// The CDB byte of the command's length field (`CommandDescriptor.lengthField`), the one
     /// source of the field pointer for an invalid length or a data phase that does not match it.
     let lengthField: Int?

@@ -33,22 +33,23 @@ enum Fixture {
                            luns: list.enumerated().map { LogicalUnit(nsid: UInt32($0.offset + 1), namespace: $0.element) },
                            maximumTransferBytes: 128 * 1024, controllerMaximumTransferBytes: 64 * 1024,
                            maximumDeallocateRanges: 256, maximumDeallocateBlocks: 0x10000,
-                           volatileWriteCacheEnabled: true)
+                           volatileWriteCacheEnabledAtAttach: true)
     }
 }
 
-/// Runs a CDB through translate.
+/// Runs a CDB through translate; the controller's write cache is on unless `writeCache` says otherwise.
 func plan(_ cdb: [UInt8], lun: UInt64 = 0, dataOut: [UInt8]? = nil, length: Int = 0,
-          direction: DataDirection = .none, facts: DeviceFacts = Fixture.facts(),
+          direction: DataDirection = .none, facts: DeviceFacts = Fixture.facts(), writeCache: Bool = true,
           state: inout LogicalUnitState) -> TranslationPlan {
     translate(cdb: cdb, lun: lun, dataOut: dataOut, transferLength: length, direction: direction,
-              facts: facts, state: &state)
+              facts: facts, writeCacheEnabled: writeCache, state: &state)
 }
 
 func plan(_ cdb: [UInt8], lun: UInt64 = 0, dataOut: [UInt8]? = nil, length: Int = 0,
-          direction: DataDirection = .none, facts: DeviceFacts = Fixture.facts()) -> TranslationPlan {
-    var state = LogicalUnitState(writeCacheEnabled: true)
-    return plan(cdb, lun: lun, dataOut: dataOut, length: length, direction: direction, facts: facts, state: &state)
+          direction: DataDirection = .none, facts: DeviceFacts = Fixture.facts(), writeCache: Bool = true) -> TranslationPlan {
+    var state = LogicalUnitState()
+    return plan(cdb, lun: lun, dataOut: dataOut, length: length, direction: direction, facts: facts,
+                writeCache: writeCache, state: &state)
 }
 
 extension TranslationPlan {
