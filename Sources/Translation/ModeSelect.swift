@@ -59,11 +59,11 @@ enum ModeSelect {
         // WCE is the controller's: the engine's Set Features changes it for every LUN, and
         // `complete` asks for MODE PARAMETERS CHANGED on the others.
         if let newWCE, newWCE != request.writeCacheEnabled {
-            return request.execute([.setVolatileWriteCache(enabled: newWCE)],
+            return request.execute([.setVolatileWriteCache(enabled: newWCE)], consumed: length,
                                    onSuccess: .writeCacheChanged(descriptorSense: newDSense))
         }
         if let newDSense { state.descriptorSense = newDSense }
-        return .respond(request.good())
+        return .respond(request.good(consumed: length))
     }
 
     /// The block descriptor may only restate the current geometry: NUMBER OF LOGICAL BLOCKS zero

@@ -23,6 +23,9 @@ public struct CompletionContext: Sendable, Equatable {
     let operationCount: Int
     /// The task's buffer length, for the residual.
     let transferLength: Int
+    /// Data-out bytes translation read itself and no operation moves (UNMAP's and MODE SELECT's
+    /// parameter lists, WRITE SAME's block as Write Zeroes or Deallocate): transferred all the same.
+    let dataOutConsumed: Int
     /// The compare data of COMPARE AND WRITE / VERIFY with BYTCHK=1, when translation was given
     /// it, to find the first miscompare from media data the engine read.
     let compareData: [UInt8]?
@@ -33,10 +36,11 @@ public struct CompletionContext: Sendable, Equatable {
     let immediate: Bool
     let onSuccess: OnSuccess
 
-    init(operationCount: Int, transferLength: Int, compareData: [UInt8]? = nil, compareOffset: Int = 0,
-         immediate: Bool = false, onSuccess: OnSuccess = .nothing) {
+    init(operationCount: Int, transferLength: Int, dataOutConsumed: Int = 0, compareData: [UInt8]? = nil,
+         compareOffset: Int = 0, immediate: Bool = false, onSuccess: OnSuccess = .nothing) {
         self.operationCount = operationCount
         self.transferLength = transferLength
+        self.dataOutConsumed = dataOutConsumed
         self.compareData = compareData
         self.compareOffset = compareOffset
         self.immediate = immediate

@@ -10,7 +10,7 @@ import NVMe
 public func complete(_ context: CompletionContext, results: [NVMeResult], facts: DeviceFacts,
                      state: inout LogicalUnitState) -> SCSIResponse {
     // Saturating: the counts come from the engine (and through it from the device).
-    let transferred = results.reduce(0) { total, result in
+    let transferred = results.reduce(context.dataOutConsumed) { total, result in
         let (sum, overflow) = total.addingReportingOverflow(max(0, result.bytesTransferred))
         return overflow ? Int.max : sum
     }

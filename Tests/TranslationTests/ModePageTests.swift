@@ -60,6 +60,7 @@ import Testing
         let response = complete(context, results: [NVMeResult(operationIndex: 0, status: .success)],
                                 facts: Fixture.facts(), state: &state)
         #expect(response.status == .good)
+        #expect(response.residual == 0)   // the list was transferred, though Set Features moves none of it
         #expect(response.unitAttentionForOtherLUNs == SenseCondition(.unitAttention, AdditionalSense(0x2A, 0x01)))
         #expect(state.pendingUnitAttention == nil)
         // A failed Set Features changed nothing: no unit attention for anyone.
@@ -93,7 +94,8 @@ import Testing
         let parameters: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0x0A, 0x0A, 0x06, 0x10, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0]
         let result = plan([0x55, 0x10, 0, 0, 0, 0, 0, 0, UInt8(parameters.count), 0], dataOut: parameters,
                           length: parameters.count, direction: .toDevice, state: &state)
-        #expect(result.response?.status == .good)
+        // GOOD, and the 20-byte list counts as transferred: residual 0 (SAM-5).
+        #expect(result.response == SCSIResponse(status: .good, residual: 0))
         #expect(state.descriptorSense)
         // Now errors come in descriptor format: READ(10) past the end.
         let error = plan([0x28, 0, 0, 0, 0x10, 0, 0, 0, 1, 0], length: 512, direction: .fromDevice, state: &state)

@@ -63,8 +63,10 @@ import Testing
     }
 
     @Test func bufferMustMatchTransferLength() {
-        // Documented choice: ILLEGAL REQUEST, INVALID FIELD IN CDB at the TRANSFER LENGTH field.
+        // Documented choice: ILLEGAL REQUEST, INVALID FIELD IN CDB at the TRANSFER LENGTH field,
+        // for a data-in buffer too short and a data-out buffer of any other length.
         expectCheck(plan([0x28, 0, 0, 0, 0, 0, 0, 0, 2, 0], length: 512, direction: .fromDevice), invalidCDB(byte: 7))
+        expectCheck(plan([0x28, 0, 0, 0, 0, 0, 0, 0, 2, 0], length: 1023, direction: .fromDevice), invalidCDB(byte: 7))
         expectCheck(plan([0x2A, 0, 0, 0, 0, 0, 0, 0, 1, 0], length: 1024, direction: .toDevice), invalidCDB(byte: 7))
         expectCheck(plan([0x88, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0], length: 512, direction: .toDevice),
                     invalidCDB(byte: 10))
@@ -128,6 +130,25 @@ import Testing
         // No volatile write cache: nothing to flush, GOOD.
         #expect(plan([0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0], facts: Fixture.facts(rich: false)).response == SCSIResponse(status: .good))
         expectCheck(plan([0x35, 0, 0, 0, 0x10, 0x00, 0, 0, 1, 0]), lbaOutOfRangeSense)
+    }
+
+    @Test func aLongerDataInBufferLeavesTheExcessAsResidual() throws {
+        // READ(10) of 2 blocks (1024 bytes) into 1500 bytes: the same one Read; SAM-5's residual
+        // is the 476 bytes not transferred.
+        let longer = plan([0x28, 0, 0, 0, 0, 0, 0, 0, 2, 0], length: 1500, direction: .fromDevice)
+        #expect(longer.operations == [.read(nsid: 1, lba: 0, blocks: 2, fua: false, bufferOffset: 0)])
+        var state = LogicalUnitState()
+        let context = try #require(longer.context)
+        #expect(complete(context, results: [NVMeResult(operationIndex: 0, status: .success, bytesTransferred: 1024)],
+                         facts: Fixture.facts(), state: &state) == SCSIResponse(status: .good, residual: 476))
+        // The fast path leaves it to translate (it handles exact buffers only).
+        let cdb: [UInt8] = [0x28, 0, 0, 0, 0, 0, 0, 0, 2, 0]
+        #expect(cdb.withUnsafeBytes {
+            translateBlockTransfer(cdb: $0, lun: 0, transferLength: 1500, direction: .fromDevice,
+                                   facts: Fixture.facts(), state: LogicalUnitState())
+        } == nil)
+        // The buffer's direction still has to be data-in.
+        expectCheck(plan(cdb, length: 1500, direction: .toDevice), invalidCDB(byte: 7))
     }
 
     @Test func completionAccountsResidual() {
