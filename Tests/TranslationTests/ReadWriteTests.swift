@@ -173,16 +173,36 @@ import Testing
 }
 
 @Suite struct FastPathTests {
+    /// Per CDB length (SBC-4 READ/WRITE layouts): the LBA's high bytes and the transfer
+    /// length's high bytes, zeroed to keep the range inside the namespace, and the transfer
+    /// length's low byte.
+    static let shapes: [Int: (zeroed: [Int], lengthLow: Int)] = [
+        6: ([1, 2], 4), 10: ([2, 3, 4, 6, 7], 8), 12: ([2, 3, 4, 6, 7, 8, 10], 9),
+        16: ([2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 14], 13),
+    ]
+
     @Test func agreesWithTranslate() {
         var random = SplitMix64(seed: 42)
         let facts = Fixture.facts()
         var accepted = 0
+        var withFUA = [0, 0]   // reads, writes
         for _ in 0..<200_000 {
             let opcode: UInt8 = [0x08, 0x0A, 0x28, 0x2A, 0xA8, 0xAA, 0x88, 0x8A, 0x00][Int(random.next() % 9)]
             let length = random.next() % 8 == 0 ? Int(random.next() % 17) : (CommandTable.groupLength(opcode) ?? 6)
             var cdb = (0..<length).map { _ in random.next() % 3 == 0 ? UInt8.random(in: 0...255, using: &random) : 0 }
             if !cdb.isEmpty { cdb[0] = opcode }
-            if cdb.count > 2, random.next() % 2 == 0 { cdb[cdb.count - 2] = UInt8(random.next() % 3) }
+            if random.next() % 2 == 0, let shape = Self.shapes[cdb.count] {
+                // Half the CDBs well formed but for the flags: a small LBA, 1, 2 or 256 blocks (the
+                // lengths `transferLength` offers), CONTROL 0, and in byte 1 of the 10-, 12- and
+                // 16-byte CDBs DPO (bit 4) and FUA (bit 3) in every combination, so that FUA is
+                // as common as not among the CDBs the fast path accepts.
+                for index in shape.zeroed { cdb[index] = 0 }
+                cdb[shape.lengthLow] = UInt8(random.next() % 3)
+                cdb[cdb.count - 1] = 0
+                if cdb.count > 6 { cdb[1] = [0x00, 0x08, 0x10, 0x18][Int(random.next() % 4)] }
+            } else if cdb.count > 2, random.next() % 2 == 0 {
+                cdb[cdb.count - 2] = UInt8(random.next() % 3)
+            }
             let transferLength = [0, 512, 1024, 131_072][Int(random.next() % 4)]
             let direction: DataDirection = [.none, .fromDevice, .toDevice][Int(random.next() % 3)]
             var state = LogicalUnitState(stopped: random.next() % 8 == 0)
@@ -192,10 +212,15 @@ import Testing
             }
             guard let fast else { continue }
             accepted += 1
+            // FUA is byte 1 bit 3 of READ/WRITE (10), (12), (16); the 6-byte CDBs have none (SBC-4).
+            #expect(fast.fua == (cdb.count > 6 && cdb[1] & 0x08 != 0), "\(cdb)")
+            if fast.fua { withFUA[fast.isWrite ? 1 : 0] += 1 }
             let slow = plan(cdb, lun: lun, length: transferLength, direction: direction, facts: facts, state: &state)
             #expect(slow.operations == [fast.operation], "\(cdb)")
         }
-        #expect(accepted > 500)
+        #expect(accepted > 2000)
+        // Both directions were compared with FUA set, many times each.
+        #expect(withFUA.allSatisfy { $0 > 300 }, "\(withFUA) of \(accepted)")
     }
 
     @Test func readTen() {
