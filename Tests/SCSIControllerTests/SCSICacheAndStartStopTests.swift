@@ -2,6 +2,7 @@ import MockNVMe
 import NVMe
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// SYNCHRONIZE CACHE (10)/(16) (SBC-4 5.26, 5.27) and START STOP UNIT (SBC-4 5.25), judged by

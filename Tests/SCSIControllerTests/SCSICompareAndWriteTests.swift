@@ -1,5 +1,6 @@
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// COMPARE AND WRITE (SBC-4 5.3): the data-out buffer is the verify data followed by the write

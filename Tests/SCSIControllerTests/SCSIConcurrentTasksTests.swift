@@ -3,6 +3,7 @@ import Synchronization
 import MockNVMe
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// Tasks from several threads at once, each thread on its own queue (DESIGN.md: a queue pair

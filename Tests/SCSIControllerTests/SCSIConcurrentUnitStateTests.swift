@@ -3,6 +3,7 @@ import MockNVMe
 import Synchronization
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// Threads on one LUN at once, each on its own queue: the per-LUN state (unit attention,

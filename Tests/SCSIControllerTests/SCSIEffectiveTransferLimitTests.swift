@@ -1,6 +1,7 @@
 import MockNVMe
 import SCSIController
 import Testing
+import TestSupport
 
 /// VPD B0h's MAXIMUM TRANSFER LENGTH (SBC-4 6.6.4, in logical blocks) is what one task may
 /// really carry. A caller may set maxTransferSize above segment count x segment byte count (the

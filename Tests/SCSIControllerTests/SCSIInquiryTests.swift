@@ -1,5 +1,6 @@
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// INQUIRY standard data and the VPD pages (SPC-5 6.7, 7.8; SBC-4 6.6), through the task API.

@@ -4,6 +4,7 @@ import Glibc
 #endif
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// The seed thread's 1 GB transfer: one WRITE(16) and one READ(16) of 1 GiB through the task API

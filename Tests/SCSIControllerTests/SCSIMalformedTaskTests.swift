@@ -1,6 +1,7 @@
 import MockNVMe
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// CDBs and tasks that are wrong: reserved bits, wrong lengths, absent LUNs, buffers that cannot

@@ -2,6 +2,7 @@ import MockNVMe
 import NVMe
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// MODE SENSE (6)/(10) and MODE SELECT (6)/(10) (SPC-5 6.11-6.14): the caching page's WCE is the

@@ -1,6 +1,7 @@
 import MockNVMe
 import NVMe
 import Testing
+import TestSupport
 @testable import SCSIController
 
 /// What the SCSI layer reports and accepts when the controller lacks optional NVM commands

@@ -2,6 +2,7 @@ import MockNVMe
 import NVMe
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// Write Zeroes and Verify carry no data, so only NLB limits them: 16 bits, 0's based, at most

@@ -2,6 +2,7 @@ import MockNVMe
 import SeededRandom
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// Seeded random tasks through `SCSIHostAdapter.process` on the inline mock: commands from the

@@ -1,6 +1,7 @@
 import MockNVMe
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// READ CAPACITY (10) and (16) (SBC-4 5.20, 5.21).

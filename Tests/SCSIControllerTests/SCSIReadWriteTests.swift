@@ -1,6 +1,7 @@
 import MockNVMe
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// READ/WRITE (6), (10), (12), (16) (SBC-4 5.15-5.18, 5.41-5.44): data round trips, the

@@ -1,6 +1,7 @@
 import MockNVMe
 import NVMe
 import Testing
+import TestSupport
 @testable import SCSIController
 
 /// What the SCSI face reports around engine recovery and media errors.

@@ -1,6 +1,7 @@
 import MockNVMe
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// REPORT LUNS (SPC-5 6.33), REPORT SUPPORTED OPERATION CODES (SPC-5 6.35) and the answer to

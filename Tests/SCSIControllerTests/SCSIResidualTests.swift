@@ -2,6 +2,7 @@ import MockNVMe
 import NVMe
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// SAM-5 5.4.3 (and the transport protocols it defers to): the residual counts the bytes of the

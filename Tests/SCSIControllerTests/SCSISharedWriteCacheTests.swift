@@ -2,6 +2,7 @@ import MockNVMe
 import NVMe
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// NVMe's volatile write cache is one per controller (NVMe Base 2.0, Set Features FID 06h has no

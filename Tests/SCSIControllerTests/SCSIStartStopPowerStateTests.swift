@@ -1,6 +1,7 @@
 import MockNVMe
 import NVMe
 import Testing
+import TestSupport
 @testable import SCSIController
 
 /// START STOP UNIT (SBC-4 5.25; Reference 1.5 "START STOP UNIT") end to end on a mock with five

@@ -2,6 +2,7 @@ import MockNVMe
 import NVMe
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// NVMe completion status -> SCSI status and sense through the whole stack (Reference 1.5

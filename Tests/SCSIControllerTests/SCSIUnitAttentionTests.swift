@@ -1,5 +1,6 @@
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// TEST UNIT READY, REQUEST SENSE and the POWER ON RESET unit attention every LUN reports once

@@ -2,6 +2,7 @@ import MockNVMe
 import NVMe
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// UNMAP (SBC-4 5.32) and WRITE SAME (10)/(16) (SBC-4 5.50, 5.51), judged by reading back.

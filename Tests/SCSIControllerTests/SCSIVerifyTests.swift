@@ -2,6 +2,7 @@ import MockNVMe
 import NVMe
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// VERIFY (10)/(16) and WRITE AND VERIFY (10)/(16) (SBC-4 5.35, 5.36, 5.47, 5.48).

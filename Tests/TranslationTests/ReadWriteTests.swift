@@ -1,6 +1,7 @@
 import SeededRandom
 import NVMe
 import Testing
+import TestSupport
 @testable import Translation
 
 @Suite struct ReadWriteTests {
