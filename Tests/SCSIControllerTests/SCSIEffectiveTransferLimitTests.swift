@@ -9,8 +9,8 @@ import TestSupport
 /// binds - and an initiator that trusts the page must never be refused below it.
 @Suite struct SCSIEffectiveTransferLimitTests {
     /// 4 segments of 128 KiB (512 KiB per task), maxTransferSize 2 MiB, 512-byte blocks.
-    static func rig() throws -> SCSIRig {
-        try SCSIRig(options: {
+    static func rig() throws -> Rig {
+        try Rig.scsi(options: {
             $0.constraints = .complete(segments: 4, segmentBytes: 128 << 10, maxTransferSize: 2 << 20)
         })
     }

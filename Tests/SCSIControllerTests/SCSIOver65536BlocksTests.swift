@@ -17,16 +17,16 @@ import TestSupport
 
     /// A rig whose namespace has room past the range; the probes and their neighbours written
     /// non-zero first (a plain write, not the path under test).
-    func primed() throws -> SCSIRig {
-        let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 1 << 17, blockSize: 512)] }
+    func primed() throws -> Rig {
+        let scsi = try Rig.scsi { $0.namespaces = [MockNamespace(blockCount: 1 << 17, blockSize: 512)] }
         for lba in Self.probes {
-            #expect(scsi.write(lba: lba, pattern(512, seed: UInt8(truncatingIfNeeded: lba) | 1)).isGood)
+            #expect(scsi.scsiWrite(lba: lba, pattern(512, seed: UInt8(truncatingIfNeeded: lba) | 1)).isGood)
         }
         return scsi
     }
 
     /// Every probe inside 0..<70000 reads back as `block` on the media, and LBA 70000 was not touched.
-    func expectRange(_ scsi: SCSIRig, holds block: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectRange(_ scsi: Rig, holds block: [UInt8], sourceLocation: SourceLocation = #_sourceLocation) {
         for lba in Self.probes where lba < UInt64(Self.total) {
             #expect(scsi.media(lba: lba, count: 1) == block, "LBA \(lba)", sourceLocation: sourceLocation)
         }
@@ -36,7 +36,7 @@ import TestSupport
 
     @Test func blockAPIWriteZeroesCoversEveryBlock() throws {
         let scsi = try primed()
-        let outcome = scsi.rig.queue.writeZeroes(nsid: scsi.rig.nsid, lba: 0, blocks: Self.total)
+        let outcome = scsi.queue.writeZeroes(nsid: scsi.nsid, lba: 0, blocks: Self.total)
         #expect(outcome.succeeded)
         #expect(outcome.commands == 2)   // 65536 + 4464
         expectRange(scsi, holds: [UInt8](repeating: 0, count: 512))
@@ -61,9 +61,9 @@ import TestSupport
     /// error planted on one block must be found by the Verify command that covers it.
     @Test(arguments: [UInt64(65535), 65536, 69999])
     func blockAPIVerifyReachesEveryBlock(bad: UInt64) throws {
-        let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 1 << 17, blockSize: 512)] }
+        let scsi = try Rig.scsi { $0.namespaces = [MockNamespace(blockCount: 1 << 17, blockSize: 512)] }
         scsi.mock.inject(.failCommands(.io(.verify, lbaRange: bad...bad), status: CompletionStatus(.unrecoveredReadError)))
-        let outcome = scsi.rig.queue.verify(nsid: scsi.rig.nsid, lba: 0, blocks: Self.total)
+        let outcome = scsi.queue.verify(nsid: scsi.nsid, lba: 0, blocks: Self.total)
         // The command that failed is the piece holding the bad block: 0 + 65536 or 65536 + 4464.
         guard case let .ioCommandFailed(_, lba, blocks, status) = outcome.error else {
             Issue.record("Verify of \(Self.total) blocks missed the bad block \(bad): \(String(describing: outcome.error))")
@@ -74,7 +74,7 @@ import TestSupport
     }
 
     @Test func scsiVerifyReachesTheBlockPastTheFirstCut() throws {
-        let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 1 << 17, blockSize: 512)] }
+        let scsi = try Rig.scsi { $0.namespaces = [MockNamespace(blockCount: 1 << 17, blockSize: 512)] }
         // VERIFY (16) 8Fh, BYTCHK 0: NVMe Verify, no data.
         let verify = CDB.sixteen(0x8F, lba: 0, blocks: UInt32(Self.total))
         #expect(scsi.run(verify).isGood)

@@ -18,7 +18,7 @@ import TestSupport
     }
 
     @Test func modeSelectConsumesItsParameterList() throws {
-        let scsi = try SCSIRig { $0.volatileWriteCache = true }
+        let scsi = try Rig.scsi { $0.volatileWriteCache = true }
         // Caching page with WCE 0: a Set Features goes to the device. 4-byte header + 20-byte page.
         let caching: [UInt8] = [0, 0, 0, 0] + SCSIModePagesTests.cachingPage(wce: false)
         expectConsumed(scsi.run(CDB.modeSelect6(length: 24), out: caching), 24)
@@ -33,8 +33,8 @@ import TestSupport
     }
 
     @Test func unmapConsumesItsParameterList() throws {
-        let scsi = try SCSIRig()
-        #expect(scsi.write(lba: 0, pattern(16 * 512, seed: 2)).isGood)
+        let scsi = try Rig.scsi()
+        #expect(scsi.scsiWrite(lba: 0, pattern(16 * 512, seed: 2)).isGood)
         let list = SCSIUnmapWriteSameTests.unmapList([(lba: 0, blocks: 8)])
         expectConsumed(scsi.run(CDB.unmap(length: UInt16(list.count)), out: list), 24)
         #expect(scsi.media(lba: 0, count: 8) == [UInt8](repeating: 0, count: 8 * 512))
@@ -44,9 +44,9 @@ import TestSupport
     }
 
     @Test func writeSameOfAZeroBlockConsumesTheBlock() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let zero = [UInt8](repeating: 0, count: 512)
-        #expect(scsi.write(lba: 0, pattern(64 * 512, seed: 3)).isGood)
+        #expect(scsi.scsiWrite(lba: 0, pattern(64 * 512, seed: 3)).isGood)
         let writes = scsi.mock.statistics.hostWriteCommands
         // A zero block becomes Write Zeroes (no data moves by DMA), with UNMAP a deallocation.
         expectConsumed(scsi.run(CDB.writeSame10(lba: 0, blocks: 32), out: zero), 512)
@@ -59,9 +59,9 @@ import TestSupport
     }
 
     @Test func aLongerDataInBufferCompletesWithTheExcessAsResidual() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let data = pattern(4 * 512, seed: 4)
-        #expect(scsi.write(lba: 10, data).isGood)
+        #expect(scsi.scsiWrite(lba: 10, data).isGood)
         let reads = [CDB.read6(lba: 10, blocks: 4), CDB.read10(lba: 10, blocks: 4),
                      CDB.read12(lba: 10, blocks: 4), CDB.read16(lba: 10, blocks: 4)]
         for cdb in reads {
@@ -75,7 +75,7 @@ import TestSupport
     }
 
     @Test func aShorterDataInOrAnyOtherDataOutLengthIsStillRefused() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         // READ(10) of 4 blocks into 2047 bytes: INVALID FIELD IN CDB at TRANSFER LENGTH (byte 7).
         let short = scsi.run(CDB.read10(lba: 0, blocks: 4), inLength: 2047)
         #expect(short.sense == fixedSense(0x05, 0x24, 0x00, specific: [0xC0, 0x00, 0x07]))

@@ -11,21 +11,21 @@ import TestSupport
 /// MODE PARAMETERS CHANGED (2Ah/01h), for the others, not for the one that sent the MODE SELECT.
 @Suite struct SCSISharedWriteCacheTests {
     /// A mock with two namespaces and its write cache on, each LUN's POWER ON RESET consumed.
-    func twoLUNs() throws -> SCSIRig {
-        try SCSIRig {
+    func twoLUNs() throws -> Rig {
+        try Rig.scsi {
             $0.volatileWriteCache = true
             $0.namespaces = [MockNamespace(blockCount: 4096, blockSize: 512), MockNamespace(blockCount: 4096, blockSize: 512)]
         }
     }
 
     /// MODE SELECT (6) of the caching page (SBC-4 6.5.5, PAGE LENGTH 12h, WCE byte 2 bit 2) on `lun`.
-    func select(_ scsi: SCSIRig, wce: Bool, lun: UInt64) -> TaskResult {
+    func select(_ scsi: Rig, wce: Bool, lun: UInt64) -> TaskResult {
         let parameters: [UInt8] = [0, 0, 0, 0] + SCSIModePagesTests.cachingPage(wce: wce)
         return scsi.run(CDB.modeSelect6(length: UInt8(parameters.count)), lun: lun, out: parameters)
     }
 
     /// WCE as MODE SENSE (6) of page 08h (DBD) reports it on `lun`: header (4 bytes), then the page.
-    func senseWCE(_ scsi: SCSIRig, lun: UInt64, sourceLocation: SourceLocation = #_sourceLocation) -> Bool? {
+    func senseWCE(_ scsi: Rig, lun: UInt64, sourceLocation: SourceLocation = #_sourceLocation) -> Bool? {
         let result = scsi.run(CDB.modeSense6(page: 0x08, dbd: true), lun: lun, inLength: 24)
         #expect(result.isGood, sourceLocation: sourceLocation)
         guard result.isGood else { return nil }

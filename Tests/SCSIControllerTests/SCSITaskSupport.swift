@@ -7,23 +7,19 @@ import Translation
 import TestSupport
 @testable import SCSIController
 
-/// A SCSI host adapter over a mock controller, and a way to run one task through it the way an
-/// initiator would: a CDB, a DMA buffer, a direction, a transfer length.
-struct SCSIRig {
-    let rig: Rig
-    let hba: SCSIHostAdapter
-    var mock: MockController { rig.mock }
-    var controller: NVMeController { rig.controller }
-
+/// The SCSI side of `Rig`: its host adapter brought up with the POWER ON RESET unit attentions
+/// consumed, and a way to run one task through it the way an initiator would: a CDB, a DMA
+/// buffer, a direction, a transfer length.
+extension Rig {
     /// Brings an engine up on a mock. Unless `keepUnitAttention`, every LUN gets one TEST UNIT
     /// READY so the POWER ON RESET unit attention (SPC-5 / SAM-5) is consumed.
-    init(keepUnitAttention: Bool = false, _ configure: (inout MockConfiguration) -> Void = { _ in },
-         options: (inout ControllerOptions) -> Void = { _ in }) throws {
-        rig = try Rig(configure, options: options)
-        hba = SCSIHostAdapter(controller: rig.controller)
+    static func scsi(keepUnitAttention: Bool = false, _ configure: (inout MockConfiguration) -> Void = { _ in },
+                     options: (inout ControllerOptions) -> Void = { _ in }) throws -> Rig {
+        let rig = try Rig(configure, options: options)
         if !keepUnitAttention {
-            for lun in 0..<hba.facts.luns.count { run(CDB.testUnitReady, lun: UInt64(lun)) }
+            for lun in 0..<rig.hba.facts.luns.count { rig.run(CDB.testUnitReady, lun: UInt64(lun)) }
         }
+        return rig
     }
 
     /// Runs `cdb` with a data-out buffer holding `out`, or a data-in buffer of `inLength` bytes
@@ -35,16 +31,16 @@ struct SCSIRig {
             if let buffer { out.withUnsafeBytes { buffer.address.copyMemory(from: $0.baseAddress!, byteCount: out.count) } }
             let task = SCSITask(lun: lun, cdb: cdb, buffer: buffer, transferLength: out.count,
                                 direction: out.isEmpty ? .none : .toDevice, tag: 7)
-            return TaskResult(response: hba.process(task, on: rig.queue), data: [])
+            return TaskResult(response: hba.process(task, on: queue), data: [])
         }
         if inLength > 0 {
             let buffer = try! controller.mapper.allocate(length: inLength)
             memset(buffer.address, Int32(fill), inLength)
             let task = SCSITask(lun: lun, cdb: cdb, buffer: buffer, transferLength: inLength, direction: .fromDevice, tag: 7)
-            let response = hba.process(task, on: rig.queue)
+            let response = hba.process(task, on: queue)
             return TaskResult(response: response, data: Array(UnsafeRawBufferPointer(start: buffer.address, count: inLength)))
         }
-        return TaskResult(response: hba.process(SCSITask(lun: lun, cdb: cdb, tag: 7), on: rig.queue), data: [])
+        return TaskResult(response: hba.process(SCSITask(lun: lun, cdb: cdb, tag: 7), on: queue), data: [])
     }
 
     /// VPD page `code` of `lun` (INQUIRY with EVPD, ALLOCATION LENGTH 255), expected GOOD: the
@@ -55,14 +51,14 @@ struct SCSIRig {
         return Array(result.data.prefix(result.response.bytesTransferred))
     }
 
-    /// Reads `blocks` blocks at `lba` through READ(16).
-    func read(lba: UInt64, blocks: Int, lun: UInt64 = 0) -> TaskResult {
-        run(CDB.read16(lba: lba, blocks: UInt32(blocks)), lun: lun, inLength: blocks * rig.blockSize)
+    /// Reads `blocks` blocks at `lba` through SCSI READ(16).
+    func scsiRead(lba: UInt64, blocks: Int, lun: UInt64 = 0) -> TaskResult {
+        run(CDB.read16(lba: lba, blocks: UInt32(blocks)), lun: lun, inLength: blocks * blockSize)
     }
 
-    /// Writes `data` at `lba` through WRITE(16).
-    func write(lba: UInt64, _ data: [UInt8], fua: Bool = false, lun: UInt64 = 0) -> TaskResult {
-        run(CDB.write16(lba: lba, blocks: UInt32(data.count / rig.blockSize), fua: fua), lun: lun, out: data)
+    /// Writes `data` at `lba` through SCSI WRITE(16).
+    func scsiWrite(lba: UInt64, _ data: [UInt8], fua: Bool = false, lun: UInt64 = 0) -> TaskResult {
+        run(CDB.write16(lba: lba, blocks: UInt32(data.count / blockSize), fua: fua), lun: lun, out: data)
     }
 
     /// What the mock's media holds (cache first), bypassing the driver.

@@ -11,7 +11,7 @@ import TestSupport
                                         0x00, 0x00, 0x00, 0x00, 0x29, 0x00, 0x00, 0x00, 0x00, 0x00]
 
     @Test func theFirstCommandAfterBringUpGetsTheUnitAttentionOnce() throws {
-        let scsi = try SCSIRig(keepUnitAttention: true)
+        let scsi = try Rig.scsi(keepUnitAttention: true)
         let first = scsi.run(CDB.testUnitReady)
         #expect(first.response.serviceResponse == .taskComplete)
         #expect(first.status == .checkCondition)
@@ -21,7 +21,7 @@ import TestSupport
     }
 
     @Test func aMediaCommandAlsoGetsItAndMovesNoData() throws {
-        let scsi = try SCSIRig(keepUnitAttention: true)
+        let scsi = try Rig.scsi(keepUnitAttention: true)
         let read = scsi.run(CDB.read10(lba: 0, blocks: 1), inLength: 512)
         #expect(read.status == .checkCondition)
         #expect(read.sense == Self.powerOnReset)
@@ -31,14 +31,14 @@ import TestSupport
     }
 
     @Test func inquiryAndReportLUNsNeitherReportNorClearIt() throws {
-        let scsi = try SCSIRig(keepUnitAttention: true)
+        let scsi = try Rig.scsi(keepUnitAttention: true)
         #expect(scsi.run(CDB.inquiry(allocation: 36), inLength: 36).isGood)
         #expect(scsi.run(CDB.reportLUNs(allocation: 16), inLength: 16).isGood)
         #expect(scsi.run(CDB.testUnitReady).sense == Self.powerOnReset)
     }
 
     @Test func eachLUNHasItsOwnUnitAttention() throws {
-        let scsi = try SCSIRig(keepUnitAttention: true) {
+        let scsi = try Rig.scsi(keepUnitAttention: true) {
             $0.namespaces = [.init(blockCount: 4096), .init(blockCount: 4096)]
         }
         #expect(scsi.run(CDB.testUnitReady, lun: 0).sense == Self.powerOnReset)
@@ -47,7 +47,7 @@ import TestSupport
     }
 
     @Test func requestSenseReturnsTheUnitAttentionAsDataAndClearsIt() throws {
-        let scsi = try SCSIRig(keepUnitAttention: true)
+        let scsi = try Rig.scsi(keepUnitAttention: true)
         let sense = scsi.run(CDB.requestSense(allocation: 252), inLength: 252)
         #expect(sense.isGood)
         #expect(Array(sense.data[0..<18]) == Self.powerOnReset)
@@ -57,7 +57,7 @@ import TestSupport
     }
 
     @Test func requestSenseInDescriptorFormat() throws {
-        let scsi = try SCSIRig(keepUnitAttention: true)
+        let scsi = try Rig.scsi(keepUnitAttention: true)
         let sense = scsi.run(CDB.requestSense(desc: true, allocation: 252), inLength: 252)
         #expect(sense.isGood)
         // 72h, UNIT ATTENTION, 29h/00h, ADDITIONAL SENSE LENGTH 0.
@@ -66,7 +66,7 @@ import TestSupport
     }
 
     @Test func requestSenseWithNothingToReportIsNoSense() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let fixed = scsi.run(CDB.requestSense(allocation: 18), inLength: 18)
         #expect(fixed.isGood)
         #expect(fixed.data == [0x70, 0, 0x00, 0, 0, 0, 0, 0x0A, 0, 0, 0, 0, 0x00, 0x00, 0, 0, 0, 0])
@@ -75,7 +75,7 @@ import TestSupport
     }
 
     @Test func requestSenseIsTruncatedToItsAllocationLengthWithoutError() throws {
-        let scsi = try SCSIRig(keepUnitAttention: true)
+        let scsi = try Rig.scsi(keepUnitAttention: true)
         let sense = scsi.run(CDB.requestSense(allocation: 8), inLength: 18)
         #expect(sense.isGood)
         #expect(Array(sense.data[0..<8]) == Array(Self.powerOnReset[0..<8]))
@@ -84,7 +84,7 @@ import TestSupport
     }
 
     @Test func testUnitReadyMovesNoDataAndIssuesNoIO() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let before = scsi.mock.statistics
         let ready = scsi.run(CDB.testUnitReady)
         #expect(ready.isGood)
