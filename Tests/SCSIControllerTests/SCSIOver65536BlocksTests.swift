@@ -6,7 +6,7 @@ import TestSupport
 @testable import SCSIController
 
 /// Write Zeroes and Verify carry no data, so only NLB limits them: 16 bits, 0's based, at most
-/// 65536 blocks per command (NVM Command Set 1.0, 3.2.7 and 3.2.8). A range longer than that must
+/// 65536 blocks per command (NVM Command Set: Write Zeroes and Verify, CDW12 NLB). A range longer than that must
 /// be cut at exactly 65536 blocks; a piece one block too long would be clamped by the NLB field
 /// and leave a block untouched while success is reported. These tests look at the mock's media
 /// (or its fault matches) directly, never back through the breaker under test.

@@ -5,7 +5,7 @@ import Translation
 import TestSupport
 @testable import SCSIController
 
-/// SAM-5 5.4.3 (and the transport protocols it defers to): the residual counts the bytes of the
+/// SAM-5 (and the transport protocols it defers to): the residual counts the bytes of the
 /// task's buffer that were not transferred. Parameter data the device server read (MODE SELECT's
 /// and UNMAP's lists, WRITE SAME's one block) was transferred, even when no NVMe command moves it.
 /// A data-in buffer longer than the command's transfer completes with the excess as residual; a

@@ -5,10 +5,11 @@ import Translation
 import TestSupport
 @testable import SCSIController
 
-/// NVMe's volatile write cache is one per controller (NVMe Base 2.0, Set Features FID 06h has no
-/// namespace scope), so the caching page's WCE is a parameter every LUN shares. SPC-5 5.14 ("Mode
-/// parameters"): when a shared parameter changes, the device server establishes a unit attention,
-/// MODE PARAMETERS CHANGED (2Ah/01h), for the others, not for the one that sent the MODE SELECT.
+/// NVMe's volatile write cache is one per controller (NVMe Base 2.0: the Volatile Write Cache
+/// feature, FID 06h, is controller scoped), so the caching page's WCE is a parameter every LUN
+/// shares. SPC-5 (MODE SELECT, mode parameters): when a shared parameter changes, the device
+/// server establishes a unit attention, MODE PARAMETERS CHANGED (2Ah/01h), for the others, not
+/// for the one the MODE SELECT came through.
 @Suite struct SCSISharedWriteCacheTests {
     /// A mock with two namespaces and its write cache on, each LUN's POWER ON RESET consumed.
     func twoLUNs() throws -> Rig {
