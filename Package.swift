@@ -61,14 +61,17 @@ let package = Package(
         // The fake sysfs tree PCIDeviceTests and CtrlBenchTests share (test targets cannot depend on
         // test targets). Foundation only; nothing in Sources uses it.
         .target(name: "FakeSysfs", path: "Tests/Support/FakeSysfs", swiftSettings: strict),
+        // CDB and sense builders and test data patterns the SCSI, translation and mock tests share,
+        // each written once from the specifications. No dependencies; nothing in Sources uses it.
+        .target(name: "TestSupport", path: "Tests/Support/TestSupport", swiftSettings: strict),
         .testTarget(name: "NVMeTests", dependencies: ["NVMe"], swiftSettings: strict),
         .testTarget(name: "PCIDeviceTests", dependencies: ["PCIDevice", "FakeSysfs"], swiftSettings: strict),
         .testTarget(name: "DMAMapperTests", dependencies: ["DMAMapper", "SeededRandom"], swiftSettings: strict),
-        .testTarget(name: "TranslationTests", dependencies: ["Translation", "NVMe", "SeededRandom"], swiftSettings: strict),
-        .testTarget(name: "MockNVMeTests", dependencies: ["MockNVMe", "DMAMapper", "NVMe", "SeededRandom"], swiftSettings: strict),
+        .testTarget(name: "TranslationTests", dependencies: ["Translation", "NVMe", "SeededRandom", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "MockNVMeTests", dependencies: ["MockNVMe", "DMAMapper", "NVMe", "SeededRandom", "TestSupport"], swiftSettings: strict),
         .testTarget(
             name: "SCSIControllerTests",
-            dependencies: ["SCSIController", "MockNVMe", "NVMe", "DMAMapper", "Translation", "SeededRandom", logging],
+            dependencies: ["SCSIController", "MockNVMe", "NVMe", "DMAMapper", "Translation", "SeededRandom", "TestSupport", logging],
             swiftSettings: strict
         ),
         .testTarget(name: "CtrlBenchTests", dependencies: ["ctrlbench", "FakeSysfs"], swiftSettings: strict),

@@ -33,7 +33,7 @@ public final class SCSIHostAdapter: Sendable {
             maximumSegmentCount: min(constraints.maximumSegmentCountRead, constraints.maximumSegmentCountWrite),
             maximumSegmentBytes: min(constraints.maximumSegmentByteCountRead, constraints.maximumSegmentByteCountWrite),
             lowestPowerState: controller.identify.npss,
-            volatileWriteCacheEnabled: controller.volatileWriteCacheEnabled)
+            volatileWriteCacheEnabledAtAttach: controller.volatileWriteCacheEnabled)
         self.facts = facts
         units = UnitStateTable(facts: facts, resetCount: controller.resetCount)
     }
@@ -68,9 +68,11 @@ public final class SCSIHostAdapter: Sendable {
             return response
         }
         let dataOut = needsDataOut(cdb: task.cdb) ? copyOut(task) : nil
+        // WCE has one owner, the controller (NVMe's volatile write cache is controller-wide).
+        let writeCacheEnabled = controller.volatileWriteCacheEnabled
         let plan = units.update(task.lun, resetCount: controller.resetCount) { state in
             translate(cdb: task.cdb, lun: task.lun, dataOut: dataOut, transferLength: task.transferLength,
-                      direction: task.direction, facts: facts, state: &state)
+                      direction: task.direction, facts: facts, writeCacheEnabled: writeCacheEnabled, state: &state)
         }
         switch plan {
         case let .respond(local):
@@ -78,7 +80,7 @@ public final class SCSIHostAdapter: Sendable {
             if task.cdb.first == 0x00, local.status == .good { checkReady(task.lun, &response) }
         case let .execute(operations, context):
             let run = OperationRunner(adapter: self, queue: queue, task: task).run(operations)
-            let scsi = units.update(task.lun, resetCount: controller.resetCount) {
+            let scsi = units.complete(task.lun, resetCount: controller.resetCount) {
                 complete(context, results: run.results, facts: facts, state: &$0)
             }
             deliver(scsi, into: task, response: &response)

@@ -60,8 +60,10 @@ public struct DeviceFacts: Sendable, Equatable {
     /// START STOP UNIT picks power states from it (Reference "START STOP UNIT"); 0 (one state,
     /// the one the controller is in) means there is never a power state to set.
     public var lowestPowerState: UInt8
-    /// Whether the volatile write cache was enabled when the device was attached (Get Features).
-    public var volatileWriteCacheEnabled: Bool
+    /// Whether the volatile write cache was enabled when the engine attached (Get Features): a
+    /// constant, reported as WCE's default value (MODE SENSE, PC 10b). The current WCE is the
+    /// controller's, one setting for every LUN; the engine passes it to `translate` on each call.
+    public var volatileWriteCacheEnabledAtAttach: Bool
 
     /// Facts for translation. The defaults describe a target with no HBA segment limits, NVMe's
     /// 256 Dataset Management ranges, no UNMAP or range length limit (FFFFFFFFh), one power state
@@ -70,7 +72,7 @@ public struct DeviceFacts: Sendable, Equatable {
                 controllerMaximumTransferBytes: Int? = nil, maximumSegmentCount: Int = 1,
                 maximumSegmentBytes: Int = 0, maximumDeallocateRanges: Int = 256,
                 maximumDeallocateBlocks: UInt32 = 0xFFFF_FFFF, maximumBlocksPerDeallocateRange: UInt32 = 0xFFFF_FFFF,
-                lowestPowerState: UInt8 = 0, volatileWriteCacheEnabled: Bool = false) {
+                lowestPowerState: UInt8 = 0, volatileWriteCacheEnabledAtAttach: Bool = false) {
         self.controller = controller
         self.luns = luns
         self.maximumTransferBytes = maximumTransferBytes
@@ -81,7 +83,7 @@ public struct DeviceFacts: Sendable, Equatable {
         self.maximumDeallocateBlocks = maximumDeallocateBlocks
         self.maximumBlocksPerDeallocateRange = maximumBlocksPerDeallocateRange
         self.lowestPowerState = lowestPowerState
-        self.volatileWriteCacheEnabled = volatileWriteCacheEnabled
+        self.volatileWriteCacheEnabledAtAttach = volatileWriteCacheEnabledAtAttach
     }
 
     /// The logical unit for a LUN, nil when no such namespace is active.
@@ -97,12 +99,11 @@ public struct DeviceFacts: Sendable, Equatable {
     var supportsCompareAndWrite: Bool { controller.supportsCompareAndWrite && controller.oncs.contains(.compare) }
 }
 
-/// Per-LUN state that outlives one command; owned by the engine and passed `inout`.
+/// Per-LUN state that outlives one command; owned by the engine and passed `inout`. State the
+/// LUNs share (the write cache, NVMe's being the controller's) is not here: the engine owns it.
 public struct LogicalUnitState: Sendable, Equatable {
     /// D_SENSE of the Control mode page: descriptor format sense when true.
     public var descriptorSense: Bool
-    /// WCE as last set (MODE SELECT) or as found at attach time.
-    public var writeCacheEnabled: Bool
     /// A unit attention to report on the next command (other than INQUIRY, REPORT LUNS and
     /// REQUEST SENSE), e.g. `SenseCondition.powerOnReset` after attach or reset.
     public var pendingUnitAttention: SenseCondition?
@@ -115,21 +116,22 @@ public struct LogicalUnitState: Sendable, Equatable {
     /// a unit attention or deferred error waits to be reported, or the unit is stopped.
     public var needsAttention: Bool { pendingUnitAttention != nil || deferredError != nil || stopped }
 
-    /// A unit state as given; the defaults are fixed-format sense, write cache off, nothing
-    /// pending and started.
-    public init(descriptorSense: Bool = false, writeCacheEnabled: Bool = false,
-                pendingUnitAttention: SenseCondition? = nil, deferredError: SenseCondition? = nil,
-                stopped: Bool = false) {
+    /// A unit state as given; the defaults are fixed-format sense, nothing pending and started.
+    public init(descriptorSense: Bool = false, pendingUnitAttention: SenseCondition? = nil,
+                deferredError: SenseCondition? = nil, stopped: Bool = false) {
         self.descriptorSense = descriptorSense
-        self.writeCacheEnabled = writeCacheEnabled
         self.pendingUnitAttention = pendingUnitAttention
         self.deferredError = deferredError
         self.stopped = stopped
     }
 
-    /// The state of a freshly attached unit: WCE from the device, a POWER ON RESET unit attention.
-    public init(attachedTo facts: DeviceFacts) {
-        self.init(writeCacheEnabled: facts.hasVolatileWriteCache && facts.volatileWriteCacheEnabled,
-                  pendingUnitAttention: .powerOnReset)
+    /// The state of a freshly attached unit: a POWER ON RESET unit attention to report.
+    public static var attached: LogicalUnitState { LogicalUnitState(pendingUnitAttention: .powerOnReset) }
+
+    /// Establishes a unit attention for this unit, as `SCSIResponse.unitAttentionForOtherLUNs`
+    /// asks. One waits at a time: a unit attention already pending stays, since the first one
+    /// reported (POWER ON RESET above all) tells the initiator to re-read what it cached anyway.
+    public mutating func establish(_ unitAttention: SenseCondition) {
+        if pendingUnitAttention == nil { pendingUnitAttention = unitAttention }
     }
 }

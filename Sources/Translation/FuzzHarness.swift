@@ -9,7 +9,7 @@ import NVMe
 /// | byte | meaning |
 /// | --- | --- |
 /// | 0 | bits 0-1 LUN (2 and 3 are absent), bit 2 D_SENSE, bit 3 stopped, bit 4 pending unit attention, bit 5 which device, bits 6-7 data direction (1 in, 2 out) |
-/// | 1 | bits 0-5 CDB length (mod 33), bit 6 a deferred error pending, bit 7 no data-out at all (nil rather than bytes) |
+/// | 1 | bits 0-5 CDB length (mod 33; 33 and above also turn the controller's write cache off), bit 6 a deferred error pending, bit 7 no data-out at all (nil rather than bytes) |
 /// | 2-3 | task buffer length (big-endian) when the direction is not data-out |
 /// | then | the CDB, then the data-out bytes; the last byte, if any, picks how the plan's first operation ends: below 80h success, FFh an engine timeout, FEh a reset, else an NVMe status |
 public enum TranslationFuzzing {
@@ -27,7 +27,8 @@ public enum TranslationFuzzing {
         let transferLength = direction == .toDevice ? rest.count : Int(input[2]) << 8 | Int(input[3])
         let facts = devices[Int(flags >> 5) & 1]
         let lun = UInt64(flags & 0x03)
-        var state = LogicalUnitState(descriptorSense: flags & 0x04 != 0, writeCacheEnabled: true,
+        let writeCacheEnabled = shape & 0x3F < 33
+        var state = LogicalUnitState(descriptorSense: flags & 0x04 != 0,
                                      pendingUnitAttention: flags & 0x10 != 0 ? .powerOnReset : nil,
                                      deferredError: shape & 0x40 != 0 ? deferred : nil, stopped: flags & 0x08 != 0)
         let fast = cdb.withUnsafeBytes {
@@ -35,7 +36,8 @@ public enum TranslationFuzzing {
                                    facts: facts, state: state)
         }
         let plan = translate(cdb: cdb, lun: lun, dataOut: shape & 0x80 != 0 ? nil : rest,
-                             transferLength: transferLength, direction: direction, facts: facts, state: &state)
+                             transferLength: transferLength, direction: direction, facts: facts,
+                             writeCacheEnabled: writeCacheEnabled, state: &state)
         switch plan {
         case let .respond(response):
             if fast != nil { return "fast path accepted a CDB that translate answers locally" }
@@ -88,7 +90,7 @@ public enum TranslationFuzzing {
         let luns = [LogicalUnit(nsid: 1, namespace: namespace), LogicalUnit(nsid: 2, namespace: big)]
         return [
             DeviceFacts(controller: rich, luns: luns, maximumTransferBytes: 1 << 20, maximumBlocksPerDeallocateRange: 0x100,
-                        lowestPowerState: 4, volatileWriteCacheEnabled: true),
+                        lowestPowerState: 4, volatileWriteCacheEnabledAtAttach: true),
             DeviceFacts(controller: IdentifyController(), luns: luns, maximumTransferBytes: 128 << 10),
         ]
     }()

@@ -10,16 +10,17 @@ enum ModePages {
     static let all: UInt8 = 0x3F
 
     /// Caching mode page (08h), 20 bytes: only WCE is meaningful, and changeable only when the
-    /// controller has a volatile write cache.
-    static func cachingPage(_ pc: Control, facts: DeviceFacts, state: LogicalUnitState) -> [UInt8] {
+    /// controller has a volatile write cache. The current WCE is the controller's (`Request.writeCacheEnabled`).
+    static func cachingPage(_ pc: Control, _ request: Request) -> [UInt8] {
+        let facts = request.facts
         var page = [UInt8](repeating: 0, count: 20)
         page[0] = caching
         page[1] = 0x12
         let wce: Bool
         switch pc {
-        case .current, .saved: wce = state.writeCacheEnabled
+        case .current, .saved: wce = request.writeCacheEnabled
         case .changeable: wce = facts.hasVolatileWriteCache
-        case .defaultValues: wce = facts.hasVolatileWriteCache && facts.volatileWriteCacheEnabled
+        case .defaultValues: wce = facts.hasVolatileWriteCache && facts.volatileWriteCacheEnabledAtAttach
         }
         if wce { page[2] |= 0x04 }
         return page
@@ -45,11 +46,11 @@ enum ModePages {
     }
 
     /// The pages for a page code, nil when the page is not supported.
-    static func pages(_ code: UInt8, _ pc: Control, facts: DeviceFacts, state: LogicalUnitState) -> [UInt8]? {
+    static func pages(_ code: UInt8, _ pc: Control, _ request: Request, state: LogicalUnitState) -> [UInt8]? {
         switch code {
-        case caching: cachingPage(pc, facts: facts, state: state)
+        case caching: cachingPage(pc, request)
         case control: controlPage(pc, state: state)
-        case all: cachingPage(pc, facts: facts, state: state) + controlPage(pc, state: state)
+        case all: cachingPage(pc, request) + controlPage(pc, state: state)
         default: nil
         }
     }

@@ -1,6 +1,6 @@
 /// MODE SELECT (6) and (10) (SPC-5 6.11, 6.12): WCE of the caching page becomes Set Features
-/// (Volatile Write Cache); D_SENSE of the control page is kept in the unit's state. Every other
-/// field must keep its current value.
+/// (Volatile Write Cache), a change every LUN sees; D_SENSE of the control page is kept in the
+/// unit's state. Every other field must keep its current value.
 enum ModeSelect {
     static func translate(_ request: Request, state: inout LogicalUnitState) throws(SenseCondition) -> TranslationPlan {
         let cdb = request.cdb
@@ -39,8 +39,8 @@ enum ModeSelect {
             let current: [UInt8], changeable: [UInt8]
             switch page[0] {
             case ModePages.caching:
-                current = ModePages.cachingPage(.current, facts: request.facts, state: state)
-                changeable = ModePages.cachingPage(.changeable, facts: request.facts, state: state)
+                current = ModePages.cachingPage(.current, request)
+                changeable = ModePages.cachingPage(.changeable, request)
             case ModePages.control:
                 current = ModePages.controlPage(.current, state: state)
                 changeable = ModePages.controlPage(.changeable, state: state)
@@ -56,12 +56,14 @@ enum ModeSelect {
             offset += pageLength
         }
 
-        if let newWCE, newWCE != state.writeCacheEnabled {
-            return request.execute([.setVolatileWriteCache(enabled: newWCE)],
-                                   onSuccess: .modeSelect(writeCacheEnabled: newWCE, descriptorSense: newDSense))
+        // WCE is the controller's: the engine's Set Features changes it for every LUN, and
+        // `complete` asks for MODE PARAMETERS CHANGED on the others.
+        if let newWCE, newWCE != request.writeCacheEnabled {
+            return request.execute([.setVolatileWriteCache(enabled: newWCE)], consumed: length,
+                                   onSuccess: .writeCacheChanged(descriptorSense: newDSense))
         }
         if let newDSense { state.descriptorSense = newDSense }
-        return .respond(request.good())
+        return .respond(request.good(consumed: length))
     }
 
     /// The block descriptor may only restate the current geometry: NUMBER OF LOGICAL BLOCKS zero

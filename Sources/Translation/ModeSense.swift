@@ -10,7 +10,7 @@ enum ModeSense {
         let pageCode = cdb[2] & 0x3F
         // Subpage 00h, or FFh ("all subpages") which for these pages without subpages is the same.
         guard cdb[3] == 0x00 || cdb[3] == 0xFF else { throw .invalidCDB(byte: 3) }
-        guard let pages = ModePages.pages(pageCode, pc, facts: request.facts, state: state) else {
+        guard let pages = ModePages.pages(pageCode, pc, request, state: state) else {
             throw .invalidCDB(byte: 2, bit: 5)
         }
         let descriptor = disableBlockDescriptors ? [] : blockDescriptor(request.lu, long: longLBAAccepted, pc: pc)

@@ -12,7 +12,9 @@ public struct CompletionContext: Sendable, Equatable {
     /// What to do with the logical unit's state when every operation succeeded.
     enum OnSuccess: Sendable, Equatable {
         case nothing
-        case modeSelect(writeCacheEnabled: Bool?, descriptorSense: Bool?)
+        /// MODE SELECT's Set Features succeeded: WCE, which every LUN shares, changed; D_SENSE
+        /// (this LUN's own) becomes `descriptorSense` when the list set it.
+        case writeCacheChanged(descriptorSense: Bool?)
         case stop
         case start
     }
@@ -21,6 +23,9 @@ public struct CompletionContext: Sendable, Equatable {
     let operationCount: Int
     /// The task's buffer length, for the residual.
     let transferLength: Int
+    /// Data-out bytes translation read itself and no operation moves (UNMAP's and MODE SELECT's
+    /// parameter lists, WRITE SAME's block as Write Zeroes or Deallocate): transferred all the same.
+    let dataOutConsumed: Int
     /// The compare data of COMPARE AND WRITE / VERIFY with BYTCHK=1, when translation was given
     /// it, to find the first miscompare from media data the engine read.
     let compareData: [UInt8]?
@@ -31,10 +36,11 @@ public struct CompletionContext: Sendable, Equatable {
     let immediate: Bool
     let onSuccess: OnSuccess
 
-    init(operationCount: Int, transferLength: Int, compareData: [UInt8]? = nil, compareOffset: Int = 0,
-         immediate: Bool = false, onSuccess: OnSuccess = .nothing) {
+    init(operationCount: Int, transferLength: Int, dataOutConsumed: Int = 0, compareData: [UInt8]? = nil,
+         compareOffset: Int = 0, immediate: Bool = false, onSuccess: OnSuccess = .nothing) {
         self.operationCount = operationCount
         self.transferLength = transferLength
+        self.dataOutConsumed = dataOutConsumed
         self.compareData = compareData
         self.compareOffset = compareOffset
         self.immediate = immediate

@@ -31,13 +31,20 @@ public struct SCSIResponse: Sendable, Equatable {
     public var dataIn: [UInt8]
     /// Bytes of the task's buffer that were not transferred (SAM "residual"), never negative.
     public var residual: Int
+    /// A unit attention the engine establishes for every other LUN of the target, in the same
+    /// critical section as this response's state change (`LogicalUnitState.establish`): MODE
+    /// PARAMETERS CHANGED once a MODE SELECT changed a parameter the LUNs share (WCE). Nil otherwise.
+    public var unitAttentionForOtherLUNs: SenseCondition?
 
-    /// A response with `status`; no sense, no local data and no residual unless given.
-    public init(status: SCSIStatus, sense: [UInt8] = [], dataIn: [UInt8] = [], residual: Int = 0) {
+    /// A response with `status`; no sense, no local data, no residual and no unit attention for
+    /// other LUNs unless given.
+    public init(status: SCSIStatus, sense: [UInt8] = [], dataIn: [UInt8] = [], residual: Int = 0,
+                unitAttentionForOtherLUNs: SenseCondition? = nil) {
         self.status = status
         self.sense = sense
         self.dataIn = dataIn
         self.residual = residual
+        self.unitAttentionForOtherLUNs = unitAttentionForOtherLUNs
     }
 
     /// Bytes transferred for a task whose buffer is `transferLength` long.

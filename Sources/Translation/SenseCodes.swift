@@ -118,7 +118,8 @@ public struct AdditionalSense: Sendable, Hashable, CustomStringConvertible {
     /// once after attach and after a controller reset.
     public static let powerOnReset = AdditionalSense(0x29, 0x00)
     /// 2Ah/01h MODE PARAMETERS CHANGED: the UNIT ATTENTION SPC-5 defines for mode parameters
-    /// another I_T nexus changed. Named, but translation does not produce it (one initiator).
+    /// changed elsewhere: here, the caching page's WCE changed through another LUN (NVMe's
+    /// volatile write cache is the controller's, so every LUN shares it).
     public static let modeParametersChanged = AdditionalSense(0x2A, 0x01)
     /// 2Ch/00h COMMAND SEQUENCE ERROR: SPC-5's code for a command out of the required order. Named,
     /// but translation does not produce it (NVMe Command Sequence Error maps to 00h/00h).

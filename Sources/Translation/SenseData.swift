@@ -53,6 +53,9 @@ public struct SenseCondition: Sendable, Equatable, Error {
 
     /// UNIT ATTENTION, POWER ON, RESET, OR BUS DEVICE RESET OCCURRED.
     public static let powerOnReset = SenseCondition(.unitAttention, .powerOnReset)
+    /// UNIT ATTENTION, MODE PARAMETERS CHANGED: for the other LUNs after a MODE SELECT changed a
+    /// parameter they share (SPC-5 "Mode parameters").
+    public static let modeParametersChanged = SenseCondition(.unitAttention, .modeParametersChanged)
 
     /// ILLEGAL REQUEST, INVALID FIELD IN CDB at `byte` (and `bit`).
     static func invalidCDB(byte: Int, bit: Int? = nil) -> SenseCondition {

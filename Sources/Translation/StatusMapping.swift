@@ -10,7 +10,7 @@ import NVMe
 public func complete(_ context: CompletionContext, results: [NVMeResult], facts: DeviceFacts,
                      state: inout LogicalUnitState) -> SCSIResponse {
     // Saturating: the counts come from the engine (and through it from the device).
-    let transferred = results.reduce(0) { total, result in
+    let transferred = results.reduce(context.dataOutConsumed) { total, result in
         let (sum, overflow) = total.addingReportingOverflow(max(0, result.bytesTransferred))
         return overflow ? Int.max : sum
     }
@@ -39,15 +39,16 @@ public func complete(_ context: CompletionContext, results: [NVMeResult], facts:
             ? [] : SenseData.build(condition, descriptorFormat: state.descriptorSense)
         return SCSIResponse(status: condition.status, sense: sense, residual: residual)
     }
+    var response = SCSIResponse(status: .good, residual: residual)
     switch context.onSuccess {
     case .nothing: break
-    case let .modeSelect(writeCacheEnabled, descriptorSense):
-        if let writeCacheEnabled { state.writeCacheEnabled = writeCacheEnabled }
+    case let .writeCacheChanged(descriptorSense):
         if let descriptorSense { state.descriptorSense = descriptorSense }
+        response.unitAttentionForOtherLUNs = .modeParametersChanged
     case .stop: state.stopped = true
     case .start: state.stopped = false
     }
-    return SCSIResponse(status: .good, residual: residual)
+    return response
 }
 
 enum StatusMapping {

@@ -10,19 +10,24 @@ import NVMe
 ///     translation itself must read: UNMAP, MODE SELECT, WRITE SAME (the one block) and, so
 ///     translation can locate miscompares, COMPARE AND WRITE, VERIFY and WRITE AND VERIFY with
 ///     BYTCHK=1. `needsDataOut(cdb:)` says which. Nil for anything else.
-///   - transferLength: the task buffer's length in bytes. For READ/WRITE-like commands it must
-///     equal transfer length x block size: a mismatch is ILLEGAL REQUEST, INVALID FIELD IN CDB
-///     pointing at the TRANSFER LENGTH field (SAM-5 leaves over/underrun to the transport; a
-///     userspace driver cannot move a partial block stream safely, so it refuses instead).
-///     Locally built data is truncated to it and to the allocation length.
+///   - transferLength: the task buffer's length in bytes. A data-in buffer may be longer than
+///     the command's transfer (READ: transfer length x block size; locally built data: the
+///     allocation length): the command completes and the excess is the residual. A shorter
+///     data-in buffer, or a data-out buffer of any other length, is ILLEGAL REQUEST, INVALID
+///     FIELD IN CDB pointing at the length field: SAM-5 leaves over/underrun to the transport,
+///     and a userspace driver cannot move a partial block stream safely, so it refuses instead.
 ///   - direction: the task's data direction; it must agree with the command when data moves.
 ///   - facts: what is known about the device.
+///   - writeCacheEnabled: the controller's volatile write cache setting now (WCE), which every
+///     LUN shares and the engine owns; MODE SENSE reports it and MODE SELECT changes it through
+///     a Set Features operation. Ignored when the controller has no volatile write cache.
 ///   - state: the logical unit's state, updated for unit attentions, D_SENSE and the like. An
 ///     engine that shares it between threads runs `translate` (and `complete`) on the state
 ///     itself under its lock, so that each change happens together with the reads it rests on.
 /// - Returns: a local response, or NVMe operations for the engine plus a context for `complete`.
 public func translate(cdb: [UInt8], lun: UInt64, dataOut: [UInt8]? = nil, transferLength: Int,
-                      direction: DataDirection, facts: DeviceFacts, state: inout LogicalUnitState) -> TranslationPlan {
+                      direction: DataDirection, facts: DeviceFacts, writeCacheEnabled: Bool,
+                      state: inout LogicalUnitState) -> TranslationPlan {
     let transferLength = max(0, transferLength)
     do throws(SenseCondition) {
         // No opcode at all: the command IU itself is malformed (SAM-5: the CDB is at least 6 bytes).
@@ -51,7 +56,9 @@ public func translate(cdb: [UInt8], lun: UInt64, dataOut: [UInt8]? = nil, transf
         try CDBCheck.reservedBits(cdb, usage: descriptor.usage(for: facts))
         if state.stopped, !descriptor.allowedWhenStopped { throw .stopped }
         let request = Request(cdb: cdb, lun: lun, unit: unit, dataOut: dataOut, transferLength: transferLength,
-                              direction: direction, facts: facts, lengthField: descriptor.lengthField)
+                              direction: direction, facts: facts,
+                              writeCacheEnabled: facts.hasVolatileWriteCache && writeCacheEnabled,
+                              lengthField: descriptor.lengthField)
         return try dispatch(descriptor.kind, request, state: &state)
     } catch {
         return .respond(Request.failure(error, transferLength: transferLength, state: state))
@@ -118,6 +125,8 @@ struct Request {
     let transferLength: Int
     let direction: DataDirection
     let facts: DeviceFacts
+    /// The controller's WCE now (false without a volatile write cache).
+    let writeCacheEnabled: Bool
     /// The CDB byte of the command's length field (`CommandDescriptor.lengthField`), the one
     /// source of the field pointer for an invalid length or a data phase that does not match it.
     let lengthField: Int?
@@ -125,8 +134,9 @@ struct Request {
     /// The unit, for handlers that only run when it exists (checked before dispatch).
     var lu: LogicalUnit { unit ?? LogicalUnit(nsid: 0, namespace: IdentifyNamespace()) }
 
-    /// GOOD with no data.
-    func good() -> SCSIResponse { SCSIResponse(status: .good, residual: transferLength) }
+    /// GOOD with no data; `consumed` bytes of data-out (parameter data translation read) count
+    /// as transferred (SAM-5: the residual is what was not transferred).
+    func good(consumed: Int = 0) -> SCSIResponse { SCSIResponse(status: .good, residual: transferLength - consumed) }
 
     /// GOOD with locally built data, truncated to the allocation length and the task buffer.
     func data(_ bytes: [UInt8], allocationLength: Int) -> TranslationPlan {
@@ -137,11 +147,13 @@ struct Request {
     /// Operations to run, with a context remembering what `complete` needs.
     /// `immediate` is the CDB's IMMED bit: status is due once the CDB is validated, so a later
     /// failure becomes a deferred error (SPC-5 4.4.1.2).
-    func execute(_ operations: [NVMeOperation], compareData: [UInt8]? = nil, compareOffset: Int = 0,
+    /// `consumed` is the data-out translation itself read and no operation moves (parameter
+    /// lists; WRITE SAME's block when it became Write Zeroes or Deallocate): it counts as transferred.
+    func execute(_ operations: [NVMeOperation], consumed: Int = 0, compareData: [UInt8]? = nil, compareOffset: Int = 0,
                  immediate: Bool = false, onSuccess: CompletionContext.OnSuccess = .nothing) -> TranslationPlan {
         .execute(operations, CompletionContext(operationCount: operations.count, transferLength: transferLength,
-                                               compareData: compareData, compareOffset: compareOffset,
-                                               immediate: immediate, onSuccess: onSuccess))
+                                               dataOutConsumed: consumed, compareData: compareData,
+                                               compareOffset: compareOffset, immediate: immediate, onSuccess: onSuccess))
     }
 
     /// The CHECK CONDITION (or other status) response for a sense condition.
@@ -154,10 +166,11 @@ struct Request {
     /// INVALID FIELD IN CDB pointing at the command's length field.
     var invalidLength: SenseCondition { .invalidLengthField(lengthField) }
 
-    /// Checks a data phase of `bytes` bytes in `direction`: the task buffer must match exactly,
-    /// else `invalidLength`.
+    /// Checks a data phase of `bytes` bytes in `direction`, else `invalidLength`: a data-in
+    /// buffer must hold at least `bytes` (the rest becomes residual), any other buffer exactly.
     func expectData(_ bytes: Int, _ direction: DataDirection) throws(SenseCondition) {
-        guard bytes == transferLength, bytes == 0 || direction == self.direction else { throw invalidLength }
+        let fits = direction == .fromDevice && bytes > 0 ? bytes <= transferLength : bytes == transferLength
+        guard fits, bytes == 0 || direction == self.direction else { throw invalidLength }
     }
 
     /// LBA OUT OF RANGE unless the LBA names a block of the namespace and lba..<lba+blocks lies

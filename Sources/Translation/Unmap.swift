@@ -36,8 +36,9 @@ enum Unmap {
             if total > blockLimit { throw .invalidParameter(byte: offset + 8) }
             ranges += Self.ranges(lba: lba, blocks: blocks, facts: facts)
         }
-        if ranges.isEmpty { return .respond(request.good()) }
-        return request.execute([.deallocate(nsid: request.lu.nsid, ranges: ranges)])
+        // The parameter list was read in full, whatever it unmaps.
+        if ranges.isEmpty { return .respond(request.good(consumed: length)) }
+        return request.execute([.deallocate(nsid: request.lu.nsid, ranges: ranges)], consumed: length)
     }
 
     /// Deallocate ranges covering lba..<lba+blocks: a run longer than one range may carry

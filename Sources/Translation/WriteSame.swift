@@ -34,11 +34,14 @@ enum WriteSame {
         }
         let nsid = unit.nsid
         if zeroBlock {
+            // The zero block was read here and no command moves it: it counts as transferred.
+            let consumed = noDataOut ? 0 : blockSize
             if unmap, facts.supportsDeallocate, unit.namespace.deallocatedBlocksReadZero {
-                return request.execute([.deallocate(nsid: nsid, ranges: Unmap.ranges(lba: lba, blocks: UInt64(blocks), facts: facts))])
+                return request.execute([.deallocate(nsid: nsid, ranges: Unmap.ranges(lba: lba, blocks: UInt64(blocks), facts: facts))],
+                                       consumed: consumed)
             }
             if facts.supportsWriteZeroes {
-                return request.execute([.writeZeroes(nsid: nsid, lba: lba, blocks: blocks, deallocate: unmap)])
+                return request.execute([.writeZeroes(nsid: nsid, lba: lba, blocks: blocks, deallocate: unmap)], consumed: consumed)
             }
         }
         return request.execute([.writeRepeatingBlock(nsid: nsid, lba: lba, blocks: blocks, sourceOffset: 0)])

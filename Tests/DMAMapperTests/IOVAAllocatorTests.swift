@@ -24,37 +24,103 @@ import Testing
     }
 
     @Test func randomAllocationsStayInsideSeveralRanges() throws {
+        // Whole granules already, and none at IOVA 0, so these are the allocator's windows as given.
         let ranges = [
             IOVARange(first: 0x1000, last: 0xFEDF_FFFF),
             IOVARange(first: 0xFEF0_0000, last: 0x1_0000_0FFF),
             IOVARange(first: 0x8_0000_0000, last: 0x8_0FFF_FFFF),
         ]
-        var allocator = try IOVAAllocator(ranges: ranges, granule: 4096)
-        var rng = SplitMix64(seed: 42)
-        var live: [(UInt64, Int)] = []
+        let run = try Self.randomRun(ranges: ranges, addressableBits: 64, windows: ranges, seed: 42)
+        #expect(run.successes > 500 && run.refusals > 0, "\(run)")
+    }
+
+    /// 32 addressable bits over an IOMMU that offers all 64: every IOVA handed out, whatever the
+    /// size, alignment and history of frees, ends below 4 GiB (kIOMaximumSegmentAddressableBitCountKey 0x20).
+    @Test func thirtyTwoAddressableBitsHoldForRandomAllocations() throws {
+        let windows = [IOVARange(first: 0x1000, last: 0xFFFF_FFFF)]   // no IOVA 0 page, below 2^32
+        let run = try Self.randomRun(ranges: [IOVARange(first: 0, last: .max)], addressableBits: 32, windows: windows, seed: 7)
+        #expect(run.successes > 500 && run.refusals > 0, "\(run)")
+    }
+
+    /// 2000 random allocations (up to 2 GiB) and frees. Each allocation must lie in one of `windows`, honour its
+    /// alignment and overlap nothing live; each refusal must be `exhausted` and true: no free
+    /// stretch of the windows (less the live allocations, in whole granules) could hold it.
+    static func randomRun(ranges: [IOVARange], addressableBits: Int, windows: [IOVARange],
+                          seed: UInt64) throws -> (successes: Int, refusals: Int) {
+        var allocator = try IOVAAllocator(ranges: ranges, addressableBits: addressableBits, granule: 4096)
+        var rng = SplitMix64(seed: seed)
+        var live: [(iova: UInt64, length: Int)] = []
+        var successes = 0, refusals = 0
         for _ in 0..<2000 {
-            if !live.isEmpty, Bool.random(using: &rng) {
+            // Frees a third of the time, so the windows fill and refusals happen too.
+            if !live.isEmpty, rng.next() % 3 == 0 {
                 let (iova, length) = live.remove(at: Int.random(in: 0..<live.count, using: &rng))
                 try allocator.free(iova: iova, length: length)
                 continue
             }
-            let length = 1 + rng.logUniform(upTo: 256 << 20)
+            let length = 1 + rng.logUniform(upTo: 1 << 31)
             let alignment = rng.powerOfTwo(0...22)
-            guard let iova = try? allocator.allocate(length: length, alignment: alignment) else { continue }
-            let last = iova + UInt64(length - 1)
-            #expect(ranges.contains { $0.first <= iova && last <= $0.last }, "0x\(String(iova, radix: 16))+\(length)")
-            #expect(iova % UInt64(max(alignment, 4096)) == 0)
-            #expect(!live.contains { $0.0 <= last && iova < $0.0 + UInt64($0.1) }, "overlap")
-            live.append((iova, length))
+            do {
+                let iova = try allocator.allocate(length: length, alignment: alignment)
+                let last = iova + UInt64(length - 1)
+                #expect(windows.contains { $0.first <= iova && last <= $0.last }, "0x\(String(iova, radix: 16))+\(length)")
+                if addressableBits < 64 { #expect(last < 1 << UInt64(addressableBits)) }
+                #expect(iova % UInt64(max(alignment, 4096)) == 0)
+                #expect(!live.contains { $0.iova <= last && iova < $0.iova + UInt64($0.length) }, "overlap")
+                live.append((iova, length))
+                successes += 1
+            } catch {
+                guard case .exhausted = error else {
+                    Issue.record("allocate(length: \(length), alignment: \(alignment)) threw \(error)")
+                    continue
+                }
+                #expect(!fits(length: length, alignment: alignment, windows: windows, live: live),
+                        "refused \(length) bytes aligned \(alignment) though a free stretch could hold them")
+                refusals += 1
+            }
         }
+        return (successes, refusals)
+    }
+
+    /// Whether some stretch of `windows` not covered by `live` (each rounded up to 4 KiB granules)
+    /// holds `length` bytes, rounded up to a granule, at a multiple of the alignment (at least 4 KiB).
+    static func fits(length: Int, alignment: Int, windows: [IOVARange], live: [(iova: UInt64, length: Int)]) -> Bool {
+        let granule: UInt64 = 4096
+        let need = (UInt64(length) + granule - 1) / granule * granule
+        let align = UInt64(max(alignment, 4096))
+        let taken = live.map { (first: $0.iova, last: $0.iova + (UInt64($0.length) + granule - 1) / granule * granule - 1) }
+            .sorted { $0.first < $1.first }
+        for window in windows {
+            var start = window.first
+            for block in taken where block.last >= window.first && block.first <= window.last {
+                if block.first > start, fitsBetween(start, block.first - 1, need, align) { return true }
+                start = max(start, block.last + 1)
+            }
+            if start <= window.last, fitsBetween(start, window.last, need, align) { return true }
+        }
+        return false
+    }
+
+    static func fitsBetween(_ first: UInt64, _ last: UInt64, _ need: UInt64, _ align: UInt64) -> Bool {
+        let (sum, overflow) = first.addingReportingOverflow(align - 1)
+        guard !overflow else { return false }
+        let aligned = sum / align * align
+        return aligned <= last && last - aligned + 1 >= need
     }
 
     @Test func thirtyTwoBitLimitKeepsEverythingBelow4GiB() throws {
         var allocator = try IOVAAllocator(ranges: [IOVARange(first: 0, last: .max)], addressableBits: 32)
         var total: UInt64 = 0
-        while let iova = try? allocator.allocate(length: 256 * Self.mib) {
-            #expect(iova + UInt64(256 * Self.mib) - 1 < 1 << 32)
-            total += UInt64(256 * Self.mib)
+        while true {
+            do {
+                let iova = try allocator.allocate(length: 256 * Self.mib)
+                #expect(iova + UInt64(256 * Self.mib) - 1 < 1 << 32)
+                total += UInt64(256 * Self.mib)
+            } catch {
+                // Only running out ends the loop; any other error fails.
+                guard case .exhausted = error else { throw error }
+                break
+            }
         }
         // 4 GiB less the reserved first page, which leaves one 256 MiB block short.
         #expect(total == 15 * 256 * UInt64(Self.mib))

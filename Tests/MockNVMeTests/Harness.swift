@@ -3,6 +3,7 @@ import Foundation
 import MockNVMe
 import NVMe
 import PCIDevice
+import TestSupport
 
 /// A minimal host for conformance tests: rings in DMA buffers, raw register writes, doorbells,
 /// completions read by phase tag. No driver code is involved, so the tests check the mock
@@ -217,9 +218,8 @@ final class Harness: @unchecked Sendable {  // each queue pair is driven by one 
         return (status, Array(UnsafeRawBufferPointer(start: buffer.address, count: bytes)))
     }
 
-    static func pattern(_ count: Int, seed: UInt8) -> [UInt8] {
-        (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ Int(seed) &* 7 &+ ($0 >> 9)) ^ seed }
-    }
+    /// The shared test pattern (TestSupport), under the name these tests have always used.
+    static func pattern(_ count: Int, seed: UInt8) -> [UInt8] { TestSupport.pattern(count, seed: seed) }
 }
 
 extension CompletionStatus {

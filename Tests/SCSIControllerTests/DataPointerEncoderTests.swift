@@ -93,6 +93,81 @@ import NVMe
         #expect(DataPointerEncoder.listPagesNeeded(maximumBytes: 4 << 20, pageSize: 4096) == 3)
     }
 
+    /// The PRP entries NVMe Base 2.0 4.1.1 prescribes for [iova, iova + length), derived from the
+    /// pages the range touches and nothing else: PRP1 is the start address with its offset; every
+    /// later page touched follows, page aligned, in order. With one later page PRP2 holds it;
+    /// with more, PRP2 points to a list holding them all.
+    static func specPRPEntries(iova: UInt64, length: Int, page: Int) -> [UInt64] {
+        let size = UInt64(page)
+        let first = iova / size * size
+        let last = (iova + UInt64(length) - 1) / size * size
+        return [iova] + Array(stride(from: first + size, through: last, by: Int(size)))
+    }
+
+    /// Offsets a DMA buffer may start at (dword aligned, PRP1 bits 1:0 are 00b) and lengths that
+    /// are not whole pages, around every boundary: inside one page, one byte into the second and
+    /// third page, one byte short of and past a full list page (512 entries) and a chain.
+    static let oddCases: [(offset: Int, length: Int)] = {
+        let offsets = [0, 4, 0x200, 0x7FC, 0xFFC]
+        let lengths = [1, 3, 511, 513, 4095, 4097, 8191, 8193, 12_289, 511 * 4096 + 7, 512 * 4096 + 1, 513 * 4096 - 3, 513 * 4096 + 5]
+        return offsets.flatMap { offset in lengths.map { (offset: offset, length: $0) } }
+    }()
+
+    @Test(arguments: oddCases)
+    func oddLengthsAndOffsetsFollowThePRPRules(offset: Int, length: Int) {
+        let iova = 0x2_4000_0000 + UInt64(offset)
+        let (entry, list) = encode(iova: iova, length: length)
+        let spec = Self.specPRPEntries(iova: iova, length: length, page: page)
+        #expect(entry.psdt == .prp)
+        #expect(entry.dptr1 == spec[0])
+        switch spec.count {
+        case 1: #expect(entry.dptr2 == 0)
+        case 2: #expect(entry.dptr2 == spec[1])
+        default:
+            #expect(entry.dptr2 == listIOVA)
+            #expect(list == Array(spec.dropFirst()))
+        }
+    }
+
+    @Test func handComputedOddCases() {
+        // 3 bytes at offset FFCh: all in the first page (FFCh + 3 = FFFh < 1000h).
+        #expect(encode(iova: 0x10_0FFC, length: 3).0.dptr2 == 0)
+        // 5 bytes at offset FFCh: 4 in the first page, 1 in the next: PRP2 = 10_1000h.
+        #expect(encode(iova: 0x10_0FFC, length: 5).0.dptr2 == 0x10_1000)
+        // 4097 bytes from offset 0: pages 10_0000h and 10_1000h, one byte in the second.
+        #expect(encode(iova: 0x10_0000, length: 4097).0.dptr2 == 0x10_1000)
+        // 4101 bytes from offset FFCh: 4 + 4096 + 1 bytes, so a list of 10_1000h and 10_2000h.
+        let (entry, list) = encode(iova: 0x10_0FFC, length: 4101)
+        #expect(entry.dptr1 == 0x10_0FFC && entry.dptr2 == listIOVA)
+        #expect(list == [0x10_1000, 0x10_2000])
+        // 4 + 512 x 4096 + 1 bytes from offset FFCh: 513 list entries, so the first list page's
+        // last slot chains to the second list page (checked by `encode`), which holds 2.
+        #expect(encode(iova: 0x10_0FFC, length: 4 + 512 * 4096 + 1).1.count == 513)
+    }
+
+    /// The tracker reserves `listPagesNeeded(maximumBytes:)` list pages per command; for every
+    /// dword offset in a page and every length up to the maximum, the encoder must stay inside them.
+    @Test(arguments: [4096, 8192, 64 << 10, (2 << 20) + 4096])
+    func theListNeverOutgrowsItsReservation(maximumBytes: Int) {
+        let reserved = DataPointerEncoder.listPagesNeeded(maximumBytes: maximumBytes, pageSize: page)
+        let encoder = DataPointerEncoder(pageSize: page, useSGL: false)
+        let canary: UInt8 = 0xA5
+        let host = UnsafeMutableRawPointer.allocate(byteCount: (reserved + 1) * page, alignment: page)
+        defer { host.deallocate() }
+        for offset in stride(from: 0, to: page, by: 4) {
+            for length in [maximumBytes, maximumBytes - 1, maximumBytes - 4093] where length > 0 {
+                host.initializeMemory(as: UInt8.self, repeating: canary, count: (reserved + 1) * page)
+                var entry = SubmissionQueueEntry()
+                encoder.encode(into: &entry, iova: 0x8000_0000 + UInt64(offset), length: length, listIOVA: listIOVA, listHost: host)
+                let spill = UnsafeRawBufferPointer(start: host + reserved * page, count: page)
+                if !spill.allSatisfy({ $0 == canary }) {
+                    Issue.record("offset \(offset), length \(length): list written past \(reserved) reserved pages")
+                    return
+                }
+            }
+        }
+    }
+
     @Test func sglUsesOneDataBlockDescriptor() {
         let encoder = DataPointerEncoder(pageSize: page, useSGL: true)
         var entry = SubmissionQueueEntry()

@@ -8,12 +8,15 @@ import Testing
 @testable import SCSIController
 
 /// A mock controller and an engine brought up on it, with test-friendly options; with
-/// `interposed`, through an `InterposedDevice` whose hooks are set before bring-up.
+/// `interposed`, through an `InterposedDevice` whose hooks are set before bring-up. `hba` is the
+/// SCSI face of the same engine (`Rig.scsi` and the task helpers in SCSITaskSupport.swift).
 struct Rig {
     let mock: MockController
     /// The test double between driver and mock, when the rig was made with `interposed`.
     let device: InterposedDevice?
     let controller: NVMeController
+    /// A SCSI host adapter over `controller`; making it sends nothing to the device.
+    let hba: SCSIHostAdapter
     var queue: IOQueue { controller.ioQueues[0] }
     var nsid: UInt32 { controller.namespaces[0].id }
     var blockSize: Int { controller.namespaces[0].blockSize }
@@ -35,6 +38,7 @@ struct Rig {
             device = nil
         }
         controller = try NVMeController(device: target, options: testOptions(configureOptions))
+        hba = SCSIHostAdapter(controller: controller)
     }
 
     /// Four queues of 16 entries on the threaded mock (completions out of order after ~20 µs) with

@@ -1,3 +1,4 @@
+import DMAMapper
 import Testing
 @testable import SCSIController
 
@@ -9,12 +10,19 @@ import Testing
     /// The configuration the seed thread ended with: 129 segments of 512 KiB, maxTransferSize large enough.
     func complete() -> HBAConstraintOverrides { .seedThread }
 
-    func refusal(_ overrides: HBAConstraintOverrides) -> (key: HBAConstraintKey, value: String, rule: String)? {
+    /// The refusal of `overrides`, or nil when they are accepted. Any other error is not an
+    /// acceptance: it is recorded as an issue at the caller (and nil returned), so a test that
+    /// expects a refusal or an acceptance fails either way.
+    func refusal(_ overrides: HBAConstraintOverrides, sourceLocation: SourceLocation = #_sourceLocation)
+        -> (key: HBAConstraintKey, value: String, rule: String)? {
         do {
             _ = try HBAConstraints.validated(overrides, against: limits)
             return nil
         } catch {
-            guard case let .invalidConstraint(key, value, rule) = error else { return nil }
+            guard case let .invalidConstraint(key, value, rule) = error else {
+                Issue.record("expected .invalidConstraint or acceptance, got \(error)", sourceLocation: sourceLocation)
+                return nil
+            }
             return (key, value, rule)
         }
     }
@@ -118,6 +126,31 @@ import Testing
         #expect(refused?.rule.contains("48 bits") == true)
         overrides.maximumSegmentAddressableBitCount = 65
         #expect(refusal(overrides)?.key == .maximumSegmentAddressableBitCount)
+    }
+
+    /// The seed thread's KEXT set: 32 addressable bits are accepted when the allocator's IOVAs
+    /// fit in them, and then every IOVA handed out stays below 4 GiB.
+    @Test func thirtyTwoAddressableBitsKeepEveryBufferBelow4GiB() throws {
+        var overrides = complete()
+        overrides.maximumSegmentAddressableBitCount = 32
+        let narrow = HBAConstraints.ControllerLimits(maximumCommandBytes: 1 << 20, blockSize: 512, iovaBits: 32)
+        #expect(try HBAConstraints.validated(overrides, against: narrow).maximumSegmentAddressableBitCount == 32)
+        // On the mock, whose IOMMU offers the whole 64-bit space: bring-up with 32-bit DMA.
+        let rig = try Rig({ $0.mdts = 7 }, options: { $0.addressableBits = 32; $0.constraints = overrides })
+        #expect(rig.controller.constraints.maximumSegmentAddressableBitCount == 32)
+        var buffers: [DMABuffer] = []
+        for index in 0..<64 {
+            let buffer = try rig.controller.mapper.allocate(length: (index % 7 + 1) * (64 << 10) + 4 * index)
+            #expect(buffer.iova + UInt64(buffer.length) - 1 < 1 << 32, "buffer \(index) at \(buffer.iova)")
+            buffers.append(buffer)
+        }
+        // Every window the mapper allocates from (rings and PRP list pages included) is below 4 GiB,
+        // and I/O works through them.
+        #expect(rig.controller.mapper.iovaRanges.allSatisfy { $0.last < 1 << 32 })
+        fill(buffers[0], seed: 1)
+        #expect(rig.queue.write(nsid: rig.nsid, lba: 0, blocks: 128, from: buffers[0]).succeeded)
+        #expect(rig.queue.read(nsid: rig.nsid, lba: 0, blocks: 128, into: buffers[1]).succeeded)
+        #expect(same(buffers[0].address, buffers[1].address, count: 128 * 512))
     }
 
     @Test func segmentLargerThanMDTSIsRefused() {

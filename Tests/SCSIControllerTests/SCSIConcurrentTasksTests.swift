@@ -3,13 +3,14 @@ import Synchronization
 import MockNVMe
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// Tasks from several threads at once, each thread on its own queue (DESIGN.md: a queue pair
 /// belongs to one thread), sharing one adapter and its per-LUN state.
 @Suite struct SCSIConcurrentTasksTests {
     @Test func fourThreadsEachOnItsOwnQueue() throws {
-        let scsi = try SCSIRig({ $0.mdts = 1; $0.executionMode = .threaded(latency: .microseconds(10), outOfOrder: true) },
+        let scsi = try Rig.scsi({ $0.mdts = 1; $0.executionMode = .threaded(latency: .microseconds(10), outOfOrder: true) },
                                options: { $0.ioQueueCount = 4; $0.commandTimeoutMilliseconds = 5000 })
         let hba = scsi.hba
         let queues = Array(scsi.controller.ioQueues.prefix(4))

@@ -3,6 +3,7 @@ import MockNVMe
 import Synchronization
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// Threads on one LUN at once, each on its own queue: the per-LUN state (unit attention,
@@ -12,14 +13,14 @@ import Translation
 @Suite struct SCSIConcurrentUnitStateTests {
     static let threads = 4
 
-    static func rig(keepUnitAttention: Bool = false) throws -> SCSIRig {
-        try SCSIRig(keepUnitAttention: keepUnitAttention,
+    static func rig(keepUnitAttention: Bool = false) throws -> Rig {
+        try Rig.scsi(keepUnitAttention: keepUnitAttention,
                     { $0.executionMode = .threaded(latency: .microseconds(5), outOfOrder: true) },
                     options: { $0.ioQueueCount = threads; $0.commandTimeoutMilliseconds = 5000 })
     }
 
     /// Runs `body(thread, queue)` on every thread at once.
-    static func together(_ scsi: SCSIRig, _ body: @Sendable (Int, IOQueue) -> Void) {
+    static func together(_ scsi: Rig, _ body: @Sendable (Int, IOQueue) -> Void) {
         let queues = Array(scsi.controller.ioQueues.prefix(threads))
         DispatchQueue.concurrentPerform(iterations: queues.count) { body($0, queues[$0]) }
     }
@@ -99,6 +100,6 @@ import Translation
         #expect(failures.list.isEmpty, "\(failures.list)")
         #expect(scsi.run(CDB.testUnitReady).sense == fixedSense(0x02, 0x04, 0x02))
         #expect(scsi.run(CDB.startStopUnit(start: true)).isGood)
-        #expect(scsi.read(lba: 8, blocks: 8).isGood)
+        #expect(scsi.scsiRead(lba: 8, blocks: 8).isGood)
     }
 }

@@ -1,6 +1,7 @@
 import MockNVMe
 import SCSIController
 import Testing
+import TestSupport
 
 /// VPD B0h's MAXIMUM TRANSFER LENGTH (SBC-4 6.6.4, in logical blocks) is what one task may
 /// really carry. A caller may set maxTransferSize above segment count x segment byte count (the
@@ -8,8 +9,8 @@ import Testing
 /// binds - and an initiator that trusts the page must never be refused below it.
 @Suite struct SCSIEffectiveTransferLimitTests {
     /// 4 segments of 128 KiB (512 KiB per task), maxTransferSize 2 MiB, 512-byte blocks.
-    static func rig() throws -> SCSIRig {
-        try SCSIRig(options: {
+    static func rig() throws -> Rig {
+        try Rig.scsi(options: {
             $0.constraints = .complete(segments: 4, segmentBytes: 128 << 10, maxTransferSize: 2 << 20)
         })
     }

@@ -1,5 +1,6 @@
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// INQUIRY standard data and the VPD pages (SPC-5 6.7, 7.8; SBC-4 6.6), through the task API.
@@ -7,7 +8,7 @@ import Translation
 /// firmware "1.0", a volatile write cache, ONCS Compare/DSM/Write Zeroes/Verify, DLFEAT 001b.
 @Suite struct SCSIInquiryTests {
     @Test func standardData() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let inquiry = scsi.run(CDB.inquiry(allocation: 36), inLength: 36)
         #expect(inquiry.isGood)
         let expected: [UInt8] = [
@@ -26,7 +27,7 @@ import Translation
     }
 
     @Test func allocationLengthTruncatesWithoutError() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let short = scsi.run(CDB.inquiry(allocation: 5), inLength: 36)
         #expect(short.isGood)
         #expect(Array(short.data[0..<5]) == [0x00, 0x00, 0x06, 0x02, 0x1F])
@@ -42,14 +43,14 @@ import Translation
     }
 
     @Test func supportedVPDPages() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let page = scsi.run(CDB.inquiry(page: 0x00, allocation: 255), inLength: 11)
         #expect(page.isGood)
         #expect(page.data == [0x00, 0x00, 0x00, 0x07, 0x00, 0x80, 0x83, 0x86, 0xB0, 0xB1, 0xB2])
     }
 
     @Test func unitSerialNumberIsASCIIAndUniquePerLU() throws {
-        let scsi = try SCSIRig { $0.namespaces = [.init(blockCount: 4096), .init(blockCount: 4096)] }
+        let scsi = try Rig.scsi { $0.namespaces = [.init(blockCount: 4096), .init(blockCount: 4096)] }
         var serials: [[UInt8]] = []
         for lun: UInt64 in 0..<2 {
             let page = scsi.run(CDB.inquiry(page: 0x80, allocation: 255), lun: lun, inLength: 255)
@@ -66,7 +67,7 @@ import Translation
     }
 
     @Test func deviceIdentificationHasAUniqueLogicalUnitDesignator() throws {
-        let scsi = try SCSIRig { $0.namespaces = [.init(blockCount: 4096), .init(blockCount: 4096)] }
+        let scsi = try Rig.scsi { $0.namespaces = [.init(blockCount: 4096), .init(blockCount: 4096)] }
         var designators: [[UInt8]] = []
         for lun: UInt64 in 0..<2 {
             let page = scsi.run(CDB.inquiry(page: 0x83, allocation: 255), lun: lun, inLength: 255)
@@ -88,7 +89,7 @@ import Translation
     }
 
     @Test func extendedInquiryData() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let page = scsi.run(CDB.inquiry(page: 0x86, allocation: 64), inLength: 64)
         #expect(page.isGood)
         // PAGE LENGTH 003Ch; byte 5 SIMPSUP; byte 6 V_SUP (volatile cache present); byte 7 LUICLR.
@@ -97,7 +98,7 @@ import Translation
     }
 
     @Test func blockLimits() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let page = scsi.run(CDB.inquiry(page: 0xB0, allocation: 64), inLength: 64)
         #expect(page.isGood)
         // The mock: MDTS 5, CAP.MPSMIN 0 (4 KiB pages), 512-byte blocks, ACWU 0, DSM.
@@ -117,7 +118,7 @@ import Translation
     }
 
     @Test func blockDeviceCharacteristicsSayNonRotating() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let page = scsi.run(CDB.inquiry(page: 0xB1, allocation: 64), inLength: 64)
         #expect(page.isGood)
         // MEDIUM ROTATION RATE (bytes 4-5) 0001h: non-rotating medium.
@@ -125,7 +126,7 @@ import Translation
     }
 
     @Test func logicalBlockProvisioning() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let page = scsi.run(CDB.inquiry(page: 0xB2, allocation: 8), inLength: 8)
         #expect(page.isGood)
         // Byte 5: LBPU (UNMAP) | LBPWS | LBPWS10 | LBPRZ 001b (bits 4-2); byte 6 PROVISIONING TYPE
@@ -134,7 +135,7 @@ import Translation
     }
 
     @Test func anUnsupportedVPDPageIsAnInvalidFieldAtByte2() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let page = scsi.run(CDB.inquiry(page: 0x89, allocation: 255), inLength: 255)
         #expect(page.status == .checkCondition)
         // SKSV | C/D, no bit pointer, FIELD POINTER 0002h.
@@ -143,13 +144,13 @@ import Translation
     }
 
     @Test func aPageCodeWithoutEVPDIsAnInvalidField() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let page = scsi.run([0x12, 0x00, 0x80, 0x00, 0xFF, 0x00], inLength: 255)
         #expect(page.sense == fixedSense(0x05, 0x24, 0x00, specific: [0xC0, 0x00, 0x02]))
     }
 
     @Test func anAbsentLUNAnswersStandardInquiryWithQualifier011b() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let inquiry = scsi.run(CDB.inquiry(allocation: 36), lun: 9, inLength: 36)
         #expect(inquiry.isGood)
         // PERIPHERAL QUALIFIER 011b, PERIPHERAL DEVICE TYPE 1Fh (SPC-5 6.7.2).

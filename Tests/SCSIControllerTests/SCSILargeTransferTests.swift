@@ -4,6 +4,7 @@ import Glibc
 #endif
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// The seed thread's 1 GB transfer: one WRITE(16) and one READ(16) of 1 GiB through the task API
@@ -13,11 +14,11 @@ import Translation
         let gib = 1 << 30
         let blocks = gib / 512
         // MDTS 2: 16 KiB per command, 65536 commands each way.
-        let scsi = try SCSIRig { $0.mdts = 2; $0.namespaces = [MockNamespace(blockCount: UInt64(blocks) + 8)] }
-        let source = try scsi.rig.patterned(bytes: gib, seed: 0x1_6B)
+        let scsi = try Rig.scsi { $0.mdts = 2; $0.namespaces = [MockNamespace(blockCount: UInt64(blocks) + 8)] }
+        let source = try scsi.patterned(bytes: gib, seed: 0x1_6B)
         let writes = scsi.mock.statistics.hostWriteCommands
         let write = scsi.hba.process(SCSITask(cdb: CDB.write16(lba: 8, blocks: UInt32(blocks)), buffer: source,
-                                              transferLength: gib, direction: .toDevice), on: scsi.rig.queue)
+                                              transferLength: gib, direction: .toDevice), on: scsi.queue)
         #expect(write.status == .good && write.sense.isEmpty, "\(write.sense) \(String(describing: write.error))")
         #expect(write.bytesTransferred == gib && write.residual == 0)
         #expect(scsi.mock.statistics.hostWriteCommands - writes == UInt64(gib / (16 << 10)))
@@ -25,7 +26,7 @@ import Translation
         let sink = try scsi.controller.mapper.allocate(length: gib)
         memset(sink.address, 0xEE, gib)
         let read = scsi.hba.process(SCSITask(cdb: CDB.read16(lba: 8, blocks: UInt32(blocks)), buffer: sink,
-                                             transferLength: gib, direction: .fromDevice), on: scsi.rig.queue)
+                                             transferLength: gib, direction: .fromDevice), on: scsi.queue)
         #expect(read.status == .good && read.sense.isEmpty)
         #expect(read.bytesTransferred == gib && read.residual == 0)
         #expect(same(sink.address, source.address, count: gib))

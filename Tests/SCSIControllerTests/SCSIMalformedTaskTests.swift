@@ -1,13 +1,14 @@
 import MockNVMe
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// CDBs and tasks that are wrong: reserved bits, wrong lengths, absent LUNs, buffers that cannot
 /// carry the transfer. Each is refused with the right sense and moves nothing.
 @Suite struct SCSIMalformedTaskTests {
     @Test func aReservedBitIsAnInvalidFieldWithTheBitPointer() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         // READ(10) byte 1 bit 5 (RDPROTECT, not supported): SKSV | C/D | BPV | bit 5, byte 1.
         let rdprotect = scsi.run([0x28, 0x20, 0, 0, 0, 0, 0, 0, 1, 0], inLength: 512)
         #expect(rdprotect.status == .checkCondition)
@@ -27,14 +28,14 @@ import Translation
     }
 
     @Test func nacaInTheControlByteIsRefused() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         // CONTROL byte bit 2 (NACA) of READ(16): byte 15.
         let result = scsi.run([0x88, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0x04], inLength: 512)
         #expect(result.sense == fixedSense(0x05, 0x24, 0x00, specific: [0xCA, 0x00, 0x0F]))
     }
 
     @Test func inDescriptorFormatTheFieldPointerIsASenseKeySpecificDescriptor() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         SCSIStatusMappingTests.useDescriptorSense(scsi)
         let result = scsi.run([0x28, 0x20, 0, 0, 0, 0, 0, 0, 1, 0], inLength: 512)
         // 72h, ILLEGAL REQUEST, 24h/00h, length 8; descriptor 02h length 06h, SKSV|C/D|BPV|5, 0001h.
@@ -48,7 +49,7 @@ import Translation
         [0x88, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],   // READ(16) cut at 14 bytes
     ])
     func aCDBOfTheWrongLengthIsAnIllegalRequest(cdb: [UInt8]) throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let result = scsi.run(cdb, inLength: 512)
         #expect(result.status == .checkCondition)
         // The group code fixes the CDB length (SPC-5 4.2.5): another length is the command IU's
@@ -59,7 +60,7 @@ import Translation
     }
 
     @Test func anEmptyCDBIsRefused() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let result = scsi.run([])
         #expect(result.status == .checkCondition)
         // No opcode at all: the same framing error as any CDB of the wrong length.
@@ -67,7 +68,7 @@ import Translation
     }
 
     @Test func anAbsentLUNIsLogicalUnitNotSupported() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let notSupported = fixedSense(0x05, 0x25, 0x00)
         #expect(scsi.run(CDB.testUnitReady, lun: 1).sense == notSupported)
         #expect(scsi.run(CDB.read10(lba: 0, blocks: 1), lun: 3, inLength: 512).sense == notSupported)
@@ -80,12 +81,12 @@ import Translation
     }
 
     @Test func aBufferSmallerThanTheTransferLengthIsRefused() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let small = try scsi.controller.mapper.allocate(length: 512)
         let reads = scsi.mock.statistics.hostReadCommands
         // READ(10) of 8 blocks says 4096 bytes, the task says 4096, the buffer has 512.
         let task = SCSITask(cdb: CDB.read10(lba: 0, blocks: 8), buffer: small, transferLength: 4096, direction: .fromDevice)
-        let response = scsi.hba.process(task, on: scsi.rig.queue)
+        let response = scsi.hba.process(task, on: scsi.queue)
         #expect(response.serviceResponse == .taskComplete)
         #expect(response.status == .checkCondition)
         // INVALID FIELD IN CDB at the TRANSFER LENGTH field (byte 7), the field the buffer contradicts.
@@ -98,29 +99,29 @@ import Translation
         // The same with an offset that pushes the transfer past the end of the buffer.
         let offset = SCSITask(cdb: CDB.write10(lba: 0, blocks: 1), buffer: small, bufferOffset: 256,
                               transferLength: 512, direction: .toDevice)
-        #expect(scsi.hba.process(offset, on: scsi.rig.queue).status == .checkCondition)
+        #expect(scsi.hba.process(offset, on: scsi.queue).status == .checkCondition)
         // Offsets whose sum with the length overflows are refused, not trapped on.
         for huge in [Int.max, Int.max - 100, Int.max - 511] {
             let task = SCSITask(cdb: CDB.write10(lba: 0, blocks: 1), buffer: small, bufferOffset: huge,
                                 transferLength: 512, direction: .toDevice)
-            #expect(scsi.hba.process(task, on: scsi.rig.queue).sense == fixedSense(0x05, 0x24, 0x00, specific: [0xC0, 0x00, 0x07]))
+            #expect(scsi.hba.process(task, on: scsi.queue).sense == fixedSense(0x05, 0x24, 0x00, specific: [0xC0, 0x00, 0x07]))
         }
         // INQUIRY's field is ALLOCATION LENGTH (bytes 3-4); TEST UNIT READY has none, so no pointer.
         let inquiry = SCSITask(cdb: CDB.inquiry(allocation: 36), transferLength: 36, direction: .fromDevice)
-        #expect(scsi.hba.process(inquiry, on: scsi.rig.queue).sense == fixedSense(0x05, 0x24, 0x00, specific: [0xC0, 0x00, 0x03]))
+        #expect(scsi.hba.process(inquiry, on: scsi.queue).sense == fixedSense(0x05, 0x24, 0x00, specific: [0xC0, 0x00, 0x03]))
         let tur = SCSITask(cdb: CDB.testUnitReady, transferLength: 8, direction: .fromDevice)
-        #expect(scsi.hba.process(tur, on: scsi.rig.queue).sense == fixedSense(0x05, 0x24, 0x00))
+        #expect(scsi.hba.process(tur, on: scsi.queue).sense == fixedSense(0x05, 0x24, 0x00))
         // A transfer with no buffer at all, and one with data but direction none.
         #expect(scsi.hba.process(SCSITask(cdb: CDB.read10(lba: 0, blocks: 1), transferLength: 512, direction: .fromDevice),
-                                 on: scsi.rig.queue).status == .checkCondition)
+                                 on: scsi.queue).status == .checkCondition)
         #expect(scsi.hba.process(SCSITask(cdb: CDB.read10(lba: 0, blocks: 1), buffer: small, transferLength: 512, direction: .none),
-                                 on: scsi.rig.queue).status == .checkCondition)
+                                 on: scsi.queue).status == .checkCondition)
         #expect(scsi.mock.statistics.hostReadCommands == reads)
         #expect(scsi.mock.statistics.hostWriteCommands == 0)
     }
 
     @Test func theDirectionMustMatchTheCommand() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         // READ(10) handed a data-out buffer: INVALID FIELD IN CDB at TRANSFER LENGTH, nothing moves.
         let result = scsi.run(CDB.read10(lba: 0, blocks: 1), out: pattern(512, seed: 1))
         #expect(result.status == .checkCondition)
@@ -129,8 +130,8 @@ import Translation
     }
 
     @Test func theResponseCarriesTheCallersTag() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let task = SCSITask(cdb: CDB.testUnitReady, tag: 0xDEAD_BEEF)
-        #expect(scsi.hba.process(task, on: scsi.rig.queue).tag == 0xDEAD_BEEF)
+        #expect(scsi.hba.process(task, on: scsi.queue).tag == 0xDEAD_BEEF)
     }
 }

@@ -2,6 +2,7 @@ import MockNVMe
 import NVMe
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// MODE SENSE (6)/(10) and MODE SELECT (6)/(10) (SPC-5 6.11-6.14): the caching page's WCE is the
@@ -17,13 +18,13 @@ import Translation
         [0x0A, 0x0A, 0x02 | (dSense ? 0x04 : 0), 0x10, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00, 0x00]
     }
 
-    func wceFromGetFeatures(_ scsi: SCSIRig) throws -> Bool {
+    func wceFromGetFeatures(_ scsi: Rig) throws -> Bool {
         let completion = try scsi.controller.adminCommand(.getFeatures(.volatileWriteCache), name: "Get Features")
         return completion.dw0 & 1 == 1
     }
 
     @Test func modeSense6CachingPageWithBlockDescriptor() throws {
-        let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 0x20_0000)]; $0.volatileWriteCache = true }
+        let scsi = try Rig.scsi { $0.namespaces = [MockNamespace(blockCount: 0x20_0000)]; $0.volatileWriteCache = true }
         let sense = scsi.run(CDB.modeSense6(page: 0x08), inLength: 255)
         #expect(sense.isGood)
         // Header: MODE DATA LENGTH 1Fh (32 - 1), MEDIUM TYPE 0, DEVICE-SPECIFIC PARAMETER DPOFUA,
@@ -36,7 +37,7 @@ import Translation
     }
 
     @Test func modeSense10AllPagesWithoutBlockDescriptors() throws {
-        let scsi = try SCSIRig { $0.volatileWriteCache = true }
+        let scsi = try Rig.scsi { $0.volatileWriteCache = true }
         let sense = scsi.run(CDB.modeSense10(page: 0x3F, dbd: true), inLength: 1024)
         #expect(sense.isGood)
         let pages = Self.cachingPage(wce: true) + Self.controlPage(dSense: false)
@@ -47,7 +48,7 @@ import Translation
     }
 
     @Test func modeSense10LongLBABlockDescriptor() throws {
-        let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 0x1_0000_0002)] }
+        let scsi = try Rig.scsi { $0.namespaces = [MockNamespace(blockCount: 0x1_0000_0002)] }
         let sense = scsi.run(CDB.modeSense10(page: 0x0A, llbaa: true), inLength: 1024)
         #expect(sense.isGood)
         // LONGLBA set, BLOCK DESCRIPTOR LENGTH 16; long descriptor: 8-byte block count, 4
@@ -59,7 +60,7 @@ import Translation
     }
 
     @Test func modeSenseTruncatesToItsAllocationLength() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let sense = scsi.run(CDB.modeSense6(page: 0x08, allocation: 4), inLength: 64)
         #expect(sense.isGood)
         #expect(Array(sense.data[0..<4]) == [0x1F, 0x00, 0x10, 0x08])
@@ -68,7 +69,7 @@ import Translation
     }
 
     @Test func changeableValuesShowWCEAndDSense() throws {
-        let scsi = try SCSIRig { $0.volatileWriteCache = true }
+        let scsi = try Rig.scsi { $0.volatileWriteCache = true }
         let sense = scsi.run(CDB.modeSense6(page: 0x3F, pc: 1, dbd: true), inLength: 255)
         #expect(sense.isGood)
         let pages = Array(sense.data[4..<(4 + 20 + 12)])
@@ -76,7 +77,7 @@ import Translation
     }
 
     @Test func anUnsupportedPageIsAnInvalidField() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let sense = scsi.run(CDB.modeSense6(page: 0x1C), inLength: 255)
         #expect(sense.status == .checkCondition)
         // INVALID FIELD IN CDB at the PAGE CODE field: byte 2, bits 5-0, so BPV with bit 5 (the
@@ -85,7 +86,7 @@ import Translation
     }
 
     @Test func modeSelectWCEOffReachesTheDeviceAndMakesWritesDurable() throws {
-        let scsi = try SCSIRig { $0.volatileWriteCache = true }
+        let scsi = try Rig.scsi { $0.volatileWriteCache = true }
         #expect(try wceFromGetFeatures(scsi))
         let parameters: [UInt8] = [0x00, 0x00, 0x00, 0x00] + Self.cachingPage(wce: false)
         let select = scsi.run(CDB.modeSelect6(length: UInt8(parameters.count)), out: parameters)
@@ -96,13 +97,13 @@ import Translation
         #expect(Array(sense.data[4..<24]) == Self.cachingPage(wce: false))
         // With the cache off a plain write survives a power cut.
         let data = pattern(8 * 512, seed: 6)
-        #expect(scsi.write(lba: 0, data).isGood)
+        #expect(scsi.scsiWrite(lba: 0, data).isGood)
         scsi.mock.powerCut()
         #expect(scsi.media(lba: 0, count: 8) == data)
     }
 
     @Test func modeSelect10WCEOnTurnsTheCacheBackOn() throws {
-        let scsi = try SCSIRig { $0.volatileWriteCache = true }
+        let scsi = try Rig.scsi { $0.volatileWriteCache = true }
         let off: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0] + Self.cachingPage(wce: false)
         #expect(scsi.run(CDB.modeSelect10(length: UInt16(off.count)), out: off).isGood)
         #expect(try !wceFromGetFeatures(scsi))
@@ -110,13 +111,13 @@ import Translation
         #expect(scsi.run(CDB.modeSelect10(length: UInt16(on.count)), out: on).isGood)
         #expect(try wceFromGetFeatures(scsi))
         // Cached again: an unflushed write is lost in a power cut.
-        #expect(scsi.write(lba: 0, pattern(8 * 512, seed: 7)).isGood)
+        #expect(scsi.scsiWrite(lba: 0, pattern(8 * 512, seed: 7)).isGood)
         scsi.mock.powerCut()
         #expect(scsi.media(lba: 0, count: 8) == [UInt8](repeating: 0, count: 8 * 512))
     }
 
     @Test func dSenseSwitchesLaterSenseToDescriptorFormat() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let parameters: [UInt8] = [0x00, 0x00, 0x00, 0x00] + Self.controlPage(dSense: true)
         #expect(scsi.run(CDB.modeSelect6(length: UInt8(parameters.count)), out: parameters).isGood)
         let sense = scsi.run(CDB.modeSense6(page: 0x0A, dbd: true), inLength: 16)
@@ -134,7 +135,7 @@ import Translation
     }
 
     @Test func savedValuesAreNotSupported() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         // PC 11b: ILLEGAL REQUEST, SAVING PARAMETERS NOT SUPPORTED (39h/00h).
         let sense = scsi.run(CDB.modeSense6(page: 0x08, pc: 3), inLength: 255)
         #expect(sense.status == .checkCondition)
@@ -142,7 +143,7 @@ import Translation
     }
 
     @Test func requestSenseDescBitWinsOverDSense() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let parameters: [UInt8] = [0x00, 0x00, 0x00, 0x00] + Self.controlPage(dSense: true)
         #expect(scsi.run(CDB.modeSelect6(length: UInt8(parameters.count)), out: parameters).isGood)
         #expect(scsi.run(CDB.startStopUnit(start: false)).isGood)
@@ -156,13 +157,13 @@ import Translation
     @Test func wceOffSurvivesAControllerReset() throws {
         // A stuck write whose Abort fails makes the engine reset the controller, which puts the
         // device's features back to their defaults (cache on). MODE SELECT's WCE=0 must survive it.
-        let scsi = try SCSIRig({ $0.volatileWriteCache = true }, options: { $0.commandTimeoutMilliseconds = 50 })
+        let scsi = try Rig.scsi({ $0.volatileWriteCache = true }, options: { $0.commandTimeoutMilliseconds = 50 })
         let off: [UInt8] = [0, 0, 0, 0] + Self.cachingPage(wce: false)
         #expect(scsi.run(CDB.modeSelect6(length: UInt8(off.count)), out: off).isGood)
         scsi.mock.inject(.neverComplete(.io(.write, count: 1)))
         scsi.mock.inject(.failCommands(.admin(.abort, count: 1), status: CompletionStatus(.abortCommandLimitExceeded)))
         // The engine aborted the write: CHECK CONDITION, ABORTED COMMAND, COMMAND TIMEOUT DURING PROCESSING.
-        #expect(scsi.write(lba: 0, pattern(512, seed: 1)).sense == fixedSense(0x0B, 0x2E, 0x02))
+        #expect(scsi.scsiWrite(lba: 0, pattern(512, seed: 1)).sense == fixedSense(0x0B, 0x2E, 0x02))
         #expect(scsi.controller.resetCount == 1)
         #expect(try !wceFromGetFeatures(scsi))
         // The reset is reported once as a unit attention (29h/00h) before commands run again.
@@ -170,13 +171,13 @@ import Translation
         let sense = scsi.run(CDB.modeSense6(page: 0x08, dbd: true), inLength: 24)
         #expect(Array(sense.data[4..<24]) == Self.cachingPage(wce: false))
         let data = pattern(8 * 512, seed: 8)
-        #expect(scsi.write(lba: 0, data).isGood)
+        #expect(scsi.scsiWrite(lba: 0, data).isGood)
         scsi.mock.powerCut()
         #expect(scsi.media(lba: 0, count: 8) == data)
     }
 
     @Test func modeSelectOfAFieldThatCannotChangeIsRefused() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         // Caching page with RCD (byte 2 bit 0) set: not changeable. Parameter list byte 4 + 2 = 6, bit 0.
         var page = Self.cachingPage(wce: true)
         page[2] |= 0x01
@@ -192,7 +193,7 @@ import Translation
     /// PC 10b returns the default values (SPC-5 6.13): WCE as the device had it at attach time
     /// and D_SENSE 0, whatever MODE SELECT has made current since.
     @Test func defaultValuesIgnoreWhatModeSelectChanged() throws {
-        let scsi = try SCSIRig { $0.volatileWriteCache = true }
+        let scsi = try Rig.scsi { $0.volatileWriteCache = true }
         // MODE SELECT (6): the caching page with WCE 0, then the control page with D_SENSE 1.
         let caching: [UInt8] = [0, 0, 0, 0, 0x08, 0x12] + [UInt8](repeating: 0, count: 18)
         #expect(scsi.run(CDB.modeSelect6(length: UInt8(caching.count)), out: caching).isGood)

@@ -1,6 +1,7 @@
 import MockNVMe
 import NVMe
 import Testing
+import TestSupport
 @testable import SCSIController
 
 /// What the SCSI layer reports and accepts when the controller lacks optional NVM commands
@@ -10,8 +11,8 @@ import Testing
 /// 00b Verify, 01b Compare. The namespace is the mock's default: 2 Mi blocks of 512 bytes.
 @Suite struct SCSIOptionalNVMCommandTests {
     /// ONCS with Write Zeroes only (no Compare, so no fused Compare and Write either).
-    static func writeZeroesOnly() throws -> SCSIRig {
-        try SCSIRig {
+    static func writeZeroesOnly() throws -> Rig {
+        try Rig.scsi {
             $0.optionalNVMCommands = [.writeZeroes]
             $0.compareAndWrite = false
         }
@@ -50,14 +51,14 @@ import Testing
     @Test func unmapIsAnInvalidCommandOperationCode() throws {
         let scsi = try Self.writeZeroesOnly()
         let data = pattern(8 * 512, seed: 0x61)
-        #expect(scsi.write(lba: 0, data).isGood)
+        #expect(scsi.scsiWrite(lba: 0, data).isGood)
         // UNMAP DATA LENGTH 0016h, BLOCK DESCRIPTOR DATA LENGTH 0010h, one descriptor: LBA 0, 8 blocks.
         let list: [UInt8] = [0x00, 0x16, 0x00, 0x10, 0, 0, 0, 0,
                              0, 0, 0, 0, 0, 0, 0, 0x00, 0x00, 0x00, 0x00, 0x08, 0, 0, 0, 0]
         let unmap = scsi.run([0x42, 0x00, 0, 0, 0, 0, 0x00, 0x00, 0x18, 0x00], out: list)
         #expect(unmap.status == .checkCondition)
         #expect(unmap.sense == Self.invalidOperationCode)
-        #expect(scsi.read(lba: 0, blocks: 8).data == data)
+        #expect(scsi.scsiRead(lba: 0, blocks: 8).data == data)
         // REPORT SUPPORTED OPERATION CODES, one command, 42h: SUPPORT 001b, not supported (SPC-5:
         // all data after byte 1 is undefined).
         let report = scsi.run([0xA3, 0x0C, 0x01, 0x42, 0x00, 0x00, 0x00, 0x00, 0x00, 0x40, 0x00, 0x00], inLength: 64)
@@ -69,18 +70,18 @@ import Testing
     @Test func writeSameWithUnmapIsAnInvalidFieldAtTheUnmapBit() throws {
         let scsi = try Self.writeZeroesOnly()
         let data = pattern(8 * 512, seed: 0x62)
-        #expect(scsi.write(lba: 16, data).isGood)
+        #expect(scsi.scsiWrite(lba: 16, data).isGood)
         let zeroBlock = [UInt8](repeating: 0, count: 512)
         let sixteen = scsi.run([0x93, 0x08, 0, 0, 0, 0, 0, 0, 0, 0x10, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00], out: zeroBlock)
         #expect(sixteen.status == .checkCondition)
         #expect(sixteen.sense == Self.invalidFieldAtUnmapBit)
         let ten = scsi.run([0x41, 0x08, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x04, 0x00], out: zeroBlock)
         #expect(ten.sense == Self.invalidFieldAtUnmapBit)
-        #expect(scsi.read(lba: 16, blocks: 8).data == data)
+        #expect(scsi.scsiRead(lba: 16, blocks: 8).data == data)
         // WRITE SAME (16) of the zero block over LBAs 16-19, then NDOB (bit 0, no data-out) over 20-23.
         #expect(scsi.run([0x93, 0x00, 0, 0, 0, 0, 0, 0, 0, 0x10, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00], out: zeroBlock).isGood)
         #expect(scsi.run([0x93, 0x01, 0, 0, 0, 0, 0, 0, 0, 0x14, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00]).isGood)
-        #expect(scsi.read(lba: 16, blocks: 8).data == [UInt8](repeating: 0, count: 8 * 512))
+        #expect(scsi.scsiRead(lba: 16, blocks: 8).data == [UInt8](repeating: 0, count: 8 * 512))
     }
 
     /// REPORT SUPPORTED OPERATION CODES, REPORTING OPTIONS 001b (SPC-5 6.35.3): byte 1 SUPPORT
@@ -104,9 +105,9 @@ import Testing
     /// (nothing reaches the device: a Verify would come back Invalid Opcode, 20h/00h); BYTCHK
     /// 01b compares and succeeds.
     @Test func verifyWithoutByteCheckNeedsTheVerifyCommand() throws {
-        let scsi = try SCSIRig { $0.optionalNVMCommands = [.compare] }
+        let scsi = try Rig.scsi { $0.optionalNVMCommands = [.compare] }
         let data = pattern(8 * 512, seed: 0x63)
-        #expect(scsi.write(lba: 0, data).isGood)
+        #expect(scsi.scsiWrite(lba: 0, data).isGood)
         let ten = scsi.run([0x2F, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00])
         #expect(ten.status == .checkCondition)
         #expect(ten.sense == Self.invalidFieldAtByteCheck)
@@ -118,12 +119,12 @@ import Testing
     /// Verify without Compare: the other way round, and COMPARE AND WRITE (89h) is not a
     /// command this unit has.
     @Test func verifyWithByteCheckNeedsTheCompareCommand() throws {
-        let scsi = try SCSIRig {
+        let scsi = try Rig.scsi {
             $0.optionalNVMCommands = [.verify, .writeZeroes, .datasetManagement]
             $0.compareAndWrite = false
         }
         let data = pattern(8 * 512, seed: 0x64)
-        #expect(scsi.write(lba: 0, data).isGood)
+        #expect(scsi.scsiWrite(lba: 0, data).isGood)
         #expect(scsi.run([0x2F, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00], out: data).sense == Self.invalidFieldAtByteCheck)
         #expect(scsi.run([0x2F, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00]).isGood)
         let compareAndWrite = scsi.run([0x89, 0x00, 0, 0, 0, 0, 0, 0, 0, 0x00, 0, 0, 0, 0x01, 0, 0],

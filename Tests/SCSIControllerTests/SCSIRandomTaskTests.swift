@@ -2,6 +2,7 @@ import MockNVMe
 import SeededRandom
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// Seeded random tasks through `SCSIHostAdapter.process` on the inline mock: commands from the
@@ -15,7 +16,7 @@ import Translation
     }
 
     /// Every supported command with its CDB usage data, as the device reports them.
-    static func commands(_ scsi: SCSIRig) throws -> [Command] {
+    static func commands(_ scsi: Rig) throws -> [Command] {
         let all = scsi.run(CDB.reportSupportedOperationCodes(options: 0), inLength: 4096)
         try #require(all.isGood)
         let length = Int(all.data[0]) << 24 | Int(all.data[1]) << 16 | Int(all.data[2]) << 8 | Int(all.data[3])
@@ -31,7 +32,7 @@ import Translation
     }
 
     @Test func randomTasksNeverTrapAndAlwaysAnswerWell() throws {
-        let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 2048), MockNamespace(blockCount: 64, blockSize: 4096)] }
+        let scsi = try Rig.scsi { $0.namespaces = [MockNamespace(blockCount: 2048), MockNamespace(blockCount: 64, blockSize: 4096)] }
         let commands = try Self.commands(scsi)
         #expect(commands.count >= 25)
         let buffers = try [scsi.controller.mapper.allocate(length: 64 << 10), scsi.controller.mapper.allocate(length: 4096)]
@@ -66,7 +67,7 @@ import Translation
                 : [.none, .fromDevice, .toDevice][Int(random.next() % (plausible ? 2 : 3)) + (plausible ? 1 : 0)]
             let task = SCSITask(lun: plausible ? 0 : random.next() % 4, cdb: cdb, buffer: buffer, bufferOffset: offset,
                                 transferLength: transferLength, direction: direction, tag: UInt64(iteration))
-            let response = scsi.hba.process(task, on: scsi.rig.queue)
+            let response = scsi.hba.process(task, on: scsi.queue)
             answered[response.status, default: 0] += 1
 
 

@@ -1,6 +1,7 @@
 import MockNVMe
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// READ/WRITE (6), (10), (12), (16) (SBC-4 5.15-5.18, 5.41-5.44): data round trips, the
@@ -9,7 +10,7 @@ import Translation
     static let lbaOutOfRange = fixedSense(0x05, 0x21, 0x00)
 
     @Test func everyCDBSizeRoundTripsItsData() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let sizes: [(write: [UInt8], read: [UInt8], lba: UInt64, blocks: Int)] = [
             (CDB.write6(lba: 0x1_2345, blocks: 3), CDB.read6(lba: 0x1_2345, blocks: 3), 0x1_2345, 3),
             (CDB.write10(lba: 0x10_0000, blocks: 9), CDB.read10(lba: 0x10_0000, blocks: 9), 0x10_0000, 9),
@@ -31,9 +32,9 @@ import Translation
     }
 
     @Test func read6WithTransferLengthZeroReads256Blocks() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let data = pattern(256 * 512, seed: 0x5A)
-        #expect(scsi.write(lba: 100, data).isGood)
+        #expect(scsi.scsiWrite(lba: 100, data).isGood)
         let read = scsi.run(CDB.read6(lba: 100, blocks: 0), inLength: 256 * 512)
         #expect(read.isGood)
         #expect(read.data == data)
@@ -44,7 +45,7 @@ import Translation
     }
 
     @Test func aZeroTransferLengthMovesNothingAndIsNotAnError() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let before = scsi.mock.statistics
         for cdb in [CDB.read10(lba: 5, blocks: 0), CDB.write10(lba: 5, blocks: 0), CDB.read12(lba: 5, blocks: 0),
                     CDB.write12(lba: 5, blocks: 0), CDB.read16(lba: 5, blocks: 0), CDB.write16(lba: 5, blocks: 0)] {
@@ -58,7 +59,7 @@ import Translation
     }
 
     @Test func dpoIsAcceptedAndFUAIsAccepted() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let data = pattern(4 * 512, seed: 3)
         // Byte 1: DPO bit 4, FUA bit 3.
         #expect(scsi.run(CDB.write10(lba: 8, blocks: 4, flags: 0x18), out: data).isGood)
@@ -68,7 +69,7 @@ import Translation
     }
 
     @Test func fuaWritesSurviveAPowerCutWithTheCacheOn() throws {
-        let scsi = try SCSIRig { $0.volatileWriteCache = true }
+        let scsi = try Rig.scsi { $0.volatileWriteCache = true }
         let durable = pattern(8 * 512, seed: 0x11)
         let volatile = pattern(8 * 512, seed: 0x22)
         #expect(scsi.run(CDB.write10(lba: 0, blocks: 8, flags: 0x08), out: durable).isGood)
@@ -84,7 +85,7 @@ import Translation
     }
 
     @Test func pastTheEndIsLBAOutOfRangeAndTouchesNothing() throws {
-        let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 1000)] }
+        let scsi = try Rig.scsi { $0.namespaces = [MockNamespace(blockCount: 1000)] }
         let data = pattern(512 * 2, seed: 9)
         // Last block 999: 999 + 2 blocks ends past it.
         let cases: [(cdb: [UInt8], out: Bool)] = [
@@ -107,7 +108,7 @@ import Translation
     }
 
     @Test func aTransferLengthOtherThanTheBufferIsRefusedNotTruncated() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         // READ(10) of 8 blocks (4096 bytes) with a 2048-byte task: INVALID FIELD IN CDB at the
         // TRANSFER LENGTH field (byte 7), nothing read.
         let short = scsi.run(CDB.read10(lba: 0, blocks: 8), inLength: 2048)
@@ -121,7 +122,7 @@ import Translation
     }
 
     @Test func roundTripsWithAThreadedOutOfOrderDevice() throws {
-        let scsi = try SCSIRig({ $0.mdts = 1; $0.executionMode = .threaded(latency: .microseconds(20), outOfOrder: true) },
+        let scsi = try Rig.scsi({ $0.mdts = 1; $0.executionMode = .threaded(latency: .microseconds(20), outOfOrder: true) },
                                options: { $0.commandTimeoutMilliseconds = 5000 })
         let data = pattern(256 * 512, seed: 0x3C)   // 16 commands of 8 KiB each way
         #expect(scsi.run(CDB.write12(lba: 4096, blocks: 256), out: data).isGood)
@@ -129,7 +130,7 @@ import Translation
     }
 
     @Test func read6ReachesTheLast21BitLBA() throws {
-        let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 0x20_0000)] }
+        let scsi = try Rig.scsi { $0.namespaces = [MockNamespace(blockCount: 0x20_0000)] }
         let data = pattern(512, seed: 0x21)
         #expect(scsi.run(CDB.write6(lba: 0x1F_FFFF, blocks: 1), out: data).isGood)
         #expect(scsi.media(lba: 0x1F_FFFF, count: 1) == data)
@@ -143,7 +144,7 @@ import Translation
             maximumSegmentByteCountRead: 64 << 10, maximumSegmentByteCountWrite: 64 << 10,
             minimumSegmentAlignmentByteCount: 4, maximumSegmentAddressableBitCount: 64,
             minimumHBADataAlignmentMask: 3, maxTransferSize: 256 << 10, dmaAlignment: 4)
-        let scsi = try SCSIRig(options: { $0.constraints = overrides })
+        let scsi = try Rig.scsi(options: { $0.constraints = overrides })
         let limits = scsi.run(CDB.inquiry(page: 0xB0, allocation: 64), inLength: 64)
         #expect(Array(limits.data[8..<12]) == [0x00, 0x00, 0x02, 0x00])
         #expect(scsi.run(CDB.read10(lba: 0, blocks: 512), inLength: 512 * 512).isGood)
@@ -156,7 +157,7 @@ import Translation
     }
 
     @Test func a4KNamespaceUsesItsBlockSize() throws {
-        let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 1 << 16, blockSize: 4096)] }
+        let scsi = try Rig.scsi { $0.namespaces = [MockNamespace(blockCount: 1 << 16, blockSize: 4096)] }
         let data = pattern(3 * 4096, seed: 0x44)
         #expect(scsi.run(CDB.write10(lba: 77, blocks: 3), out: data).isGood)
         #expect(scsi.run(CDB.read10(lba: 77, blocks: 3), inLength: data.count).data == data)
@@ -165,7 +166,7 @@ import Translation
     /// SBC-4 4.5: an LBA beyond the last one is out of range even when nothing is transferred;
     /// the last LBA itself with a zero length is fine. Last LBA here: 999.
     @Test func aZeroLengthTransferAtTheCapacityIsOutOfRange() throws {
-        let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 1000)] }
+        let scsi = try Rig.scsi { $0.namespaces = [MockNamespace(blockCount: 1000)] }
         for cdb in [CDB.read10(lba: 1000, blocks: 0), CDB.write16(lba: 1000, blocks: 0), CDB.ten(0x2F, lba: 1000, blocks: 0),
                     CDB.synchronizeCache10(lba: 1000, blocks: 0), CDB.synchronizeCache16(lba: 1000, blocks: 0)] {
             #expect(scsi.run(cdb).sense == Self.lbaOutOfRange, "\(cdb)")

@@ -1,6 +1,7 @@
 import MockNVMe
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// REPORT LUNS (SPC-5 6.33), REPORT SUPPORTED OPERATION CODES (SPC-5 6.35) and the answer to
@@ -9,7 +10,7 @@ import Translation
     static let invalidOpcode = fixedSense(0x05, 0x20, 0x00)
 
     @Test func reportLUNsListsOneLUNPerNamespace() throws {
-        let scsi = try SCSIRig { $0.namespaces = [.init(blockCount: 64), .init(blockCount: 128), .init(blockCount: 256)] }
+        let scsi = try Rig.scsi { $0.namespaces = [.init(blockCount: 64), .init(blockCount: 128), .init(blockCount: 256)] }
         let report = scsi.run(CDB.reportLUNs(allocation: 64), inLength: 64)
         #expect(report.isGood)
         // LUN LIST LENGTH 24, reserved, then LUNs 0, 1, 2 in peripheral device addressing.
@@ -30,7 +31,7 @@ import Translation
     }
 
     @Test func reportLUNsWithAnAllocationLengthBelow4IsAnInvalidField() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         // SPC-5 6.33: ALLOCATION LENGTH less than 4 -> INVALID FIELD IN CDB (field at byte 6).
         let report = scsi.run(CDB.reportLUNs(allocation: 3), inLength: 3)
         #expect(report.status == .checkCondition)
@@ -42,14 +43,14 @@ import Translation
     }
 
     @Test func reportLUNsAnswersEvenForAnAbsentLUN() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let report = scsi.run(CDB.reportLUNs(allocation: 16), lun: 7, inLength: 16)
         #expect(report.isGood)
         #expect(report.data == [0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
     }
 
     @Test func oneCommandReportingOptionGivesTheCDBUsageData() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         // REPORTING OPTIONS 001b, READ(10): SUPPORT 011b, CDB SIZE 10, usage per SBC-4: DPO and
         // FUA in byte 1, the LBA, GROUP NUMBER, TRANSFER LENGTH, CONTROL (no NACA/LINK).
         let read10 = scsi.run(CDB.reportSupportedOperationCodes(options: 1, opcode: 0x28), inLength: 64)
@@ -64,7 +65,7 @@ import Translation
     }
 
     @Test func serviceActionCommandsShowTheirServiceActionInTheUsageData() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         // REPORTING OPTIONS 010b, SERVICE ACTION IN (16) / READ CAPACITY (16). SPC-5: byte 1 of
         // the usage data holds the service action code itself (10h), then the usage bits:
         // ALLOCATION LENGTH in bytes 10-13; the LBA and PMI fields are obsolete.
@@ -75,7 +76,7 @@ import Translation
     }
 
     @Test func allCommandsListsEachSupportedCommand() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let list = scsi.run(CDB.reportSupportedOperationCodes(options: 0), inLength: 4096)
         #expect(list.isGood)
         let length = Int(list.data[0]) << 24 | Int(list.data[1]) << 16 | Int(list.data[2]) << 8 | Int(list.data[3])
@@ -106,7 +107,7 @@ import Translation
         [0x04, 0, 0, 0, 0, 0],                                                  // FORMAT UNIT
     ])
     func anythingElseIsInvalidCommandOperationCode(cdb: [UInt8]) throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let result = scsi.run(cdb, inLength: 255)
         #expect(result.response.serviceResponse == .taskComplete)
         #expect(result.status == .checkCondition)
@@ -118,7 +119,7 @@ import Translation
     }
 
     @Test func anUnknownServiceActionIsAnInvalidField() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         // SERVICE ACTION IN (16) with service action 12h (GET LBA STATUS, not supported).
         let result = scsi.run([0x9E, 0x12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0, 0], inLength: 32)
         #expect(result.status == .checkCondition)
@@ -130,7 +131,7 @@ import Translation
     /// is followed by a command timeouts descriptor (length 000Ah, no timeouts given). The mock
     /// has every optional command, so all 30 commands are listed, in the device's order.
     @Test func allCommandsWithTimeoutDescriptors() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let list = scsi.run(CDB.reportSupportedOperationCodes(options: 0x80), inLength: 4096)
         #expect(list.isGood)
         // (OPERATION CODE, SERVICE ACTION or nil, CDB LENGTH) from SPC-5 / SBC-4.

@@ -1,6 +1,7 @@
 import MockNVMe
 import NVMe
 import Testing
+import TestSupport
 @testable import SCSIController
 
 /// START STOP UNIT (SBC-4 5.25; Reference 1.5 "START STOP UNIT") end to end on a mock with five
@@ -24,8 +25,8 @@ import Testing
     static let start: [UInt8] = [0x1B, 0x00, 0x00, 0x00, 0x01, 0x00]
     static let testUnitReady: [UInt8] = [0x00, 0x00, 0x00, 0x00, 0x00, 0x00]
 
-    static func rig() throws -> SCSIRig {
-        try SCSIRig { configuration in
+    static func rig() throws -> Rig {
+        try Rig.scsi { configuration in
             configuration.volatileWriteCache = true
             configuration.powerStates = [
                 PowerStateDescriptor(maximumPowerCentiwatts: 2500),
@@ -39,7 +40,7 @@ import Testing
     }
 
     /// The controller's current power state, from Get Features - Power Management.
-    static func powerState(_ scsi: SCSIRig) throws -> UInt32 {
+    static func powerState(_ scsi: Rig) throws -> UInt32 {
         var getFeatures = SubmissionQueueEntry()
         getFeatures.cdw0 = 0x0A
         getFeatures.cdw10 = 0x02
@@ -55,7 +56,7 @@ import Testing
     @Test func stopFlushesThenEntersTheLowestPowerState() throws {
         let scsi = try Self.rig()
         let data = pattern(8 * 512, seed: 0x51)
-        #expect(scsi.write(lba: 40, data).isGood)
+        #expect(scsi.scsiWrite(lba: 40, data).isGood)
         #expect(scsi.mock.statistics.dirtyCachedBlocks == 8)
         #expect(scsi.run(Self.stop).isGood)
         #expect(try Self.powerState(scsi) == 4)
@@ -98,7 +99,7 @@ import Testing
     @Test func stopWithNoFlushSendsNoFlushAndLosesTheCache() throws {
         let scsi = try Self.rig()
         let data = pattern(8 * 512, seed: 0x52)
-        #expect(scsi.write(lba: 80, data).isGood)
+        #expect(scsi.scsiWrite(lba: 80, data).isGood)
         scsi.mock.inject(.failCommands(.io(.flush, count: 1), status: CompletionStatus(.internalError)))
         #expect(scsi.run([0x1B, 0x00, 0x00, 0x00, 0x04, 0x00]).isGood)
         #expect(try Self.powerState(scsi) == 4)

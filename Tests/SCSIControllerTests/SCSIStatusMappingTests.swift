@@ -2,6 +2,7 @@ import MockNVMe
 import NVMe
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// NVMe completion status -> SCSI status and sense through the whole stack (Reference 1.5
@@ -58,20 +59,20 @@ import Translation
     }
 
     /// Sets D_SENSE through MODE SELECT (6) and the control mode page.
-    static func useDescriptorSense(_ scsi: SCSIRig) {
+    static func useDescriptorSense(_ scsi: Rig) {
         let control: [UInt8] = [0, 0, 0, 0, 0x0A, 0x0A, 0x06, 0x10, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0]
         let result = scsi.run(CDB.modeSelect6(length: UInt8(control.count)), out: control)
         #expect(result.isGood)
     }
 
-    func failedRead(_ row: Row, on scsi: SCSIRig) -> TaskResult {
+    func failedRead(_ row: Row, on scsi: Rig) -> TaskResult {
         scsi.mock.inject(.failCommands(.io(.read, count: 1), status: row.nvme))
-        return scsi.read(lba: 8, blocks: 8)
+        return scsi.scsiRead(lba: 8, blocks: 8)
     }
 
     @Test(arguments: rows)
     func everyRow(row: Row) throws {
-        let scsi = try SCSIRig(options: { $0.commandTimeoutMilliseconds = 100 })
+        let scsi = try Rig.scsi(options: { $0.commandTimeoutMilliseconds = 100 })
         let fixed = failedRead(row, on: scsi)
         #expect(fixed.response.serviceResponse == .taskComplete)
         #expect(fixed.status == row.status)
@@ -81,7 +82,7 @@ import Translation
         // ADDITIONAL SENSE LENGTH 0Ah, ASC/ASCQ in 12-13.
         #expect(fixed.sense == row.sense.map { fixedSense($0.key, $0.asc, $0.ascq, information: row.information) } ?? [])
         // The fault was one command: the next one works.
-        #expect(scsi.read(lba: 8, blocks: 8).isGood)
+        #expect(scsi.scsiRead(lba: 8, blocks: 8).isGood)
         // SPC-5 4.4.2 descriptor format: 72h, key, ASC, ASCQ, and an Information descriptor
         // (00h, length 0Ah, VALID, 8-byte INFORMATION) when there is one.
         Self.useDescriptorSense(scsi)
@@ -96,10 +97,10 @@ import Translation
 
     @Test func aFailureAfterSomePiecesReportsTheResidual() throws {
         // MDTS 1: 8 KiB (16 blocks) per command. A 64-block READ is 4 commands; the second fails.
-        let scsi = try SCSIRig { $0.mdts = 1 }
-        #expect(scsi.write(lba: 0, pattern(64 * 512, seed: 4)).isGood)
+        let scsi = try Rig.scsi { $0.mdts = 1 }
+        #expect(scsi.scsiWrite(lba: 0, pattern(64 * 512, seed: 4)).isGood)
         scsi.mock.inject(.failCommands(.io(.read, lbaRange: 16...16), status: CompletionStatus(.unrecoveredReadError)))
-        let result = scsi.read(lba: 0, blocks: 64)
+        let result = scsi.scsiRead(lba: 0, blocks: 64)
         #expect(result.hasSense(0x03, 0x11, 0x00))
         #expect(result.response.bytesTransferred == 16 * 512)
         #expect(result.response.residual == 48 * 512)
@@ -108,10 +109,10 @@ import Translation
 
     @Test(arguments: [false, true])
     func aCommandThatNeverCompletesIsAbortedCommand(descriptor: Bool) throws {
-        let scsi = try SCSIRig(options: { $0.commandTimeoutMilliseconds = 50 })
+        let scsi = try Rig.scsi(options: { $0.commandTimeoutMilliseconds = 50 })
         if descriptor { Self.useDescriptorSense(scsi) }
         scsi.mock.inject(.neverComplete(.io(.read, count: 1)))
-        let result = scsi.read(lba: 0, blocks: 8)
+        let result = scsi.scsiRead(lba: 0, blocks: 8)
         #expect(result.response.serviceResponse == .taskComplete)
         // The HBA aborted it (SAM-5 5.3.1: not TASK ABORTED, TAS is 0): CHECK CONDITION, ABORTED
         // COMMAND, COMMAND TIMEOUT DURING PROCESSING (2Eh/02h).
@@ -122,33 +123,33 @@ import Translation
             return
         }
         // The unit still works afterwards.
-        #expect(scsi.read(lba: 0, blocks: 8).isGood)
+        #expect(scsi.scsiRead(lba: 0, blocks: 8).isGood)
     }
 
     @Test func testUnitReadyAsksTheController() throws {
         // Removed: no unit answers at all.
-        let removed = try SCSIRig()
+        let removed = try Rig.scsi()
         removed.mock.inject(.surpriseRemoval)
         #expect(removed.run(CDB.testUnitReady).response.serviceResponse == .serviceDeliveryOrTargetFailure)
         // Power lost (CSTS.RDY 0): NOT READY, LOGICAL UNIT NOT READY, CAUSE NOT REPORTABLE.
-        let unpowered = try SCSIRig()
+        let unpowered = try Rig.scsi()
         unpowered.mock.powerCut()
         let notReady = unpowered.run(CDB.testUnitReady)
         #expect(notReady.response.serviceResponse == .taskComplete)
         #expect(notReady.sense == fixedSense(0x02, 0x04, 0x00))
         // Fatal (CSTS.CFS): HARDWARE ERROR, INTERNAL TARGET FAILURE.
-        let fatal = try SCSIRig()
+        let fatal = try Rig.scsi()
         fatal.mock.inject(.controllerFatal)
         #expect(fatal.run(CDB.testUnitReady).sense == fixedSense(0x04, 0x44, 0x00))
     }
 
     @Test func aRemovedDeviceFailsTheServiceRatherThanHanging() throws {
-        let scsi = try SCSIRig()
-        #expect(scsi.write(lba: 0, pattern(4096, seed: 1)).isGood)
+        let scsi = try Rig.scsi()
+        #expect(scsi.scsiWrite(lba: 0, pattern(4096, seed: 1)).isGood)
         scsi.mock.inject(.surpriseRemoval)
-        let read = scsi.read(lba: 0, blocks: 8)
+        let read = scsi.scsiRead(lba: 0, blocks: 8)
         #expect(read.response.serviceResponse == .serviceDeliveryOrTargetFailure)
-        let write = scsi.write(lba: 0, pattern(4096, seed: 2))
+        let write = scsi.scsiWrite(lba: 0, pattern(4096, seed: 2))
         #expect(write.response.serviceResponse == .serviceDeliveryOrTargetFailure)
         let sync = scsi.run(CDB.synchronizeCache10())
         #expect(sync.response.serviceResponse == .serviceDeliveryOrTargetFailure)

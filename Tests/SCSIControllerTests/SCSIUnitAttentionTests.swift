@@ -1,5 +1,6 @@
 import Testing
 import Translation
+import TestSupport
 @testable import SCSIController
 
 /// TEST UNIT READY, REQUEST SENSE and the POWER ON RESET unit attention every LUN reports once
@@ -10,7 +11,7 @@ import Translation
                                         0x00, 0x00, 0x00, 0x00, 0x29, 0x00, 0x00, 0x00, 0x00, 0x00]
 
     @Test func theFirstCommandAfterBringUpGetsTheUnitAttentionOnce() throws {
-        let scsi = try SCSIRig(keepUnitAttention: true)
+        let scsi = try Rig.scsi(keepUnitAttention: true)
         let first = scsi.run(CDB.testUnitReady)
         #expect(first.response.serviceResponse == .taskComplete)
         #expect(first.status == .checkCondition)
@@ -20,7 +21,7 @@ import Translation
     }
 
     @Test func aMediaCommandAlsoGetsItAndMovesNoData() throws {
-        let scsi = try SCSIRig(keepUnitAttention: true)
+        let scsi = try Rig.scsi(keepUnitAttention: true)
         let read = scsi.run(CDB.read10(lba: 0, blocks: 1), inLength: 512)
         #expect(read.status == .checkCondition)
         #expect(read.sense == Self.powerOnReset)
@@ -30,14 +31,14 @@ import Translation
     }
 
     @Test func inquiryAndReportLUNsNeitherReportNorClearIt() throws {
-        let scsi = try SCSIRig(keepUnitAttention: true)
+        let scsi = try Rig.scsi(keepUnitAttention: true)
         #expect(scsi.run(CDB.inquiry(allocation: 36), inLength: 36).isGood)
         #expect(scsi.run(CDB.reportLUNs(allocation: 16), inLength: 16).isGood)
         #expect(scsi.run(CDB.testUnitReady).sense == Self.powerOnReset)
     }
 
     @Test func eachLUNHasItsOwnUnitAttention() throws {
-        let scsi = try SCSIRig(keepUnitAttention: true) {
+        let scsi = try Rig.scsi(keepUnitAttention: true) {
             $0.namespaces = [.init(blockCount: 4096), .init(blockCount: 4096)]
         }
         #expect(scsi.run(CDB.testUnitReady, lun: 0).sense == Self.powerOnReset)
@@ -46,7 +47,7 @@ import Translation
     }
 
     @Test func requestSenseReturnsTheUnitAttentionAsDataAndClearsIt() throws {
-        let scsi = try SCSIRig(keepUnitAttention: true)
+        let scsi = try Rig.scsi(keepUnitAttention: true)
         let sense = scsi.run(CDB.requestSense(allocation: 252), inLength: 252)
         #expect(sense.isGood)
         #expect(Array(sense.data[0..<18]) == Self.powerOnReset)
@@ -56,7 +57,7 @@ import Translation
     }
 
     @Test func requestSenseInDescriptorFormat() throws {
-        let scsi = try SCSIRig(keepUnitAttention: true)
+        let scsi = try Rig.scsi(keepUnitAttention: true)
         let sense = scsi.run(CDB.requestSense(desc: true, allocation: 252), inLength: 252)
         #expect(sense.isGood)
         // 72h, UNIT ATTENTION, 29h/00h, ADDITIONAL SENSE LENGTH 0.
@@ -65,7 +66,7 @@ import Translation
     }
 
     @Test func requestSenseWithNothingToReportIsNoSense() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let fixed = scsi.run(CDB.requestSense(allocation: 18), inLength: 18)
         #expect(fixed.isGood)
         #expect(fixed.data == [0x70, 0, 0x00, 0, 0, 0, 0, 0x0A, 0, 0, 0, 0, 0x00, 0x00, 0, 0, 0, 0])
@@ -74,7 +75,7 @@ import Translation
     }
 
     @Test func requestSenseIsTruncatedToItsAllocationLengthWithoutError() throws {
-        let scsi = try SCSIRig(keepUnitAttention: true)
+        let scsi = try Rig.scsi(keepUnitAttention: true)
         let sense = scsi.run(CDB.requestSense(allocation: 8), inLength: 18)
         #expect(sense.isGood)
         #expect(Array(sense.data[0..<8]) == Array(Self.powerOnReset[0..<8]))
@@ -83,7 +84,7 @@ import Translation
     }
 
     @Test func testUnitReadyMovesNoDataAndIssuesNoIO() throws {
-        let scsi = try SCSIRig()
+        let scsi = try Rig.scsi()
         let before = scsi.mock.statistics
         let ready = scsi.run(CDB.testUnitReady)
         #expect(ready.isGood)

@@ -16,7 +16,7 @@ import Testing
     static let eui64: [UInt8] = [0x00, 0x25, 0x38, 0xAB, 0xCD, 0xEF, 0x01, 0x23]
 
     @Test func nguidAndEUI64() throws {
-        let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 4096, nguid: Self.nguid, eui64: Self.eui64)] }
+        let scsi = try Rig.scsi { $0.namespaces = [MockNamespace(blockCount: 4096, nguid: Self.nguid, eui64: Self.eui64)] }
         #expect(scsi.vpdPage(0x80) == [0x00, 0x80, 0x00, 0x28] + Array("0011_2233_4455_6677_8899_AABB_CCDD_EEFF.".utf8))
         #expect(scsi.vpdPage(0x83) == [0x00, 0x83, 0x00, 0x20,
                                        0x01, 0x02, 0x00, 0x10,
@@ -27,7 +27,7 @@ import Testing
     }
 
     @Test func eui64Only() throws {
-        let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 4096, eui64: Self.eui64)] }
+        let scsi = try Rig.scsi { $0.namespaces = [MockNamespace(blockCount: 4096, eui64: Self.eui64)] }
         #expect(scsi.vpdPage(0x80) == [0x00, 0x80, 0x00, 0x14] + Array("0025_38AB_CDEF_0123.".utf8))
         #expect(scsi.vpdPage(0x83) == [0x00, 0x83, 0x00, 0x0C,
                                        0x01, 0x02, 0x00, 0x08,
@@ -35,7 +35,7 @@ import Testing
     }
 
     @Test func nguidOnly() throws {
-        let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 4096, nguid: Self.nguid)] }
+        let scsi = try Rig.scsi { $0.namespaces = [MockNamespace(blockCount: 4096, nguid: Self.nguid)] }
         #expect(scsi.vpdPage(0x80) == [0x00, 0x80, 0x00, 0x28] + Array("0011_2233_4455_6677_8899_AABB_CCDD_EEFF.".utf8))
         #expect(scsi.vpdPage(0x83) == [0x00, 0x83, 0x00, 0x14,
                                        0x01, 0x02, 0x00, 0x10,
@@ -47,7 +47,7 @@ import Testing
     @Test func eachLogicalUnitHasItsOwnDesignators() throws {
         let otherNGUID: [UInt8] = [0xFE, 0xDC, 0xBA, 0x98, 0x76, 0x54, 0x32, 0x10, 0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF]
         let otherEUI64: [UInt8] = [0x00, 0x25, 0x38, 0xAB, 0xCD, 0xEF, 0x01, 0x24]
-        let scsi = try SCSIRig {
+        let scsi = try Rig.scsi {
             $0.namespaces = [MockNamespace(blockCount: 4096, nguid: Self.nguid, eui64: Self.eui64),
                              MockNamespace(blockCount: 4096, nguid: otherNGUID, eui64: otherEUI64)]
         }
@@ -69,7 +69,7 @@ import Testing
     /// LENGTH 30 (1Eh): bits 239:80 the Identify Controller SN (20 bytes, space padded), bits
     /// 79:72 "_", bits 71:08 the NSID in ASCII (eight hex digits), bits 07:00 ".".
     @Test func withNeitherTheSerialNumberAndNSIDEndWithAPeriod() throws {
-        let scsi = try SCSIRig { $0.namespaces = [MockNamespace(blockCount: 4096), MockNamespace(blockCount: 4096)] }
+        let scsi = try Rig.scsi { $0.namespaces = [MockNamespace(blockCount: 4096), MockNamespace(blockCount: 4096)] }
         #expect(scsi.vpdPage(0x80, lun: 0) == [0x00, 0x80, 0x00, 0x1E] + Array("MOCK00000001        _00000001.".utf8))
         #expect(scsi.vpdPage(0x80, lun: 1) == [0x00, 0x80, 0x00, 0x1E] + Array("MOCK00000001        _00000002.".utf8))
     }

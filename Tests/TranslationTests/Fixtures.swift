@@ -1,5 +1,6 @@
 import NVMe
 import Testing
+import TestSupport
 @testable import Translation
 
 /// A controller and namespaces described in the tests' own terms, so expected bytes can be
@@ -33,22 +34,23 @@ enum Fixture {
                            luns: list.enumerated().map { LogicalUnit(nsid: UInt32($0.offset + 1), namespace: $0.element) },
                            maximumTransferBytes: 128 * 1024, controllerMaximumTransferBytes: 64 * 1024,
                            maximumDeallocateRanges: 256, maximumDeallocateBlocks: 0x10000,
-                           volatileWriteCacheEnabled: true)
+                           volatileWriteCacheEnabledAtAttach: true)
     }
 }
 
-/// Runs a CDB through translate.
+/// Runs a CDB through translate; the controller's write cache is on unless `writeCache` says otherwise.
 func plan(_ cdb: [UInt8], lun: UInt64 = 0, dataOut: [UInt8]? = nil, length: Int = 0,
-          direction: DataDirection = .none, facts: DeviceFacts = Fixture.facts(),
+          direction: DataDirection = .none, facts: DeviceFacts = Fixture.facts(), writeCache: Bool = true,
           state: inout LogicalUnitState) -> TranslationPlan {
     translate(cdb: cdb, lun: lun, dataOut: dataOut, transferLength: length, direction: direction,
-              facts: facts, state: &state)
+              facts: facts, writeCacheEnabled: writeCache, state: &state)
 }
 
 func plan(_ cdb: [UInt8], lun: UInt64 = 0, dataOut: [UInt8]? = nil, length: Int = 0,
-          direction: DataDirection = .none, facts: DeviceFacts = Fixture.facts()) -> TranslationPlan {
-    var state = LogicalUnitState(writeCacheEnabled: true)
-    return plan(cdb, lun: lun, dataOut: dataOut, length: length, direction: direction, facts: facts, state: &state)
+          direction: DataDirection = .none, facts: DeviceFacts = Fixture.facts(), writeCache: Bool = true) -> TranslationPlan {
+    var state = LogicalUnitState()
+    return plan(cdb, lun: lun, dataOut: dataOut, length: length, direction: direction, facts: facts,
+                writeCache: writeCache, state: &state)
 }
 
 extension TranslationPlan {
@@ -57,12 +59,6 @@ extension TranslationPlan {
     /// The operations, or nil for a local response.
     var operations: [NVMeOperation]? { if case let .execute(operations, _) = self { operations } else { nil } }
     var context: CompletionContext? { if case let .execute(_, context) = self { context } else { nil } }
-}
-
-/// The fixed-format sense bytes for a CHECK CONDITION, built by hand: key, ASC, ASCQ and an
-/// optional sense-key-specific field (three bytes).
-func fixedSense(_ key: UInt8, _ asc: UInt8, _ ascq: UInt8, sks: [UInt8] = [0, 0, 0]) -> [UInt8] {
-    [0x70, 0x00, key, 0, 0, 0, 0, 0x0A, 0, 0, 0, 0, asc, ascq, 0] + sks
 }
 
 /// Expects a CHECK CONDITION with exactly these fixed-format sense bytes.
@@ -86,12 +82,7 @@ func expectData(_ plan: TranslationPlan, _ data: [UInt8], sourceLocation: Source
     #expect(response.dataIn == data, sourceLocation: sourceLocation)
 }
 
-/// Sense constants written from SPC-5: ILLEGAL REQUEST (5), and the pointers used often.
+/// Sense written from SPC-5 that these tests use often: ILLEGAL REQUEST (5h) with INVALID COMMAND
+/// OPERATION CODE (20h/00h) and LOGICAL BLOCK ADDRESS OUT OF RANGE (21h/00h).
 let invalidOpcodeSense = fixedSense(0x05, 0x20, 0x00)
 let lbaOutOfRangeSense = fixedSense(0x05, 0x21, 0x00)
-func invalidCDB(byte: UInt16, bit: UInt8? = nil) -> [UInt8] {
-    fixedSense(0x05, 0x24, 0x00, sks: [0xC0 | (bit.map { 0x08 | $0 } ?? 0), UInt8(byte >> 8), UInt8(byte & 0xFF)])
-}
-func invalidParameter(byte: UInt16, bit: UInt8? = nil) -> [UInt8] {
-    fixedSense(0x05, 0x26, 0x00, sks: [0x80 | (bit.map { 0x08 | $0 } ?? 0), UInt8(byte >> 8), UInt8(byte & 0xFF)])
-}

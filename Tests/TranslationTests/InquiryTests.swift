@@ -1,5 +1,6 @@
 import NVMe
 import Testing
+import TestSupport
 @testable import Translation
 
 @Suite struct InquiryTests {

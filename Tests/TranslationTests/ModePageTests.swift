@@ -1,5 +1,6 @@
 import NVMe
 import Testing
+import TestSupport
 @testable import Translation
 
 @Suite struct ModePageTests {
@@ -49,28 +50,53 @@ import Testing
     }
 
     @Test func modeSelectWCEBecomesSetFeatures() {
-        var state = LogicalUnitState(writeCacheEnabled: true)
+        var state = LogicalUnitState()
         let parameters: [UInt8] = [0, 0, 0, 0, 0x08, 0x12] + [UInt8](repeating: 0, count: 18)  // WCE cleared
         let result = plan([0x15, 0x10, 0, 0, UInt8(parameters.count), 0], dataOut: parameters, length: parameters.count,
-                          direction: .toDevice, state: &state)
+                          direction: .toDevice, writeCache: true, state: &state)
         #expect(result.operations == [.setVolatileWriteCache(enabled: false)])
-        #expect(state.writeCacheEnabled)  // not before the device agreed
         guard let context = result.context else { return }
+        // Success: WCE is shared by every LUN (NVMe's cache is the controller's), so the others
+        // get UNIT ATTENTION, MODE PARAMETERS CHANGED (SPC-5: 6h, 2Ah/01h); this unit does not.
         let response = complete(context, results: [NVMeResult(operationIndex: 0, status: .success)],
                                 facts: Fixture.facts(), state: &state)
         #expect(response.status == .good)
-        #expect(!state.writeCacheEnabled)
-        // The new value is what MODE SENSE reports.
-        expectData(plan([0x1A, 0x08, 0x08, 0x00, 0xFF, 0x00], length: 255, direction: .fromDevice, state: &state),
+        #expect(response.residual == 0)   // the list was transferred, though Set Features moves none of it
+        #expect(response.unitAttentionForOtherLUNs == SenseCondition(.unitAttention, AdditionalSense(0x2A, 0x01)))
+        #expect(state.pendingUnitAttention == nil)
+        // A failed Set Features changed nothing: no unit attention for anyone.
+        let failed = complete(context, results: [NVMeResult(operationIndex: 0, status: CompletionStatus(.internalError))],
+                              facts: Fixture.facts(), state: &state)
+        #expect(failed.status == .checkCondition)
+        #expect(failed.unitAttentionForOtherLUNs == nil)
+        // MODE SENSE reports the controller's WCE as the engine passes it.
+        expectData(plan([0x1A, 0x08, 0x08, 0x00, 0xFF, 0x00], length: 255, direction: .fromDevice, writeCache: false, state: &state),
                    [0x17, 0x00, 0x10, 0x00, 0x08, 0x12] + [UInt8](repeating: 0, count: 18))
+        // WCE 0 when it already is 0 needs no Set Features and changes nothing shared.
+        let same = plan([0x15, 0x10, 0, 0, UInt8(parameters.count), 0], dataOut: parameters, length: parameters.count,
+                        direction: .toDevice, writeCache: false, state: &state)
+        #expect(same.response?.status == .good)
+        #expect(same.response?.unitAttentionForOtherLUNs == nil)
+    }
+
+    @Test func establishKeepsAPendingUnitAttention() {
+        // One unit attention waits at a time; POWER ON RESET (29h/00h) already tells the
+        // initiator its cached parameters may be stale, so MODE PARAMETERS CHANGED does not replace it.
+        var state = LogicalUnitState(pendingUnitAttention: .powerOnReset)
+        state.establish(SenseCondition(.unitAttention, AdditionalSense(0x2A, 0x01)))
+        expectCheck(plan([0, 0, 0, 0, 0, 0], state: &state), fixedSense(0x06, 0x29, 0x00))
+        state.establish(SenseCondition(.unitAttention, AdditionalSense(0x2A, 0x01)))
+        expectCheck(plan([0, 0, 0, 0, 0, 0], state: &state), fixedSense(0x06, 0x2A, 0x01))
+        #expect(plan([0, 0, 0, 0, 0, 0], state: &state).response?.status == .good)
     }
 
     @Test func modeSelectDSenseSwitchesSenseFormat() {
-        var state = LogicalUnitState(writeCacheEnabled: true)
+        var state = LogicalUnitState()
         let parameters: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0x0A, 0x0A, 0x06, 0x10, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0]
         let result = plan([0x55, 0x10, 0, 0, 0, 0, 0, 0, UInt8(parameters.count), 0], dataOut: parameters,
                           length: parameters.count, direction: .toDevice, state: &state)
-        #expect(result.response?.status == .good)
+        // GOOD, and the 20-byte list counts as transferred: residual 0 (SAM-5).
+        #expect(result.response == SCSIResponse(status: .good, residual: 0))
         #expect(state.descriptorSense)
         // Now errors come in descriptor format: READ(10) past the end.
         let error = plan([0x28, 0, 0, 0, 0x10, 0, 0, 0, 1, 0], length: 512, direction: .fromDevice, state: &state)

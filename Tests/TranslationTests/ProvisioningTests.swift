@@ -1,5 +1,6 @@
 import NVMe
 import Testing
+import TestSupport
 @testable import Translation
 
 @Suite struct UnmapTests {
@@ -27,6 +28,20 @@ import Testing
     @Test func emptyListsAreGood() {
         #expect(plan([0x42, 0, 0, 0, 0, 0, 0, 0, 0, 0]).response?.status == .good)
         #expect(unmap(list([])).response?.status == .good)
+    }
+
+    @Test func theParameterListCountsAsTransferred() throws {
+        // SAM-5: the residual is what was not transferred; the list was, though Dataset
+        // Management moves none of the task's bytes.
+        let data = list([(0x10, 8)])
+        let context = try #require(unmap(data).context)
+        var state = LogicalUnitState()
+        #expect(complete(context, results: [NVMeResult(operationIndex: 0, status: .success)],
+                         facts: Fixture.facts(), state: &state) == SCSIResponse(status: .good, residual: 0))
+        #expect(unmap(list([])).response == SCSIResponse(status: .good, residual: 0))
+        // PARAMETER LIST LENGTH 0 with a 24-byte buffer: nothing was sent.
+        #expect(plan([0x42, 0, 0, 0, 0, 0, 0, 0, 0, 0], length: 24, direction: .toDevice).response
+            == SCSIResponse(status: .good, residual: 24))
     }
 
     @Test func headerChecks() {
@@ -108,6 +123,28 @@ import Testing
         #expect(writeSame16(0, data: zero).operations == [.writeZeroes(nsid: 1, lba: 0x10, blocks: 8, deallocate: false)])
         #expect(plan([0x41, 0, 0, 0, 0, 0x10, 0, 0, 8, 0], dataOut: zero, length: 512, direction: .toDevice).operations
             == [.writeZeroes(nsid: 1, lba: 0x10, blocks: 8, deallocate: false)])
+    }
+
+    @Test func theBlockCountsAsTransferredWhateverCarriesIt() throws {
+        var namespace = Fixture.namespace()
+        namespace.dlfeat = 1
+        let plans = [writeSame16(0, data: zero),                                                      // Write Zeroes
+                     writeSame16(0x08, data: zero, facts: Fixture.facts(namespaces: [namespace]))]    // Deallocate
+        for plan in plans {
+            let context = try #require(plan.context)
+            var state = LogicalUnitState()
+            // Neither command moves the task's bytes, but the block was transferred (SAM-5).
+            #expect(complete(context, results: [NVMeResult(operationIndex: 0, status: .success)],
+                             facts: Fixture.facts(), state: &state) == SCSIResponse(status: .good, residual: 0))
+        }
+        // A repeated block is moved by the engine, which reports it; NDOB has no data-out.
+        let repeated = try #require(writeSame16(0, data: pattern).context)
+        var state = LogicalUnitState()
+        #expect(complete(repeated, results: [NVMeResult(operationIndex: 0, status: .success, bytesTransferred: 512)],
+                         facts: Fixture.facts(), state: &state).residual == 0)
+        let ndob = try #require(writeSame16(0x09, data: nil).context)
+        #expect(complete(ndob, results: [NVMeResult(operationIndex: 0, status: .success)],
+                         facts: Fixture.facts(), state: &state) == SCSIResponse(status: .good, residual: 0))
     }
 
     @Test func unmapBit() {

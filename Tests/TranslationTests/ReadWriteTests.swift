@@ -1,6 +1,7 @@
 import SeededRandom
 import NVMe
 import Testing
+import TestSupport
 @testable import Translation
 
 @Suite struct ReadWriteTests {
@@ -63,8 +64,10 @@ import Testing
     }
 
     @Test func bufferMustMatchTransferLength() {
-        // Documented choice: ILLEGAL REQUEST, INVALID FIELD IN CDB at the TRANSFER LENGTH field.
+        // Documented choice: ILLEGAL REQUEST, INVALID FIELD IN CDB at the TRANSFER LENGTH field,
+        // for a data-in buffer too short and a data-out buffer of any other length.
         expectCheck(plan([0x28, 0, 0, 0, 0, 0, 0, 0, 2, 0], length: 512, direction: .fromDevice), invalidCDB(byte: 7))
+        expectCheck(plan([0x28, 0, 0, 0, 0, 0, 0, 0, 2, 0], length: 1023, direction: .fromDevice), invalidCDB(byte: 7))
         expectCheck(plan([0x2A, 0, 0, 0, 0, 0, 0, 0, 1, 0], length: 1024, direction: .toDevice), invalidCDB(byte: 7))
         expectCheck(plan([0x88, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0], length: 512, direction: .toDevice),
                     invalidCDB(byte: 10))
@@ -130,6 +133,25 @@ import Testing
         expectCheck(plan([0x35, 0, 0, 0, 0x10, 0x00, 0, 0, 1, 0]), lbaOutOfRangeSense)
     }
 
+    @Test func aLongerDataInBufferLeavesTheExcessAsResidual() throws {
+        // READ(10) of 2 blocks (1024 bytes) into 1500 bytes: the same one Read; SAM-5's residual
+        // is the 476 bytes not transferred.
+        let longer = plan([0x28, 0, 0, 0, 0, 0, 0, 0, 2, 0], length: 1500, direction: .fromDevice)
+        #expect(longer.operations == [.read(nsid: 1, lba: 0, blocks: 2, fua: false, bufferOffset: 0)])
+        var state = LogicalUnitState()
+        let context = try #require(longer.context)
+        #expect(complete(context, results: [NVMeResult(operationIndex: 0, status: .success, bytesTransferred: 1024)],
+                         facts: Fixture.facts(), state: &state) == SCSIResponse(status: .good, residual: 476))
+        // The fast path leaves it to translate (it handles exact buffers only).
+        let cdb: [UInt8] = [0x28, 0, 0, 0, 0, 0, 0, 0, 2, 0]
+        #expect(cdb.withUnsafeBytes {
+            translateBlockTransfer(cdb: $0, lun: 0, transferLength: 1500, direction: .fromDevice,
+                                   facts: Fixture.facts(), state: LogicalUnitState())
+        } == nil)
+        // The buffer's direction still has to be data-in.
+        expectCheck(plan(cdb, length: 1500, direction: .toDevice), invalidCDB(byte: 7))
+    }
+
     @Test func completionAccountsResidual() {
         var state = LogicalUnitState()
         guard let context = plan([0x28, 0, 0, 0, 0, 0, 0, 0, 2, 0], length: 1024, direction: .fromDevice).context else {
@@ -152,16 +174,36 @@ import Testing
 }
 
 @Suite struct FastPathTests {
+    /// Per CDB length (SBC-4 READ/WRITE layouts): the LBA's high bytes and the transfer
+    /// length's high bytes, zeroed to keep the range inside the namespace, and the transfer
+    /// length's low byte.
+    static let shapes: [Int: (zeroed: [Int], lengthLow: Int)] = [
+        6: ([1, 2], 4), 10: ([2, 3, 4, 6, 7], 8), 12: ([2, 3, 4, 6, 7, 8, 10], 9),
+        16: ([2, 3, 4, 5, 6, 7, 8, 10, 11, 12, 14], 13),
+    ]
+
     @Test func agreesWithTranslate() {
         var random = SplitMix64(seed: 42)
         let facts = Fixture.facts()
         var accepted = 0
+        var withFUA = [0, 0]   // reads, writes
         for _ in 0..<200_000 {
             let opcode: UInt8 = [0x08, 0x0A, 0x28, 0x2A, 0xA8, 0xAA, 0x88, 0x8A, 0x00][Int(random.next() % 9)]
             let length = random.next() % 8 == 0 ? Int(random.next() % 17) : (CommandTable.groupLength(opcode) ?? 6)
             var cdb = (0..<length).map { _ in random.next() % 3 == 0 ? UInt8.random(in: 0...255, using: &random) : 0 }
             if !cdb.isEmpty { cdb[0] = opcode }
-            if cdb.count > 2, random.next() % 2 == 0 { cdb[cdb.count - 2] = UInt8(random.next() % 3) }
+            if random.next() % 2 == 0, let shape = Self.shapes[cdb.count] {
+                // Half the CDBs well formed but for the flags: a small LBA, 1, 2 or 256 blocks (the
+                // lengths `transferLength` offers), CONTROL 0, and in byte 1 of the 10-, 12- and
+                // 16-byte CDBs DPO (bit 4) and FUA (bit 3) in every combination, so that FUA is
+                // as common as not among the CDBs the fast path accepts.
+                for index in shape.zeroed { cdb[index] = 0 }
+                cdb[shape.lengthLow] = UInt8(random.next() % 3)
+                cdb[cdb.count - 1] = 0
+                if cdb.count > 6 { cdb[1] = [0x00, 0x08, 0x10, 0x18][Int(random.next() % 4)] }
+            } else if cdb.count > 2, random.next() % 2 == 0 {
+                cdb[cdb.count - 2] = UInt8(random.next() % 3)
+            }
             let transferLength = [0, 512, 1024, 131_072][Int(random.next() % 4)]
             let direction: DataDirection = [.none, .fromDevice, .toDevice][Int(random.next() % 3)]
             var state = LogicalUnitState(stopped: random.next() % 8 == 0)
@@ -171,10 +213,15 @@ import Testing
             }
             guard let fast else { continue }
             accepted += 1
+            // FUA is byte 1 bit 3 of READ/WRITE (10), (12), (16); the 6-byte CDBs have none (SBC-4).
+            #expect(fast.fua == (cdb.count > 6 && cdb[1] & 0x08 != 0), "\(cdb)")
+            if fast.fua { withFUA[fast.isWrite ? 1 : 0] += 1 }
             let slow = plan(cdb, lun: lun, length: transferLength, direction: direction, facts: facts, state: &state)
             #expect(slow.operations == [fast.operation], "\(cdb)")
         }
-        #expect(accepted > 500)
+        #expect(accepted > 2000)
+        // Both directions were compared with FUA set, many times each.
+        #expect(withFUA.allSatisfy { $0 > 300 }, "\(withFUA) of \(accepted)")
     }
 
     @Test func readTen() {

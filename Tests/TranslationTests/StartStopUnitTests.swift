@@ -1,5 +1,6 @@
 import NVMe
 import Testing
+import TestSupport
 @testable import Translation
 
 /// START STOP UNIT plans (SBC-4 5.25; Reference 1.5 "START STOP UNIT"): byte 1 bit 0 IMMED,

@@ -1,6 +1,7 @@
 import SeededRandom
 import NVMe
 import Testing
+import TestSupport
 @testable import Translation
 
 @Suite struct StatusMappingTests {
@@ -137,12 +138,13 @@ import Testing
             let dataOut: [UInt8]? = random.next() % 3 == 0 ? nil : (0..<Int.random(in: 0...64, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
             let transferLength = [0, 512, 1024, 8192, dataOut?.count ?? 7, Int.random(in: 0...70000, using: &random)][Int(random.next() % 6)]
             let direction: DataDirection = random.next() % 4 == 0 ? .none : (dataOut == nil ? .fromDevice : .toDevice)
-            var state = LogicalUnitState(descriptorSense: random.next() & 1 == 0, writeCacheEnabled: random.next() & 1 == 0,
+            let writeCacheEnabled = random.next() & 1 == 0
+            var state = LogicalUnitState(descriptorSense: random.next() & 1 == 0,
                                          pendingUnitAttention: random.next() % 16 == 0 ? .powerOnReset : nil,
                                          stopped: random.next() % 16 == 0)
             let lun = random.next() % 4 == 0 ? UInt64(random.next() % 4) : 0
             switch translate(cdb: cdb, lun: lun, dataOut: dataOut, transferLength: transferLength, direction: direction,
-                             facts: facts, state: &state) {
+                             facts: facts, writeCacheEnabled: writeCacheEnabled, state: &state) {
             case let .respond(response):
                 #expect(response.dataIn.count <= transferLength)
                 #expect(response.residual >= 0)

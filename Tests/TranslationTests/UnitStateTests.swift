@@ -1,10 +1,11 @@
 import NVMe
 import Testing
+import TestSupport
 @testable import Translation
 
 @Suite struct UnitStateTests {
     @Test func unitAttentionReportedOnceExceptToInquiry() {
-        var state = LogicalUnitState(attachedTo: Fixture.facts())
+        var state = LogicalUnitState.attached
         // INQUIRY does not report or clear it.
         #expect(plan([0x12, 0, 0, 0, 36, 0], length: 36, direction: .fromDevice, state: &state).response?.status == .good)
         #expect(state.pendingUnitAttention != nil)
