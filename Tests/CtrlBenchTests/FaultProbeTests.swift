@@ -8,8 +8,8 @@ import Testing
     @Test func aReadToAnUnmappedIOVAIsRefusedWithANamedStatus() throws {
         let probe = try FaultProbe.parse(["--device", "mock", "--timeout-ms", "5000"])
         let result = try probe.probe()
-        #expect(result.refused, "\(result.text)")
-        #expect(result.text.contains("unmapped IOVA 0x"))
+        #expect(result.outcome == .refused, "\(result.text)")
+        #expect(result.text.hasPrefix("refused: the Read of 1 block to unmapped IOVA 0x"))
         #expect(result.text.contains("dataTransferError (SCT 0h, SC 04h"), "\(result.text)")
     }
 
