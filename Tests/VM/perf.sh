@@ -24,7 +24,7 @@ tr -d '\r' <"$LOG" | awk '
             for (r = 1; r <= 2; r++) {
                 key = b " " runners[r]
                 if (key in iops)
-                    printf "%-5s %-22s %9d IOPS, %.1fx the kernel (mean of before and after)\n", b, runners[r], iops[key], kernel > 0 ? iops[key] / kernel : 0
+                    printf "%-5s %-22s %9d IOPS, %.1fx the kernel (mean of before and after)\n", b, runners[r], iops[key], (kernel > 0 ? iops[key] / kernel : 0)
             }
             if ((b " ctrlbench-no-shadow") in iops && iops[b " ctrlbench-no-shadow"] > 0)
                 printf "%-5s shadow doorbells on / off: %.2fx\n", b, iops[b " ctrlbench"] / iops[b " ctrlbench-no-shadow"]
