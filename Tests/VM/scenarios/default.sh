@@ -3,7 +3,7 @@
 # SYNCHRONIZE CACHE, a read past the end; then the kernel's nvme driver reads the same bytes back,
 # and the host finds exactly the pattern in the image.
 VM_MODULES="$VM_VFIO_MODULES $VM_NVME_MODULES"
-VM_TIMEOUT_S=1200
+VM_TIMEOUT_S=900
 
 IMAGE_BYTES=$(( 256 * 1048576 ))
 # bytes:offset:patternOffset - offsets are multiples of the size, so dd reads them whole.

@@ -2,7 +2,7 @@
 # bench work again; a Read aimed at an IOVA the driver never mapped is refused by the IOMMU (a
 # DMAR fault in dmesg) and reported as a named error; the function removed under a running bench.
 VM_MODULES="$VM_VFIO_MODULES"
-VM_TIMEOUT_S=1200
+VM_TIMEOUT_S=900
 VM_EXPECT_DMAR_FAULT=1
 
 vm_prepare() {

@@ -2,7 +2,7 @@
 # the engine must split a 64 MiB SCSI request into thousands of commands on that one queue, and
 # the bytes must still land exactly.
 VM_MODULES="$VM_VFIO_MODULES $VM_NVME_MODULES"
-VM_TIMEOUT_S=1200
+VM_TIMEOUT_S=900
 
 IMAGE_BYTES=$(( 256 * 1048576 ))
 REGIONS="4096:67108864:4096 1048576:71303168:16384 67108864:134217728:0"

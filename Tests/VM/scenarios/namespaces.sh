@@ -2,7 +2,7 @@
 # that is not a power of two (LUN 1). Capacity, transfers, the end of the second, and the kernel's
 # view of both.
 VM_MODULES="$VM_VFIO_MODULES $VM_NVME_MODULES"
-VM_TIMEOUT_S=1200
+VM_TIMEOUT_S=900
 
 NS1_BYTES=$(( 64 * 1048576 ))
 NS2_BYTES=$(( 200 * 1048576 + 3 * 4096 ))
