@@ -186,7 +186,8 @@ vm_run_scenario() {
     rm -f "$console"
     vm_prepare
     vm_make_initramfs
-    local boot_start=$(date +%s)
+    local boot_start
+    boot_start=$(date +%s)
     vm_boot "$console" || status=$?
     echo "boot: $(( $(date +%s) - boot_start )) s, QEMU status $status ($(vm_accelerator))"
     grep -E '^VM-(STEP|PASS|FAIL)' "$console" | sed 's/^/  /' || true
