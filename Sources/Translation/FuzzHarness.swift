@@ -15,8 +15,9 @@ import NVMe
 public enum TranslationFuzzing {
     /// The first invariant the input breaks, described, or nil: a CHECK CONDITION carries sense
     /// data that decodes, local data never exceeds the task buffer, the residual is never
-    /// negative, an execute plan is never empty, and the READ/WRITE fast path agrees with
-    /// `translate` whenever it accepts a CDB. A trap inside is a finding too.
+    /// negative, only a GOOD command announces a shared parameter change to the other LUNs, an
+    /// execute plan is never empty, and the READ/WRITE fast path agrees with `translate`
+    /// whenever it accepts a CDB. A trap inside is a finding too.
     public static func violation(in input: UnsafeRawBufferPointer) -> String? {
         guard input.count >= 4 else { return nil }
         let flags = input[0], shape = input[1]
@@ -63,6 +64,7 @@ public enum TranslationFuzzing {
         if response.residual < 0 { return "negative residual" }
         if response.dataIn.count > transferLength { return "more data than the task buffer holds" }
         if response.status == .checkCondition, DecodedSense(response.sense) == nil { return "CHECK CONDITION without valid sense" }
+        if response.unitAttentionForOtherLUNs != nil, response.status != .good { return "a failed command changed shared parameters" }
         return nil
     }
 
