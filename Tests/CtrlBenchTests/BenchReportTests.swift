@@ -1,5 +1,6 @@
 import Foundation
 import Histogram
+import SCSIController
 import Testing
 @testable import ctrlbench
 
