@@ -59,12 +59,18 @@ struct RawJobRunner<Queue: BenchQueue> {
         let submitTimes = UnsafeMutablePointer<UInt64>.allocate(capacity: depth)
         let slotUnits = UnsafeMutablePointer<UInt64>.allocate(capacity: depth)
         let freeSlots = UnsafeMutablePointer<Int>.allocate(capacity: depth)
-        defer { submitTimes.deallocate(); slotUnits.deallocate(); freeSlots.deallocate() }
+        // Latencies go to raw bucket counts (LatencyCounts), drained into histograms at the end.
+        let readLatency = LatencyCounts()
+        let writeLatency = LatencyCounts()
+        let intervalLatency = LatencyCounts()
+        defer {
+            submitTimes.deallocate(); slotUnits.deallocate(); freeSlots.deallocate()
+            readLatency.deallocate(); writeLatency.deallocate(); intervalLatency.deallocate()
+        }
         for slot in 0..<depth { freeSlots[slot] = depth - 1 - slot }
         var freeCount = depth
         var commands = (read: SubmissionQueueEntry.io(.read, nsid: plan.nsid, lba: 0, blocks: blocksPerIO),
                         write: SubmissionQueueEntry.io(.write, nsid: plan.nsid, lba: 0, blocks: blocksPerIO))
-        var interval = DirectionResult.emptyHistogram()
         var intervalEnd = plan.histogramEpoch &+ plan.histogramInterval
         let limit = plan.ioLimit ?? .max
         var submitted = 0
@@ -140,8 +146,8 @@ struct RawJobRunner<Queue: BenchQueue> {
                 }
                 if measure {
                     let latency = now &- submitTimes[slot]
-                    if isWrite { _ = result.write.latency.record(latency) } else { _ = result.read.latency.record(latency) }
-                    if logging { _ = interval.record(latency) }
+                    if isWrite { writeLatency.record(latency) } else { readLatency.record(latency) }
+                    if logging { intervalLatency.record(latency) }
                 }
                 if isWrite { result.write.ios += 1 } else { result.read.ios += 1 }
                 if let verifier {
@@ -161,14 +167,19 @@ struct RawJobRunner<Queue: BenchQueue> {
                 now = MonotonicClock.nanoseconds()
             }
             if logging, now >= intervalEnd {
+                var interval = DirectionResult.emptyHistogram()
+                intervalLatency.drain(into: &interval)
                 result.intervals.append((Int((intervalEnd - plan.histogramEpoch) / plan.histogramInterval) - 1, interval))
-                interval.reset()
                 intervalEnd = plan.histogramEpoch &+ ((now - plan.histogramEpoch) / plan.histogramInterval + 1) * plan.histogramInterval
             }
         }
         result.endNanoseconds = MonotonicClock.nanoseconds()
         result.cpuNanoseconds = ThreadClock.cpuNanoseconds() - cpuStart
         result.doorbellUpdates = doorbells
+        readLatency.drain(into: &result.read.latency)
+        writeLatency.drain(into: &result.write.latency)
+        var interval = DirectionResult.emptyHistogram()
+        intervalLatency.drain(into: &interval)
         if logging, interval.totalCount > 0 {
             result.intervals.append((Int((intervalEnd - plan.histogramEpoch) / plan.histogramInterval) - 1, interval))
         }

@@ -117,6 +117,31 @@ import Testing
         #expect(total == 8, "two jobs' interval 0 merged: 2 x 4 values")
     }
 
+    /// The raw loop's recorder keeps HdrHistogram's buckets: drained, it reads like a Histogram
+    /// that recorded the same values; beyond an hour it clamps to the last bucket.
+    @Test func latencyCountsKeepTheHistogramsBuckets() {
+        let counts = LatencyCounts()
+        defer { counts.deallocate() }
+        var direct = DirectionResult.emptyHistogram()
+        for value: UInt64 in [0, 1, 100, 2047, 2048, 5000, 123_456, 9_999_999, 3_000_000_000_000] {
+            counts.record(value)
+            _ = direct.record(value)
+        }
+        var drained = DirectionResult.emptyHistogram()
+        counts.drain(into: &drained)
+        #expect(drained.totalCount == 9)
+        for percentile in [0.0, 10, 30, 50, 70, 90, 99.9, 100] {
+            // The same bucket (HdrHistogram's 0.1% at three digits): the drained histogram knows a
+            // bucket, not the exact largest value, which Histogram clamps its top percentiles to.
+            #expect(direct.valuesAreEquivalent(drained.valueAtPercentile(percentile), direct.valueAtPercentile(percentile)),
+                    "p\(percentile)")
+        }
+        counts.record(5_000_000_000_000)
+        var clamped = DirectionResult.emptyHistogram()
+        counts.drain(into: &clamped)
+        #expect(clamped.totalCount == 1 && clamped.max >= 3_500_000_000_000)
+    }
+
     /// The progress line (fio's status line) and its silence off a terminal.
     @Test func progressLine() throws {
         #expect(ProgressLine(jobs: 1, ioBytes: 4096, totalIOs: nil, runtimeNanoseconds: 10_000_000_000, letter: "r",

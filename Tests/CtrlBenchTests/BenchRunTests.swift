@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import ctrlbench
 
@@ -82,6 +83,31 @@ import Testing
         let report = try Self.run(["--rw", "randrw", "--verify", mode, "--size", "256k", "--number_ios", "2000"])
         #expect(report.group.failures == 0 && report.group.verifyMismatches == 0 && report.succeeded)
         #expect(report.group.verifiedBlocks > 0 && report.group.write.ios > 0 && report.group.read.ios > 0)
+    }
+
+    /// `--size` and `--offset` bound the region: 100 sequential writes of 4 KiB in a 64 KiB region
+    /// wrap around its 16 units, so the read-back checks exactly 16 x 8 blocks, all in place.
+    @Test func sizeAndOffsetBoundTheRegion() throws {
+        let report = try Self.run(["--rw", "write", "--size", "64k", "--offset", "1m", "--number_ios", "100", "--verify", "pattern"])
+        #expect(report.setup.regionOffset == 1 << 20 && report.setup.regionBytes == 64 << 10)
+        #expect(report.group.write.ios == 100 && report.group.verifiedBlocks == 16 * 8 && report.group.verifyMismatches == 0)
+        #expect(throws: ScsiToolError.self) { try Self.run(["--size", "2g", "--number_ios", "1"]) }
+        #expect(throws: ScsiToolError.self) { try Self.run(["--offset", "1000", "--number_ios", "1"]) }
+    }
+
+    /// `--cpus_allowed`: a job's thread runs on the CPU it was given.
+    @Test func pinningSetsTheThreadsAffinity() throws {
+        let allowed = Mutex<String?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        Thread {
+            let pinned = BenchJobs.pin(to: 0)
+            let status = (try? String(contentsOfFile: "/proc/thread-self/status", encoding: .utf8)) ?? ""
+            let line = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
+            allowed.withLock { $0 = pinned ? line.map { String($0.split(separator: "\t").last ?? "") } : "refused" }
+            done.signal()
+        }.start()
+        done.wait()
+        #expect(allowed.withLock { $0 } == "0")
     }
 
     @Test func rwmixreadSetsTheShareOfReads() throws {
