@@ -75,6 +75,10 @@ struct RawJobRunner<Queue: BenchQueue> {
         let limit = plan.ioLimit ?? .max
         var submitted = 0
         var completed = 0
+        // Completions of writes (the tag's bit 32) and failures, so the per-I/O work is one add.
+        var writesCompleted = 0
+        var failedWrites = 0
+        var failedReads = 0
         var doorbells = 0
         var stop = false
         let cpuStart = ThreadClock.cpuNanoseconds()
@@ -86,8 +90,10 @@ struct RawJobRunner<Queue: BenchQueue> {
                 stop = true
                 result.interrupted = now < deadline
             }
-            var batch = 0
-            while !stop, freeCount > 0, queue.hasFreeSlot {
+            // No hasFreeSlot check: at most `depth` (<= the queue's capacity) are outstanding, and
+            // submit refuses a full queue by itself.
+            let submittedBefore = submitted
+            while !stop, freeCount > 0 {
                 let slot = freeSlots[freeCount - 1]
                 let unit = pattern.nextUnit()
                 let isWrite = pattern.nextIsWrite()
@@ -121,10 +127,9 @@ struct RawJobRunner<Queue: BenchQueue> {
                 }
                 freeCount -= 1
                 submitted += 1
-                batch += 1
                 if submitted >= limit { stop = true }
             }
-            if batch > 0 {
+            if submitted != submittedBefore {
                 queue.ringDoorbell()
                 doorbells += 1
             }
@@ -138,9 +143,10 @@ struct RawJobRunner<Queue: BenchQueue> {
                 let isWrite = tag >> 32 != 0
                 freeSlots[freeCount] = slot
                 freeCount += 1
-                completed += 1
+                writesCompleted &+= Int(truncatingIfNeeded: tag >> 32)
                 guard status.isSuccess else {
                     stop = true  // fio's default: the first error ends the job (in-flight I/Os still complete)
+                    if isWrite { failedWrites += 1 } else { failedReads += 1 }
                     result.fail("\(isWrite ? "Write" : "Read") at LBA \(plan.firstLBA + (slotUnits[slot] & ~(1 << 63)) * UInt64(blocksPerIO)): \(status)")
                     return
                 }
@@ -149,7 +155,6 @@ struct RawJobRunner<Queue: BenchQueue> {
                     if isWrite { writeLatency.record(latency) } else { readLatency.record(latency) }
                     if logging { intervalLatency.record(latency) }
                 }
-                if isWrite { result.write.ios += 1 } else { result.read.ios += 1 }
                 if let verifier {
                     let unit = slotUnits[slot] & ~(1 << 63)
                     if isWrite {
@@ -161,6 +166,7 @@ struct RawJobRunner<Queue: BenchQueue> {
                 }
             }
             if handled > 0 {
+                completed += handled
                 doorbells += 1
                 progress.completed.store(completed, ordering: .relaxed)
             } else if clocked {
@@ -174,6 +180,8 @@ struct RawJobRunner<Queue: BenchQueue> {
             }
         }
         result.endNanoseconds = MonotonicClock.nanoseconds()
+        result.write.ios = writesCompleted - failedWrites
+        result.read.ios = completed - writesCompleted - failedReads
         result.cpuNanoseconds = ThreadClock.cpuNanoseconds() - cpuStart
         result.doorbellUpdates = doorbells
         readLatency.drain(into: &result.read.latency)
