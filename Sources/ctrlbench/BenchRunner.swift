@@ -57,14 +57,13 @@ struct RawJobRunner<Queue: BenchQueue> {
         let checksEveryRead = !plan.workload.writes
         // The loop is fio's part, not the driver's: raw per-slot arrays keep it lean.
         let submitTimes = UnsafeMutablePointer<UInt64>.allocate(capacity: depth)
-        let slotUnits = UnsafeMutablePointer<UInt64>.allocate(capacity: depth)
         let freeSlots = UnsafeMutablePointer<Int>.allocate(capacity: depth)
         // Latencies go to raw bucket counts (LatencyCounts), drained into histograms at the end.
         let readLatency = LatencyCounts()
         let writeLatency = LatencyCounts()
         let intervalLatency = LatencyCounts()
         defer {
-            submitTimes.deallocate(); slotUnits.deallocate(); freeSlots.deallocate()
+            submitTimes.deallocate(); freeSlots.deallocate()
             readLatency.deallocate(); writeLatency.deallocate(); intervalLatency.deallocate()
         }
         for slot in 0..<depth { freeSlots[slot] = depth - 1 - slot }
@@ -75,8 +74,8 @@ struct RawJobRunner<Queue: BenchQueue> {
         let limit = plan.ioLimit ?? .max
         var submitted = 0
         var completed = 0
-        // Completions of writes (the tag's bit 32) and failures, so the per-I/O work is one add.
-        var writesCompleted = 0
+        // Writes are counted where the write branch is taken anyway, so reads pay nothing.
+        var writesSubmitted = 0
         var failedWrites = 0
         var failedReads = 0
         var doorbells = 0
@@ -98,23 +97,22 @@ struct RawJobRunner<Queue: BenchQueue> {
                 let unit = pattern.nextUnit()
                 let isWrite = pattern.nextIsWrite()
                 let lba = plan.firstLBA &+ unit &* UInt64(blocksPerIO)
-                let data = buffer + slot &* ioBytes
-                var check: UInt64 = 0
+                var tag = UInt64(truncatingIfNeeded: slot) | unit << RawTag.unitShift
                 if let verifier {
-                    if isWrite { verifier.fill(data, lba: lba, count: blocksPerIO) }
-                    else if checksEveryRead || verifier.wasWritten(unit) { check = 1 << 63 }
+                    if isWrite { verifier.fill(buffer + slot &* ioBytes, lba: lba, count: blocksPerIO) }
+                    else if checksEveryRead || verifier.wasWritten(unit) { tag |= RawTag.check }
                 }
-                slotUnits[slot] = unit | check
                 submitTimes[slot] = now
                 let submission: SubmitResult
                 if isWrite {
                     commands.write.startingLBA = lba
                     submission = queue.submit(commands.write, dataIOVA: bufferIOVA &+ UInt64(slot &* ioBytes),
-                                              dataLength: ioBytes, tag: UInt64(slot) | 1 << 32)
+                                              dataLength: ioBytes, tag: tag | RawTag.write)
+                    if submission == .submitted { writesSubmitted += 1 }
                 } else {
                     commands.read.startingLBA = lba
                     submission = queue.submit(commands.read, dataIOVA: bufferIOVA &+ UInt64(slot &* ioBytes),
-                                              dataLength: ioBytes, tag: UInt64(slot))
+                                              dataLength: ioBytes, tag: tag)
                 }
                 guard submission == .submitted else {
                     // A closed queue (controller stopped or lost) or a refused size ends the run
@@ -139,15 +137,14 @@ struct RawJobRunner<Queue: BenchQueue> {
                     now = MonotonicClock.nanoseconds()
                     stamped = true
                 }
-                let slot = Int(truncatingIfNeeded: tag & 0xFFFF_FFFF)
-                let isWrite = tag >> 32 != 0
+                let slot = Int(truncatingIfNeeded: tag & RawTag.slotMask)
+                let isWrite = tag & RawTag.write != 0
                 freeSlots[freeCount] = slot
                 freeCount += 1
-                writesCompleted &+= Int(truncatingIfNeeded: tag >> 32)
                 guard status.isSuccess else {
                     stop = true  // fio's default: the first error ends the job (in-flight I/Os still complete)
                     if isWrite { failedWrites += 1 } else { failedReads += 1 }
-                    result.fail("\(isWrite ? "Write" : "Read") at LBA \(plan.firstLBA + (slotUnits[slot] & ~(1 << 63)) * UInt64(blocksPerIO)): \(status)")
+                    result.fail("\(isWrite ? "Write" : "Read") at LBA \(plan.firstLBA + (tag >> RawTag.unitShift) * UInt64(blocksPerIO)): \(status)")
                     return
                 }
                 if measure {
@@ -156,10 +153,10 @@ struct RawJobRunner<Queue: BenchQueue> {
                     if logging { intervalLatency.record(latency) }
                 }
                 if let verifier {
-                    let unit = slotUnits[slot] & ~(1 << 63)
+                    let unit = tag >> RawTag.unitShift
                     if isWrite {
                         verifier.markWritten(unit)
-                    } else if slotUnits[slot] >> 63 != 0 {
+                    } else if tag & RawTag.check != 0 {
                         Self.check(verifier, data: buffer + slot &* ioBytes, lba: plan.firstLBA + unit * UInt64(blocksPerIO),
                                    blocks: blocksPerIO, into: &result)
                     }
@@ -180,8 +177,9 @@ struct RawJobRunner<Queue: BenchQueue> {
             }
         }
         result.endNanoseconds = MonotonicClock.nanoseconds()
-        result.write.ios = writesCompleted - failedWrites
-        result.read.ios = completed - writesCompleted - failedReads
+        // Every submitted command has completed by now (the loop drains them).
+        result.write.ios = writesSubmitted - failedWrites
+        result.read.ios = completed - writesSubmitted - failedReads
         result.cpuNanoseconds = ThreadClock.cpuNanoseconds() - cpuStart
         result.doorbellUpdates = doorbells
         readLatency.drain(into: &result.read.latency)
@@ -202,4 +200,15 @@ struct RawJobRunner<Queue: BenchQueue> {
             result.mismatch("verify (\(verifier.mode.rawValue)): LBA \(bad) does not hold the data written to it")
         }
     }
+}
+
+/// A command's tag: its buffer slot, whether it writes, whether its data is to be checked,
+/// and its unit in the region, so nothing per slot needs storing beyond the submit time.
+enum RawTag {
+    static let slotMask: UInt64 = 0xFFFF
+    static let write: UInt64 = 1 << 16
+    static let check: UInt64 = 1 << 17
+    static let unitShift: UInt64 = 18
+    /// Units above this do not fit the tag (2^46 I/Os: 32 PiB at 512 bytes each).
+    static let maximumUnits: UInt64 = 1 << 46
 }

@@ -112,6 +112,10 @@ struct BenchSession {
                          + "from --offset \(s.offsetBytes))")
         }
         let units = UInt64(region / s.ioBytes)
+        if units > RawTag.maximumUnits {
+            throw .usage("--size \(region): \(units) I/Os of --bs \(s.ioBytes) is above the \(RawTag.maximumUnits) "
+                         + "a run can address; give a smaller --size or a larger --bs")
+        }
         if s.verify != nil, units > Verifier.maximumUnits {
             throw .usage("--verify remembers every I/O unit written: \(units) units of --bs in the region is above "
                          + "\(Verifier.maximumUnits); give a smaller --size or a larger --bs")

@@ -36,6 +36,40 @@ final class OneBehindQueue: BenchQueue, @unchecked Sendable {
     }
 }
 
+/// A queue that completes everything at once, failing the command whose tag is `failing`'s
+/// n-th submission with Unrecovered Read Error.
+final class FailingQueue: BenchQueue, @unchecked Sendable {
+    private var outstanding: [UInt64] = []
+    private var submissions = 0
+    let failAt: Int
+    private var failedTag: UInt64?
+
+    init(failAt: Int) { self.failAt = failAt }
+
+    var hasFreeSlot: Bool { outstanding.count < 4 }
+
+    func submit(_ command: SubmissionQueueEntry, dataIOVA: UInt64, dataLength: Int, tag: UInt64) -> SubmitResult {
+        guard hasFreeSlot else { return .queueFull }
+        submissions += 1
+        if submissions == failAt { failedTag = tag }
+        outstanding.append(tag)
+        return .submitted
+    }
+
+    func ringDoorbell() {}
+
+    func pollCompletions(_ handler: (UInt64, CompletionStatus) -> Void) -> Int {
+        let done = outstanding
+        outstanding.removeAll(keepingCapacity: true)
+        for tag in done {
+            let failed = tag == failedTag
+            if failed { failedTag = nil }
+            handler(tag, failed ? CompletionStatus(.unrecoveredReadError) : CompletionStatus(rawValue: 0))
+        }
+        return done.count
+    }
+}
+
 @Suite struct BenchLoopTests {
     static func plan(depth: Int, runtime: UInt64?, ios: Int? = nil) -> JobPlan {
         JobPlan(index: 0, nsid: 1, blockSize: 512, firstLBA: 0, units: 1000, ioBytes: 512, depth: depth,
@@ -86,6 +120,21 @@ final class OneBehindQueue: BenchQueue, @unchecked Sendable {
         #expect(result.interrupted)
         #expect(queue.hasFreeSlot && queue.pollCompletions { _, _ in } == 0, "nothing left in flight")
         #expect(result.ios > 0)
+    }
+
+    /// A failed command ends the job (fio's default), is counted apart from the good I/Os, and
+    /// its status is reported; the commands in flight with it still complete.
+    @Test func aFailedCommandEndsTheJobAndIsNotCountedAsAnIO() throws {
+        let queue = FailingQueue(failAt: 10)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 4 * 512, alignment: 4096)
+        defer { buffer.deallocate() }
+        let result = RawJobRunner(queue: queue, plan: Self.plan(depth: 4, runtime: nil, ios: 1000),
+                                  control: RunControl(), progress: JobProgress())
+            .run(buffer: buffer, bufferIOVA: 0x10000, verifier: nil)
+        #expect(result.failures == 1)
+        #expect(result.read.ios == 11, "12 submitted (three batches of 4), one failed")
+        #expect(result.firstFailure?.hasPrefix("Read at LBA ") == true, "\(result.firstFailure ?? "")")
+        #expect(result.firstFailure?.contains("\(CompletionStatus(.unrecoveredReadError))") == true)
     }
 
     /// `--number_ios N` is exactly N I/Os, whatever the depth.
