@@ -45,6 +45,16 @@ struct RawJobRunner<Queue: BenchQueue> {
     let progress: JobProgress
 
     func run(buffer: UnsafeMutableRawPointer, bufferIOVA: UInt64, verifier: Verifier?) -> JobResult {
+        // Reads without --verify, the shape every comparison with fio uses, get a loop whose
+        // direction and verify branches are compiled away.
+        if verifier == nil, plan.readPercent == 100 {
+            return run(ReadsOnly.self, buffer: buffer, bufferIOVA: bufferIOVA, verifier: nil)
+        }
+        return run(AnyShape.self, buffer: buffer, bufferIOVA: bufferIOVA, verifier: verifier)
+    }
+
+    private func run<Shape: LoopShape>(_: Shape.Type, buffer: UnsafeMutableRawPointer, bufferIOVA: UInt64,
+                                       verifier: Verifier?) -> JobResult {
         var result = JobResult()
         result.index = plan.index
         var pattern = IOPattern(plan: plan)
@@ -95,10 +105,10 @@ struct RawJobRunner<Queue: BenchQueue> {
             while !stop, freeCount > 0 {
                 let slot = freeSlots[freeCount - 1]
                 let unit = pattern.nextUnit()
-                let isWrite = pattern.nextIsWrite()
+                let isWrite = Shape.readsOnly ? false : pattern.nextIsWrite()
                 let lba = plan.firstLBA &+ unit &* UInt64(blocksPerIO)
                 var tag = UInt64(truncatingIfNeeded: slot) | unit << RawTag.unitShift
-                if let verifier {
+                if !Shape.readsOnly, let verifier {
                     if isWrite { verifier.fill(buffer + slot &* ioBytes, lba: lba, count: blocksPerIO) }
                     else if checksEveryRead || verifier.wasWritten(unit) { tag |= RawTag.check }
                 }
@@ -133,12 +143,8 @@ struct RawJobRunner<Queue: BenchQueue> {
             }
             var stamped = false
             let handled = queue.pollCompletions { tag, status in
-                if clocked, !stamped {
-                    now = MonotonicClock.nanoseconds()
-                    stamped = true
-                }
                 let slot = Int(truncatingIfNeeded: tag & RawTag.slotMask)
-                let isWrite = tag & RawTag.write != 0
+                let isWrite = Shape.readsOnly ? false : tag & RawTag.write != 0
                 freeSlots[freeCount] = slot
                 freeCount += 1
                 guard status.isSuccess else {
@@ -148,11 +154,15 @@ struct RawJobRunner<Queue: BenchQueue> {
                     return
                 }
                 if measure {
+                    if !stamped {
+                        now = MonotonicClock.nanoseconds()
+                        stamped = true
+                    }
                     let latency = now &- submitTimes[slot]
                     if isWrite { writeLatency.record(latency) } else { readLatency.record(latency) }
                     if logging { intervalLatency.record(latency) }
                 }
-                if let verifier {
+                if !Shape.readsOnly, let verifier {
                     let unit = tag >> RawTag.unitShift
                     if isWrite {
                         verifier.markWritten(unit)
@@ -162,12 +172,11 @@ struct RawJobRunner<Queue: BenchQueue> {
                     }
                 }
             }
+            if clocked, !stamped { now = MonotonicClock.nanoseconds() }
             if handled > 0 {
                 completed += handled
                 doorbells += 1
                 progress.completed.store(completed, ordering: .relaxed)
-            } else if clocked {
-                now = MonotonicClock.nanoseconds()
             }
             if logging, now >= intervalEnd {
                 var interval = DirectionResult.emptyHistogram()
@@ -212,3 +221,10 @@ enum RawTag {
     /// Units above this do not fit the tag (2^46 I/Os: 32 PiB at 512 bytes each).
     static let maximumUnits: UInt64 = 1 << 46
 }
+
+/// Which branches a raw loop needs, fixed at compile time per specialization.
+protocol LoopShape { static var readsOnly: Bool { get } }
+/// Reads only, nothing verified.
+enum ReadsOnly: LoopShape { static var readsOnly: Bool { true } }
+/// Any workload, with or without --verify.
+enum AnyShape: LoopShape { static var readsOnly: Bool { false } }
