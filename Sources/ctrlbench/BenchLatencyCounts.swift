@@ -11,27 +11,31 @@ struct LatencyCounts {
     static let highest: UInt64 = 3_600_000_000_000
 
     let counts: UnsafeMutablePointer<UInt64>
-    let length: Int
-    /// The layout's fields, held here so that recording reads no global.
-    private let mask: UInt64
-    private let magnitude: Int
-    private let half: Int
+    /// The layout at three digits as constants, so that recording loads nothing but the count
+    /// (`layoutMatches` checks them against `layout`).
+    private static var mask: UInt64 { 2047 }
+    private static var magnitude: Int { 10 }
+    private static var half: Int { 1024 }
+    /// Buckets up to `highest`: index(of: highest) + 1.
+    static var length: Int { 33421 }
+    var length: Int { Self.length }
+
+    static var layoutMatches: Bool {
+        layout.subBucketMask == mask && layout.subBucketHalfCountMagnitude == magnitude && layout.subBucketHalfCount == half
+            && layout.index(of: highest) + 1 == length
+    }
 
     init() {
-        mask = Self.layout.subBucketMask
-        magnitude = Self.layout.subBucketHalfCountMagnitude
-        half = Self.layout.subBucketHalfCount
-        length = Self.layout.index(of: Self.highest) + 1
-        counts = .allocate(capacity: length)
+        counts = .allocate(capacity: Self.length)
         counts.initialize(repeating: 0, count: length)
     }
 
     func deallocate() { counts.deallocate() }
 
     @inline(__always) func record(_ value: UInt64) {
-        let bucket = 64 &- (value | mask).leadingZeroBitCount &- (magnitude &+ 1)
-        let index = ((bucket &+ 1) << magnitude) &+ Int(truncatingIfNeeded: value >> UInt64(bucket)) &- half
-        counts[index < length ? index : length &- 1] &+= 1
+        let bucket = 64 &- (value | Self.mask).leadingZeroBitCount &- (Self.magnitude &+ 1)
+        let index = ((bucket &+ 1) << Self.magnitude) &+ Int(truncatingIfNeeded: value >> UInt64(bucket)) &- Self.half
+        counts[index < Self.length ? index : Self.length &- 1] &+= 1
     }
 
     /// Adds every recorded value to `histogram` and clears the counts.

@@ -120,6 +120,7 @@ import Testing
     /// The raw loop's recorder keeps HdrHistogram's buckets: drained, it reads like a Histogram
     /// that recorded the same values; beyond an hour it clamps to the last bucket.
     @Test func latencyCountsKeepTheHistogramsBuckets() {
+        #expect(LatencyCounts.layoutMatches)
         let counts = LatencyCounts()
         defer { counts.deallocate() }
         var direct = DirectionResult.emptyHistogram()
