@@ -1,69 +1,186 @@
 import Foundation
 import Histogram
 
-/// A finished benchmark: the settings and what every queue measured, summed.
-struct BenchReport: Codable, Sendable {
+/// `--path`: which layer of the driver each I/O goes through.
+enum BenchPath: String, CaseIterable, Sendable {
+    /// The queue pair: one NVMe command per I/O, `--iodepth` in flight.
+    case raw
+    /// The block API (`IOQueue.read`/`write`) with the request breaker: any size.
+    case block
+    /// READ(16)/WRITE(16) tasks through `SCSIHostAdapter`: translation, then the block path.
+    case scsi
+}
+
+/// What a run was asked to do and what the controller granted.
+struct BenchSetup: Sendable {
     var device: String
     var mode: String
-    var workload: String
+    var path: BenchPath
+    var workload: Workload
+    var readPercent: Int
     var ioBytes: Int
-    var depth: Int
-    var queues: Int
+    var iodepthRequested: Int
+    var iodepthGranted: Int
+    var jobsRequested: Int
+    var queuePairsGranted: Int
     var dataPointers: String
+    var nsid: UInt32
+    var blockSize: Int
+    var regionOffset: Int
+    var regionBytes: Int
+    var verify: VerifyMode?
+    var percentiles: [Double]
+    var measureLatency: Bool
+
+    /// What the controller granted below what was asked, said in the output and the JSON.
+    var notes: [String] {
+        var notes: [String] = []
+        if queuePairsGranted < jobsRequested {
+            notes.append("asked for \(jobsRequested) queue pairs (--numjobs); the controller granted \(queuePairsGranted), "
+                         + "so \(queuePairsGranted) job(s) ran")
+        }
+        if iodepthGranted < iodepthRequested {
+            notes.append("asked for iodepth \(iodepthRequested); the controller's queues hold \(iodepthGranted) commands "
+                         + "(CAP.MQES), so \(iodepthGranted) were kept in flight")
+        }
+        return notes
+    }
+}
+
+/// One direction's figures over a span of wall time, as fio reports them.
+struct DirectionSummary {
     var ios: Int
+    var bytes: Int
+    var runtimeNanoseconds: UInt64
+    var latency: Histogram<UInt64>
+
+    var seconds: Double { Double(runtimeNanoseconds) / 1e9 }
+    var iops: Double { runtimeNanoseconds > 0 ? Double(ios) / seconds : 0 }
+    var bytesPerSecond: Double { runtimeNanoseconds > 0 ? Double(bytes) / seconds : 0 }
+
+    /// Sums `parts` over `span`: wall time from the first submission to the last completion.
+    init(_ parts: [DirectionResult], ioBytes: Int, span: UInt64) {
+        ios = parts.reduce(0) { $0 + $1.ios }
+        bytes = ios * ioBytes
+        runtimeNanoseconds = span
+        latency = DirectionResult.emptyHistogram()
+        for part in parts where part.latency.totalCount > 0 { latency.add(part.latency) }
+    }
+}
+
+/// A job's (or the group's) figures.
+struct JobSummary {
+    var name: String
+    var read: DirectionSummary
+    var write: DirectionSummary
     var failures: Int
     var firstFailure: String?
-    var seconds: Double
-    var iops: Double
-    var bytesPerSecond: Double
-    /// Wall time one queue spent per I/O (all queues run in parallel, each on its own thread).
-    var nanosecondsPerIOPerQueue: Double
-    /// Submit-to-completion latency percentiles in nanoseconds; absent with --no-latency.
-    var latencyNanoseconds: [String: UInt64]?
+    var verifyMismatches: Int
+    var firstMismatch: String?
+    var verifiedBlocks: Int
+    var cpuNanoseconds: UInt64
+    var doorbellUpdates: Int?
+    var interrupted: Bool
+    var runtimeNanoseconds: UInt64
 
-    init(device: String, mode: String, workload: Workload, ioBytes: Int, depth: Int, dataPointers: String,
-         results: [QueueRunResult]) {
-        self.device = device
-        self.mode = mode
-        self.workload = workload.rawValue
-        self.ioBytes = ioBytes
-        self.depth = depth
-        queues = results.count
-        self.dataPointers = dataPointers
-        ios = results.reduce(0) { $0 + $1.ios }
-        failures = results.reduce(0) { $0 + $1.failures }
-        firstFailure = results.compactMap(\.firstFailure).first
-        let longest = results.map(\.elapsedNanoseconds).max() ?? 1
-        seconds = Double(longest) / 1e9
-        iops = seconds > 0 ? Double(ios) / seconds : 0
-        bytesPerSecond = iops * Double(ioBytes)
-        let perQueue = results.map { $0.ios > 0 ? Double($0.elapsedNanoseconds) / Double($0.ios) : 0 }
-        nanosecondsPerIOPerQueue = perQueue.isEmpty ? 0 : perQueue.reduce(0, +) / Double(perQueue.count)
-        var merged = results.first?.latency
-        for result in results.dropFirst() { merged?.add(result.latency) }
-        if let merged, merged.totalCount > 0 {
-            latencyNanoseconds = Dictionary(uniqueKeysWithValues: [
-                ("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p99.9", 99.9), ("p99.99", 99.99),
-            ].map { ($0.0, merged.valueAtPercentile($0.1)) } + [("min", merged.min), ("max", merged.max)])
-        }
+    var ios: Int { read.ios + write.ios }
+    var cpuNanosecondsPerIO: Double { ios > 0 ? Double(cpuNanoseconds) / Double(ios) : 0 }
+
+    /// Jobs summed over the span from the earliest first submission to the latest last
+    /// completion (fio's group reporting): jobs that did not overlap in time are not added up
+    /// as if they had.
+    init(name: String, jobs: [JobResult], ioBytes: Int) {
+        let start = jobs.map(\.startNanoseconds).min() ?? 0
+        let end = jobs.map(\.endNanoseconds).max() ?? 0
+        let span = end > start ? end - start : 0
+        self.name = name
+        read = DirectionSummary(jobs.map(\.read), ioBytes: ioBytes, span: span)
+        write = DirectionSummary(jobs.map(\.write), ioBytes: ioBytes, span: span)
+        failures = jobs.reduce(0) { $0 + $1.failures }
+        firstFailure = jobs.compactMap(\.firstFailure).first
+        verifyMismatches = jobs.reduce(0) { $0 + $1.verifyMismatches }
+        firstMismatch = jobs.compactMap(\.firstMismatch).first
+        verifiedBlocks = jobs.reduce(0) { $0 + $1.verifiedBlocks }
+        cpuNanoseconds = jobs.reduce(0) { $0 + $1.cpuNanoseconds }
+        let doorbells = jobs.compactMap(\.doorbellUpdates)
+        doorbellUpdates = doorbells.count == jobs.count && !jobs.isEmpty ? doorbells.reduce(0, +) : nil
+        interrupted = jobs.contains(where: \.interrupted)
+        runtimeNanoseconds = span
     }
+}
+
+/// A finished benchmark: the setup, each job, and the group.
+struct BenchReport {
+    var setup: BenchSetup
+    var jobs: [JobSummary]
+    var group: JobSummary
+
+    init(setup: BenchSetup, results: [JobResult]) {
+        self.setup = setup
+        let ordered = results.sorted { $0.index < $1.index }
+        jobs = ordered.map { JobSummary(name: "job\($0.index)", jobs: [$0], ioBytes: setup.ioBytes) }
+        group = JobSummary(name: "group", jobs: ordered, ioBytes: setup.ioBytes)
+    }
+
+    /// Exit status: 0 when every I/O succeeded and verified, 2 otherwise.
+    var succeeded: Bool { group.failures == 0 && group.verifyMismatches == 0 }
 
     /// The human-readable report.
     var text: String {
+        let s = setup
         var lines = [
-            "ctrlbench bench: \(device) (\(mode)), \(workload), \(ioBytes) B, iodepth \(depth), \(queues) queue(s), \(dataPointers)",
-            String(format: "  I/Os          %d in %.3f s%@", ios, seconds, failures > 0 ? " (\(failures) FAILED: \(firstFailure ?? ""))" : ""),
-            "  IOPS          " + Self.scaled(iops, unit: ""),
-            "  throughput    " + Self.scaled(bytesPerSecond, unit: "B/s"),
-            String(format: "  time per I/O  %.1f ns per queue", nanosecondsPerIOPerQueue),
+            "ctrlbench bench: \(s.device) (\(s.mode)), \(s.workload.rawValue)"
+                + (s.workload.isMixed ? " (\(s.readPercent)% reads)" : "")
+                + ", bs \(s.ioBytes) B, iodepth \(s.iodepthGranted), \(s.queuePairsGranted) job(s), path \(s.path.rawValue), \(s.dataPointers)",
+            "  namespace \(s.nsid) (\(s.blockSize)-byte blocks), region \(s.regionBytes) B at offset \(s.regionOffset)"
+                + (s.verify.map { ", verify \($0.rawValue)" } ?? ""),
+            "  queue pairs   \(s.jobsRequested) requested, \(s.queuePairsGranted) granted",
         ]
-        if let latency = latencyNanoseconds {
-            let order = ["min", "p50", "p90", "p99", "p99.9", "p99.99", "max"]
-            lines.append("  latency (us)  " + order.compactMap { key in
-                latency[key].map { String(format: "%@ %.2f", key, Double($0) / 1000) }
-            }.joined(separator: "  "))
+        lines += s.notes.map { "  note: \($0)" }
+        if jobs.count > 1 {
+            for job in jobs { lines += Self.lines(job, setup: s, indent: "  ") }
+            lines.append("  group (all jobs, wall time from the first submission to the last completion):")
         }
+        lines += Self.lines(group, setup: s, indent: jobs.count > 1 ? "    " : "  ")
         return lines.joined(separator: "\n")
+    }
+
+    static func lines(_ job: JobSummary, setup: BenchSetup, indent: String) -> [String] {
+        var lines: [String] = []
+        let failed = job.failures > 0 ? " (\(job.failures) FAILED: \(job.firstFailure ?? ""))" : ""
+        lines.append(indent + String(format: "%@I/Os          %d in %.3f s%@%@", job.name == "group" ? "" : "\(job.name) ",
+                                     job.ios, Double(job.runtimeNanoseconds) / 1e9, failed,
+                                     job.interrupted ? " (stopped early by Ctrl-C)" : ""))
+        for (name, direction) in [("read", job.read), ("write", job.write)] where direction.ios > 0 {
+            lines.append(indent + "  \(name): IOPS " + scaled(direction.iops, unit: "")
+                         + ", throughput " + scaled(direction.bytesPerSecond, unit: "B/s"))
+            if setup.measureLatency, direction.latency.totalCount > 0 {
+                let h = direction.latency
+                var parts = [String(format: "min %.2f", Double(h.min) / 1000)]
+                parts += setup.percentiles.map { String(format: "p%@ %.2f", trimmed($0), Double(h.valueAtPercentile($0)) / 1000) }
+                parts.append(String(format: "max %.2f", Double(h.max) / 1000))
+                for row in stride(from: 0, to: parts.count, by: 7) {
+                    lines.append(indent + (row == 0 ? "    latency (us) " : "                 ")
+                                 + parts[row..<min(parts.count, row + 7)].joined(separator: "  "))
+                }
+            }
+        }
+        if job.ios > 0 {
+            lines.append(indent + String(format: "  IOPS %@, throughput %@, CPU %.1f ns per I/O",
+                                         scaled(job.read.iops + job.write.iops, unit: ""),
+                                         scaled(job.read.bytesPerSecond + job.write.bytesPerSecond, unit: "B/s"),
+                                         job.cpuNanosecondsPerIO))
+        }
+        if setup.verify != nil {
+            lines.append(indent + "  verify: \(job.verifiedBlocks) blocks checked, \(job.verifyMismatches) mismatched"
+                         + (job.firstMismatch.map { " (first: \($0))" } ?? ""))
+        }
+        return lines
+    }
+
+    /// 99.9 -> "99.9", 50 -> "50".
+    static func trimmed(_ value: Double) -> String {
+        value == value.rounded() ? String(Int(value)) : String(value)
     }
 
     static func scaled(_ value: Double, unit: String) -> String {

@@ -2,107 +2,229 @@ import DMAMapper
 import Histogram
 import NVMe
 import SCSIController
+import Synchronization
 
-/// What one queue's run measured.
-struct QueueRunResult: Sendable {
-    var ios = 0
-    var failures = 0
-    var firstFailure: String?
-    var elapsedNanoseconds: UInt64 = 0
-    var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000_000, numberOfSignificantValueDigits: .three)
+/// What the raw path's loop needs of a queue pair. `QueuePair` is the real one; tests script
+/// completions with their own to reach cases a well-behaved mock never produces.
+protocol BenchQueue {
+    var hasFreeSlot: Bool { get }
+    func submit(_ command: SubmissionQueueEntry, dataIOVA: UInt64, dataLength: Int, tag: UInt64) -> SubmitResult
+    func ringDoorbell()
+    /// Hands each completion's tag and status to `handler`; returns how many there were.
+    func pollCompletions(_ handler: (UInt64, CompletionStatus) -> Void) -> Int
 }
 
-/// The I/O pattern.
-enum Workload: String, CaseIterable, Sendable {
-    case read, write, randread, randwrite
-
-    var opcode: NVMOpcode { self == .read || self == .randread ? .read : .write }
-    var isRandom: Bool { self == .randread || self == .randwrite }
-}
-
-/// Drives one queue pair directly, like fio's engine loop: keep `depth` commands in flight, one
-/// SQ doorbell per batch, one poll pass per loop, a tracker slot per in-flight command.
-/// Latency is submit-to-completion, with one clock read per poll pass that completes something.
-struct QueueRunner {
-    let queue: QueuePair
-    let nsid: UInt32
-    let blockSize: Int
-    let namespaceBlocks: UInt64
-    let ioBytes: Int
-    let depth: Int
-    let workload: Workload
-    let measureLatency: Bool
-    let seed: UInt64
-
-    func run(buffer: DMABuffer, ios: Int?, seconds: Double) -> QueueRunResult {
-        var result = QueueRunResult()
-        let blocksPerIO = ioBytes / blockSize
-        let span = max(1, namespaceBlocks / UInt64(blocksPerIO))
-        var random = seed | 1
-        var sequential: UInt64 = 0
-        var submitTimes = [UInt64](repeating: 0, count: depth)
-        // The loop is fio's part, not the driver's: a raw stack of free buffer slots keeps it lean.
-        let freeSlots = UnsafeMutablePointer<Int>.allocate(capacity: depth)
-        defer { freeSlots.deallocate() }
-        for slot in 0..<depth { freeSlots[slot] = depth - 1 - slot }
-        var freeCount = depth
-        let bufferIOVA = buffer.iova
-        var command = SubmissionQueueEntry.io(workload.opcode, nsid: nsid, lba: 0, blocks: blocksPerIO)
-        let start = MonotonicClock.nanoseconds()
-        let deadline = start + UInt64(seconds * 1e9)
-        var submitted = 0
-        var completed = 0
-        var stop = false
-        submitTimes.withUnsafeMutableBufferPointer { times in
-            while completed < submitted || !stop {
-                while !stop, freeCount > 0, queue.hasFreeSlot {
-                    let slot = freeSlots[freeCount - 1]
-                    let index: UInt64
-                    if workload.isRandom {
-                        random ^= random << 13; random ^= random >> 7; random ^= random << 17
-                        index = random % span
-                    } else {
-                        index = sequential % span
-                        sequential += 1
-                    }
-                    command.startingLBA = index * UInt64(blocksPerIO)
-                    if measureLatency { times[slot] = MonotonicClock.nanoseconds() }
-                    let submission = queue.submit(command, dataIOVA: bufferIOVA + UInt64(slot * ioBytes),
-                                                  dataLength: ioBytes, tag: UInt64(slot))
-                    guard submission == .submitted else {
-                        // A closed queue (controller stopped or lost) or a refused size ends the
-                        // run with the reason; a full queue waits for the next poll.
-                        if submission != .queueFull {
-                            result.failures += 1
-                            if result.firstFailure == nil { result.firstFailure = "submission refused: \(submission)" }
-                            stop = true
-                        }
-                        break
-                    }
-                    freeCount -= 1
-                    submitted += 1
-                    if let ios, submitted >= ios { stop = true }
-                }
-                queue.ringDoorbell()
-                var now: UInt64 = 0
-                completed += queue.poll { completion in
-                    let slot = Int(completion.tag)
-                    freeSlots[freeCount] = slot
-                    freeCount += 1
-                    if !completion.status.isSuccess {
-                        result.failures += 1
-                        if result.firstFailure == nil { result.firstFailure = "\(completion.status)" }
-                    }
-                    if measureLatency {
-                        if now == 0 { now = MonotonicClock.nanoseconds() }
-                        _ = result.latency.record(now &- times[slot])
-                    }
-                }
-                if ios == nil, !stop, submitted % 1024 == 0, MonotonicClock.nanoseconds() >= deadline { stop = true }
-            }
-        }
-        result.elapsedNanoseconds = MonotonicClock.nanoseconds() - start
-        result.ios = completed
-        return result
+extension QueuePair: BenchQueue {
+    @inline(__always) func pollCompletions(_ handler: (UInt64, CompletionStatus) -> Void) -> Int {
+        poll { handler($0.tag, $0.status) }
     }
 }
+
+/// Shared by every job of a run: the stop request (Ctrl-C, or a test).
+final class RunControl: Sendable {
+    let stopRequested = Atomic<Bool>(false)
+    func requestStop() { stopRequested.store(true, ordering: .relaxed) }
+}
+
+/// One job's completed I/Os, published once per poll pass for the progress line.
+final class JobProgress: Sendable {
+    let completed = Atomic<Int>(0)
+}
+
+/// The raw path, fio's engine loop on one queue pair: keep `depth` commands in flight, one
+/// command per I/O, one SQ doorbell per batch, one poll pass per loop.
+///
+/// Clock reads: one per poll pass that completes something (the completions' time, which also
+/// stamps the next batch's submissions and is checked against the deadline), one per idle pass.
+/// The deadline and the stop request are checked once per pass, so no pattern of completion
+/// counts can skip them.
+struct RawJobRunner<Queue: BenchQueue> {
+    let queue: Queue
+    let plan: JobPlan
+    let control: RunControl
+    let progress: JobProgress
+
+    func run(buffer: UnsafeMutableRawPointer, bufferIOVA: UInt64, verifier: Verifier?) -> JobResult {
+        // Reads without --verify, the shape every comparison with fio uses, get a loop whose
+        // direction and verify branches are compiled away.
+        if verifier == nil, plan.readPercent == 100 {
+            return run(ReadsOnly.self, buffer: buffer, bufferIOVA: bufferIOVA, verifier: nil)
+        }
+        return run(AnyShape.self, buffer: buffer, bufferIOVA: bufferIOVA, verifier: verifier)
+    }
+
+    private func run<Shape: LoopShape>(_: Shape.Type, buffer: UnsafeMutableRawPointer, bufferIOVA: UInt64,
+                                       verifier: Verifier?) -> JobResult {
+        var result = JobResult()
+        result.index = plan.index
+        var pattern = IOPattern(plan: plan)
+        let depth = plan.depth
+        let ioBytes = plan.ioBytes
+        let blocksPerIO = plan.blocksPerIO
+        let measure = plan.measureLatency
+        let logging = measure && plan.histogramInterval > 0
+        let clocked = measure || plan.runtimeNanoseconds != nil
+        let checksEveryRead = !plan.workload.writes
+        // The loop is fio's part, not the driver's: raw per-slot arrays keep it lean.
+        let submitTimes = UnsafeMutablePointer<UInt64>.allocate(capacity: depth)
+        let freeSlots = UnsafeMutablePointer<Int>.allocate(capacity: depth)
+        // Latencies go to raw bucket counts (LatencyCounts), drained into histograms at the end.
+        let readLatency = LatencyCounts()
+        let writeLatency = LatencyCounts()
+        let intervalLatency = LatencyCounts()
+        defer {
+            submitTimes.deallocate(); freeSlots.deallocate()
+            readLatency.deallocate(); writeLatency.deallocate(); intervalLatency.deallocate()
+        }
+        for slot in 0..<depth { freeSlots[slot] = depth - 1 - slot }
+        var freeCount = depth
+        var commands = (read: SubmissionQueueEntry.io(.read, nsid: plan.nsid, lba: 0, blocks: blocksPerIO),
+                        write: SubmissionQueueEntry.io(.write, nsid: plan.nsid, lba: 0, blocks: blocksPerIO))
+        var intervalEnd = plan.histogramEpoch &+ plan.histogramInterval
+        let limit = plan.ioLimit ?? .max
+        var submitted = 0
+        var completed = 0
+        // Writes are counted where the write branch is taken anyway, so reads pay nothing.
+        var writesSubmitted = 0
+        var failedWrites = 0
+        var failedReads = 0
+        var doorbells = 0
+        var stop = false
+        let cpuStart = ThreadClock.cpuNanoseconds()
+        var now = MonotonicClock.nanoseconds()
+        result.startNanoseconds = now
+        let deadline = plan.runtimeNanoseconds.map { now &+ $0 } ?? .max
+        while completed < submitted || !stop {
+            if !stop, now >= deadline || control.stopRequested.load(ordering: .relaxed) {
+                stop = true
+                result.interrupted = now < deadline
+            }
+            // No hasFreeSlot check: at most `depth` (<= the queue's capacity) are outstanding, and
+            // submit refuses a full queue by itself.
+            let submittedBefore = submitted
+            while !stop, freeCount > 0 {
+                let slot = freeSlots[freeCount - 1]
+                let unit = pattern.nextUnit()
+                let isWrite = Shape.readsOnly ? false : pattern.nextIsWrite()
+                let lba = plan.firstLBA &+ unit &* UInt64(blocksPerIO)
+                var tag = UInt64(truncatingIfNeeded: slot) | unit << RawTag.unitShift
+                if !Shape.readsOnly, let verifier {
+                    if isWrite { verifier.fill(buffer + slot &* ioBytes, lba: lba, count: blocksPerIO) }
+                    else if checksEveryRead || verifier.wasWritten(unit) { tag |= RawTag.check }
+                }
+                submitTimes[slot] = now
+                let submission: SubmitResult
+                if isWrite {
+                    commands.write.startingLBA = lba
+                    submission = queue.submit(commands.write, dataIOVA: bufferIOVA &+ UInt64(slot &* ioBytes),
+                                              dataLength: ioBytes, tag: tag | RawTag.write)
+                    if submission == .submitted { writesSubmitted += 1 }
+                } else {
+                    commands.read.startingLBA = lba
+                    submission = queue.submit(commands.read, dataIOVA: bufferIOVA &+ UInt64(slot &* ioBytes),
+                                              dataLength: ioBytes, tag: tag)
+                }
+                guard submission == .submitted else {
+                    // A closed queue (controller stopped or lost) or a refused size ends the run
+                    // with the reason; a full queue waits for the next poll.
+                    if submission != .queueFull {
+                        result.fail("submission refused: \(submission)")
+                        stop = true
+                    }
+                    break
+                }
+                freeCount -= 1
+                submitted += 1
+                if submitted >= limit { stop = true }
+            }
+            if submitted != submittedBefore {
+                queue.ringDoorbell()
+                doorbells += 1
+            }
+            var stamped = false
+            let handled = queue.pollCompletions { tag, status in
+                let slot = Int(truncatingIfNeeded: tag & RawTag.slotMask)
+                let isWrite = Shape.readsOnly ? false : tag & RawTag.write != 0
+                freeSlots[freeCount] = slot
+                freeCount += 1
+                guard status.isSuccess else {
+                    stop = true  // fio's default: the first error ends the job (in-flight I/Os still complete)
+                    if isWrite { failedWrites += 1 } else { failedReads += 1 }
+                    result.fail("\(isWrite ? "Write" : "Read") at LBA \(plan.firstLBA + (tag >> RawTag.unitShift) * UInt64(blocksPerIO)): \(status)")
+                    return
+                }
+                if measure {
+                    if !stamped {
+                        now = MonotonicClock.nanoseconds()
+                        stamped = true
+                    }
+                    let latency = now &- submitTimes[slot]
+                    if isWrite { writeLatency.record(latency) } else { readLatency.record(latency) }
+                    if logging { intervalLatency.record(latency) }
+                }
+                if !Shape.readsOnly, let verifier {
+                    let unit = tag >> RawTag.unitShift
+                    if isWrite {
+                        verifier.markWritten(unit)
+                    } else if tag & RawTag.check != 0 {
+                        Self.check(verifier, data: buffer + slot &* ioBytes, lba: plan.firstLBA + unit * UInt64(blocksPerIO),
+                                   blocks: blocksPerIO, into: &result)
+                    }
+                }
+            }
+            if clocked, !stamped { now = MonotonicClock.nanoseconds() }
+            if handled > 0 {
+                completed += handled
+                doorbells += 1
+                progress.completed.store(completed, ordering: .relaxed)
+            }
+            if logging, now >= intervalEnd {
+                var interval = DirectionResult.emptyHistogram()
+                intervalLatency.drain(into: &interval)
+                result.intervals.append((Int((intervalEnd - plan.histogramEpoch) / plan.histogramInterval) - 1, interval))
+                intervalEnd = plan.histogramEpoch &+ ((now - plan.histogramEpoch) / plan.histogramInterval + 1) * plan.histogramInterval
+            }
+        }
+        result.endNanoseconds = MonotonicClock.nanoseconds()
+        // Every submitted command has completed by now (the loop drains them).
+        result.write.ios = writesSubmitted - failedWrites
+        result.read.ios = completed - writesSubmitted - failedReads
+        result.cpuNanoseconds = ThreadClock.cpuNanoseconds() - cpuStart
+        result.doorbellUpdates = doorbells
+        readLatency.drain(into: &result.read.latency)
+        writeLatency.drain(into: &result.write.latency)
+        var interval = DirectionResult.emptyHistogram()
+        intervalLatency.drain(into: &interval)
+        if logging, interval.totalCount > 0 {
+            result.intervals.append((Int((intervalEnd - plan.histogramEpoch) / plan.histogramInterval) - 1, interval))
+        }
+        return result
+    }
+
+    /// Checks one read's blocks and records the first bad LBA.
+    static func check(_ verifier: Verifier, data: UnsafeMutableRawPointer, lba: UInt64, blocks: Int,
+                      into result: inout JobResult) {
+        result.verifiedBlocks += blocks
+        if let bad = verifier.firstMismatch(UnsafeRawPointer(data), lba: lba, count: blocks) {
+            result.mismatch("verify (\(verifier.mode.rawValue)): LBA \(bad) does not hold the data written to it")
+        }
+    }
+}
+
+/// A command's tag: its buffer slot, whether it writes, whether its data is to be checked,
+/// and its unit in the region, so nothing per slot needs storing beyond the submit time.
+enum RawTag {
+    static let slotMask: UInt64 = 0xFFFF
+    static let write: UInt64 = 1 << 16
+    static let check: UInt64 = 1 << 17
+    static let unitShift: UInt64 = 18
+    /// Units above this do not fit the tag (2^46 I/Os: 32 PiB at 512 bytes each).
+    static let maximumUnits: UInt64 = 1 << 46
+}
+
+/// Which branches a raw loop needs, fixed at compile time per specialization.
+protocol LoopShape { static var readsOnly: Bool { get } }
+/// Reads only, nothing verified.
+enum ReadsOnly: LoopShape { static var readsOnly: Bool { true } }
+/// Any workload, with or without --verify.
+enum AnyShape: LoopShape { static var readsOnly: Bool { false } }
