@@ -29,7 +29,7 @@ struct FaultProbe: ParsableCommand {
     func run() throws {
         do {
             print(try probe().text)
-        } catch let error as ScsiToolError {
+        } catch {
             FileHandle.standardError.write(Data("ctrlbench fault-probe: \(error)\n".utf8))
             throw ExitCode(1)
         }
