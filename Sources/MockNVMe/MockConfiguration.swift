@@ -89,6 +89,9 @@ public struct MockConfiguration: Sendable {
     /// `implementedOptionalNVMCommands`. One left out completes with Invalid Command Opcode
     /// (SCT 0h, SC 01h), as on a controller that lacks it.
     public var optionalNVMCommands: OptionalNVMCommands = Self.implementedOptionalNVMCommands
+    /// OACS bit 8: Doorbell Buffer Config (shadow doorbells and EventIdx, admin 7Ch) is offered.
+    /// Off, the command completes with Invalid Command Opcode, as on a controller without it.
+    public var doorbellBufferConfig = true
     /// AERL: Asynchronous Event Requests outstanding at once, 0's based.
     public var aerl: UInt8 = 3
     /// ACL: Abort commands outstanding at once, 0's based; more complete with Abort Command

@@ -217,9 +217,16 @@ public final class MockController: DeviceInterface {
                 storedChunks: state.namespaces.reduce(0) { $0 + $1.storedChunkCount },
                 heldCommands: state.held.count,
                 outstandingAsyncEventRequests: state.asyncEventRequests.count,
-                errorCount: state.errorLog.errorCount)
+                errorCount: state.errorLog.errorCount,
+                mmioDoorbellWrites: state.mmioDoorbellWritesTotal,
+                submissionTailDoorbellWrites: stride(from: 0, to: state.mmioDoorbellWrites.count, by: 2).map { state.mmioDoorbellWrites[$0] },
+                completionHeadDoorbellWrites: stride(from: 1, to: state.mmioDoorbellWrites.count, by: 2).map { state.mmioDoorbellWrites[$0] })
         }
     }
+
+    /// MMIO doorbell writes received since creation, all queues (`MockStatistics.mmioDoorbellWrites`
+    /// without the rest of the snapshot: no allocation, for per-run figures).
+    public var mmioDoorbellWrites: UInt64 { core.withLock { $0.mmioDoorbellWritesTotal } }
 
     /// Reads `count` blocks at `lba` of namespace `nsid` as the media holds them now (cache
     /// first), without going through a queue: for tests that check what was stored. A backing

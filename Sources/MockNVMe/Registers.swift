@@ -10,7 +10,8 @@ import NVMe
 /// - CC.IOSQES/IOCQES are checked when an I/O queue is created (Invalid Field in Command).
 /// - Both normal and abrupt shutdown persist the write cache and report SHST = complete; SHST
 ///   returns to normal at the next CC.EN 0 -> 1.
-/// - Doorbell writes while the controller is not ready are ignored without an event.
+/// - Doorbell writes while the controller is not ready are ignored without an event (but counted
+///   in `MockStatistics`, as every MMIO doorbell write is).
 extension ControllerState {
     /// CC bits a host may write: EN, CSS, MPS, AMS, SHN, IOSQES, IOCQES.
     static let writableCC: UInt32 = 0x00FF_FFF1
@@ -105,6 +106,7 @@ extension ControllerState {
         for index in completionQueues.indices { completionQueues[index] = nil }
         for index in parkedCompletions.indices { parkedCompletions[index].removeAll() }
         queuePages.removeAll()
+        doorbellBuffers = nil
         held.removeAll()
         asyncEventRequests.removeAll()
         pendingEvents.removeAll()
@@ -135,8 +137,11 @@ extension ControllerState {
 
     private mutating func doorbell(_ value: UInt32, _ offset: Int) {
         let relative = offset - ControllerRegister.doorbellBase
-        guard relative % strideBytes == 0, csts.rdy, !csts.cfs else { return }
+        mmioDoorbellWritesTotal &+= 1
+        guard relative % strideBytes == 0 else { return }
         let index = relative / strideBytes
+        if index < mmioDoorbellWrites.count { mmioDoorbellWrites[index] &+= 1 }
+        guard csts.rdy, !csts.cfs else { return }
         let qid = index / 2
         if index % 2 == 0 {
             submissionTail(qid, value)
