@@ -5,6 +5,7 @@ import NVMe
 extension ControllerState {
     mutating func dispatch(_ entry: SubmissionQueueEntry, sqid: Int) {
         var hostile: HostileCompletion?
+        var corruptRead = false
         if !faultRules.isEmpty, let action = triggeredFault(for: entry, sqid: sqid) {
             switch action {
             case .fail(let status):
@@ -14,6 +15,8 @@ extension ControllerState {
                 return
             case .hostile(let kind):
                 hostile = kind
+            case .corruptReadData:
+                corruptRead = true
             }
         }
         // nil is the reserved FUSE 11b (`fuse` would read it as normal).
@@ -28,7 +31,9 @@ extension ControllerState {
             }
         } else {
             switch fuse {
-            case .normal?: disposition = executeIO(entry, sqid: sqid)
+            case .normal?:
+                disposition = executeIO(entry, sqid: sqid)
+                if corruptRead, case .done(let status, _) = disposition, status.isSuccess { corruptDeliveredData(entry) }
             case .first?: return executeFused(entry, sqid: sqid)
             case .second?: disposition = .done(CompletionStatus(.abortedMissingFused), 0)
             case nil: disposition = .done(CompletionStatus(.invalidFieldInCommand, doNotRetry: true), 0)
