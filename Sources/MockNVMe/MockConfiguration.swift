@@ -82,6 +82,11 @@ public struct MockConfiguration: Sendable {
     public var sglSupported = true
     /// Identify Controller VWC bit 0: a volatile write cache is present (and enabled after reset).
     public var volatileWriteCache = true
+    /// Whether a shutdown (CC.SHN, normal or abrupt) makes the volatile write cache durable.
+    /// False models a controller that relies on the host's Flush before shutdown (nothing in
+    /// the spec requires the shutdown to write the cache back): the handshake still completes
+    /// (CSTS.SHST = complete), but a power cut afterwards loses every write not flushed or FUA.
+    public var shutdownPersistsWriteCache = true
     /// FUSES bit 0: fused Compare and Write. Needs Compare in `optionalNVMCommands`: the first
     /// command of the pair is a Compare.
     public var compareAndWrite = true

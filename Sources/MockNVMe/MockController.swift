@@ -191,7 +191,8 @@ public final class MockController: DeviceInterface {
     /// Loses power: what the volatile write cache holds is thrown away, except a seeded random
     /// `survivingFraction` of its blocks (a torn cache), and the controller is left as at power
     /// on (every register reset, no queues, no outstanding commands). Flushed, FUA-written and
-    /// shut-down data always survives; with no cache or the cache disabled every write does.
+    /// shut-down data always survives (shut-down data only while `shutdownPersistsWriteCache`);
+    /// with no cache or the cache disabled every write does.
     public func powerCut(survivingFraction: Double = 0, seed: UInt64 = 0) {
         precondition((0...1).contains(survivingFraction), "powerCut: survivingFraction must be in 0...1")
         core.withLock { $0.losePower(survivingFraction: survivingFraction, seed: seed) }
