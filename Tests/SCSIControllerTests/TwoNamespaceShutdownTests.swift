@@ -52,7 +52,10 @@ import Testing
         try rig.controller.stop()
         #expect(ControllerStatus(rawValue: rig.mock.readRegister32(at: ControllerRegister.csts)).shst == .complete)
         rig.mock.powerCut()
-        for index in 0..<2 { #expect(Self.holds(rig.mock, index, sources[index]), "namespace \(index + 1)") }
+        for index in 0..<2 {
+            let survived = Self.holds(rig.mock, index, sources[index])
+            #expect(survived, "namespace \(index + 1) lost its unflushed writes")
+        }
     }
 
     @Test func deinitFlushesEveryNamespace() throws {
@@ -66,6 +69,9 @@ import Testing
         }
         #expect(ControllerStatus(rawValue: mock.readRegister32(at: ControllerRegister.csts)).shst == .complete)
         mock.powerCut()
-        for index in 0..<2 { #expect(Self.holds(mock, index, sources[index]), "namespace \(index + 1)") }
+        for index in 0..<2 {
+            let survived = Self.holds(mock, index, sources[index])
+            #expect(survived, "namespace \(index + 1) lost its unflushed writes")
+        }
     }
 }
