@@ -31,6 +31,7 @@ struct BenchSettings: Sendable {
     var mockMode: Bench.MockMode = .null
     var mockLatencyMicroseconds = 10
     var mockQueues: Int?
+    var mockCorruptReadLBA: UInt64?
     var mockGeometry = MockGeometry()
 }
 
@@ -52,6 +53,12 @@ struct BenchSession {
                 ? .threaded(latency: .microseconds(s.mockLatencyMicroseconds), outOfOrder: true) : .inline
         }
         deviceName = opened.name
+        if let lba = s.mockCorruptReadLBA {
+            guard let mock = opened.device as? MockController else {
+                throw .usage("--mock-corrupt-reads \(lba): only the mock can corrupt reads; drop it with --device \(opened.name)")
+            }
+            mock.inject(.corruptReadData(.io(.read, lbaRange: lba...lba)))
+        }
         var options = ControllerOptions()
         options.ioQueueCount = s.jobs
         options.ioQueueDepth = (s.iodepth ?? 32) + 1

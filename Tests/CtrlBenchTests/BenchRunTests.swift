@@ -78,6 +78,22 @@ import Testing
         #expect(report.text.contains("LBA 8"))
     }
 
+    /// The corrupting mock (MockNVMe's corruptReadData: each delivered block's first byte
+    /// inverted, media intact): written data read back wrong is caught, with the LBA of the first
+    /// bad block, on every path, and the run exits 2.
+    @Test(arguments: [("raw", "crc32c"), ("raw", "pattern"), ("block", "crc32c"), ("scsi", "pattern")])
+    func verifyCatchesDataCorruptedOnTheWayBack(_ path: String, _ mode: String) throws {
+        let report = try Self.run(["--path", path, "--rw", "write", "--iodepth", "1", "--size", "64k", "--number_ios", "16",
+                                   "--verify", mode, "--mock-corrupt-reads", "40"])
+        #expect(report.group.failures == 0 && report.group.write.ios == 16)
+        #expect(report.group.verifyMismatches == 1, "only the read-back of LBAs 40-47 is corrupted")
+        #expect(report.group.firstMismatch == "verify (\(mode)): LBA 40 does not hold the data written to it")
+        #expect(!report.succeeded)
+        let clean = try Self.run(["--path", path, "--rw", "write", "--iodepth", "1", "--size", "64k", "--number_ios", "16",
+                                  "--verify", mode])
+        #expect(clean.group.verifyMismatches == 0 && clean.group.verifiedBlocks == 16 * 8)
+    }
+
     @Test(arguments: ["crc32c", "pattern"])
     func verifyPassesOnDataTheRunWrote(_ mode: String) throws {
         let report = try Self.run(["--rw", "randrw", "--verify", mode, "--size", "256k", "--number_ios", "2000"])
