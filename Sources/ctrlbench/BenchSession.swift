@@ -42,6 +42,8 @@ struct BenchSession {
     let controller: NVMeController
     let setup: BenchSetup
     let deviceName: String
+    /// The mock, when the run is on one: its MMIO doorbell write count is reported per I/O.
+    let mock: MockController?
 
     init(device: String, settings s: BenchSettings) throws(ScsiToolError) {
         settings = s
@@ -53,6 +55,7 @@ struct BenchSession {
                 ? .threaded(latency: .microseconds(s.mockLatencyMicroseconds), outOfOrder: true) : .inline
         }
         deviceName = opened.name
+        mock = opened.device as? MockController
         if let lba = s.mockCorruptReadLBA {
             guard let mock = opened.device as? MockController else {
                 throw .usage("--mock-corrupt-reads \(lba): only the mock can corrupt reads; drop it with --device \(opened.name)")

@@ -27,6 +27,17 @@ import Testing
         #expect((ours["notes"] as? [String])?.first?.contains("granted 3") == true)
     }
 
+    /// Doorbells per I/O: the inline null mock completes each batch of 32 at its doorbell, so every
+    /// 32 I/Os cost one SQ tail and one CQ head write; the mock counts the MMIO writes it received
+    /// and the loop the updates it asked for, and both say 2/32.
+    @Test func doorbellWritesPerIO() throws {
+        let report = try Self.run(["--rw", "read", "--iodepth", "32", "--number_ios", "3200"])
+        #expect(report.mmioDoorbellWritesPerIO == 2.0 / 32)
+        #expect(BenchReport.doorbellUpdatesPerIO(report.group) == 2.0 / 32)
+        let ours = try #require(try Self.json(report)["ctrlbench"] as? [String: Any])
+        #expect(ours["mmio_doorbell_writes_per_io"] as? Double == 0.0625)
+    }
+
     /// Issue 12, defect 7: a namespace other than the first.
     @Test func theNamespaceIsChosen() throws {
         let report = try Self.run(["--mock-namespaces", "3", "--namespace", "2", "--number_ios", "10"])
