@@ -62,6 +62,12 @@ struct ControllerState {
     var parkedCompletions: [[PendingCompletion]]
     /// Memory page size from CC.MPS while enabled.
     var pageSize = 4096
+    /// Doorbell Buffer Config since the last reset: I/O queues use shadow doorbells.
+    var doorbellBuffers: DoorbellBuffers?
+    /// MMIO writes received per doorbell register (index 2y: SQ y tail, 2y + 1: CQ y head).
+    var mmioDoorbellWrites: [UInt64]
+    /// MMIO writes received at any doorbell offset, including ones beyond the queues.
+    var mmioDoorbellWritesTotal: UInt64 = 0
     /// Bumped at every locked entry point: ring translations are cached for one epoch only.
     var epoch: UInt64 = 0
 
@@ -130,6 +136,7 @@ struct ControllerState {
         submissionQueues = Array(repeating: nil, count: configuration.ioQueueCount + 1)
         completionQueues = Array(repeating: nil, count: configuration.ioQueueCount + 1)
         parkedCompletions = Array(repeating: [], count: configuration.ioQueueCount + 1)
+        mmioDoorbellWrites = Array(repeating: 0, count: 2 * (configuration.ioQueueCount + 1))
         grantedSubmissionQueues = configuration.ioQueueCount
         grantedCompletionQueues = configuration.ioQueueCount
         writeCacheEnabled = configuration.volatileWriteCache

@@ -89,7 +89,18 @@ extension ControllerState {
 
     /// Runs the commands between head and tail of submission queue `qid`. In inline mode it
     /// stops while the completion queue is full and resumes when the host frees slots.
+    /// With shadow doorbells (I/O queues), it reads the shadow tail and head first and, before
+    /// it rests, publishes EventIdx values and looks again (see `ShadowDoorbells.swift`).
     mutating func processSubmissions(_ qid: Int) {
+        guard qid != 0, doorbellBuffers != nil else { return runSubmissions(qid) }
+        repeat {
+            readShadowTail(qid)
+            if let cqid = submissionQueues[qid]?.completionQueueID { readShadowHead(cqid) }
+            runSubmissions(qid)
+        } while isOperational && doorbellBuffers != nil && publishEventIndexes(qid)
+    }
+
+    private mutating func runSubmissions(_ qid: Int) {
         // Queue state is read and written in place (no struct copies): this loop is the inline
         // null device's whole per-command cost.
         while isOperational {

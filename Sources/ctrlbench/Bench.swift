@@ -78,6 +78,9 @@ struct Bench: ParsableCommand {
     var mockBlocks = "2097152"
     @Option(parsing: .unconditional, help: "Mock block size: 512 or 4096.")
     var mockBlockSize = "512"
+    @Option(parsing: .unconditional,
+            help: "Mock fault: Reads that touch this LBA deliver every block with its first byte inverted (for --verify).")
+    var mockCorruptReads: String?
     @Flag(help: "Do not time each I/O.")
     var noLatency = false
 
@@ -133,6 +136,9 @@ struct Bench: ParsableCommand {
         s.mockLatencyMicroseconds = try BenchValues.integer(mockLatencyUs, option: "--mock-latency-us", range: 0...10_000_000)
         s.mockQueues = try mockQueues.map { v throws(ScsiToolError) in
             try BenchValues.integer(v, option: "--mock-queues", range: 1...65535)
+        }
+        s.mockCorruptReadLBA = try mockCorruptReads.map { v throws(ScsiToolError) in
+            UInt64(try BenchValues.integer(v, option: "--mock-corrupt-reads", range: 0...Int(Int64.max)))
         }
         s.mockGeometry = MockGeometry(
             namespaces: try BenchValues.integer(mockNamespaces, option: "--mock-namespaces", range: 1...64),

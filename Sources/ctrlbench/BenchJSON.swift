@@ -22,6 +22,7 @@ extension BenchReport {
         ]
         if let updates = Self.doorbellUpdatesPerIO(group) { ours["doorbell_updates_per_io"] = updates }
         if let verify = s.verify { ours["verify"] = verify.rawValue }
+        if let perIO = mmioDoorbellWritesPerIO { ours["mmio_doorbell_writes_per_io"] = perIO }
         var global: [String: Any] = [
             "rw": s.workload.rawValue, "bs": String(s.ioBytes), "iodepth": String(s.iodepthGranted),
             "numjobs": String(s.queuePairsGranted), "offset": String(s.regionOffset), "size": String(s.regionBytes),

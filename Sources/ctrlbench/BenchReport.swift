@@ -114,6 +114,13 @@ struct BenchReport {
     var setup: BenchSetup
     var jobs: [JobSummary]
     var group: JobSummary
+    /// MMIO doorbell writes the device received while the jobs ran (known on the mock only).
+    var mmioDoorbellWrites: UInt64?
+
+    var mmioDoorbellWritesPerIO: Double? {
+        guard let writes = mmioDoorbellWrites, group.ios > 0 else { return nil }
+        return Double(writes) / Double(group.ios)
+    }
 
     init(setup: BenchSetup, results: [JobResult]) {
         self.setup = setup
@@ -142,6 +149,9 @@ struct BenchReport {
             lines.append("  group (all jobs, wall time from the first submission to the last completion):")
         }
         lines += Self.lines(group, setup: s, indent: jobs.count > 1 ? "    " : "  ")
+        if let perIO = mmioDoorbellWritesPerIO {
+            lines.append(String(format: "  MMIO doorbell writes per I/O (counted by the mock): %.4f", perIO))
+        }
         return lines.joined(separator: "\n")
     }
 

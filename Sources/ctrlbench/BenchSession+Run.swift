@@ -24,15 +24,18 @@ extension BenchSession {
                            runtimeNanoseconds: settings.runtimeNanoseconds,
                            letter: setup.workload.isMixed ? "m" : setup.workload.writes ? "w" : "r") : nil
         let epoch = MonotonicClock.nanoseconds()
+        let doorbellsBefore = mock?.mmioDoorbellWrites
         let session = self
         let results = BenchJobs.run(count: jobs, cpus: settings.cpus, control: control, progress: progress, ticker: ticker) { index in
             session.runJob(index, plan: session.plan(index, epoch: epoch), buffer: buffers[index].buffer, adapter: adapter,
                            control: control, progress: progress[index])
         }
+        let doorbellsDuring = doorbellsBefore.flatMap { before in mock.map { $0.mmioDoorbellWrites - before } }
         do { try controller.stop() } catch {
             FileHandle.standardError.write(Data("ctrlbench bench: flush and shutdown of \(deviceName) failed: \(error)\n".utf8))
         }
-        let report = BenchReport(setup: setup, results: results)
+        var report = BenchReport(setup: setup, results: results)
+        report.mmioDoorbellWrites = doorbellsDuring
         if let path = settings.histogramLog {
             do {
                 try HistogramLog.write(results, to: path, epoch: epoch, intervalNanoseconds: settings.histogramIntervalNanoseconds)

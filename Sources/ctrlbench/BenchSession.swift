@@ -31,6 +31,7 @@ struct BenchSettings: Sendable {
     var mockMode: Bench.MockMode = .null
     var mockLatencyMicroseconds = 10
     var mockQueues: Int?
+    var mockCorruptReadLBA: UInt64?
     var mockGeometry = MockGeometry()
 }
 
@@ -41,6 +42,8 @@ struct BenchSession {
     let controller: NVMeController
     let setup: BenchSetup
     let deviceName: String
+    /// The mock, when the run is on one: its MMIO doorbell write count is reported per I/O.
+    let mock: MockController?
 
     init(device: String, settings s: BenchSettings) throws(ScsiToolError) {
         settings = s
@@ -52,6 +55,13 @@ struct BenchSession {
                 ? .threaded(latency: .microseconds(s.mockLatencyMicroseconds), outOfOrder: true) : .inline
         }
         deviceName = opened.name
+        mock = opened.device as? MockController
+        if let lba = s.mockCorruptReadLBA {
+            guard let mock = opened.device as? MockController else {
+                throw .usage("--mock-corrupt-reads \(lba): only the mock can corrupt reads; drop it with --device \(opened.name)")
+            }
+            mock.inject(.corruptReadData(.io(.read, lbaRange: lba...lba)))
+        }
         var options = ControllerOptions()
         options.ioQueueCount = s.jobs
         options.ioQueueDepth = (s.iodepth ?? 32) + 1
