@@ -176,10 +176,10 @@ struct BenchReport {
             }
         }
         if job.ios > 0 {
-            lines.append(indent + String(format: "  IOPS %@, throughput %@, CPU %.1f ns per I/O",
-                                         scaled(job.read.iops + job.write.iops, unit: ""),
-                                         scaled(job.read.bytesPerSecond + job.write.bytesPerSecond, unit: "B/s"),
-                                         job.cpuNanosecondsPerIO))
+            // One figure per line, "IOPS" first on its line: scripts read it (Tests/VM's iops_of).
+            lines.append(indent + "  IOPS          " + scaled(job.read.iops + job.write.iops, unit: ""))
+            lines.append(indent + "  throughput    " + scaled(job.read.bytesPerSecond + job.write.bytesPerSecond, unit: "B/s"))
+            lines.append(indent + String(format: "  CPU per I/O   %.1f ns", job.cpuNanosecondsPerIO))
         }
         if setup.verify != nil {
             lines.append(indent + "  verify: \(job.verifiedBlocks) blocks checked, \(job.verifyMismatches) mismatched"
