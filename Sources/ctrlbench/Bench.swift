@@ -81,6 +81,7 @@ struct Bench: ParsableCommand {
     @Option(parsing: .unconditional,
             help: "Mock fault: Reads that touch this LBA deliver every block with its first byte inverted (for --verify).")
     var mockCorruptReads: String?
+    @OptionGroup var trace: TraceOptions
     @Flag(help: "Do not time each I/O.")
     var noLatency = false
 
@@ -140,6 +141,7 @@ struct Bench: ParsableCommand {
         s.mockCorruptReadLBA = try mockCorruptReads.map { v throws(ScsiToolError) in
             UInt64(try BenchValues.integer(v, option: "--mock-corrupt-reads", range: 0...Int(Int64.max)))
         }
+        s.trace = try trace.open()
         s.mockGeometry = MockGeometry(
             namespaces: try BenchValues.integer(mockNamespaces, option: "--mock-namespaces", range: 1...64),
             blocks: UInt64(try BenchValues.integer(mockBlocks, option: "--mock-blocks", range: 1...(1 << 40))),

@@ -33,6 +33,8 @@ struct BenchSettings: Sendable {
     var mockQueues: Int?
     var mockCorruptReadLBA: UInt64?
     var mockGeometry = MockGeometry()
+    /// `--trace`: every command written out; nil leaves the device unwrapped (no cost).
+    var trace: CommandTrace?
 }
 
 /// One bench run: the device opened, the controller up, the options checked against what it
@@ -48,16 +50,17 @@ struct BenchSession {
     init(device: String, settings s: BenchSettings) throws(ScsiToolError) {
         settings = s
         let target = try DeviceTarget.parse(device, geometry: s.mockGeometry)
-        let opened = try target.open { configuration in
+        let opened = try target.open(trace: s.trace) { configuration in
             configuration.ioQueueCount = s.mockQueues ?? max(configuration.ioQueueCount, s.jobs)
             configuration.discardData = s.mockMode == .null
             configuration.executionMode = s.mockMode == .threaded
                 ? .threaded(latency: .microseconds(s.mockLatencyMicroseconds), outOfOrder: true) : .inline
         }
         deviceName = opened.name
-        mock = opened.device as? MockController
+        // Under --trace the mock sits inside the tracing wrapper.
+        mock = (opened.device as? MockController) ?? ((opened.device as? TracingDevice)?.base as? MockController)
         if let lba = s.mockCorruptReadLBA {
-            guard let mock = opened.device as? MockController else {
+            guard let mock else {
                 throw .usage("--mock-corrupt-reads \(lba): only the mock can corrupt reads; drop it with --device \(opened.name)")
             }
             mock.inject(.corruptReadData(.io(.read, lbaRange: lba...lba)))
