@@ -54,8 +54,8 @@ struct ControllerState {
     var removed = false
 
     // Queues, indexed by queue identifier (0 = admin).
-    var submissionQueues: [SubmissionQueue?]
-    var completionQueues: [CompletionQueue?]
+    let submissionQueues: QueueSlots<SubmissionQueue>
+    let completionQueues: QueueSlots<CompletionQueue>
     /// Page lists of non-contiguous queues: key 2 * qid for an SQ, 2 * qid + 1 for a CQ.
     var queuePages: [Int: [UInt64]] = [:]
     /// Completions waiting for room, per completion queue.
@@ -133,8 +133,8 @@ struct ControllerState {
         capabilities = cap
         strideBytes = 4 << Int(configuration.doorbellStride)
         if case .inline = configuration.executionMode { inline = true } else { inline = false }
-        submissionQueues = Array(repeating: nil, count: configuration.ioQueueCount + 1)
-        completionQueues = Array(repeating: nil, count: configuration.ioQueueCount + 1)
+        submissionQueues = QueueSlots(count: configuration.ioQueueCount + 1)
+        completionQueues = QueueSlots(count: configuration.ioQueueCount + 1)
         parkedCompletions = Array(repeating: [], count: configuration.ioQueueCount + 1)
         mmioDoorbellWrites = Array(repeating: 0, count: 2 * (configuration.ioQueueCount + 1))
         grantedSubmissionQueues = configuration.ioQueueCount
