@@ -67,6 +67,11 @@ extension ControllerCore {
             result.fail(0, .stopped)
             return result
         }
+        if queue.state.pointee.epoch != epoch.value.load(ordering: .acquiring) {
+            // Reset since this queue last looked: re-create it before submitting, so this request's
+            // commands are not the ones the catch-up drops (what it drops was abandoned earlier).
+            _ = queue.catchUp { _ in }
+        }
         let request = queue.nextRequestNumber()
         var next = 0
         var completed = 0

@@ -38,11 +38,16 @@ final class ControllerCore: @unchecked Sendable {
     /// Read on every request, so an atomic rather than a lock: whether stop() has begun.
     let stoppedFlag = Atomic<Bool>(false)
     let writeCache: SanitizedMutex<Bool>
+    /// The shadow doorbell buffers, when the controller accepted Doorbell Buffer Config at bring-up.
+    let shadowDoorbells: ShadowDoorbells?
 
     /// What the admin lock protects besides the admin queue.
     struct AdminState: Sendable {
         /// I/O queues that exist in the controller now (stop deletes exactly these).
         var createdQueues: Set<UInt16> = []
+        /// Whether the controller took Doorbell Buffer Config since its last reset: queues
+        /// (re-)created now use the shadow doorbells.
+        var shadowDoorbellsActive = false
     }
 
     init(device: any DeviceInterface, options: ControllerOptions) throws {
@@ -66,12 +71,17 @@ final class ControllerCore: @unchecked Sendable {
         queuePairs = parts.queuePairs
         epoch = parts.epoch
         writeCache = SanitizedMutex(parts.writeCacheEnabled)
-        adminLock.withLock { $0.createdQueues = Set(parts.queuePairs.map(\.id)) }
+        shadowDoorbells = parts.shadowDoorbells
+        adminLock.withLock { state in
+            state.createdQueues = Set(parts.queuePairs.map(\.id))
+            state.shadowDoorbellsActive = parts.shadowDoorbells != nil
+        }
         epoch.attach(self)
         logger.info("controller up", metadata: [
             "device": "\(device.name)", "model": "\(identify.modelNumber)", "version": "\(version)",
             "namespaces": "\(namespaces.count)", "ioQueues": "\(queuePairs.count)",
             "pointers": "\(usesSGL ? "SGL" : "PRP")", "maxCommandBytes": "\(maximumCommandBytes)",
+            "shadowDoorbells": "\(shadowDoorbells != nil)",
         ])
     }
 
@@ -87,6 +97,8 @@ final class ControllerCore: @unchecked Sendable {
     var isStopped: Bool { stoppedFlag.load(ordering: .sequentiallyConsistent) }
     /// Controller resets performed by recovery.
     var resetCount: Int { epoch.generation }
+    /// Whether queues (re-)created now use shadow doorbells.
+    var usesShadowDoorbells: Bool { adminLock.withLock { $0.shadowDoorbellsActive } }
 
     /// The namespace with identifier `nsid`.
     func namespace(_ nsid: UInt32) -> Namespace? { namespaces.first { $0.id == nsid } }

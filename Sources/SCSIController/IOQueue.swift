@@ -22,6 +22,8 @@ public final class IOQueue: @unchecked Sendable {
 
     /// Queue identifier.
     public var id: UInt16 { queuePair.id }
+    /// Doorbell register writes made on this queue (see `QueuePair.mmioDoorbellWrites`).
+    public var mmioDoorbellWrites: Int { queuePair.mmioDoorbellWrites }
 }
 
 /// The outcome of a block request: how much moved and, on failure, the first error.

@@ -73,6 +73,9 @@ public final class NVMeController: Sendable {
     public var isStopped: Bool { core.isStopped }
     /// Controller resets performed by recovery.
     public var resetCount: Int { core.resetCount }
+    /// Whether the I/O queues use shadow doorbells now (`ControllerOptions.shadowDoorbells`, and
+    /// the controller accepted Doorbell Buffer Config at bring-up and after its last reset).
+    public var usesShadowDoorbells: Bool { core.usesShadowDoorbells }
 
     /// The namespace with identifier `nsid`.
     public func namespace(_ nsid: UInt32) -> Namespace? { core.namespace(nsid) }

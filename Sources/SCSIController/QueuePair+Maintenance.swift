@@ -18,7 +18,7 @@ extension QueuePair {
     @usableFromInline func rejectSQHead(_ reported: UInt16) {
         let s = state.pointee
         recordHostile("SQ head \(reported) is outside the entries the controller was given "
-            + "(head \(s.sqHead) to tail \(s.announcedTail), queue size \(depth))")
+            + "(head \(s.sqHead) to tail \(submissionDoorbell.pointee.last), queue size \(depth))")
     }
 
     func recordHostile(_ detail: String) {
@@ -83,7 +83,13 @@ extension QueuePair {
         }
         let epochSeen = state.pointee.epoch
         let hostile = state.pointee.hostileCompletions
-        state.pointee = RingState(freeTail: UInt32(trackerCount), hostileCompletions: hostile, epoch: epochSeen)
+        let mmioWrites = state.pointee.mmioDoorbellWrites
+        state.pointee = RingState(freeTail: UInt32(trackerCount), hostileCompletions: hostile,
+                                  mmioDoorbellWrites: mmioWrites, epoch: epochSeen)
+        for bell in [submissionDoorbell, completionDoorbell] {
+            bell.pointee.last = 0
+            bell.pointee.syncSlots()
+        }
     }
 
     /// Outstanding commands submitted (or last aborted) before `deadline`, in monotonic nanoseconds.

@@ -24,8 +24,9 @@ public final class QueuePair: @unchecked Sendable {
     @usableFromInline let generationStride: UInt16
     @usableFromInline let device: any DeviceInterface
     @usableFromInline let epoch: ControllerEpoch
-    @usableFromInline let sqDoorbell: Int
-    @usableFromInline let cqDoorbell: Int
+    /// The SQ tail doorbell, then the CQ head doorbell (one allocation of two).
+    @usableFromInline let submissionDoorbell: UnsafeMutablePointer<Doorbell>
+    @usableFromInline var completionDoorbell: UnsafeMutablePointer<Doorbell> { submissionDoorbell + 1 }
     let submissionRing: DMABuffer
     let completionRing: DMABuffer
     let listPages: DMABuffer?
@@ -53,6 +54,10 @@ public final class QueuePair: @unchecked Sendable {
     public var outstanding: Int { state.pointee.outstanding }
     /// Whether another command can be submitted now.
     @inlinable public var hasFreeSlot: Bool { state.pointee.freeTail != state.pointee.freeHead && !sqFull }
+    /// Doorbell register (MMIO) writes this queue has made, counted by its owner thread: one per
+    /// announced batch and one per poll pass that consumed completions, fewer with shadow
+    /// doorbells (see `usesShadowDoorbells`). Read it on the owner thread.
+    public var mmioDoorbellWrites: Int { state.pointee.mmioDoorbellWrites }
     /// Invalid completions seen (unknown or stale command id, SQ head outside its window).
     public var hostileCompletionCount: Int { state.pointee.hostileCompletions }
     /// Whether no command may be submitted any more (see `closeReason`).
@@ -77,8 +82,11 @@ public final class QueuePair: @unchecked Sendable {
         let indexBits = Int.bitWidth - trackerCount.leadingZeroBitCount
         indexMask = UInt16(truncatingIfNeeded: (1 << indexBits) - 1)
         generationStride = indexBits >= 16 ? 0 : UInt16(1 << indexBits)
-        sqDoorbell = ControllerRegister.submissionTailDoorbell(queueID: Int(id), stride: doorbellStride)
-        cqDoorbell = ControllerRegister.completionHeadDoorbell(queueID: Int(id), stride: doorbellStride)
+        submissionDoorbell = .allocate(capacity: 2)
+        submissionDoorbell.initialize(to: Doorbell(
+            offset: ControllerRegister.submissionTailDoorbell(queueID: Int(id), stride: doorbellStride), device: device))
+        (submissionDoorbell + 1).initialize(to: Doorbell(
+            offset: ControllerRegister.completionHeadDoorbell(queueID: Int(id), stride: doorbellStride), device: device))
         let listPagesPerTracker = useSGL ? 0 : DataPointerEncoder.listPagesNeeded(maximumBytes: maximumCommandBytes, pageSize: pageSize)
         do {
             submissionRing = try mapper.allocate(length: depth * SubmissionQueueEntry.size, access: .deviceReads)
@@ -112,6 +120,8 @@ public final class QueuePair: @unchecked Sendable {
         freeList.deallocate()
         state.deinitialize(count: 1)
         state.deallocate()
+        submissionDoorbell.deinitialize(count: 2)
+        submissionDoorbell.deallocate()
     }
 
     @inlinable var sqFull: Bool {
@@ -159,16 +169,16 @@ public final class QueuePair: @unchecked Sendable {
         return .submitted
     }
 
-    /// Tells the controller about every command submitted since the last call: one doorbell write
-    /// per batch, after a store fence so the entries are visible first. After a controller reset
+    /// Tells the controller about every command submitted since the last call: one doorbell per
+    /// batch, after a store fence so the entries are visible first (with shadow doorbells, the
+    /// register itself only when the controller's EventIdx asks for it). After a controller reset
     /// it writes nothing: the next `poll` reports those commands dropped.
     @inlinable public func ringDoorbell() {
         let s = state
         guard s.pointee.unannounced > 0, epoch.value.load(ordering: .acquiring) == s.pointee.epoch else { return }
         s.pointee.unannounced = 0
-        s.pointee.announcedTail = s.pointee.sqTail
         cvfio_store_fence()
-        device.writeRegister32(UInt32(s.pointee.sqTail), at: sqDoorbell)
+        ring(submissionDoorbell, s.pointee.sqTail)
     }
 
     /// Consumes every completion the controller has posted, calling `handler` for each, and
@@ -224,7 +234,7 @@ public final class QueuePair: @unchecked Sendable {
             // The entries were read (acquire loads) before this point; the fence orders the
             // doorbell after this pass's stores too, as for the SQ doorbell.
             cvfio_store_fence()
-            device.writeRegister32(UInt32(s.pointee.cqHead), at: cqDoorbell)
+            ring(completionDoorbell, s.pointee.cqHead)
         }
         return handled
     }
@@ -236,7 +246,7 @@ public final class QueuePair: @unchecked Sendable {
     func acceptSQHead(_ reported: UInt16) {
         let s = state
         let head = Int(s.pointee.sqHead)
-        let tail = Int(s.pointee.announcedTail)
+        let tail = Int(submissionDoorbell.pointee.last)
         let value = Int(reported)
         let advance = value >= head ? value - head : value + depth - head
         let window = tail >= head ? tail - head : tail + depth - head

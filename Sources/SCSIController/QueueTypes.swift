@@ -66,8 +66,6 @@ public enum SubmitResult: Sendable, Equatable {
 /// class-property exclusivity checks. Only the queue pair's owner thread touches it.
 @usableFromInline struct RingState {
     @usableFromInline var sqTail: UInt16 = 0
-    /// The tail the controller was last told about (SQ doorbell): it cannot have fetched beyond it.
-    @usableFromInline var announcedTail: UInt16 = 0
     /// Last SQ head the controller reported: entries between it and the tail are still the controller's.
     @usableFromInline var sqHead: UInt16 = 0
     @usableFromInline var cqHead: UInt16 = 0
@@ -83,6 +81,8 @@ public enum SubmitResult: Sendable, Equatable {
     @usableFromInline var freeTail: UInt32 = 0
     @usableFromInline var batchTime: UInt64 = 0
     @usableFromInline var hostileCompletions = 0
+    /// Doorbell register writes made (see `QueuePair.mmioDoorbellWrites`).
+    @usableFromInline var mmioDoorbellWrites = 0
     /// Trackers free now.
     @inlinable var freeCount: Int { Int(freeTail &- freeHead) }
     /// The controller epoch (`ControllerEpoch.value`) the queue's rings belong to.

@@ -70,6 +70,7 @@ extension ControllerCore {
             let current = epoch.value.load(ordering: .acquiring)
             guard current & 1 == 0 else { throw .stopped }
             if !state.createdQueues.contains(pair.id) {
+                pair.useShadowDoorbells(state.shadowDoorbellsActive ? shadowDoorbells : nil)
                 try BringUp.createIOQueue(pair, admin: admin)
                 state.createdQueues.insert(pair.id)
             }
@@ -77,7 +78,8 @@ extension ControllerCore {
         }
     }
 
-    /// Disable, admin queue from scratch, enable, Number of Queues, write cache state; then
+    /// Disable, admin queue from scratch, enable, Number of Queues, Doorbell Buffer Config (the
+    /// controller forgot it), write cache state; then
     /// publish the new generation. A failure leaves the controller stopped. Caller holds the admin lock.
     func resetLocked(reason: String, _ state: inout AdminState) {
         logger.warning("resetting controller", metadata: ["device": "\(device.name)", "reason": "\(reason)"])
@@ -94,6 +96,9 @@ extension ControllerCore {
                                                            completionQueueCount: queuePairs.count)
             }
             try admin.run(request, name: "Set Features (Number of Queues)")
+            if let shadowDoorbells {
+                state.shadowDoorbellsActive = try BringUp.configureShadowDoorbells(shadowDoorbells, admin: admin, logger: logger)
+            }
             if identify.volatileWriteCachePresent {
                 try admin.run(.setFeatures(.volatileWriteCache, value: enabledCache ? 1 : 0),
                               name: "Set Features (Volatile Write Cache)")
