@@ -145,9 +145,9 @@ extension IOQueue {
         guard bytes <= controller.maximumCommandBytes, blocks <= CommandLimits.blocksPerCommand.upperBound else {
             return refused("Compare and Write of \(bytes) bytes exceeds one command (\(controller.maximumCommandBytes) bytes); fused commands cannot be split", bytes: bytes)
         }
-        let result = controller.drive(FusedCompareAndWritePlan(nsid: nsid, lba: lba, blocks: blocks, bytes: bytes,
-                                                               compareIOVA: compareIOVA, writeIOVA: writeIOVA, fua: fua),
-                                      on: queuePair)
+        let result = queuePair.run(FusedCompareAndWritePlan(nsid: nsid, lba: lba, blocks: blocks, bytes: bytes,
+                                                            compareIOVA: compareIOVA, writeIOVA: writeIOVA, fua: fua),
+                                   watchedBy: controller)
         return BlockOutcome(requestedBytes: bytes, bytesTransferred: result.error == nil ? bytes : 0, commands: 2,
                             error: result.error, status: result.status)
     }

@@ -30,10 +30,10 @@ struct BringUp {
 
     init(device: any DeviceInterface, options: ControllerOptions) throws {
         try DeviceValidation.check(options)
-        let cap = ControllerCapabilities(rawValue: device.readRegister64(at: ControllerRegister.cap))
+        let cap = device.capabilities
         self.cap = cap
         guard cap.rawValue != .max else { throw ControllerError.deviceGone(during: "reading CAP") }
-        version = ControllerVersion(rawValue: device.readRegister32(at: ControllerRegister.vs))
+        version = device.version
         guard cap.supportsNVMCommandSet else {
             throw ControllerError.unsupported("CAP.CSS does not include the NVM command set (CAP=\(hex(cap.rawValue)))")
         }
@@ -179,9 +179,7 @@ struct BringUp {
         let attributes = try ControllerError.encoding { () throws(CommandFieldError) in
             try AdminQueueAttributes(submissionEntryCount: queue.depth, completionEntryCount: queue.depth)
         }
-        device.writeRegister32(attributes.rawValue, at: ControllerRegister.aqa)
-        device.writeRegister64(queue.submissionRingIOVA, at: ControllerRegister.asq)
-        device.writeRegister64(queue.completionRingIOVA, at: ControllerRegister.acq)
+        device.programAdminQueue(attributes, submissionRing: queue.submissionRingIOVA, completionRing: queue.completionRingIOVA)
     }
 
     static func enable(device: any DeviceInterface, pageSize: Int) {
@@ -192,7 +190,7 @@ struct BringUp {
         cc.iosqes = 6
         cc.iocqes = 4
         cc.en = true
-        device.writeRegister32(cc.rawValue, at: ControllerRegister.cc)
+        device.configuration = cc
     }
 
     /// Creates the completion queue, then the submission queue bound to it; when the submission

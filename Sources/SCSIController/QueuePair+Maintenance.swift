@@ -45,7 +45,7 @@ extension QueuePair {
             trackers[index].inUse = false
             dropped += 1
             handler(Completion(tag: trackers[index].tag, status: CompletionStatus(.abortedSQDeletion), dw0: 0,
-                               commandID: trackers[index].commandID, opcode: trackers[index].opcode,
+                               commandID: trackers[index].commandID,
                                droppedBy: stopped ? .controllerStopped : .controllerReset))
         }
         state.pointee.outstanding = 0
@@ -67,7 +67,6 @@ extension QueuePair {
 
     /// No further submissions: `submit` returns `.closed` until a later reset re-creates the queue.
     func close(because reason: ControllerError, epoch observed: Int) {
-        state.pointee.closed = true
         state.pointee.freeTail = state.pointee.freeHead
         state.pointee.epoch = observed
         closeReason = reason
@@ -97,8 +96,7 @@ extension QueuePair {
         var result: [ExpiredCommand] = []
         for index in 0..<trackerCount where trackers[index].inUse && trackers[index].submittedAt < deadline {
             let tracker = trackers[index]
-            result.append(ExpiredCommand(commandID: tracker.commandID, tag: tracker.tag, opcode: tracker.opcode,
-                                         lba: tracker.lba, aborted: tracker.aborted))
+            result.append(ExpiredCommand(commandID: tracker.commandID, tag: tracker.tag, aborted: tracker.aborted))
         }
         return result
     }
@@ -116,8 +114,6 @@ extension QueuePair {
 struct ExpiredCommand {
     var commandID: UInt16
     var tag: UInt64
-    var opcode: UInt8
-    var lba: UInt64
     var aborted: Bool
 }
 
@@ -149,7 +145,7 @@ extension QueuePair {
     /// What the queue looks like to a loop that cannot move, for the no-progress error.
     var stallDescription: String {
         let s = state.pointee
-        let reason = s.closed ? "the queue is closed"
+        let reason = isClosed ? "the queue is closed"
             : sqFull ? "the submission queue looks full (SQ head \(s.sqHead), tail \(s.sqTail))"
             : "no completion arrived"
         return "\(reason); \(s.outstanding) command(s) outstanding, \(s.freeCount) tracker(s) free"

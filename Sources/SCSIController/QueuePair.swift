@@ -61,7 +61,7 @@ public final class QueuePair: @unchecked Sendable {
     /// Invalid completions seen (unknown or stale command id, SQ head outside its window).
     public var hostileCompletionCount: Int { state.pointee.hostileCompletions }
     /// Whether no command may be submitted any more (see `closeReason`).
-    public var isClosed: Bool { state.pointee.closed }
+    public var isClosed: Bool { closeReason != nil }
     /// IOVA of the submission ring (for Create I/O Submission Queue / ASQ).
     public var submissionRingIOVA: UInt64 { submissionRing.iova }
     /// IOVA of the completion ring (for Create I/O Completion Queue / ACQ).
@@ -137,15 +137,13 @@ public final class QueuePair: @unchecked Sendable {
         let s = state
         // One unsigned compare refuses negative lengths too.
         guard UInt(bitPattern: dataLength) <= UInt(bitPattern: maximumDataLength) else { return .transferTooLarge }
-        guard s.pointee.freeTail != s.pointee.freeHead, !sqFull else { return s.pointee.closed ? .closed : .queueFull }
+        guard s.pointee.freeTail != s.pointee.freeHead, !sqFull else { return isClosed ? .closed : .queueFull }
         let index = Int(freeList[Int(s.pointee.freeHead & freeListMask)])
         s.pointee.freeHead &+= 1
         let tracker = trackers + index
         let cid = tracker.pointee.commandID &+ generationStride
         tracker.pointee.commandID = cid
         tracker.pointee.tag = tag
-        tracker.pointee.opcode = command.opcode
-        tracker.pointee.lba = command.startingLBA
         tracker.pointee.inUse = true
         tracker.pointee.aborted = false
         if s.pointee.unannounced == 0 { s.pointee.batchTime = MonotonicClock.nanoseconds() }
@@ -225,8 +223,7 @@ public final class QueuePair: @unchecked Sendable {
             s.pointee.outstanding &-= 1
             handled &+= 1
             handler(Completion(tag: tracker.pointee.tag, status: CompletionStatus(rawValue: statusWord >> 1),
-                               dw0: UInt32(littleEndian: completion.dw0), commandID: cid,
-                               opcode: tracker.pointee.opcode))
+                               dw0: UInt32(littleEndian: completion.dw0), commandID: cid))
         }
         if consumed > 0 {
             // Heads only move forward, so the last one of the pass is the one that counts.

@@ -12,19 +12,15 @@ public struct Completion: Sendable {
     /// The command identifier the command carried: tracker index in the low bits, the tracker's
     /// reuse generation above them, so a late completion for an earlier use of the tracker is told apart.
     public var commandID: UInt16
-    /// The opcode of the completed command, for messages.
-    public var opcode: UInt8
     /// Nil when the controller posted this completion; otherwise why the driver ended the command
     /// without one (the controller was reset or stopped while it was outstanding).
     public var droppedBy: CommandDrop?
 
-    @inlinable init(tag: UInt64, status: CompletionStatus, dw0: UInt32, commandID: UInt16, opcode: UInt8,
-                    droppedBy: CommandDrop? = nil) {
+    @inlinable init(tag: UInt64, status: CompletionStatus, dw0: UInt32, commandID: UInt16, droppedBy: CommandDrop? = nil) {
         self.tag = tag
         self.status = status
         self.dw0 = dw0
         self.commandID = commandID
-        self.opcode = opcode
         self.droppedBy = droppedBy
     }
 }
@@ -54,10 +50,8 @@ public enum SubmitResult: Sendable, Equatable {
 @usableFromInline struct Tracker {
     @usableFromInline var tag: UInt64 = 0
     @usableFromInline var submittedAt: UInt64 = 0
-    @usableFromInline var lba: UInt64 = 0
     /// The identifier of the current (or last) command: index | generation << indexBits.
     @usableFromInline var commandID: UInt16 = 0
-    @usableFromInline var opcode: UInt8 = 0
     @usableFromInline var inUse = false
     @usableFromInline var aborted = false
 }
@@ -70,8 +64,6 @@ public enum SubmitResult: Sendable, Equatable {
     @usableFromInline var sqHead: UInt16 = 0
     @usableFromInline var cqHead: UInt16 = 0
     @usableFromInline var phase = true
-    /// No command may be submitted (controller stopped, or recovery could not re-create the queue).
-    @usableFromInline var closed = false
     @usableFromInline var unannounced = 0
     @usableFromInline var outstanding = 0
     /// Free trackers form a FIFO ring in `freeList` (a power-of-two size, so wrapping is a mask):

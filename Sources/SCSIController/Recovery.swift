@@ -111,4 +111,70 @@ extension ControllerCore {
             epoch.publishStopped()
         }
     }
+
+    /// What the loop does after a check.
+    enum WatchVerdict { case keepWaiting, abandon }
+
+    /// The checks made while a request waits: stopped, device gone or not ready (the request ends
+    /// at once), CSTS.CFS (reset), expired deadlines (Abort, then reset) and no progress at all
+    /// for longer than the command timeout (reset). After a reset the loop keeps polling: the
+    /// queue's catch-up hands every outstanding command back as dropped.
+    func watch<Plan: CommandPlan>(_ queue: QueuePair, plan: Plan, request: UInt32, whileStopping: Bool,
+                                          watchdog: inout Watchdog, timeouts: inout TimeoutRecord,
+                                          result: inout PlanResult) -> WatchVerdict {
+        if !whileStopping && isStopped {
+            result.fail(-1, .stopped)
+            return .abandon
+        }
+        let seenEpoch = queue.state.pointee.epoch
+        do {
+            try RegisterWaits.checkAlive(device: device, during: plan.name)
+        } catch {
+            switch error {
+            case .controllerFatal:
+                // Whoever resets first reports the fatal status; the others' commands come back
+                // dropped by that reset at their next poll.
+                if recover(reason: "\(error)", seenEpoch: seenEpoch) { result.fail(-1, error) }
+                watchdog.noteProgress()
+                return .keepWaiting
+            case .controllerNotReady where changed(since: seenEpoch):
+                return .keepWaiting  // another thread was resetting it; the next poll catches up
+            default:
+                result.fail(-1, error)
+                return .abandon
+            }
+        }
+        let now = MonotonicClock.nanoseconds()
+        let milliseconds = options.commandTimeoutMilliseconds
+        let expired = now > watchdog.limitNanoseconds ? queue.expired(before: now - watchdog.limitNanoseconds) : []
+        for stuck in expired {
+            let ours = RequestTag.index(of: stuck.tag, request: request)
+            switch abortOrReset(stuck, on: queue, seenEpoch: seenEpoch, at: now) {
+            case .abortSent:
+                if let ours {
+                    timeouts.note(ours, .commandTimedOut(command: plan.name, queueID: queue.id, commandID: stuck.commandID,
+                                                         milliseconds: milliseconds, recovery: "it was aborted with NVMe Abort"))
+                }
+                watchdog.noteProgress()
+            case .reset(let why):
+                if let ours {
+                    timeouts.note(ours, .commandTimedOut(command: plan.name, queueID: queue.id, commandID: stuck.commandID,
+                                                         milliseconds: milliseconds,
+                                                         recovery: "\(why), so the controller was reset and its queues re-created"))
+                }
+                watchdog.noteProgress()
+                return .keepWaiting
+            case .alreadyReset:
+                return .keepWaiting
+            }
+        }
+        if watchdog.exceeded(now: now) {
+            let detail = queue.stallDescription
+            if recover(reason: "\(plan.name) on queue \(queue.id) made no progress: \(detail)", seenEpoch: seenEpoch) {
+                result.fail(-1, .noProgress(command: plan.name, queueID: queue.id, milliseconds: milliseconds, detail: detail))
+            }
+            watchdog.noteProgress()
+        }
+        return .keepWaiting
+    }
 }
