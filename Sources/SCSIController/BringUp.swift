@@ -28,7 +28,7 @@ struct BringUp {
     /// DMA memory the controller may reach once enabled: kept alive until it is disabled again.
     private final class ReachableMemory { var objects: [AnyObject] = [] }
 
-    init(device: any DeviceInterface, options: ControllerOptions) throws {
+    init(device: any DeviceInterface, options: ControllerOptions) throws(ControllerError) {
         try DeviceValidation.check(options)
         let cap = device.capabilities
         self.cap = cap
@@ -63,7 +63,7 @@ struct BringUp {
         try Self.programAdminQueue(adminQueue, device: device)
         Self.enable(device: device, pageSize: pageSize)
         // From here the controller may write our rings: any failure disables it before the memory goes.
-        do {
+        do throws(ControllerError) {
             try RegisterWaits.waitReady(true, device: device, cap: cap)
             let rawIdentify = try admin.runReturningData(.identify(.controller), name: "Identify Controller")
             identify = rawIdentify.withUnsafeBytes { IdentifyController(bytes: $0) }
@@ -131,7 +131,7 @@ struct BringUp {
     private static func createIOQueues(device: any DeviceInterface, cap: ControllerCapabilities, options: ControllerOptions,
                                        identify: IdentifyController, admin: AdminChannel, epoch: ControllerEpoch,
                                        mapper: DMAMapper, pageSize: Int, maximumCommandBytes: Int, useSGL: Bool,
-                                       reachable: ReachableMemory) throws -> ([QueuePair], ShadowDoorbells?) {
+                                       reachable: ReachableMemory) throws(ControllerError) -> ([QueuePair], ShadowDoorbells?) {
         let asked = options.ioQueueCount
         let request = try ControllerError.encoding { () throws(CommandFieldError) in
             try SubmissionQueueEntry.setNumberOfQueues(submissionQueueCount: asked, completionQueueCount: asked)

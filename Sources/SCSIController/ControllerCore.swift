@@ -50,7 +50,7 @@ final class ControllerCore: @unchecked Sendable {
         var shadowDoorbellsActive = false
     }
 
-    init(device: any DeviceInterface, options: ControllerOptions) throws {
+    init(device: any DeviceInterface, options: ControllerOptions) throws(ControllerError) {
         let parts = try BringUp(device: device, options: options)
         self.device = device
         self.options = options

@@ -42,6 +42,14 @@ public struct BlockOutcome: Sendable {
     public var residual: Int { requestedBytes - bytesTransferred }
     /// Whether every piece succeeded.
     public var succeeded: Bool { error == nil }
+
+    /// The bytes moved when every piece succeeded; otherwise throws the first error (the outcome
+    /// still says how much moved before it). For callers that treat a partial transfer as a failure.
+    @discardableResult
+    public func get() throws(ControllerError) -> Int {
+        if let error { throw error }
+        return bytesTransferred
+    }
 }
 
 /// One command, waited for like any request (Flush, Dataset Management).

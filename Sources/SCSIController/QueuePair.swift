@@ -132,7 +132,7 @@ public final class QueuePair: @unchecked Sendable {
     /// Places a command in the next SQ slot with a fresh command identifier and the data pointer
     /// for [dataIOVA, dataIOVA + dataLength). Anything but `.submitted` changes nothing.
     /// The controller sees it at the next `ringDoorbell()`.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func submit(_ command: SubmissionQueueEntry, dataIOVA: UInt64 = 0, dataLength: Int = 0, tag: UInt64) -> SubmitResult {
         let s = state
         // One unsigned compare refuses negative lengths too.
@@ -257,7 +257,9 @@ public final class QueuePair: @unchecked Sendable {
 
 /// A monotonic clock in nanoseconds, read once per submitted batch.
 public enum MonotonicClock {
-    @inlinable public static func nanoseconds() -> UInt64 {
+    /// Not inlined on purpose: its `timespec` local would give every caller (`submit`) a stack
+    /// protector, paid on every command rather than once per batch.
+    @inline(never) public static func nanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)
