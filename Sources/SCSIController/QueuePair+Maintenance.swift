@@ -58,7 +58,7 @@ extension QueuePair {
         state.pointee.epoch = observed
         do {
             state.pointee.epoch = try reconnect(self)
-            closeReason = nil
+            state.pointee.closeReason = nil
         } catch {
             close(because: error, epoch: observed)
         }
@@ -69,7 +69,7 @@ extension QueuePair {
     func close(because reason: ControllerError, epoch observed: Int) {
         state.pointee.freeTail = state.pointee.freeHead
         state.pointee.epoch = observed
-        closeReason = reason
+        state.pointee.closeReason = reason
     }
 
     /// Returns the rings to their just-created state with every tracker free, keeping each

@@ -44,7 +44,7 @@ public final class QueuePair: @unchecked Sendable {
     /// Anomalies the controller produced on this queue, newest last (bounded); read outside the hot path.
     public internal(set) var anomalies: [ControllerError] = []
     /// Why the queue is closed, when it is.
-    public internal(set) var closeReason: ControllerError?
+    public var closeReason: ControllerError? { state.pointee.closeReason }
     /// Held by the thread running a request on this queue (see `claim()`).
     let ownerClaim = Atomic<Bool>(false)
 
@@ -61,7 +61,7 @@ public final class QueuePair: @unchecked Sendable {
     /// Invalid completions seen (unknown or stale command id, SQ head outside its window).
     public var hostileCompletionCount: Int { state.pointee.hostileCompletions }
     /// Whether no command may be submitted any more (see `closeReason`).
-    public var isClosed: Bool { closeReason != nil }
+    public var isClosed: Bool { state.pointee.closeReason != nil }
     /// IOVA of the submission ring (for Create I/O Submission Queue / ASQ).
     public var submissionRingIOVA: UInt64 { submissionRing.iova }
     /// IOVA of the completion ring (for Create I/O Completion Queue / ACQ).

@@ -81,4 +81,6 @@ public enum SubmitResult: Sendable, Equatable {
     @usableFromInline var epoch = 0
     /// Numbers the requests run on this queue; a command's tag carries its request's number.
     @usableFromInline var requestNumber: UInt32 = 0
+    /// Why the queue is closed (stopped, or recovery could not re-create it); nil while it is open.
+    @usableFromInline var closeReason: ControllerError?
 }
