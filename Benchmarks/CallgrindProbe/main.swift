@@ -64,7 +64,7 @@ case "block-read":
     }
 case "scsi-read10":
     let adapter = SCSIHostAdapter(controller: controller)
-    var task = SCSITask(lun: 0, cdb: [0x28, 0, 0, 0, 0, 0, 0, 0, UInt8(blocks >> 8), UInt8(blocks & 0xFF)], buffer: buffer,
+    var task = SCSITask(lun: 0, cdb: [0x28, 0, 0, 0, 0, 0, 0, UInt8(blocks >> 8), UInt8(blocks & 0xFF), 0], buffer: buffer,
                         transferLength: bytes, direction: .fromDevice)
     _ = adapter.process(SCSITask(cdb: [0x00, 0, 0, 0, 0, 0]), on: ioQueue)  // the power-on unit attention
     for index in 0..<ios {

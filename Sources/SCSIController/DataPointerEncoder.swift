@@ -16,6 +16,8 @@ public enum DataPointerMode: Sendable, Equatable {
     /// Memory page size the controller was configured with (CC.MPS).
     @usableFromInline let pageSize: Int
     @usableFromInline let pageMask: UInt64
+    /// log2 of `pageSize` (a power of two).
+    @usableFromInline let pageShift: Int
     /// PRP entries that fit in one list page.
     @usableFromInline let entriesPerListPage: Int
     @usableFromInline let useSGL: Bool
@@ -23,6 +25,7 @@ public enum DataPointerMode: Sendable, Equatable {
     init(pageSize: Int, useSGL: Bool) {
         self.pageSize = pageSize
         self.pageMask = UInt64(pageSize - 1)
+        self.pageShift = pageSize.trailingZeroBitCount
         self.entriesPerListPage = pageSize / 8
         self.useSGL = useSGL
     }
@@ -51,19 +54,21 @@ public enum DataPointerMode: Sendable, Equatable {
         }
         entry.psdt = .prp
         entry.dptr1 = iova
-        let firstPageBytes = pageSize - Int(iova & pageMask)
+        // Lengths are at most the queue's maximum command size and offsets below a page:
+        // wrapping arithmetic drops only overflow traps that cannot fire.
+        let firstPageBytes = pageSize &- Int(truncatingIfNeeded: iova & pageMask)
         if length <= firstPageBytes {
             entry.dptr2 = 0
             return
         }
-        let secondPage = iova + UInt64(firstPageBytes)
-        let remaining = length - firstPageBytes
+        let secondPage = iova &+ UInt64(truncatingIfNeeded: firstPageBytes)
+        let remaining = length &- firstPageBytes
         if remaining <= pageSize {
             entry.dptr2 = secondPage
             return
         }
         entry.dptr2 = listIOVA
-        writeList(firstPage: secondPage, pages: (remaining + pageSize - 1) / pageSize, listIOVA: listIOVA, listHost: listHost)
+        writeList(firstPage: secondPage, pages: (remaining &+ pageSize &- 1) >> pageShift, listIOVA: listIOVA, listHost: listHost)
     }
 
     /// Writes `pages` page addresses into the list: a list page at a time, each but the last

@@ -48,7 +48,6 @@ extension QueuePair {
                                commandID: trackers[index].commandID,
                                droppedBy: stopped ? .controllerStopped : .controllerReset))
         }
-        state.pointee.outstanding = 0
         state.pointee.unannounced = 0
         if stopped {
             close(because: .stopped, epoch: observed)
@@ -148,6 +147,6 @@ extension QueuePair {
         let reason = isClosed ? "the queue is closed"
             : sqFull ? "the submission queue looks full (SQ head \(s.sqHead), tail \(s.sqTail))"
             : "no completion arrived"
-        return "\(reason); \(s.outstanding) command(s) outstanding, \(s.freeCount) tracker(s) free"
+        return "\(reason); \(outstanding) command(s) outstanding, \(s.freeCount) tracker(s) free"
     }
 }

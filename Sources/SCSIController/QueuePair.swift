@@ -51,7 +51,7 @@ public final class QueuePair: @unchecked Sendable {
     /// Most commands that can be outstanding at once.
     public var capacity: Int { trackerCount }
     /// Commands submitted and not yet completed.
-    public var outstanding: Int { state.pointee.outstanding }
+    public var outstanding: Int { isClosed ? 0 : trackerCount - state.pointee.freeCount }
     /// Whether another command can be submitted now.
     @inlinable public var hasFreeSlot: Bool { state.pointee.freeTail != state.pointee.freeHead && !sqFull }
     /// Doorbell register (MMIO) writes this queue has made, counted by its owner thread: one per
@@ -163,7 +163,6 @@ public final class QueuePair: @unchecked Sendable {
         let next = s.pointee.sqTail &+ 1
         s.pointee.sqTail = next == UInt16(truncatingIfNeeded: depth) ? 0 : next
         s.pointee.unannounced &+= 1
-        s.pointee.outstanding &+= 1
         return .submitted
     }
 
@@ -220,7 +219,6 @@ public final class QueuePair: @unchecked Sendable {
             tracker.pointee.inUse = false
             freeList[Int(s.pointee.freeTail & freeListMask)] = UInt16(truncatingIfNeeded: index)
             s.pointee.freeTail &+= 1
-            s.pointee.outstanding &-= 1
             handled &+= 1
             handler(Completion(tag: tracker.pointee.tag, status: CompletionStatus(rawValue: statusWord >> 1),
                                dw0: UInt32(littleEndian: completion.dw0), commandID: cid))

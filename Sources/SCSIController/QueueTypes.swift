@@ -65,7 +65,6 @@ public enum SubmitResult: Sendable, Equatable {
     @usableFromInline var cqHead: UInt16 = 0
     @usableFromInline var phase = true
     @usableFromInline var unannounced = 0
-    @usableFromInline var outstanding = 0
     /// Free trackers form a FIFO ring in `freeList` (a power-of-two size, so wrapping is a mask):
     /// taken at `freeHead`, returned at `freeTail`, so a freed identifier is reused as late as
     /// possible. Both count up and wrap; the difference is the number free.
