@@ -96,3 +96,16 @@ if ProcessInfo.processInfo.environment["SWIFTNVME_BENCHMARKS"] != nil {
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ))
 }
+
+// scripts/callgrind.sh's probe: the engine on the null mock driven by the least loop a caller can
+// write (the driver alone), and one unbatched block read or SCSI READ(10) at a time. Only part of
+// the package when SWIFTNVME_CALLGRIND is set, like the benchmark target above.
+if ProcessInfo.processInfo.environment["SWIFTNVME_CALLGRIND"] != nil {
+    package.targets.append(
+        .executableTarget(
+            name: "CallgrindProbe",
+            dependencies: ["SCSIController", "MockNVMe", "NVMe", "DMAMapper", logging],
+            path: "Benchmarks/CallgrindProbe",
+            swiftSettings: strict
+        ))
+}
