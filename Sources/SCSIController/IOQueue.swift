@@ -40,8 +40,12 @@ public struct BlockOutcome: Sendable {
     public var status: CompletionStatus?
     /// Bytes not transferred.
     public var residual: Int { requestedBytes - bytesTransferred }
-    /// Whether every piece succeeded.
-    public var succeeded: Bool { error == nil }
+    /// Whether every piece succeeded. (A pattern, not `error == nil`: that compares through
+    /// `Equatable` and copies the error.)
+    public var succeeded: Bool {
+        if case .none = error { return true }
+        return false
+    }
 
     /// The bytes moved when every piece succeeded; otherwise throws the first error (the outcome
     /// still says how much moved before it). For callers that treat a partial transfer as a failure.

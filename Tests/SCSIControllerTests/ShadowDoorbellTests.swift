@@ -222,6 +222,7 @@ extension Rig {
         mock = device.mock
         self.device = device
         controller = try NVMeController(device: device, options: testOptions(configureOptions))
+        hba = SCSIHostAdapter(controller: controller)
     }
 }
 
