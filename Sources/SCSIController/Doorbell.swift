@@ -120,9 +120,11 @@ final class ShadowDoorbells: @unchecked Sendable {
         stride = 4 << doorbellStride
         let needed = (highestQueueID + 1) * 2 * stride
         let length = (needed + pageSize - 1) / pageSize * pageSize
+        // Both ways for both buffers: controllers seed the shadow slots with the queues' current
+        // values when configured (QEMU's nvme does), and may read EventIdx back.
         do {
-            shadow = try mapper.allocate(length: length, access: .deviceReads)
-            eventIndex = try mapper.allocate(length: length, access: .deviceWrites)
+            shadow = try mapper.allocate(length: length, access: .readWrite)
+            eventIndex = try mapper.allocate(length: length, access: .readWrite)
         } catch {
             throw .dma("allocating the shadow doorbell and EventIdx buffers (\(length) bytes each): \(error)")
         }

@@ -82,6 +82,8 @@ struct Bench: ParsableCommand {
             help: "Mock fault: Reads that touch this LBA deliver every block with its first byte inverted (for --verify).")
     var mockCorruptReads: String?
     @OptionGroup var trace: TraceOptions
+    @Flag(help: "Do not configure shadow doorbells (Doorbell Buffer Config) even where the controller offers them.")
+    var noShadowDoorbells = false
     @Flag(help: "Do not time each I/O.")
     var noLatency = false
 
@@ -128,6 +130,7 @@ struct Bench: ParsableCommand {
         s.histogramIntervalNanoseconds = UInt64(try BenchValues.integer(logHistMsec, option: "--log_hist_msec",
                                                                         range: 1...3_600_000)) * 1_000_000
         s.measureLatency = !noLatency
+        s.shadowDoorbells = !noShadowDoorbells
         if writeHistLog != nil, noLatency { throw .usage("--write_hist_log needs latencies: drop --no-latency") }
         s.pointers = pointers
         s.mockMode = mockMode ?? (verify == nil ? .null : .inline)

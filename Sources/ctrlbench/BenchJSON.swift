@@ -12,6 +12,7 @@ extension BenchReport {
             "mode": s.mode,
             "path": s.path.rawValue,
             "data_pointers": s.dataPointers,
+            "shadow_doorbells": s.shadowDoorbells,
             "namespace": Int(s.nsid),
             "block_size": s.blockSize,
             "region": ["offset": s.regionOffset, "size": s.regionBytes],

@@ -24,6 +24,8 @@ struct BenchSetup: Sendable {
     var jobsRequested: Int
     var queuePairsGranted: Int
     var dataPointers: String
+    /// Whether the controller took Doorbell Buffer Config (shadow doorbells) for this run.
+    var shadowDoorbells = false
     var nsid: UInt32
     var blockSize: Int
     var regionOffset: Int
@@ -150,7 +152,9 @@ struct BenchReport {
         }
         lines += Self.lines(group, setup: s, indent: jobs.count > 1 ? "    " : "  ")
         if let perIO = mmioDoorbellWritesPerIO {
-            lines.append(String(format: "  MMIO doorbell writes per I/O (counted by the mock): %.4f", perIO))
+            let counter = s.mode.hasPrefix("mock") ? "counted by the mock" : "counted by the driver"
+            let shadow = s.shadowDoorbells ? ", shadow doorbells on" : ""
+            lines.append(String(format: "  MMIO doorbell writes per I/O (\(counter)\(shadow)): %.4f", perIO))
         }
         return lines.joined(separator: "\n")
     }

@@ -35,6 +35,8 @@ struct BenchSettings: Sendable {
     var mockGeometry = MockGeometry()
     /// `--trace`: every command written out; nil leaves the device unwrapped (no cost).
     var trace: CommandTrace?
+    /// `--no-shadow-doorbells` clears it.
+    var shadowDoorbells = true
 }
 
 /// One bench run: the device opened, the controller up, the options checked against what it
@@ -68,6 +70,8 @@ struct BenchSession {
         var options = ControllerOptions()
         options.ioQueueCount = s.jobs
         options.ioQueueDepth = (s.iodepth ?? 32) + 1
+        // A trace decodes the rings at MMIO doorbell writes, which shadow doorbells make rare.
+        options.shadowDoorbells = s.shadowDoorbells && s.trace == nil
         options.dataPointerMode = s.pointers == .prp ? .prp : s.pointers == .sgl ? .sgl : .automatic
         options.logger = Logger(label: "ctrlbench.bench") { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -137,7 +141,8 @@ struct BenchSession {
         return BenchSetup(device: device, mode: mode, path: path, workload: s.workload, readPercent: s.readPercent,
                           ioBytes: s.ioBytes, iodepthRequested: depth, iodepthGranted: min(depth, granted),
                           jobsRequested: s.jobs, queuePairsGranted: controller.ioQueues.count,
-                          dataPointers: controller.usesSGL ? "SGL" : "PRP", nsid: namespace.id, blockSize: blockSize,
+                          dataPointers: controller.usesSGL ? "SGL" : "PRP", shadowDoorbells: controller.usesShadowDoorbells,
+                          nsid: namespace.id, blockSize: blockSize,
                           regionOffset: s.offsetBytes, regionBytes: Int(units) * s.ioBytes, verify: s.verify,
                           percentiles: s.percentiles, measureLatency: s.measureLatency)
     }
