@@ -82,15 +82,18 @@ public struct Backstore: Sendable, Equatable {
 }
 
 /// Finds the uio device the kernel made for a backstore: /sys/class/uio/uioN whose `name` is the
-/// backstore's uio name.
+/// backstore's uio name (the HBA number in it is not compared: any user_N HBA is the same backstore).
 public func findUIO(named name: String, sysfsRoot: String) -> String? {
+    let parts = name.split(separator: "/", maxSplits: 2)
+    let identity = parts.count == 3 ? "/" + parts[2] : name
     let folder = sysfsRoot + "/class/uio"
     guard let directory = opendir(folder) else { return nil }
     defer { closedir(directory) }
     while let entry = readdir(directory) {
         let device = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
         guard device.hasPrefix("uio") else { continue }
-        if readSmallFile(folder + "/" + device + "/name")?.trimmingWhitespace == name { return device }
+        guard let found = readSmallFile(folder + "/" + device + "/name")?.trimmingWhitespace else { continue }
+        if found == name || (found.hasPrefix("tcm-user/") && found.hasSuffix(identity)) { return device }
     }
     return nil
 }

@@ -71,6 +71,13 @@ struct Export: ParsableCommand {
     func run() throws {
         var logger = Logger(label: "ctrlbench.export") { StreamLogHandler.standardError(label: $0) }
         logger.logLevel = verbose ? .info : .warning
+        // SIGINT and SIGTERM are taken by sigwait on this thread only: block them before any thread
+        // starts (the engine's watchdog included), so no other thread takes them and dies of them.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        sigaddset(&signals, SIGINT)
+        sigaddset(&signals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
         let paths = SystemPaths()
         let missing = missingPrerequisites(paths: paths, loopback: tcmLoop, iscsi: iscsi != nil)
         guard missing.isEmpty else {
@@ -89,13 +96,6 @@ struct Export: ParsableCommand {
         var fabrics: [Fabric] = []
         if tcmLoop { fabrics.append(.loopback(for: plan.exportName)) }
         if let iscsi { fabrics.append(.iscsi(for: plan.exportName, portal: iscsi)) }
-
-        // SIGINT and SIGTERM are taken by sigwait on this thread only: block them before any thread starts.
-        var signals = sigset_t()
-        sigemptyset(&signals)
-        sigaddset(&signals, SIGINT)
-        sigaddset(&signals, SIGTERM)
-        pthread_sigmask(SIG_BLOCK, &signals, nil)
 
         let session = ExportSession(layout: ExportLayout(configfs: configfs, backstores: backstores, fabrics: fabrics),
                                     adapter: adapter, paths: paths, workersPerLUN: workers, logger: logger)
