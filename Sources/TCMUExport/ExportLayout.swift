@@ -80,9 +80,8 @@ public final class ExportLayout {
                 try configfs.removeDirectory(path)
                 removed.append("stale backstore \(path) (process \(pid) is gone)")
             }
-            if hba == "user_0", configfs.list("core/" + hba).isEmpty, !removed.isEmpty {
-                try configfs.removeDirectory("core/" + hba)
-            }
+            // The killed run's own HBA folder, unless another backstore holds it (configfs refuses then).
+            if hba == "user_0", !removed.isEmpty { try? configfs.removeDirectory("core/" + hba) }
         }
         return removed
     }

@@ -82,9 +82,8 @@ public enum Fabric: Sendable, Equatable {
         for portal in configfs.list(tpgPath + "/np") { try configfs.removeDirectory(tpgPath + "/np/" + portal) }
         if configfs.exists(tpgPath) { try configfs.removeDirectory(tpgPath) }
         try configfs.removeDirectory(wwnPath)
-        if removingModule, configfs.list(modulePath).filter({ $0 != "discovery_auth" }).isEmpty {
-            try? configfs.removeDirectory(modulePath)
-        }
+        // configfs refuses while other targets of the fabric remain; then the folder stays.
+        if removingModule { try? configfs.removeDirectory(modulePath) }
     }
 
     /// Fifteen hex digits from FNV-1a of `text`.

@@ -45,6 +45,11 @@ struct ExportPlan {
         return (controller, SCSIHostAdapter(controller: controller))
     }
 
+    /// The largest command the export takes, whatever larger transfer the engine could break up:
+    /// each command in flight holds a DMA buffer this big (pinned, on a real controller). The
+    /// block layer sends at most VPD B0h's optimal transfer length (1 MiB here) anyway.
+    static let maximumCommandBytes = 8 << 20
+
     /// One backstore per exported namespace (LUN n = the n-th active namespace).
     func backstores(adapter: SCSIHostAdapter, pid: Int32) -> [Backstore] {
         let namespaces = adapter.controller.namespaces
@@ -53,7 +58,7 @@ struct ExportPlan {
             let namespace = namespaces[index]
             return Backstore(name: Backstore.name(device: deviceName, lun: UInt64(index)), lun: UInt64(index),
                              sizeBytes: namespace.capacityBytes, blockSize: namespace.blockSize,
-                             maximumSectors: max(1, adapter.facts.maximumTransferBytes / namespace.blockSize),
+                             maximumSectors: max(1, min(adapter.facts.maximumTransferBytes, Self.maximumCommandBytes) / namespace.blockSize),
                              pid: pid, device: deviceName)
         }
     }

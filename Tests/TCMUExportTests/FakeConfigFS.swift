@@ -73,7 +73,13 @@ final class FakeConfigFS: ConfigFS, @unchecked Sendable {
         state.withLock { _ = $0.made.insert(path) }
         let parts = path.split(separator: "/")
         var files: [String] = [], folders: [String] = []
-        if parts.count == 3, parts[0] == "core" {
+        if parts.count == 1 {
+            // A fabric module's folder (loopback, iscsi) comes with its own items, as on Linux.
+            folders = ["discovery_auth"]
+            files = ["version"]
+        } else if parts.count == 2, parts[0] == "core" {
+            files = ["hba_info", "hba_mode"]
+        } else if parts.count == 3, parts[0] == "core" {
             files = ["control", "enable", "attrib/dev_config"]
             folders = ["attrib"]
         } else if parts.count == 3, parts[2].hasPrefix("tpgt_") {
