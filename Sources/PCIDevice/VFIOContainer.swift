@@ -18,6 +18,8 @@ public final class VFIOContainer: IOMMU {
     public let path: String
     /// The container's file descriptor; closed in deinit.
     let descriptor: FileDescriptor
+    /// Where the VFIO calls go: the kernel, or a fake of it in tests.
+    let kernel: any VFIOKernel
     private let configuration = Mutex<Configuration?>(nil)
 
     /// What the kernel told us once the IOMMU type was set.
@@ -27,27 +29,33 @@ public final class VFIOContainer: IOMMU {
     }
 
     /// Opens the container, checks the API version and that type1 v2 is offered.
-    public init(path: String = "/dev/vfio/vfio") throws(PCIDeviceError) {
+    public convenience init(path: String = "/dev/vfio/vfio") throws(PCIDeviceError) {
+        try self.init(path: path, kernel: LinuxVFIOKernel())
+    }
+
+    /// The public initialiser with the VFIO calls chosen, so tests can run it against a fake kernel.
+    init(path: String, kernel: any VFIOKernel) throws(PCIDeviceError) {
         self.path = path
+        self.kernel = kernel
         descriptor = try VFIOFile.open(path)
         // From here on deinit closes the descriptor if a check below throws.
-        let version = cvfio_get_api_version(descriptor.rawValue)
+        let version = kernel.apiVersion(container: descriptor.rawValue)
         guard version >= 0 else { throw .vfioCallFailed(call: "VFIO_GET_API_VERSION on \(path)", errno: errno) }
         guard version == cvfio_api_version() else {
             throw .vfioAPIMismatch(found: version, expected: cvfio_api_version())
         }
-        guard cvfio_check_extension(descriptor.rawValue, cvfio_type1v2_iommu()) == 1 else {
+        guard kernel.checkExtension(container: descriptor.rawValue, cvfio_type1v2_iommu()) == 1 else {
             throw .vfioType1v2Unsupported
         }
     }
 
-    deinit { try? descriptor.close() }
+    deinit { kernel.close(descriptor.rawValue) }
 
     /// Selects type1 v2 and reads the IOMMU info; called by the first group attached. Idempotent.
     func configureIfNeeded() throws(PCIDeviceError) {
         try configuration.withLock { (config: inout Configuration?) throws(PCIDeviceError) in
             guard config == nil else { return }
-            guard cvfio_set_iommu(descriptor.rawValue, cvfio_type1v2_iommu()) == 0 else {
+            guard kernel.setIOMMU(container: descriptor.rawValue, type: cvfio_type1v2_iommu()) == 0 else {
                 throw .vfioCallFailed(call: "VFIO_SET_IOMMU(TYPE1v2) on \(path)", errno: errno)
             }
             config = try readInfo()
@@ -62,7 +70,7 @@ public final class VFIOContainer: IOMMU {
             let result = buffer.withUnsafeMutableBytes { raw -> Int32 in
                 let info = raw.baseAddress!.assumingMemoryBound(to: vfio_iommu_type1_info.self)
                 info.pointee.argsz = UInt32(raw.count)
-                return cvfio_iommu_get_info(descriptor.rawValue, info)
+                return kernel.iommuInfo(container: descriptor.rawValue, info)
             }
             guard result == 0 else { throw .vfioCallFailed(call: "VFIO_IOMMU_GET_INFO on \(path)", errno: errno) }
             let needed = Int(IOMMUInfo.load(UInt32.self, from: buffer, at: 0))
@@ -99,7 +107,7 @@ public final class VFIOContainer: IOMMU {
         request.vaddr = UInt64(UInt(bitPattern: hostAddress))
         request.iova = iova
         request.size = UInt64(length)
-        guard cvfio_iommu_map_dma(descriptor.rawValue, &request) == 0 else {
+        guard kernel.mapDMA(container: descriptor.rawValue, &request) == 0 else {
             throw PCIDeviceError.vfioCallFailed(
                 call: "VFIO_IOMMU_MAP_DMA(iova 0x\(String(iova, radix: 16)), \(length) bytes)", errno: errno)
         }
@@ -115,7 +123,7 @@ public final class VFIOContainer: IOMMU {
         request.argsz = UInt32(MemoryLayout<vfio_iommu_type1_dma_unmap>.size)
         request.iova = iova
         request.size = UInt64(length)
-        guard cvfio_iommu_unmap_dma(descriptor.rawValue, &request) == 0 else {
+        guard kernel.unmapDMA(container: descriptor.rawValue, &request) == 0 else {
             throw PCIDeviceError.vfioCallFailed(
                 call: "VFIO_IOMMU_UNMAP_DMA(iova 0x\(String(iova, radix: 16)), \(length) bytes)", errno: errno)
         }

@@ -125,8 +125,10 @@ public final class VFIODevice: DeviceInterface {
     public var name: String { address.description }
     /// The size of BAR0, the bound every register access is checked against.
     public var registerSpaceSize: Int { bar0.size }
-    /// The VFIO type1 container the device's group is attached to.
-    public var iommu: any IOMMU { group.container }
+    /// The device's group, mapping through its VFIO type1 container. Not the container itself:
+    /// a DMA buffer must keep the group attached (and so the container's IOMMU alive) until it is
+    /// unmapped, even when the buffer outlives this device (see `VFIOGroup`).
+    public var iommu: any IOMMU { group }
 
     /// Volatile 32-bit read of BAR0; all ones for an offset outside it (see `MMIORegion`).
     public func readRegister32(at offset: Int) -> UInt32 { bar0.load32(at: offset) }

@@ -10,7 +10,12 @@ import Musl
 /// A VFIO group (`/dev/vfio/N`), attached to a container. It keeps the container alive, and the
 /// devices opened from it keep the group alive, so dropping the last device releases everything
 /// in the right order (device fd, then group fd, then container fd).
-public final class VFIOGroup: Sendable {
+///
+/// The group is also the IOMMU handle a device hands out for DMA (`VFIODevice.iommu`): closing a
+/// container's last group detaches it, and on Linux 6.1 that drops the container's type1 IOMMU,
+/// so every later VFIO_IOMMU_UNMAP_DMA fails with EINVAL and the buffer leaks. Mapping through
+/// the group means every DMA buffer keeps its group attached until the buffer is unmapped.
+public final class VFIOGroup: IOMMU {
     /// The IOMMU group number (the N of /dev/vfio/N and /sys/kernel/iommu_groups/N).
     public let number: Int
     /// The container the group is attached to.
@@ -28,24 +33,40 @@ public final class VFIOGroup: Sendable {
 
         var status = vfio_group_status()
         status.argsz = UInt32(MemoryLayout<vfio_group_status>.size)
-        guard cvfio_group_get_status(descriptor.rawValue, &status) == 0 else {
+        let kernel = container.kernel
+        guard kernel.groupStatus(group: descriptor.rawValue, &status) == 0 else {
             throw .vfioCallFailed(call: "VFIO_GROUP_GET_STATUS on \(path)", errno: errno)
         }
         guard status.flags & cvfio_group_flags_viable() != 0 else { throw .vfioGroupNotViable(group: number) }
-        guard cvfio_group_set_container(descriptor.rawValue, container.descriptor.rawValue) == 0 else {
+        guard kernel.setContainer(group: descriptor.rawValue, container: container.descriptor.rawValue) == 0 else {
             throw .vfioCallFailed(call: "VFIO_GROUP_SET_CONTAINER on \(path)", errno: errno)
         }
         try container.configureIfNeeded()
     }
 
-    deinit { try? descriptor.close() }
+    deinit { container.kernel.close(descriptor.rawValue) }
 
     /// VFIO_GROUP_GET_DEVICE_FD for `address`; the caller owns the returned descriptor.
     func deviceDescriptor(for address: PCIAddress) throws(PCIDeviceError) -> FileDescriptor {
-        let fd = address.description.withCString { cvfio_group_get_device_fd(descriptor.rawValue, $0) }
+        let fd = container.kernel.deviceFD(group: descriptor.rawValue, address: address.description)
         guard fd >= 0 else {
             throw .vfioCallFailed(call: "VFIO_GROUP_GET_DEVICE_FD(\(address)) on group \(number)", errno: errno)
         }
         return FileDescriptor(rawValue: fd)
+    }
+
+    // MARK: IOMMU, through the container this group keeps attached
+
+    /// The container's IOVA windows.
+    public var iovaRanges: [IOVARange] { container.iovaRanges }
+
+    /// Maps through the container (VFIO_IOMMU_MAP_DMA).
+    public func map(hostAddress: UnsafeMutableRawPointer, iova: UInt64, length: Int, access: DMAAccess) throws {
+        try container.map(hostAddress: hostAddress, iova: iova, length: length, access: access)
+    }
+
+    /// Unmaps through the container (VFIO_IOMMU_UNMAP_DMA) while this group is still attached to it.
+    public func unmap(iova: UInt64, length: Int) throws {
+        try container.unmap(iova: iova, length: length)
     }
 }

@@ -9,7 +9,7 @@ struct CtrlBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ctrlbench",
         abstract: "Find, bind and exercise NVMe controllers through the userspace driver.",
-        subcommands: [Bench.self, List.self, Bind.self, Unbind.self, Scsi.self, Export.self]
+        subcommands: [Bench.self, List.self, Bind.self, Unbind.self, Scsi.self, FaultProbe.self, Export.self]
     )
 }
 
