@@ -68,7 +68,11 @@ public final class ExportLayout {
     /// Finds ctrlbench backstores whose recorded process is gone and removes them with every fabric
     /// LUN that links to them (and the portal groups and WWNs of ctrlbench's own naming left empty).
     /// - Returns: one line per item removed.
-    public static func removeStale(in configfs: any ConfigFS, isAlive: (Int32) -> Bool = processIsAlive)
+    ///
+    /// `whileUnlinking` is called for each stale backstore (its configfs path and dev_config) before
+    /// its LUNs are unlinked, and what it returns after; `ctrlbench export` answers the dead ring then.
+    public static func removeStale(in configfs: any ConfigFS, isAlive: (Int32) -> Bool = processIsAlive,
+                                   whileUnlinking: (String, String) -> (() -> Void) = { _, _ in {} })
         throws(ConfigFSError) -> [String] {
         var removed: [String] = []
         for hba in configfs.list("core") where hba.hasPrefix("user_") {
@@ -76,6 +80,8 @@ public final class ExportLayout {
                 let path = "core/\(hba)/\(name)"
                 guard let devConfig = configfs.read(path + "/attrib/dev_config"),
                       let pid = Backstore.owner(devConfig: devConfig), !isAlive(pid) else { continue }
+                let done = whileUnlinking(path, devConfig)
+                defer { done() }
                 removed += try removeLinks(to: path, in: configfs, exportName: exportName(ofBackstore: name))
                 try configfs.removeDirectory(path)
                 removed.append("stale backstore \(path) (process \(pid) is gone)")

@@ -86,7 +86,12 @@ struct Export: ParsableCommand {
         }
         let configfs = ConfigFSTree(root: paths.configfs)
         do {
-            for line in try ExportLayout.removeStale(in: configfs) { print("removed \(line)") }
+            // A dead handler's ring is answered meanwhile, so the initiators' last commands fail at once.
+            let removed = try ExportLayout.removeStale(in: configfs, whileUnlinking: { path, devConfig in
+                let drainer = StaleRingDrainer(backstorePath: path, devConfig: devConfig, paths: paths)
+                return { if let answered = drainer?.stop(), answered > 0 { print("answered \(answered) command(s) left on \(path)'s ring") } }
+            })
+            for line in removed { print("removed \(line)") }
         } catch { throw ScsiToolError.device("cannot remove a stale export: \(error)") }
 
         let plan = ExportPlan(device: device, backing: backing, workers: workers, lunPerNamespace: lunPerNamespace)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 @testable import TCMUExport
 
@@ -102,7 +103,19 @@ import Testing
         // A live owner keeps it.
         #expect(try ExportLayout.removeStale(in: configfs, isAlive: { _ in true }).isEmpty)
         // Process 777 is gone: everything it made goes, the rest stays.
-        let removed = try ExportLayout.removeStale(in: configfs, isAlive: { $0 != 777 })
+        // (what, how many configfs calls had been made by then)
+        let events = Mutex<[(String, Int)]>([])
+        let removed = try ExportLayout.removeStale(in: configfs, isAlive: { $0 != 777 }, whileUnlinking: { path, devConfig in
+            events.withLock { $0.append(("answer \(path) \(devConfig)", configfs.log.count)) }
+            return { events.withLock { $0.append(("stop", configfs.log.count)) } }
+        })
+        // The dead ring is answered from before its first LUN is unlinked until its backstore is gone.
+        let log = configfs.log
+        let recorded = events.withLock { $0 }
+        #expect(recorded.map(\.0) == ["answer core/user_0/ctrlbench_mock_lun0 ctrlbench/pid-777/mock/lun0", "stop"])
+        let firstUnlink = try #require(log.firstIndex { $0.hasPrefix("unlink ") && $0.contains("ctrlbench_mock_lun0") })
+        let backstoreRemoval = try #require(log.firstIndex { $0 == "rmdir core/user_0/ctrlbench_mock_lun0" })
+        #expect(recorded.count == 2 && recorded[0].1 <= firstUnlink && recorded[1].1 > backstoreRemoval)
         #expect(removed.contains("stale backstore core/user_0/ctrlbench_mock_lun0 (process 777 is gone)"))
         #expect(configfs.snapshot() == before)
     }
