@@ -122,6 +122,9 @@ public final class ExportLayout {
                 if ours, configfs.list(module + "/" + wwn).filter({ $0.hasPrefix("tpgt_") }).isEmpty {
                     try configfs.removeDirectory(module + "/" + wwn)
                     removed.append("stale target \(module)/\(wwn)")
+                    // The fabric's folder too, as the killed run would have on stopping (configfs
+                    // refuses while other targets of the fabric remain).
+                    try? configfs.removeDirectory(module)
                 }
             }
         }

@@ -92,7 +92,6 @@ import Testing
         try configfs.makeDirectory("loopback/naa.5001405000000001/tpgt_1")
         try configfs.makeDirectory("loopback/naa.5001405000000001/tpgt_1/lun/lun_0")
         try configfs.link("loopback/naa.5001405000000001/tpgt_1/lun/lun_0/theirs", to: "core/user_0/theirs")
-        try configfs.makeDirectory("iscsi")
         let before = configfs.snapshot()
 
         let stale = backstore(pid: 777)
@@ -102,7 +101,7 @@ import Testing
         try layout.createFabrics()
         // A live owner keeps it.
         #expect(try ExportLayout.removeStale(in: configfs, isAlive: { _ in true }).isEmpty)
-        // Process 777 is gone: everything it made goes, the rest stays.
+        // Process 777 is gone: everything it made goes (the iscsi folder it made too), the rest stays.
         // (what, how many configfs calls had been made by then)
         let events = Mutex<[(String, Int)]>([])
         let removed = try ExportLayout.removeStale(in: configfs, isAlive: { $0 != 777 }, whileUnlinking: { path, devConfig in
