@@ -180,19 +180,23 @@ extension ControllerState {
         if completion.isAbort { outstandingAborts -= 1 }
         let sqid = Int(completion.sqid)
         var sqHead = UInt16(truncatingIfNeeded: submissionQueues[sqid]?.head ?? 0)
-        switch completion.hostile {
-        case .unknownCommandID(let bogus)?:
+        // The common case first, without comparing optional enums.
+        guard let hostile = completion.hostile else {
+            return writeEntry(completion, sqHead: sqHead, cqid: cqid, invertPhase: false)
+        }
+        switch hostile {
+        case .unknownCommandID(let bogus):
             var extra = completion
             extra.commandID = bogus
             extra.status = .success
             writeEntry(extra, sqHead: sqHead, cqid: cqid, invertPhase: false)
-        case .sqHeadOutOfRange?:
+        case .sqHeadOutOfRange:
             sqHead = UInt16(truncatingIfNeeded: (submissionQueues[sqid]?.size ?? 0) + 7)
         default:
             break
         }
-        writeEntry(completion, sqHead: sqHead, cqid: cqid, invertPhase: completion.hostile == .wrongPhase)
-        if completion.hostile == .duplicate {
+        writeEntry(completion, sqHead: sqHead, cqid: cqid, invertPhase: hostile == .wrongPhase)
+        if hostile == .duplicate {
             writeEntry(completion, sqHead: sqHead, cqid: cqid, invertPhase: false)
         }
     }
