@@ -44,7 +44,9 @@ let package = Package(
         // libFuzzer target for Translation. A plain build replays input files given as arguments;
         // scripts/fuzz-translation.sh builds it with -sanitize=fuzzer -DFUZZING, where the entry
         // point hands over to libFuzzer's driver.
-        .executableTarget(name: "TranslationFuzz", dependencies: ["Translation", "NVMe"], swiftSettings: strict),
+        // The entry point every fuzz executable shares: libFuzzer's driver or a replay of files.
+        .target(name: "FuzzDriver", swiftSettings: strict),
+        .executableTarget(name: "TranslationFuzz", dependencies: ["Translation", "NVMe", "FuzzDriver"], swiftSettings: strict),
         .target(
             name: "SCSIController",
             dependencies: ["CVFIO", "NVMe", "PCIDevice", "DMAMapper", "Translation", logging],
@@ -61,7 +63,7 @@ let package = Package(
         ),
         // libFuzzer target for the TCMU ring parser, built like TranslationFuzz
         // (scripts/fuzz-tcmu.sh adds -sanitize=fuzzer -DFUZZING).
-        .executableTarget(name: "TCMURingFuzz", dependencies: ["TCMUExport"], swiftSettings: strict),
+        .executableTarget(name: "TCMURingFuzz", dependencies: ["TCMUExport", "FuzzDriver"], swiftSettings: strict),
         .executableTarget(
             name: "ctrlbench",
             dependencies: [
@@ -75,11 +77,11 @@ let package = Package(
         // test targets). Foundation only; nothing in Sources uses it.
         .target(name: "FakeSysfs", path: "Tests/Support/FakeSysfs", swiftSettings: strict),
         // CDB and sense builders and test data patterns the SCSI, translation and mock tests share,
-        // each written once from the specifications. No dependencies; nothing in Sources uses it.
-        .target(name: "TestSupport", path: "Tests/Support/TestSupport", swiftSettings: strict),
+        // and a log recorder, each written once. swift-log only; nothing in Sources uses it.
+        .target(name: "TestSupport", dependencies: [logging], path: "Tests/Support/TestSupport", swiftSettings: strict),
         .testTarget(name: "NVMeTests", dependencies: ["NVMe"], swiftSettings: strict),
         .testTarget(name: "PCIDeviceTests", dependencies: ["PCIDevice", "FakeSysfs"], swiftSettings: strict),
-        .testTarget(name: "DMAMapperTests", dependencies: ["DMAMapper", "SeededRandom"], swiftSettings: strict),
+        .testTarget(name: "DMAMapperTests", dependencies: ["DMAMapper", "SeededRandom", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "TranslationTests", dependencies: ["Translation", "NVMe", "SeededRandom", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "MockNVMeTests", dependencies: ["MockNVMe", "DMAMapper", "NVMe", "SeededRandom", "TestSupport"], swiftSettings: strict),
         .testTarget(

@@ -7,30 +7,8 @@ import Logging
 import PCIDevice
 import Synchronization
 import Testing
+import TestSupport
 @testable import DMAMapper
-
-/// Collects what a mapper logs, so a test can check a notice was given (and given once).
-final class LogRecorder: Sendable {
-    private let lines = Mutex<[String]>([])
-    var messages: [String] { lines.withLock { $0 } }
-
-    func logger() -> Logger {
-        Logger(label: "DMAMemoryTests") { _ in Handler(recorder: self) }
-    }
-
-    struct Handler: LogHandler {
-        let recorder: LogRecorder
-        var metadata: Logger.Metadata = [:]
-        var logLevel: Logger.Level = .trace
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-            get { metadata[key] }
-            set { metadata[key] = newValue }
-        }
-        func log(event: LogEvent) {
-            recorder.lines.withLock { $0.append("\(event.level): \(event.message)") }
-        }
-    }
-}
 
 /// The properties DESIGN.md asks of DMA memory - hugepage-backed where available with a logged
 /// fallback, NUMA-local, pinned - checked against what the kernel reports, not the mapper's flags alone.

@@ -45,7 +45,7 @@ final class ShadowDoorbellController: @unchecked Sendable {
     }
 
     /// The hooks that offer and accept Doorbell Buffer Config; `accept: false` only offers it
-    /// (the mock then fails it with Invalid Opcode).
+    /// (with `MockConfiguration.doorbellBufferConfig` off the mock then fails it with Invalid Opcode).
     func install(_ hooks: inout InterposedDevice.Hooks, accept: Bool = true) {
         hooks.patchAdminData = { entry, data in
             guard entry.opcode == AdminOpcode.identify.rawValue, entry.cdw10 & 0xFF == 1 else { return }

@@ -3,6 +3,7 @@ import MockNVMe
 import NVMe
 import Synchronization
 import Testing
+import TestSupport
 @testable import SCSIController
 
 /// Shadow doorbells (NVMe Base 2.0, Doorbell Buffer Config, OACS bit 8): configured at bring-up
@@ -18,6 +19,7 @@ import Testing
     func shadowRig(accept: Bool = true, mock configure: (inout MockConfiguration) -> Void = { _ in },
                    options: (inout ControllerOptions) -> Void = { _ in }) throws -> ShadowRig {
         var configuration = MockConfiguration()
+        configuration.doorbellBufferConfig = accept  // refused ones reach the mock: Invalid Opcode
         configure(&configuration)
         let shadow = ShadowDoorbellController(mock: MockController(configuration: configuration))
         let device = InterposedDevice(shadow.mock)
@@ -186,14 +188,15 @@ import Testing
     /// A controller that offers Doorbell Buffer Config but fails it: a warning, once, and plain
     /// doorbells - one register write per batch and per poll pass.
     @Test func aFailedConfigurationFallsBackToRegisterDoorbells() throws {
-        let log = MessageLog()
+        let log = LogRecorder()
         var configuration = MockConfiguration()
         configuration.ioQueueCount = 1
+        configuration.doorbellBufferConfig = false  // the mock refuses 7Ch: Invalid Command Opcode
         let shadow = ShadowDoorbellController(mock: MockController(configuration: configuration))
         let device = InterposedDevice(shadow.mock)
         device.configure { shadow.install(&$0, accept: false) }
         let rig = try Rig(device: device, options: { options in
-            options.logger = Logger(label: "shadow") { _ in CollectingLogHandler(log: log) }
+            options.logger = log.logger(label: "shadow")
         })
         #expect(shadow.adminOpcodes.filter { $0 == AdminOpcode.doorbellBufferConfig.rawValue }.count == 1)
         #expect(!rig.controller.usesShadowDoorbells && !rig.queue.queuePair.usesShadowDoorbells)
@@ -223,28 +226,5 @@ extension Rig {
         self.device = device
         controller = try NVMeController(device: device, options: testOptions(configureOptions))
         hba = SCSIHostAdapter(controller: controller)
-    }
-}
-
-/// Every message logged, for tests that check what was said and how often.
-final class MessageLog: Sendable {
-    private let store = Mutex<[String]>([])
-    var messages: [String] { store.withLock { $0 } }
-    func append(_ message: String) { store.withLock { $0.append(message) } }
-}
-
-/// Keeps every message in a `MessageLog`.
-struct CollectingLogHandler: LogHandler {
-    let log: MessageLog
-    var metadata: Logger.Metadata = [:]
-    var logLevel: Logger.Level = .trace
-
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    func log(event: LogEvent) {
-        log.append("\(event.message)")
     }
 }
