@@ -70,8 +70,8 @@ struct BenchSession {
         var options = ControllerOptions()
         options.ioQueueCount = s.jobs
         options.ioQueueDepth = (s.iodepth ?? 32) + 1
-        // A trace decodes the rings at MMIO doorbell writes, which shadow doorbells make rare.
-        options.shadowDoorbells = s.shadowDoorbells && s.trace == nil
+        options.shadowDoorbells = s.shadowDoorbells
+        options.prepare(for: s.trace)
         options.dataPointerMode = s.pointers == .prp ? .prp : s.pointers == .sgl ? .sgl : .automatic
         options.logger = Logger(label: "ctrlbench.bench") { label in
             var handler = StreamLogHandler.standardError(label: label)

@@ -33,6 +33,7 @@ final class ScsiSession {
             options.pinning = .disabled
         }
         configure(&options)
+        options.prepare(for: trace)
         do { controller = try NVMeController(device: device, options: options) } catch {
             if case .invalidConstraint = error { throw .usage("\(error)") }
             throw .device("cannot bring up the NVMe controller on \(deviceName): \(error)")

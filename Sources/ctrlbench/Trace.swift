@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SCSIController
 import Synchronization
 
 /// `--trace FILE|-`: the one definition of the option, shared by bench, scsi and explain.
@@ -60,4 +61,13 @@ final class CommandTrace: Sendable {
 
     /// Every line written so far, stamps included, for a trace kept in memory.
     var lines: [String] { output.withLock { $0.lines } }
+}
+
+extension ControllerOptions {
+    /// The trace decodes the rings at each MMIO doorbell write, which shadow doorbells make rare
+    /// (a command announced only in the shadow buffer would show late or never): tracing turns
+    /// them off.
+    mutating func prepare(for trace: CommandTrace?) {
+        if trace != nil { shadowDoorbells = false }
+    }
 }
