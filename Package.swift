@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "MockNVMe", targets: ["MockNVMe"]),
         .library(name: "Translation", targets: ["Translation"]),
         .library(name: "SCSIController", targets: ["SCSIController"]),
+        .library(name: "TCMUExport", targets: ["TCMUExport"]),
         .executable(name: "ctrlbench", targets: ["ctrlbench"]),
     ],
     dependencies: [
@@ -49,10 +50,22 @@ let package = Package(
             dependencies: ["CVFIO", "NVMe", "PCIDevice", "DMAMapper", "Translation", logging],
             swiftSettings: strict
         ),
+        // linux/target_core_user.h's ring layout (offsets for the tests) and the acquire/release
+        // accesses to the mailbox the kernel shares.
+        .target(name: "CTCMU"),
+        // LIO's user backstore (TCMU) in front of the SCSI host adapter: configfs, the ring, the copies.
+        .target(
+            name: "TCMUExport",
+            dependencies: ["CTCMU", "SCSIController", "Translation", "DMAMapper", logging],
+            swiftSettings: strict
+        ),
+        // libFuzzer target for the TCMU ring parser, built like TranslationFuzz
+        // (scripts/fuzz-tcmu.sh adds -sanitize=fuzzer -DFUZZING).
+        .executableTarget(name: "TCMURingFuzz", dependencies: ["TCMUExport"], swiftSettings: strict),
         .executableTarget(
             name: "ctrlbench",
             dependencies: [
-                "PCIDevice", "NVMe", "DMAMapper", "SCSIController", "MockNVMe", "Translation", logging,
+                "PCIDevice", "NVMe", "DMAMapper", "SCSIController", "MockNVMe", "Translation", "TCMUExport", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -72,6 +85,11 @@ let package = Package(
         .testTarget(
             name: "SCSIControllerTests",
             dependencies: ["SCSIController", "MockNVMe", "NVMe", "DMAMapper", "Translation", "SeededRandom", "TestSupport", logging],
+            swiftSettings: strict
+        ),
+        .testTarget(
+            name: "TCMUExportTests",
+            dependencies: ["TCMUExport", "CTCMU", "SCSIController", "MockNVMe", "Translation", "DMAMapper"],
             swiftSettings: strict
         ),
         .testTarget(name: "CtrlBenchTests", dependencies: ["ctrlbench", "FakeSysfs"], swiftSettings: strict),
@@ -94,5 +112,18 @@ if ProcessInfo.processInfo.environment["SWIFTNVME_BENCHMARKS"] != nil {
             path: "Benchmarks/DriverBenchmarks",
             swiftSettings: strict,
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ))
+}
+
+// scripts/callgrind.sh's probe: the engine on the null mock driven by the least loop a caller can
+// write (the driver alone), and one unbatched block read or SCSI READ(10) at a time. Only part of
+// the package when SWIFTNVME_CALLGRIND is set, like the benchmark target above.
+if ProcessInfo.processInfo.environment["SWIFTNVME_CALLGRIND"] != nil {
+    package.targets.append(
+        .executableTarget(
+            name: "CallgrindProbe",
+            dependencies: ["SCSIController", "MockNVMe", "NVMe", "DMAMapper", logging],
+            path: "Benchmarks/CallgrindProbe",
+            swiftSettings: strict
         ))
 }

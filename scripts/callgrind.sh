@@ -1,32 +1,70 @@
 #!/usr/bin/env bash
-# Instructions per I/O, counted by callgrind (repeatable, unlike wall time): runs the release
-# ctrlbench on the inline null mock for two I/O counts and divides the difference, so start-up
-# cancels out. The mock's share is the inclusive cost of its register writes (the doorbells,
-# where the inline mock does all its work); the rest is the driver plus ctrlbench's loop.
-#   scripts/callgrind.sh [extra ctrlbench bench options...]
+# Instructions per I/O, counted by callgrind (repeatable, unlike wall time): each program runs on
+# the inline null mock for two I/O counts and the difference is divided out, so start-up cancels.
+# The mock's share is the inclusive cost of its register writes (the doorbells, where the inline
+# mock does all its work); the rest is ours.
+#   scripts/callgrind.sh [--pointers prp|sgl] [--bs BYTES] [other ctrlbench bench options...]
+#     line 1: the driver alone - CallgrindProbe's raw queue pair, driven by the least loop a
+#             caller can write (32 commands per doorbell);
+#     line 2 (last): the driver plus ctrlbench's bench loop.
+#   scripts/callgrind.sh --unbatched [--bs BYTES]
+#     one request at a time: a block-API read (`IOQueue.read`) and a SCSI READ(10) task.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# Valgrind 3.19 cannot read the DWARF 5 the toolchain emits; symbols alone are enough here.
-swift build -c release --product ctrlbench --scratch-path .build-callgrind -Xswiftc -gnone >&2
-binary=.build-callgrind/release/ctrlbench
+# The probe target exists only with this set (see Package.swift); both builds use it so they
+# share one build. Line tables in DWARF 4 (valgrind 3.19 cannot read DWARF 5) name the code.
+export SWIFTNVME_CALLGRIND=1
+flags=(-c release --scratch-path .build-callgrind -Xswiftc -gline-tables-only -Xswiftc -dwarf-version=4 -Xcc -gdwarf-4)
+swift build "${flags[@]}" --product ctrlbench >&2
+swift build "${flags[@]}" --product CallgrindProbe >&2
+bench=.build-callgrind/release/ctrlbench
+probe=.build-callgrind/release/CallgrindProbe
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
-small=20000
-large=220000
-for n in $small $large; do
-    valgrind --tool=callgrind --callgrind-out-file="$out/cg.$n" \
-        "$binary" bench --ios "$n" --no-latency --rw read "$@" > "$out/bench.$n" 2> "$out/valgrind.$n"
+
+unbatched=0
+pointers=prp
+bytes=4096
+args=("$@")
+for i in "${!args[@]}"; do
+    case "${args[$i]}" in
+        --unbatched) unbatched=1 ;;
+        --pointers) pointers="${args[$((i + 1))]}" ;;
+        --bs) bytes="${args[$((i + 1))]}" ;;
+    esac
 done
-measure() {  # $1: file -> "total mock"
+size="$((bytes / 1024)) KiB"
+
+measure() {  # $1: callgrind file -> "total mock"
     callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null | awk '
         /PROGRAM TOTALS/ { gsub(",", "", $1); total = $1 }
         /MockNVMe0A10ControllerC15writeRegister32/ { gsub(",", "", $1); if ($1 > mock) mock = $1 }
         END { print total, mock + 0 }'
 }
-read -r total_small mock_small <<<"$(measure "$out/cg.$small")"
-read -r total_large mock_large <<<"$(measure "$out/cg.$large")"
-ios=$((large - small))
-awk -v t="$((total_large - total_small))" -v m="$((mock_large - mock_small))" -v n="$ios" 'BEGIN {
-    printf "instructions per 4 KiB I/O (callgrind, %d I/Os): all %.0f, mock %.0f, driver + bench loop %.0f\n", n, t / n, m / n, (t - m) / n
-}'
+# $1: name, $2: small count, $3: large count, then the command with IOS where the count goes.
+# Prints "total mock" per I/O.
+per_io() {
+    local name="$1" small="$2" large="$3"
+    shift 3
+    for n in "$small" "$large"; do
+        valgrind --tool=callgrind --callgrind-out-file="$out/$name.$n" "${@/IOS/$n}" > "$out/$name.out.$n" 2> "$out/$name.err.$n" || {
+            echo "$name failed under callgrind:" >&2; tail -n 5 "$out/$name.out.$n" "$out/$name.err.$n" >&2; exit 1; }
+    done
+    read -r total_small mock_small <<<"$(measure "$out/$name.$small")"
+    read -r total_large mock_large <<<"$(measure "$out/$name.$large")"
+    awk -v t="$((total_large - total_small))" -v m="$((mock_large - mock_small))" -v n="$((large - small))" \
+        'BEGIN { printf "%.0f %.0f %d\n", t / n, m / n, n }'
+}
+
+if [ "$unbatched" = 1 ]; then
+    read -r all mock n <<<"$(per_io block 5000 25000 "$probe" block-read "$bytes" IOS)"
+    echo "unbatched block-API read of $size (callgrind, $n I/Os): all $all, mock $mock, driver $((all - mock))"
+    read -r all mock n <<<"$(per_io scsi 5000 25000 "$probe" scsi-read10 "$bytes" IOS)"
+    echo "unbatched SCSI READ(10) of $size (callgrind, $n I/Os): all $all, mock $mock, driver $((all - mock))"
+    exit 0
+fi
+read -r all mock n <<<"$(per_io probe 20000 220000 "$probe" queue-pair "$pointers" "$bytes" IOS)"
+echo "driver alone per $size I/O, $pointers (callgrind, $n I/Os): all $all, mock $mock, driver alone $((all - mock))"
+read -r all mock n <<<"$(per_io bench 20000 220000 "$bench" bench --ios IOS --no-latency --rw read "$@")"
+echo "instructions per $size I/O (callgrind, $n I/Os): all $all, mock $mock, driver + bench loop $((all - mock))"

@@ -39,9 +39,6 @@ public final class DMABuffer: @unchecked Sendable {
         self.mapper = mapper
     }
 
-    /// The buffer as one IOVA segment, ready for `SegmentSplitter`.
-    public var segment: IOVASegment { IOVASegment(iova: iova, length: length) }
-
     /// The buffer's bytes on the host side.
     public var bytes: UnsafeMutableRawBufferPointer {
         UnsafeMutableRawBufferPointer(start: address, count: length)

@@ -14,6 +14,7 @@ extension ControllerState {
             case .deleteIOSubmissionQueue?: try deleteSubmissionQueue(entry)
             case .deleteIOCompletionQueue?: try deleteCompletionQueue(entry)
             case .getLogPage?: try getLogPage(entry)
+            case .doorbellBufferConfig?: try configureDoorbellBuffers(entry)
             case .abort?: return abort(entry)
             case .asynchronousEventRequest?: return asynchronousEventRequest(entry)
             default: throw CommandFailure(.invalidCommandOpcode)

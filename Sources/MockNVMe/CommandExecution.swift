@@ -5,6 +5,7 @@ import NVMe
 extension ControllerState {
     mutating func dispatch(_ entry: SubmissionQueueEntry, sqid: Int) {
         var hostile: HostileCompletion?
+        var corruptRead = false
         if !faultRules.isEmpty, let action = triggeredFault(for: entry, sqid: sqid) {
             switch action {
             case .fail(let status):
@@ -14,6 +15,8 @@ extension ControllerState {
                 return
             case .hostile(let kind):
                 hostile = kind
+            case .corruptReadData:
+                corruptRead = true
             }
         }
         // nil is the reserved FUSE 11b (`fuse` would read it as normal).
@@ -28,7 +31,9 @@ extension ControllerState {
             }
         } else {
             switch fuse {
-            case .normal?: disposition = executeIO(entry, sqid: sqid)
+            case .normal?:
+                disposition = executeIO(entry, sqid: sqid)
+                if corruptRead, case .done(let status, _) = disposition, status.isSuccess { corruptDeliveredData(entry) }
             case .first?: return executeFused(entry, sqid: sqid)
             case .second?: disposition = .done(CompletionStatus(.abortedMissingFused), 0)
             case nil: disposition = .done(CompletionStatus(.invalidFieldInCommand, doNotRetry: true), 0)
@@ -128,26 +133,29 @@ extension ControllerState {
     /// Returns when the next completion falls due, or nil when nothing is scheduled.
     mutating func engineStep(now: ContinuousClock.Instant, outOfOrder: Bool) -> ContinuousClock.Instant? {
         epoch &+= 1
-        if engineWork {
+        // Shadow doorbells: the device reads the shadows at every pass, whether rung or not.
+        let shadowed = doorbellBuffers != nil
+        if engineWork || shadowed {
             engineWork = false
             for cqid in completionQueues.indices where completionQueues[cqid] != nil { drainOverflow(cqid) }
             processAllSubmissions()
         }
         guard isOperational || !scheduled.isEmpty else { return nil }
         var due: [PendingCompletion] = []
-        var next: ContinuousClock.Instant?
         scheduled.removeAll { item in
-            if item.due <= now {
-                due.append(item.completion)
-                return true
-            }
-            next = next.map { min($0, item.due) } ?? item.due
-            return false
+            guard item.due <= now else { return false }
+            due.append(item.completion)
+            return true
         }
         if outOfOrder { due.shuffle(using: &scheduleRandom) }
         if !removed {
             for completion in due { post(completion) }
         }
+        // The completion queue tails moved, and with nothing left to post the device is about to
+        // rest: EventIdx values are published again (and the shadows read once more).
+        if shadowed && !due.isEmpty && isOperational { processAllSubmissions() }
+        var next: ContinuousClock.Instant?
+        for item in scheduled { next = next.map { min($0, item.due) } ?? item.due }
         return next
     }
 }

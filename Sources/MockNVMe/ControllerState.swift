@@ -54,14 +54,20 @@ struct ControllerState {
     var removed = false
 
     // Queues, indexed by queue identifier (0 = admin).
-    var submissionQueues: [SubmissionQueue?]
-    var completionQueues: [CompletionQueue?]
+    let submissionQueues: QueueSlots<SubmissionQueue>
+    let completionQueues: QueueSlots<CompletionQueue>
     /// Page lists of non-contiguous queues: key 2 * qid for an SQ, 2 * qid + 1 for a CQ.
     var queuePages: [Int: [UInt64]] = [:]
     /// Completions waiting for room, per completion queue.
     var parkedCompletions: [[PendingCompletion]]
     /// Memory page size from CC.MPS while enabled.
     var pageSize = 4096
+    /// Doorbell Buffer Config since the last reset: I/O queues use shadow doorbells.
+    var doorbellBuffers: DoorbellBuffers?
+    /// MMIO writes received per doorbell register (index 2y: SQ y tail, 2y + 1: CQ y head).
+    var mmioDoorbellWrites: [UInt64]
+    /// MMIO writes received at any doorbell offset, including ones beyond the queues.
+    var mmioDoorbellWritesTotal: UInt64 = 0
     /// Bumped at every locked entry point: ring translations are cached for one epoch only.
     var epoch: UInt64 = 0
 
@@ -127,9 +133,10 @@ struct ControllerState {
         capabilities = cap
         strideBytes = 4 << Int(configuration.doorbellStride)
         if case .inline = configuration.executionMode { inline = true } else { inline = false }
-        submissionQueues = Array(repeating: nil, count: configuration.ioQueueCount + 1)
-        completionQueues = Array(repeating: nil, count: configuration.ioQueueCount + 1)
+        submissionQueues = QueueSlots(count: configuration.ioQueueCount + 1)
+        completionQueues = QueueSlots(count: configuration.ioQueueCount + 1)
         parkedCompletions = Array(repeating: [], count: configuration.ioQueueCount + 1)
+        mmioDoorbellWrites = Array(repeating: 0, count: 2 * (configuration.ioQueueCount + 1))
         grantedSubmissionQueues = configuration.ioQueueCount
         grantedCompletionQueues = configuration.ioQueueCount
         writeCacheEnabled = configuration.volatileWriteCache

@@ -68,6 +68,11 @@ public enum InjectedFault: Sendable, Hashable {
     case neverComplete(CommandMatch)
     /// Matching commands execute normally but complete in a hostile way.
     case hostileCompletion(HostileCompletion, CommandMatch)
+    /// Matching Read commands complete successfully, but the data delivered to the host has the
+    /// first byte of every logical block inverted (XOR FFh): a silent corruption on the way to
+    /// the host, the same every time, while the media keeps the data written. Only Reads are
+    /// hit (and count against `count`); with `discardData` no data moves, so nothing changes.
+    case corruptReadData(CommandMatch)
     /// The controller fails now: CSTS.CFS = 1 and it stops processing until a reset.
     case controllerFatal
     /// The device leaves the bus now: every register read returns all ones, writes and DMA stop.
@@ -80,6 +85,7 @@ struct FaultRule {
         case fail(CompletionStatus)
         case neverComplete
         case hostile(HostileCompletion)
+        case corruptReadData
     }
     var match: CommandMatch
     var action: Action
@@ -96,6 +102,7 @@ extension ControllerState {
             if match.ioOnly, sqid == 0 { continue }
             if let opcode = match.opcode, opcode != entry.opcode { continue }
             if let nsid = match.namespaceID, nsid != entry.nsid { continue }
+            if case .corruptReadData = faultRules[index].action, sqid == 0 || entry.opcode != NVMOpcode.read.rawValue { continue }
             if let range = match.lbaRange {
                 guard sqid != 0, let first = Self.lbaAddressed(entry) else { continue }
                 let last = first &+ UInt64(entry.blockCount - 1)
@@ -127,10 +134,29 @@ extension ControllerState {
             faultRules.append(FaultRule(match: match, action: .neverComplete, remaining: match.count))
         case .hostileCompletion(let kind, let match):
             faultRules.append(FaultRule(match: match, action: .hostile(kind), remaining: match.count))
+        case .corruptReadData(let match):
+            faultRules.append(FaultRule(match: match, action: .corruptReadData, remaining: match.count))
         case .controllerFatal:
             csts.cfs = true
         case .surpriseRemoval:
             removed = true
+        }
+    }
+
+    /// Inverts the first byte of every block a Read just delivered (`walker.segments` still holds
+    /// its host segments).
+    mutating func corruptDeliveredData(_ entry: SubmissionQueueEntry) {
+        guard !discardData, let index = try? activeNamespaceIndex(entry.nsid) else { return }
+        let blockSize = namespaces[index].blockSize
+        var offset = 0  // of the next block's first byte, from the start of the transfer
+        var segmentStart = 0
+        for segment in walker.segments {
+            while offset < segmentStart + segment.length {
+                let byte = segment.address + (offset - segmentStart)
+                byte.storeBytes(of: ~byte.load(as: UInt8.self), as: UInt8.self)
+                offset += blockSize
+            }
+            segmentStart += segment.length
         }
     }
 }

@@ -19,6 +19,8 @@ enum IdentifyData {
         data.cqes = 0x44
         data.nn = UInt32(configuration.namespaces.count)
         data.oncs = configuration.optionalNVMCommands
+        // OACS bit 8: Doorbell Buffer Config (shadow doorbells).
+        data.oacs = configuration.doorbellBufferConfig ? 1 << 8 : 0
         data.fuses = configuration.compareAndWrite ? 1 : 0
         // VWC bit 0: present; bits 2:1 = 11b: Flush with NSID FFFFFFFFh applies to every namespace.
         data.vwc = configuration.volatileWriteCache ? 0b111 : 0

@@ -82,6 +82,11 @@ public struct MockConfiguration: Sendable {
     public var sglSupported = true
     /// Identify Controller VWC bit 0: a volatile write cache is present (and enabled after reset).
     public var volatileWriteCache = true
+    /// Whether a shutdown (CC.SHN, normal or abrupt) makes the volatile write cache durable.
+    /// False models a controller that relies on the host's Flush before shutdown (nothing in
+    /// the spec requires the shutdown to write the cache back): the handshake still completes
+    /// (CSTS.SHST = complete), but a power cut afterwards loses every write not flushed or FUA.
+    public var shutdownPersistsWriteCache = true
     /// FUSES bit 0: fused Compare and Write. Needs Compare in `optionalNVMCommands`: the first
     /// command of the pair is a Compare.
     public var compareAndWrite = true
@@ -89,6 +94,9 @@ public struct MockConfiguration: Sendable {
     /// `implementedOptionalNVMCommands`. One left out completes with Invalid Command Opcode
     /// (SCT 0h, SC 01h), as on a controller that lacks it.
     public var optionalNVMCommands: OptionalNVMCommands = Self.implementedOptionalNVMCommands
+    /// OACS bit 8: Doorbell Buffer Config (shadow doorbells and EventIdx, admin 7Ch) is offered.
+    /// Off, the command completes with Invalid Command Opcode, as on a controller without it.
+    public var doorbellBufferConfig = true
     /// AERL: Asynchronous Event Requests outstanding at once, 0's based.
     public var aerl: UInt8 = 3
     /// ACL: Abort commands outstanding at once, 0's based; more complete with Abort Command

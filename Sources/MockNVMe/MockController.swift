@@ -191,7 +191,8 @@ public final class MockController: DeviceInterface {
     /// Loses power: what the volatile write cache holds is thrown away, except a seeded random
     /// `survivingFraction` of its blocks (a torn cache), and the controller is left as at power
     /// on (every register reset, no queues, no outstanding commands). Flushed, FUA-written and
-    /// shut-down data always survives; with no cache or the cache disabled every write does.
+    /// shut-down data always survives (shut-down data only while `shutdownPersistsWriteCache`);
+    /// with no cache or the cache disabled every write does.
     public func powerCut(survivingFraction: Double = 0, seed: UInt64 = 0) {
         precondition((0...1).contains(survivingFraction), "powerCut: survivingFraction must be in 0...1")
         core.withLock { $0.losePower(survivingFraction: survivingFraction, seed: seed) }
@@ -217,9 +218,16 @@ public final class MockController: DeviceInterface {
                 storedChunks: state.namespaces.reduce(0) { $0 + $1.storedChunkCount },
                 heldCommands: state.held.count,
                 outstandingAsyncEventRequests: state.asyncEventRequests.count,
-                errorCount: state.errorLog.errorCount)
+                errorCount: state.errorLog.errorCount,
+                mmioDoorbellWrites: state.mmioDoorbellWritesTotal,
+                submissionTailDoorbellWrites: stride(from: 0, to: state.mmioDoorbellWrites.count, by: 2).map { state.mmioDoorbellWrites[$0] },
+                completionHeadDoorbellWrites: stride(from: 1, to: state.mmioDoorbellWrites.count, by: 2).map { state.mmioDoorbellWrites[$0] })
         }
     }
+
+    /// MMIO doorbell writes received since creation, all queues (`MockStatistics.mmioDoorbellWrites`
+    /// without the rest of the snapshot: no allocation, for per-run figures).
+    public var mmioDoorbellWrites: UInt64 { core.withLock { $0.mmioDoorbellWritesTotal } }
 
     /// Reads `count` blocks at `lba` of namespace `nsid` as the media holds them now (cache
     /// first), without going through a queue: for tests that check what was stored. A backing

@@ -20,4 +20,11 @@ public struct MockStatistics: Sendable, Hashable {
     public var outstandingAsyncEventRequests: Int
     /// Entries ever added to the Error Information log.
     public var errorCount: UInt64
+    /// MMIO doorbell writes received since creation: every write in the doorbell area, whatever
+    /// its queue or value (`MockController.mmioDoorbellWrites` reads this alone, cheaply).
+    public var mmioDoorbellWrites: UInt64
+    /// MMIO writes to each Submission Queue Tail doorbell, indexed by queue identifier (0: admin).
+    public var submissionTailDoorbellWrites: [UInt64]
+    /// MMIO writes to each Completion Queue Head doorbell, indexed by queue identifier (0: admin).
+    public var completionHeadDoorbellWrites: [UInt64]
 }

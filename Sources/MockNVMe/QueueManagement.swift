@@ -19,6 +19,7 @@ extension ControllerState {
         guard !interruptsEnabled || vector == 0 else { throw CommandFailure(.invalidInterruptVector) }
         let memory = try queueMemory(entry, entrySize: 16, entries: entries, contiguous: contiguous, key: 2 * qid + 1)
         completionQueues[qid] = CompletionQueue(memory: memory)
+        initializeShadow(completionQueue: qid)
     }
 
     /// Create I/O Submission Queue (NVMe Base 2.0, 5.5).
@@ -39,6 +40,7 @@ extension ControllerState {
         let memory = try queueMemory(entry, entrySize: 64, entries: entries, contiguous: contiguous, key: 2 * qid)
         submissionQueues[qid] = SubmissionQueue(completionQueueID: cqid, memory: memory)
         completionQueues[cqid]!.boundSubmissionQueues += 1
+        initializeShadow(submissionQueue: qid)
     }
 
     /// PC=1: PRP1 is the page-aligned base. PC=0: PRP1 points to a PRP list of the queue's pages.

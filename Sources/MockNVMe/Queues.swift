@@ -70,6 +70,7 @@ extension ControllerState {
     // MARK: Ring memory
 
     /// Host address of entry `index` of submission queue `qid` (which exists).
+    @inline(__always)
     mutating func submissionSlot(_ qid: Int, _ index: Int) -> UnsafeMutableRawPointer? {
         if submissionQueues[qid]!.memory.paged {
             return submissionQueues[qid]!.memory.pagedSlot(index, pages: queuePages[2 * qid] ?? [], pageSize: pageSize, iommu: iommu, access: .deviceReads)
@@ -78,6 +79,7 @@ extension ControllerState {
     }
 
     /// Host address of entry `index` of completion queue `cqid` (which exists).
+    @inline(__always)
     mutating func completionSlot(_ cqid: Int, _ index: Int) -> UnsafeMutableRawPointer? {
         if completionQueues[cqid]!.memory.paged {
             return completionQueues[cqid]!.memory.pagedSlot(index, pages: queuePages[2 * cqid + 1] ?? [], pageSize: pageSize, iommu: iommu, access: .deviceWrites)
@@ -89,7 +91,18 @@ extension ControllerState {
 
     /// Runs the commands between head and tail of submission queue `qid`. In inline mode it
     /// stops while the completion queue is full and resumes when the host frees slots.
+    /// With shadow doorbells (I/O queues), it reads the shadow tail and head first and, before
+    /// it rests, publishes EventIdx values and looks again (see `ShadowDoorbells.swift`).
     mutating func processSubmissions(_ qid: Int) {
+        guard qid != 0, doorbellBuffers != nil else { return runSubmissions(qid) }
+        repeat {
+            readShadowTail(qid)
+            if let cqid = submissionQueues[qid]?.completionQueueID { readShadowHead(cqid) }
+            runSubmissions(qid)
+        } while isOperational && doorbellBuffers != nil && publishEventIndexes(qid)
+    }
+
+    private mutating func runSubmissions(_ qid: Int) {
         // Queue state is read and written in place (no struct copies): this loop is the inline
         // null device's whole per-command cost.
         while isOperational {
@@ -104,6 +117,7 @@ extension ControllerState {
     }
 
     /// Reads the entry at the head of `qid` and advances the head.
+    @inline(__always)
     mutating func fetch(_ qid: Int) -> SubmissionQueueEntry? {
         guard let head = submissionQueues[qid]?.head else { return nil }
         guard let slot = submissionSlot(qid, head) else {
@@ -127,6 +141,7 @@ extension ControllerState {
 
     /// Hands a finished command to its completion queue: at once inline, after the latency threaded.
     /// `lba` and `nsid` locate a failure in its Error Information log entry (0: not applicable).
+    @inline(__always)
     mutating func finish(_ completion: PendingCompletion, lba: UInt64 = 0, nsid: UInt32 = 0) {
         if !completion.status.isSuccess { errorLog.record(completion, lba: lba, nsid: nsid, health: &health) }
         if inline { return post(completion) }
@@ -137,6 +152,7 @@ extension ControllerState {
     }
 
     /// Writes a completion into the CQ of its submission queue, or parks it while the CQ is full.
+    @inline(__always)
     mutating func post(_ completion: PendingCompletion) {
         let cqid = completion.sqid == 0 ? 0 : (submissionQueues[Int(completion.sqid)]?.completionQueueID ?? -1)
         guard cqid >= 0, let free = completionQueues[cqid]?.free, !removed else { return }
@@ -159,6 +175,7 @@ extension ControllerState {
         }
     }
 
+    @inline(__always)
     private mutating func write(_ completion: PendingCompletion, to cqid: Int) {
         if completion.isAbort { outstandingAborts -= 1 }
         let sqid = Int(completion.sqid)
@@ -183,6 +200,7 @@ extension ControllerState {
     /// Stores one 16-byte entry. Dwords 0-2 are plain stores; Dword 3 (command id, status,
     /// phase) is a releasing atomic store, so a host that loads it acquiring (see `DMAOrdering`)
     /// sees the whole entry, and the thread sanitizer agrees.
+    @inline(__always)
     private mutating func writeEntry(_ completion: PendingCompletion, sqHead: UInt16, cqid: Int, invertPhase: Bool) {
         guard let tail = completionQueues[cqid]?.tail else { return }
         guard let slot = completionSlot(cqid, tail) else {

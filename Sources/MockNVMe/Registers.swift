@@ -8,9 +8,11 @@ import NVMe
 ///   the memory page size, CC.MPS outside CAP.MPSMIN...MPSMAX, CC.CSS not NVM, CC.AMS not round
 ///   robin) sets CSTS.CFS and leaves CSTS.RDY clear; CC.EN 1 -> 0 (a reset) clears CFS again.
 /// - CC.IOSQES/IOCQES are checked when an I/O queue is created (Invalid Field in Command).
-/// - Both normal and abrupt shutdown persist the write cache and report SHST = complete; SHST
+/// - Both normal and abrupt shutdown persist the write cache (unless
+///   `MockConfiguration.shutdownPersistsWriteCache` is off) and report SHST = complete; SHST
 ///   returns to normal at the next CC.EN 0 -> 1.
-/// - Doorbell writes while the controller is not ready are ignored without an event.
+/// - Doorbell writes while the controller is not ready are ignored without an event (but counted
+///   in `MockStatistics`, as every MMIO doorbell write is).
 extension ControllerState {
     /// CC bits a host may write: EN, CSS, MPS, AMS, SHN, IOSQES, IOCQES.
     static let writableCC: UInt32 = 0x00FF_FFF1
@@ -105,6 +107,7 @@ extension ControllerState {
         for index in completionQueues.indices { completionQueues[index] = nil }
         for index in parkedCompletions.indices { parkedCompletions[index].removeAll() }
         queuePages.removeAll()
+        doorbellBuffers = nil
         held.removeAll()
         asyncEventRequests.removeAll()
         pendingEvents.removeAll()
@@ -121,11 +124,11 @@ extension ControllerState {
         powerManagement = 0
     }
 
-    /// CC.SHN written: make the write cache durable and report the shutdown complete.
+    /// CC.SHN written: make the write cache durable (when configured to) and report the shutdown complete.
     /// A backing file that fails to take the cache is logged (by the file, with the system's
     /// reason); the shutdown still completes, as the host could do nothing else about it.
     private mutating func shutdown() {
-        for index in namespaces.indices {
+        for index in namespaces.indices where configuration.shutdownPersistsWriteCache {
             do throws(CommandFailure) { try namespaces[index].persistCache() } catch { health.mediaErrors += 1 }
         }
         csts.shst = .complete
@@ -135,8 +138,11 @@ extension ControllerState {
 
     private mutating func doorbell(_ value: UInt32, _ offset: Int) {
         let relative = offset - ControllerRegister.doorbellBase
-        guard relative % strideBytes == 0, csts.rdy, !csts.cfs else { return }
+        mmioDoorbellWritesTotal &+= 1
+        guard relative % strideBytes == 0 else { return }
         let index = relative / strideBytes
+        if index < mmioDoorbellWrites.count { mmioDoorbellWrites[index] &+= 1 }
+        guard csts.rdy, !csts.cfs else { return }
         let qid = index / 2
         if index % 2 == 0 {
             submissionTail(qid, value)

@@ -24,12 +24,22 @@ public protocol DeviceInterface: AnyObject, Sendable {
     func writeRegister32(_ value: UInt32, at offset: Int)
     /// Writes a 64-bit register at `offset` bytes into BAR0.
     func writeRegister64(_ value: UInt64, at offset: Int)
+    /// Where the 32-bit register at `offset` lives in this process's mapping of BAR0, so that a
+    /// queue pair can write its doorbell with one volatile store and no call through this
+    /// protocol; nil when the offset lies outside BAR0 or is misaligned, and for devices whose
+    /// registers are not memory (the mock), which keep the `writeRegister32` path.
+    func registerAddress32(at offset: Int) -> UnsafeMutableRawPointer?
 
     /// The IOMMU through which this device reaches host memory.
     var iommu: any IOMMU { get }
 
     /// Resets the function (PCI function-level reset where the platform supports it).
     func reset() throws
+}
+
+extension DeviceInterface {
+    /// No mapped registers: every access goes through the protocol's methods.
+    public func registerAddress32(at offset: Int) -> UnsafeMutableRawPointer? { nil }
 }
 
 /// What a device may do to a mapped range of host memory.

@@ -114,6 +114,13 @@ public final class MMIORegion: @unchecked Sendable {
         cvfio_mmio_write64(base + offset, value)
     }
 
+    /// The address of the 32-bit register at `offset`, for a caller that stores to it directly
+    /// through `cvfio_mmio_write32` (a doorbell on the hot path); nil when the offset is outside
+    /// the region or misaligned, checked here once rather than per store.
+    public func address32(at offset: Int) -> UnsafeMutableRawPointer? {
+        Self.slot(offset, widthShift: 2) <= lastSlot32 ? base + offset : nil
+    }
+
     // MARK: A removed device (cold)
 
     /// Whether `behaveAsRemoved()` has swapped the mapping.

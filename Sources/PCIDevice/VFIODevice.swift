@@ -147,6 +147,9 @@ public final class VFIODevice: DeviceInterface {
     /// Volatile 64-bit write to BAR0; dropped and counted for an offset outside it.
     public func writeRegister64(_ value: UInt64, at offset: Int) { bar0.store64(value, at: offset) }
 
+    /// BAR0's mapped address for the 32-bit register at `offset` (doorbells); nil outside BAR0.
+    public func registerAddress32(at offset: Int) -> UnsafeMutableRawPointer? { bar0.address32(at: offset) }
+
     /// Whether VFIO offers a reset (FLR, PM or bus reset) for this function.
     public var supportsReset: Bool { deviceFlags & cvfio_device_flags_reset() != 0 }
 

@@ -32,22 +32,19 @@ final class AdminChannel: @unchecked Sendable {
             throw .unsupported("admin queue refused \(name): \(submitted)")
         }
         queue.ringDoorbell()
-        var watchdog = Watchdog(timeoutMilliseconds: timeoutMilliseconds, checkInterval: 64)
-        var result: Completion?
-        while result == nil {
-            let handled = queue.poll { completion in
+        var tries = 0
+        let completion = try RegisterWaits.wait(milliseconds: timeoutMilliseconds, checkInterval: 64) { () throws(ControllerError) -> Completion? in
+            var result: Completion?
+            queue.poll { completion in
                 if completion.tag == tag { result = completion }
             }
-            if result != nil { break }
-            if watchdog.pass(progressed: handled > 0) {
-                try RegisterWaits.checkAlive(device: device, during: name)
-                if watchdog.exceeded(now: MonotonicClock.nanoseconds()) {
-                    throw .commandTimedOut(command: name, queueID: 0, commandID: 0, milliseconds: timeoutMilliseconds,
-                                           recovery: "the admin queue is unusable until the controller is reset")
-                }
-            }
+            tries += 1
+            if result == nil, tries % 64 == 0 { try RegisterWaits.checkAlive(device: device, during: name) }
+            return result
+        } expired: {
+            .commandTimedOut(command: name, queueID: 0, commandID: 0, milliseconds: timeoutMilliseconds,
+                             recovery: "the admin queue is unusable until the controller is reset")
         }
-        let completion = result!
         if !completion.status.isSuccess && !acceptingFailure {
             throw .adminCommandFailed(command: name, status: completion.status)
         }

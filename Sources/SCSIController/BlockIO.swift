@@ -33,14 +33,14 @@ extension IOQueue {
 
     /// Persists the namespace's volatile write cache (NVM Flush).
     public func flush(nsid: UInt32) -> BlockOutcome {
-        guard let ns = core.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
+        guard let ns = core.geometry(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
         return single(SingleCommandPlan(name: "Flush", command: PlannedCommand(entry: .flush(nsid: ns.id))))
     }
 
     /// Deallocates (trims) the given ranges with Dataset Management, up to 256 ranges per call.
     public func deallocate(nsid: UInt32, ranges: [DatasetManagementRange]) -> BlockOutcome {
         let controller = core
-        guard let ns = controller.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
+        guard let ns = controller.geometry(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
         let rangeLimit = CommandLimits.datasetManagementRanges
         guard rangeLimit.contains(ranges.count) else {
             return refused("Dataset Management takes \(rangeLimit.lowerBound) to \(rangeLimit.upperBound) ranges, not \(ranges.count)", bytes: 0)
@@ -73,7 +73,7 @@ extension IOQueue {
     func transfer(_ opcode: NVMOpcode, nsid: UInt32, lba: UInt64, blocks: Int, buffer: DMABuffer, offset: Int,
                   fua: Bool, name: String) -> BlockOutcome {
         let controller = core
-        guard let ns = controller.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
+        guard let ns = controller.geometry(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
         guard offset >= 0, offset <= buffer.length else {
             return refused("offset \(offset) lies outside the \(buffer.length)-byte buffer", bytes: 0)
         }
@@ -89,7 +89,7 @@ extension IOQueue {
 
     func noData(_ opcode: NVMOpcode, nsid: UInt32, lba: UInt64, blocks: Int, extra: UInt32, name: String) -> BlockOutcome {
         let controller = core
-        guard let ns = controller.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
+        guard let ns = controller.geometry(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
         if let reason = controller.whyRefused(ns: ns, lba: lba, blocks: blocks, write: false, iova: nil, available: 0) {
             return refused(reason, bytes: 0)
         }
@@ -102,7 +102,7 @@ extension IOQueue {
 extension ControllerCore {
     /// Why a transfer cannot be served as asked, or nil when it can. `iova` is nil for commands
     /// that move no data; `available` is what the buffer holds from the transfer's start.
-    func whyRefused(ns: Namespace, lba: UInt64, blocks: Int, write: Bool, iova: UInt64?, available: Int) -> String? {
+    func whyRefused(ns: NamespaceGeometry, lba: UInt64, blocks: Int, write: Bool, iova: UInt64?, available: Int) -> String? {
         if blocks <= 0 { return "a transfer of \(blocks) blocks; at least one is needed" }
         if lba >= ns.blockCount || UInt64(blocks) > ns.blockCount - lba {
             return "LBA \(lba) + \(blocks) blocks ends past namespace \(ns.id) (\(ns.blockCount) blocks)"
@@ -133,7 +133,7 @@ extension IOQueue {
     public func compareAndWrite(nsid: UInt32, lba: UInt64, blocks: Int, compareIOVA: UInt64, writeIOVA: UInt64,
                                 fua: Bool = false) -> BlockOutcome {
         let controller = core
-        guard let ns = controller.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
+        guard let ns = controller.geometry(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
         guard controller.identify.supportsCompareAndWrite else {
             return refused("the controller does not support fused Compare and Write (FUSES bit 0 is 0)", bytes: 0)
         }
@@ -145,9 +145,9 @@ extension IOQueue {
         guard bytes <= controller.maximumCommandBytes, blocks <= CommandLimits.blocksPerCommand.upperBound else {
             return refused("Compare and Write of \(bytes) bytes exceeds one command (\(controller.maximumCommandBytes) bytes); fused commands cannot be split", bytes: bytes)
         }
-        let result = controller.drive(FusedCompareAndWritePlan(nsid: nsid, lba: lba, blocks: blocks, bytes: bytes,
-                                                               compareIOVA: compareIOVA, writeIOVA: writeIOVA, fua: fua),
-                                      on: queuePair)
+        let result = queuePair.run(FusedCompareAndWritePlan(nsid: nsid, lba: lba, blocks: blocks, bytes: bytes,
+                                                            compareIOVA: compareIOVA, writeIOVA: writeIOVA, fua: fua),
+                                   watchedBy: controller)
         return BlockOutcome(requestedBytes: bytes, bytesTransferred: result.error == nil ? bytes : 0, commands: 2,
                             error: result.error, status: result.status)
     }

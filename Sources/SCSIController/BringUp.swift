@@ -1,4 +1,5 @@
 import DMAMapper
+import Logging
 import NVMe
 import PCIDevice
 
@@ -21,16 +22,18 @@ struct BringUp {
     let writeCacheEnabled: Bool
     let shutdownMilliseconds: Int
     let queuePairs: [QueuePair]
+    /// The shadow doorbell buffers, when the controller accepted Doorbell Buffer Config.
+    let shadowDoorbells: ShadowDoorbells?
 
     /// DMA memory the controller may reach once enabled: kept alive until it is disabled again.
     private final class ReachableMemory { var objects: [AnyObject] = [] }
 
-    init(device: any DeviceInterface, options: ControllerOptions) throws {
+    init(device: any DeviceInterface, options: ControllerOptions) throws(ControllerError) {
         try DeviceValidation.check(options)
-        let cap = ControllerCapabilities(rawValue: device.readRegister64(at: ControllerRegister.cap))
+        let cap = device.capabilities
         self.cap = cap
         guard cap.rawValue != .max else { throw ControllerError.deviceGone(during: "reading CAP") }
-        version = ControllerVersion(rawValue: device.readRegister32(at: ControllerRegister.vs))
+        version = device.version
         guard cap.supportsNVMCommandSet else {
             throw ControllerError.unsupported("CAP.CSS does not include the NVM command set (CAP=\(hex(cap.rawValue)))")
         }
@@ -60,7 +63,7 @@ struct BringUp {
         try Self.programAdminQueue(adminQueue, device: device)
         Self.enable(device: device, pageSize: pageSize)
         // From here the controller may write our rings: any failure disables it before the memory goes.
-        do {
+        do throws(ControllerError) {
             try RegisterWaits.waitReady(true, device: device, cap: cap)
             let rawIdentify = try admin.runReturningData(.identify(.controller), name: "Identify Controller")
             identify = rawIdentify.withUnsafeBytes { IdentifyController(bytes: $0) }
@@ -109,9 +112,9 @@ struct BringUp {
             } else {
                 writeCacheEnabled = false
             }
-            queuePairs = try Self.createIOQueues(device: device, cap: cap, options: options, admin: admin, epoch: epoch,
-                                                 mapper: mapper, pageSize: pageSize, maximumCommandBytes: maximumCommandBytes,
-                                                 useSGL: usesSGL, reachable: reachable)
+            (queuePairs, shadowDoorbells) = try Self.createIOQueues(
+                device: device, cap: cap, options: options, identify: identify, admin: admin, epoch: epoch, mapper: mapper,
+                pageSize: pageSize, maximumCommandBytes: maximumCommandBytes, useSGL: usesSGL, reachable: reachable)
         } catch {
             withExtendedLifetime(reachable) {
                 do { try RegisterWaits.disable(device: device, cap: cap) } catch {
@@ -122,11 +125,13 @@ struct BringUp {
         }
     }
 
-    /// Set Features Number of Queues, then the I/O queue pairs: as many as asked, granted and
-    /// with doorbells inside the register space; depth at most CAP.MQES + 1.
+    /// Set Features Number of Queues, Doorbell Buffer Config when offered and wanted, then the I/O
+    /// queue pairs: as many as asked, granted and with doorbells inside the register space; depth
+    /// at most CAP.MQES + 1.
     private static func createIOQueues(device: any DeviceInterface, cap: ControllerCapabilities, options: ControllerOptions,
-                                       admin: AdminChannel, epoch: ControllerEpoch, mapper: DMAMapper, pageSize: Int,
-                                       maximumCommandBytes: Int, useSGL: Bool, reachable: ReachableMemory) throws -> [QueuePair] {
+                                       identify: IdentifyController, admin: AdminChannel, epoch: ControllerEpoch,
+                                       mapper: DMAMapper, pageSize: Int, maximumCommandBytes: Int, useSGL: Bool,
+                                       reachable: ReachableMemory) throws(ControllerError) -> ([QueuePair], ShadowDoorbells?) {
         let asked = options.ioQueueCount
         let request = try ControllerError.encoding { () throws(CommandFieldError) in
             try SubmissionQueueEntry.setNumberOfQueues(submissionQueueCount: asked, completionQueueCount: asked)
@@ -135,25 +140,46 @@ struct BringUp {
         let wanted = min(asked, Int(granted.dw0 & 0xFFFF) + 1, Int(granted.dw0 >> 16) + 1)
         let count = try DeviceValidation.queuesWithDoorbells(wanted, cap: cap, registerSpaceSize: device.registerSpaceSize)
         let depth = max(2, min(options.ioQueueDepth, cap.maximumQueueEntries))
+        var shadowDoorbells: ShadowDoorbells?
+        if options.shadowDoorbells && identify.supportsDoorbellBufferConfig {
+            let buffers = try ShadowDoorbells(mapper: mapper, highestQueueID: count, doorbellStride: Int(cap.dstrd), pageSize: pageSize)
+            reachable.objects.append(buffers)
+            if try configureShadowDoorbells(buffers, admin: admin, logger: options.logger) { shadowDoorbells = buffers }
+        }
         var pairs: [QueuePair] = []
         for id in 1...count {
             let pair = try QueuePair(id: UInt16(id), depth: depth, device: device, epoch: epoch, mapper: mapper,
                                      doorbellStride: Int(cap.dstrd), pageSize: pageSize,
                                      maximumCommandBytes: maximumCommandBytes, useSGL: useSGL)
             reachable.objects.append(pair)
+            pair.useShadowDoorbells(shadowDoorbells)
             try createIOQueue(pair, admin: admin)
             pairs.append(pair)
         }
-        return pairs
+        return (pairs, shadowDoorbells)
+    }
+
+    /// Sends Doorbell Buffer Config for `buffers` (at bring-up and after every reset, before any
+    /// I/O queue is created) and mirrors the admin queue's doorbells into them. A controller that
+    /// fails the command is logged and used with plain doorbells: returns false.
+    static func configureShadowDoorbells(_ buffers: ShadowDoorbells, admin: AdminChannel, logger: Logger) throws(ControllerError) -> Bool {
+        do {
+            try admin.run(buffers.command, name: "Doorbell Buffer Config")
+        } catch {
+            guard case .adminCommandFailed = error else { throw error }
+            logger.warning("shadow doorbells not used; every doorbell is a register write", metadata: ["error": "\(error)"])
+            admin.queue.useShadowDoorbells(nil)
+            return false
+        }
+        admin.queue.useShadowDoorbells(buffers)
+        return true
     }
 
     static func programAdminQueue(_ queue: QueuePair, device: any DeviceInterface) throws(ControllerError) {
         let attributes = try ControllerError.encoding { () throws(CommandFieldError) in
             try AdminQueueAttributes(submissionEntryCount: queue.depth, completionEntryCount: queue.depth)
         }
-        device.writeRegister32(attributes.rawValue, at: ControllerRegister.aqa)
-        device.writeRegister64(queue.submissionRingIOVA, at: ControllerRegister.asq)
-        device.writeRegister64(queue.completionRingIOVA, at: ControllerRegister.acq)
+        device.programAdminQueue(attributes, submissionRing: queue.submissionRingIOVA, completionRing: queue.completionRingIOVA)
     }
 
     static func enable(device: any DeviceInterface, pageSize: Int) {
@@ -164,7 +190,7 @@ struct BringUp {
         cc.iosqes = 6
         cc.iocqes = 4
         cc.en = true
-        device.writeRegister32(cc.rawValue, at: ControllerRegister.cc)
+        device.configuration = cc
     }
 
     /// Creates the completion queue, then the submission queue bound to it; when the submission

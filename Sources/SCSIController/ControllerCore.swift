@@ -15,6 +15,8 @@ final class ControllerCore: @unchecked Sendable {
     let version: ControllerVersion
     let identify: IdentifyController
     let namespaces: [Namespace]
+    /// `namespaces`' geometry, for the request path.
+    let geometries: [NamespaceGeometry]
     let unusableNamespaces: [UnusableNamespace]
     let pageSize: Int
     let maximumCommandBytes: Int
@@ -38,14 +40,19 @@ final class ControllerCore: @unchecked Sendable {
     /// Read on every request, so an atomic rather than a lock: whether stop() has begun.
     let stoppedFlag = Atomic<Bool>(false)
     let writeCache: SanitizedMutex<Bool>
+    /// The shadow doorbell buffers, when the controller accepted Doorbell Buffer Config at bring-up.
+    let shadowDoorbells: ShadowDoorbells?
 
     /// What the admin lock protects besides the admin queue.
     struct AdminState: Sendable {
         /// I/O queues that exist in the controller now (stop deletes exactly these).
         var createdQueues: Set<UInt16> = []
+        /// Whether the controller took Doorbell Buffer Config since its last reset: queues
+        /// (re-)created now use the shadow doorbells.
+        var shadowDoorbellsActive = false
     }
 
-    init(device: any DeviceInterface, options: ControllerOptions) throws {
+    init(device: any DeviceInterface, options: ControllerOptions) throws(ControllerError) {
         let parts = try BringUp(device: device, options: options)
         self.device = device
         self.options = options
@@ -55,6 +62,7 @@ final class ControllerCore: @unchecked Sendable {
         version = parts.version
         identify = parts.identify
         namespaces = parts.namespaces
+        geometries = parts.namespaces.map(NamespaceGeometry.init)
         unusableNamespaces = parts.unusableNamespaces
         pageSize = parts.pageSize
         maximumCommandBytes = parts.maximumCommandBytes
@@ -66,12 +74,17 @@ final class ControllerCore: @unchecked Sendable {
         queuePairs = parts.queuePairs
         epoch = parts.epoch
         writeCache = SanitizedMutex(parts.writeCacheEnabled)
-        adminLock.withLock { $0.createdQueues = Set(parts.queuePairs.map(\.id)) }
+        shadowDoorbells = parts.shadowDoorbells
+        adminLock.withLock { state in
+            state.createdQueues = Set(parts.queuePairs.map(\.id))
+            state.shadowDoorbellsActive = parts.shadowDoorbells != nil
+        }
         epoch.attach(self)
         logger.info("controller up", metadata: [
             "device": "\(device.name)", "model": "\(identify.modelNumber)", "version": "\(version)",
             "namespaces": "\(namespaces.count)", "ioQueues": "\(queuePairs.count)",
             "pointers": "\(usesSGL ? "SGL" : "PRP")", "maxCommandBytes": "\(maximumCommandBytes)",
+            "shadowDoorbells": "\(shadowDoorbells != nil)",
         ])
     }
 
@@ -87,9 +100,17 @@ final class ControllerCore: @unchecked Sendable {
     var isStopped: Bool { stoppedFlag.load(ordering: .sequentiallyConsistent) }
     /// Controller resets performed by recovery.
     var resetCount: Int { epoch.generation }
+    /// Whether queues (re-)created now use shadow doorbells.
+    var usesShadowDoorbells: Bool { adminLock.withLock { $0.shadowDoorbellsActive } }
 
     /// The namespace with identifier `nsid`.
     func namespace(_ nsid: UInt32) -> Namespace? { namespaces.first { $0.id == nsid } }
+
+    /// The geometry of namespace `nsid`, for a request.
+    func geometry(_ nsid: UInt32) -> NamespaceGeometry? {
+        for geometry in geometries where geometry.id == nsid { return geometry }
+        return nil
+    }
 
     /// Runs an admin command (serialised with every other admin command). A command that times
     /// out leaves the admin queue in doubt, so the controller is reset before the error is thrown.

@@ -27,6 +27,12 @@ public struct ControllerOptions: Sendable {
     public var commandTimeoutMilliseconds: Int = 30_000
     /// Bound on the shutdown handshake when the controller reports no RTD3 entry latency.
     public var shutdownTimeoutMilliseconds: Int = 10_000
+    /// Whether to use shadow doorbells (Doorbell Buffer Config) when the controller offers them
+    /// (Identify Controller OACS bit 8, typical of emulated controllers): the I/O queues then write
+    /// their doorbell registers only when the controller's EventIdx asks for it, saving most of the
+    /// register writes, each a VM exit under emulation. A controller that refuses the command is
+    /// used with plain doorbells (logged once).
+    public var shadowDoorbells: Bool = true
     /// Whether DMA memory must be locked in RAM (tests of sparse 1 GiB buffers turn it off).
     public var pinning: DMAPinning = .bestEffort
     /// Where the engine logs bring-up, recovery and shutdown (never per I/O).

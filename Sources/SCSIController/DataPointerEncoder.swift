@@ -16,6 +16,8 @@ public enum DataPointerMode: Sendable, Equatable {
     /// Memory page size the controller was configured with (CC.MPS).
     @usableFromInline let pageSize: Int
     @usableFromInline let pageMask: UInt64
+    /// log2 of `pageSize` (a power of two).
+    @usableFromInline let pageShift: Int
     /// PRP entries that fit in one list page.
     @usableFromInline let entriesPerListPage: Int
     @usableFromInline let useSGL: Bool
@@ -23,6 +25,7 @@ public enum DataPointerMode: Sendable, Equatable {
     init(pageSize: Int, useSGL: Bool) {
         self.pageSize = pageSize
         self.pageMask = UInt64(pageSize - 1)
+        self.pageShift = pageSize.trailingZeroBitCount
         self.entriesPerListPage = pageSize / 8
         self.useSGL = useSGL
     }
@@ -51,43 +54,54 @@ public enum DataPointerMode: Sendable, Equatable {
         }
         entry.psdt = .prp
         entry.dptr1 = iova
-        let firstPageBytes = pageSize - Int(iova & pageMask)
+        // Lengths are at most the queue's maximum command size and offsets below a page:
+        // wrapping arithmetic drops only overflow traps that cannot fire.
+        let firstPageBytes = pageSize &- Int(truncatingIfNeeded: iova & pageMask)
         if length <= firstPageBytes {
             entry.dptr2 = 0
             return
         }
-        let secondPage = iova + UInt64(firstPageBytes)
-        let remaining = length - firstPageBytes
+        let secondPage = iova &+ UInt64(truncatingIfNeeded: firstPageBytes)
+        let remaining = length &- firstPageBytes
         if remaining <= pageSize {
             entry.dptr2 = secondPage
             return
         }
         entry.dptr2 = listIOVA
-        writeList(firstPage: secondPage, pages: (remaining + pageSize - 1) / pageSize, listIOVA: listIOVA, listHost: listHost)
+        writeList(firstPage: secondPage, pages: (remaining &+ pageSize &- 1) >> pageShift, listIOVA: listIOVA, listHost: listHost)
     }
 
-    /// Writes `pages` page addresses into the list, chaining to the next list page whenever a
-    /// page fills and entries remain.
+    /// Writes `pages` page addresses into the list: a list page at a time, each but the last
+    /// filled up to its final slot, which then points to the next list page. The entry loop is a
+    /// store and two additions; counts and addresses are bounded by the tracker's list pages
+    /// (sized at bring-up for the largest command), so wrapping arithmetic drops only traps that
+    /// cannot fire.
     @inlinable
     func writeList(firstPage: UInt64, pages: Int, listIOVA: UInt64, listHost: UnsafeMutableRawPointer) {
-        var slot = listHost.assumingMemoryBound(to: UInt64.self)
-        var listPage = 0
-        var slotInPage = 0
+        let step = UInt64(truncatingIfNeeded: pageSize)
         var address = firstPage
         var left = pages
-        while left > 0 {
-            if slotInPage == entriesPerListPage - 1 && left > 1 {
-                listPage += 1
-                slot.pointee = (listIOVA + UInt64(listPage * pageSize)).littleEndian
-                slot = (listHost + listPage * pageSize).assumingMemoryBound(to: UInt64.self)
-                slotInPage = 0
-                continue
+        var listPage = listHost.assumingMemoryBound(to: UInt64.self)
+        var nextListIOVA = listIOVA
+        while left > entriesPerListPage {
+            let end = listPage + (entriesPerListPage &- 1)
+            var slot = listPage
+            while slot != end {
+                slot.pointee = address.littleEndian
+                address &+= step
+                slot += 1
             }
+            left &-= entriesPerListPage &- 1
+            nextListIOVA &+= step
+            end.pointee = nextListIOVA.littleEndian
+            listPage = UnsafeMutableRawPointer(listPage).advanced(by: pageSize).assumingMemoryBound(to: UInt64.self)
+        }
+        let end = listPage + left
+        var slot = listPage
+        while slot != end {
             slot.pointee = address.littleEndian
+            address &+= step
             slot += 1
-            slotInPage += 1
-            address += UInt64(pageSize)
-            left -= 1
         }
     }
 }

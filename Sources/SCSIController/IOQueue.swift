@@ -22,6 +22,8 @@ public final class IOQueue: @unchecked Sendable {
 
     /// Queue identifier.
     public var id: UInt16 { queuePair.id }
+    /// Doorbell register writes made on this queue (see `QueuePair.mmioDoorbellWrites`).
+    public var mmioDoorbellWrites: Int { queuePair.mmioDoorbellWrites }
 }
 
 /// The outcome of a block request: how much moved and, on failure, the first error.
@@ -38,40 +40,19 @@ public struct BlockOutcome: Sendable {
     public var status: CompletionStatus?
     /// Bytes not transferred.
     public var residual: Int { requestedBytes - bytesTransferred }
-    /// Whether every piece succeeded.
-    public var succeeded: Bool { error == nil }
-}
-
-/// A block-level request the breaker splits by the HBA constraints: consecutive NVMe commands
-/// of at most `maxBlocksPerCommand` blocks each.
-struct BreakerPlan: CommandPlan {
-    var name: String
-    var opcode: NVMOpcode
-    var nsid: UInt32
-    var lba: UInt64
-    var blocks: Int
-    var blockSize: Int
-    var dataIOVA: UInt64
-    var hasData: Bool
-    var fua: Bool
-    var cdw12Extra: UInt32 = 0
-    var maxBlocksPerCommand: Int
-
-    var count: Int { (blocks + maxBlocksPerCommand - 1) / maxBlocksPerCommand }
-
-    func blocks(of index: Int) -> Int { min(maxBlocksPerCommand, blocks - index * maxBlocksPerCommand) }
-
-    func command(_ index: Int) -> PlannedCommand {
-        let first = index * maxBlocksPerCommand
-        let pieceBlocks = blocks(of: index)
-        var entry = SubmissionQueueEntry.io(opcode, nsid: nsid, lba: lba + UInt64(first), blocks: pieceBlocks, fua: fua)
-        entry.cdw12 |= cdw12Extra
-        guard hasData else { return PlannedCommand(entry: entry) }
-        return PlannedCommand(entry: entry, dataIOVA: dataIOVA + UInt64(first * blockSize), dataLength: pieceBlocks * blockSize)
+    /// Whether every piece succeeded. (A pattern, not `error == nil`: that compares through
+    /// `Equatable` and copies the error.)
+    public var succeeded: Bool {
+        if case .none = error { return true }
+        return false
     }
 
-    func failure(_ index: Int, status: CompletionStatus) -> ControllerError {
-        .ioCommandFailed(command: name, lba: lba + UInt64(index * maxBlocksPerCommand), blocks: blocks(of: index), status: status)
+    /// The bytes moved when every piece succeeded; otherwise throws the first error (the outcome
+    /// still says how much moved before it). For callers that treat a partial transfer as a failure.
+    @discardableResult
+    public func get() throws(ControllerError) -> Int {
+        if let error { throw error }
+        return bytesTransferred
     }
 }
 
@@ -90,24 +71,9 @@ struct SingleCommandPlan: CommandPlan {
 }
 
 extension IOQueue {
-    /// Runs a breaker plan through the one request loop. The first failing piece (in LBA order)
-    /// decides the error; bytes before it count as transferred.
-    func run(_ plan: BreakerPlan) -> BlockOutcome {
-        var outcome = BlockOutcome(requestedBytes: plan.hasData ? plan.blocks * plan.blockSize : 0,
-                                   bytesTransferred: 0, commands: plan.count)
-        let result = core.drive(plan, on: queuePair)
-        outcome.error = result.error
-        outcome.status = result.status
-        if plan.hasData {
-            let goodPieces = max(0, result.firstFailed ?? plan.count)
-            outcome.bytesTransferred = min(goodPieces * plan.maxBlocksPerCommand, plan.blocks) * plan.blockSize
-        }
-        return outcome
-    }
-
     /// Runs one command through the request loop.
     func single(_ plan: SingleCommandPlan) -> BlockOutcome {
-        let result = core.drive(plan, on: queuePair)
+        let result = queuePair.run(plan, watchedBy: core)
         return BlockOutcome(requestedBytes: 0, bytesTransferred: 0, commands: 1, error: result.error, status: result.status)
     }
 

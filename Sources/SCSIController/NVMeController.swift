@@ -14,16 +14,18 @@ public final class NVMeController: Sendable {
     /// Brings the controller up: disable, program the admin queue, enable, Identify the controller
     /// and every active namespace, read the write cache state, negotiate and create the I/O queues.
     /// Every wait is bounded by CAP.TO and every failure names what it saw.
-    public init(device: any DeviceInterface, options: ControllerOptions = ControllerOptions()) throws {
+    public init(device: any DeviceInterface, options: ControllerOptions = ControllerOptions()) throws(ControllerError) {
         let core = try ControllerCore(device: device, options: options)
         self.core = core
-        ioQueues = try core.queuePairs.map { pair in
+        var queues: [IOQueue] = []
+        for pair in core.queuePairs {
             do {
-                return IOQueue(queuePair: pair, scratch: try core.mapper.allocate(length: 4096, access: .deviceReads), core: core)
+                queues.append(IOQueue(queuePair: pair, scratch: try core.mapper.allocate(length: 4096, access: .deviceReads), core: core))
             } catch {
-                throw ControllerError.dma("allocating queue \(pair.id) scratch page: \(error)")
+                throw .dma("allocating queue \(pair.id) scratch page: \(error)")
             }
         }
+        ioQueues = queues
     }
 
     /// Stops the controller so that no acknowledged write can be lost: Flush every namespace when
@@ -73,6 +75,9 @@ public final class NVMeController: Sendable {
     public var isStopped: Bool { core.isStopped }
     /// Controller resets performed by recovery.
     public var resetCount: Int { core.resetCount }
+    /// Whether the I/O queues use shadow doorbells now (`ControllerOptions.shadowDoorbells`, and
+    /// the controller accepted Doorbell Buffer Config at bring-up and after its last reset).
+    public var usesShadowDoorbells: Bool { core.usesShadowDoorbells }
 
     /// The namespace with identifier `nsid`.
     public func namespace(_ nsid: UInt32) -> Namespace? { core.namespace(nsid) }

@@ -18,7 +18,7 @@ extension QueuePair {
     @usableFromInline func rejectSQHead(_ reported: UInt16) {
         let s = state.pointee
         recordHostile("SQ head \(reported) is outside the entries the controller was given "
-            + "(head \(s.sqHead) to tail \(s.announcedTail), queue size \(depth))")
+            + "(head \(s.sqHead) to tail \(submissionDoorbell.pointee.last), queue size \(depth))")
     }
 
     func recordHostile(_ detail: String) {
@@ -45,10 +45,9 @@ extension QueuePair {
             trackers[index].inUse = false
             dropped += 1
             handler(Completion(tag: trackers[index].tag, status: CompletionStatus(.abortedSQDeletion), dw0: 0,
-                               commandID: trackers[index].commandID, opcode: trackers[index].opcode,
+                               commandID: trackers[index].commandID,
                                droppedBy: stopped ? .controllerStopped : .controllerReset))
         }
-        state.pointee.outstanding = 0
         state.pointee.unannounced = 0
         if stopped {
             close(because: .stopped, epoch: observed)
@@ -58,7 +57,7 @@ extension QueuePair {
         state.pointee.epoch = observed
         do {
             state.pointee.epoch = try reconnect(self)
-            closeReason = nil
+            state.pointee.closeReason = nil
         } catch {
             close(because: error, epoch: observed)
         }
@@ -67,10 +66,9 @@ extension QueuePair {
 
     /// No further submissions: `submit` returns `.closed` until a later reset re-creates the queue.
     func close(because reason: ControllerError, epoch observed: Int) {
-        state.pointee.closed = true
         state.pointee.freeTail = state.pointee.freeHead
         state.pointee.epoch = observed
-        closeReason = reason
+        state.pointee.closeReason = reason
     }
 
     /// Returns the rings to their just-created state with every tracker free, keeping each
@@ -83,7 +81,13 @@ extension QueuePair {
         }
         let epochSeen = state.pointee.epoch
         let hostile = state.pointee.hostileCompletions
-        state.pointee = RingState(freeTail: UInt32(trackerCount), hostileCompletions: hostile, epoch: epochSeen)
+        let mmioWrites = state.pointee.mmioDoorbellWrites
+        state.pointee = RingState(freeTail: UInt32(trackerCount), hostileCompletions: hostile,
+                                  mmioDoorbellWrites: mmioWrites, epoch: epochSeen)
+        for bell in [submissionDoorbell, completionDoorbell] {
+            bell.pointee.last = 0
+            bell.pointee.syncSlots()
+        }
     }
 
     /// Outstanding commands submitted (or last aborted) before `deadline`, in monotonic nanoseconds.
@@ -91,8 +95,7 @@ extension QueuePair {
         var result: [ExpiredCommand] = []
         for index in 0..<trackerCount where trackers[index].inUse && trackers[index].submittedAt < deadline {
             let tracker = trackers[index]
-            result.append(ExpiredCommand(commandID: tracker.commandID, tag: tracker.tag, opcode: tracker.opcode,
-                                         lba: tracker.lba, aborted: tracker.aborted))
+            result.append(ExpiredCommand(commandID: tracker.commandID, tag: tracker.tag, aborted: tracker.aborted))
         }
         return result
     }
@@ -110,8 +113,6 @@ extension QueuePair {
 struct ExpiredCommand {
     var commandID: UInt16
     var tag: UInt64
-    var opcode: UInt8
-    var lba: UInt64
     var aborted: Bool
 }
 
@@ -143,9 +144,9 @@ extension QueuePair {
     /// What the queue looks like to a loop that cannot move, for the no-progress error.
     var stallDescription: String {
         let s = state.pointee
-        let reason = s.closed ? "the queue is closed"
+        let reason = isClosed ? "the queue is closed"
             : sqFull ? "the submission queue looks full (SQ head \(s.sqHead), tail \(s.sqTail))"
             : "no completion arrived"
-        return "\(reason); \(s.outstanding) command(s) outstanding, \(s.freeCount) tracker(s) free"
+        return "\(reason); \(outstanding) command(s) outstanding, \(s.freeCount) tracker(s) free"
     }
 }

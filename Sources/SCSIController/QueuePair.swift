@@ -24,8 +24,9 @@ public final class QueuePair: @unchecked Sendable {
     @usableFromInline let generationStride: UInt16
     @usableFromInline let device: any DeviceInterface
     @usableFromInline let epoch: ControllerEpoch
-    @usableFromInline let sqDoorbell: Int
-    @usableFromInline let cqDoorbell: Int
+    /// The SQ tail doorbell, then the CQ head doorbell (one allocation of two).
+    @usableFromInline let submissionDoorbell: UnsafeMutablePointer<Doorbell>
+    @usableFromInline var completionDoorbell: UnsafeMutablePointer<Doorbell> { submissionDoorbell + 1 }
     let submissionRing: DMABuffer
     let completionRing: DMABuffer
     let listPages: DMABuffer?
@@ -43,20 +44,24 @@ public final class QueuePair: @unchecked Sendable {
     /// Anomalies the controller produced on this queue, newest last (bounded); read outside the hot path.
     public internal(set) var anomalies: [ControllerError] = []
     /// Why the queue is closed, when it is.
-    public internal(set) var closeReason: ControllerError?
+    public var closeReason: ControllerError? { state.pointee.closeReason }
     /// Held by the thread running a request on this queue (see `claim()`).
     let ownerClaim = Atomic<Bool>(false)
 
     /// Most commands that can be outstanding at once.
     public var capacity: Int { trackerCount }
     /// Commands submitted and not yet completed.
-    public var outstanding: Int { state.pointee.outstanding }
+    public var outstanding: Int { isClosed ? 0 : trackerCount - state.pointee.freeCount }
     /// Whether another command can be submitted now.
     @inlinable public var hasFreeSlot: Bool { state.pointee.freeTail != state.pointee.freeHead && !sqFull }
+    /// Doorbell register (MMIO) writes this queue has made, counted by its owner thread: one per
+    /// announced batch and one per poll pass that consumed completions, fewer with shadow
+    /// doorbells (see `usesShadowDoorbells`). Read it on the owner thread.
+    public var mmioDoorbellWrites: Int { state.pointee.mmioDoorbellWrites }
     /// Invalid completions seen (unknown or stale command id, SQ head outside its window).
     public var hostileCompletionCount: Int { state.pointee.hostileCompletions }
     /// Whether no command may be submitted any more (see `closeReason`).
-    public var isClosed: Bool { state.pointee.closed }
+    public var isClosed: Bool { state.pointee.closeReason != nil }
     /// IOVA of the submission ring (for Create I/O Submission Queue / ASQ).
     public var submissionRingIOVA: UInt64 { submissionRing.iova }
     /// IOVA of the completion ring (for Create I/O Completion Queue / ACQ).
@@ -77,8 +82,11 @@ public final class QueuePair: @unchecked Sendable {
         let indexBits = Int.bitWidth - trackerCount.leadingZeroBitCount
         indexMask = UInt16(truncatingIfNeeded: (1 << indexBits) - 1)
         generationStride = indexBits >= 16 ? 0 : UInt16(1 << indexBits)
-        sqDoorbell = ControllerRegister.submissionTailDoorbell(queueID: Int(id), stride: doorbellStride)
-        cqDoorbell = ControllerRegister.completionHeadDoorbell(queueID: Int(id), stride: doorbellStride)
+        submissionDoorbell = .allocate(capacity: 2)
+        submissionDoorbell.initialize(to: Doorbell(
+            offset: ControllerRegister.submissionTailDoorbell(queueID: Int(id), stride: doorbellStride), device: device))
+        (submissionDoorbell + 1).initialize(to: Doorbell(
+            offset: ControllerRegister.completionHeadDoorbell(queueID: Int(id), stride: doorbellStride), device: device))
         let listPagesPerTracker = useSGL ? 0 : DataPointerEncoder.listPagesNeeded(maximumBytes: maximumCommandBytes, pageSize: pageSize)
         do {
             submissionRing = try mapper.allocate(length: depth * SubmissionQueueEntry.size, access: .deviceReads)
@@ -112,6 +120,8 @@ public final class QueuePair: @unchecked Sendable {
         freeList.deallocate()
         state.deinitialize(count: 1)
         state.deallocate()
+        submissionDoorbell.deinitialize(count: 2)
+        submissionDoorbell.deallocate()
     }
 
     @inlinable var sqFull: Bool {
@@ -122,20 +132,18 @@ public final class QueuePair: @unchecked Sendable {
     /// Places a command in the next SQ slot with a fresh command identifier and the data pointer
     /// for [dataIOVA, dataIOVA + dataLength). Anything but `.submitted` changes nothing.
     /// The controller sees it at the next `ringDoorbell()`.
-    @inlinable @discardableResult
+    @inlinable @inline(__always) @discardableResult
     public func submit(_ command: SubmissionQueueEntry, dataIOVA: UInt64 = 0, dataLength: Int = 0, tag: UInt64) -> SubmitResult {
         let s = state
         // One unsigned compare refuses negative lengths too.
         guard UInt(bitPattern: dataLength) <= UInt(bitPattern: maximumDataLength) else { return .transferTooLarge }
-        guard s.pointee.freeTail != s.pointee.freeHead, !sqFull else { return s.pointee.closed ? .closed : .queueFull }
+        guard s.pointee.freeTail != s.pointee.freeHead, !sqFull else { return isClosed ? .closed : .queueFull }
         let index = Int(freeList[Int(s.pointee.freeHead & freeListMask)])
         s.pointee.freeHead &+= 1
         let tracker = trackers + index
         let cid = tracker.pointee.commandID &+ generationStride
         tracker.pointee.commandID = cid
         tracker.pointee.tag = tag
-        tracker.pointee.opcode = command.opcode
-        tracker.pointee.lba = command.startingLBA
         tracker.pointee.inUse = true
         tracker.pointee.aborted = false
         if s.pointee.unannounced == 0 { s.pointee.batchTime = MonotonicClock.nanoseconds() }
@@ -155,20 +163,19 @@ public final class QueuePair: @unchecked Sendable {
         let next = s.pointee.sqTail &+ 1
         s.pointee.sqTail = next == UInt16(truncatingIfNeeded: depth) ? 0 : next
         s.pointee.unannounced &+= 1
-        s.pointee.outstanding &+= 1
         return .submitted
     }
 
-    /// Tells the controller about every command submitted since the last call: one doorbell write
-    /// per batch, after a store fence so the entries are visible first. After a controller reset
+    /// Tells the controller about every command submitted since the last call: one doorbell per
+    /// batch, after a store fence so the entries are visible first (with shadow doorbells, the
+    /// register itself only when the controller's EventIdx asks for it). After a controller reset
     /// it writes nothing: the next `poll` reports those commands dropped.
     @inlinable public func ringDoorbell() {
         let s = state
         guard s.pointee.unannounced > 0, epoch.value.load(ordering: .acquiring) == s.pointee.epoch else { return }
         s.pointee.unannounced = 0
-        s.pointee.announcedTail = s.pointee.sqTail
         cvfio_store_fence()
-        device.writeRegister32(UInt32(s.pointee.sqTail), at: sqDoorbell)
+        ring(submissionDoorbell, s.pointee.sqTail)
     }
 
     /// Consumes every completion the controller has posted, calling `handler` for each, and
@@ -212,11 +219,9 @@ public final class QueuePair: @unchecked Sendable {
             tracker.pointee.inUse = false
             freeList[Int(s.pointee.freeTail & freeListMask)] = UInt16(truncatingIfNeeded: index)
             s.pointee.freeTail &+= 1
-            s.pointee.outstanding &-= 1
             handled &+= 1
             handler(Completion(tag: tracker.pointee.tag, status: CompletionStatus(rawValue: statusWord >> 1),
-                               dw0: UInt32(littleEndian: completion.dw0), commandID: cid,
-                               opcode: tracker.pointee.opcode))
+                               dw0: UInt32(littleEndian: completion.dw0), commandID: cid))
         }
         if consumed > 0 {
             // Heads only move forward, so the last one of the pass is the one that counts.
@@ -224,7 +229,7 @@ public final class QueuePair: @unchecked Sendable {
             // The entries were read (acquire loads) before this point; the fence orders the
             // doorbell after this pass's stores too, as for the SQ doorbell.
             cvfio_store_fence()
-            device.writeRegister32(UInt32(s.pointee.cqHead), at: cqDoorbell)
+            ring(completionDoorbell, s.pointee.cqHead)
         }
         return handled
     }
@@ -236,7 +241,7 @@ public final class QueuePair: @unchecked Sendable {
     func acceptSQHead(_ reported: UInt16) {
         let s = state
         let head = Int(s.pointee.sqHead)
-        let tail = Int(s.pointee.announcedTail)
+        let tail = Int(submissionDoorbell.pointee.last)
         let value = Int(reported)
         let advance = value >= head ? value - head : value + depth - head
         let window = tail >= head ? tail - head : tail + depth - head
@@ -250,7 +255,9 @@ public final class QueuePair: @unchecked Sendable {
 
 /// A monotonic clock in nanoseconds, read once per submitted batch.
 public enum MonotonicClock {
-    @inlinable public static func nanoseconds() -> UInt64 {
+    /// Not inlined on purpose: its `timespec` local would give every caller (`submit`) a stack
+    /// protector, paid on every command rather than once per batch.
+    @inline(never) public static func nanoseconds() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return UInt64(ts.tv_sec) &* 1_000_000_000 &+ UInt64(ts.tv_nsec)

@@ -12,19 +12,15 @@ public struct Completion: Sendable {
     /// The command identifier the command carried: tracker index in the low bits, the tracker's
     /// reuse generation above them, so a late completion for an earlier use of the tracker is told apart.
     public var commandID: UInt16
-    /// The opcode of the completed command, for messages.
-    public var opcode: UInt8
     /// Nil when the controller posted this completion; otherwise why the driver ended the command
     /// without one (the controller was reset or stopped while it was outstanding).
     public var droppedBy: CommandDrop?
 
-    @inlinable init(tag: UInt64, status: CompletionStatus, dw0: UInt32, commandID: UInt16, opcode: UInt8,
-                    droppedBy: CommandDrop? = nil) {
+    @inlinable init(tag: UInt64, status: CompletionStatus, dw0: UInt32, commandID: UInt16, droppedBy: CommandDrop? = nil) {
         self.tag = tag
         self.status = status
         self.dw0 = dw0
         self.commandID = commandID
-        self.opcode = opcode
         self.droppedBy = droppedBy
     }
 }
@@ -54,10 +50,8 @@ public enum SubmitResult: Sendable, Equatable {
 @usableFromInline struct Tracker {
     @usableFromInline var tag: UInt64 = 0
     @usableFromInline var submittedAt: UInt64 = 0
-    @usableFromInline var lba: UInt64 = 0
     /// The identifier of the current (or last) command: index | generation << indexBits.
     @usableFromInline var commandID: UInt16 = 0
-    @usableFromInline var opcode: UInt8 = 0
     @usableFromInline var inUse = false
     @usableFromInline var aborted = false
 }
@@ -66,16 +60,11 @@ public enum SubmitResult: Sendable, Equatable {
 /// class-property exclusivity checks. Only the queue pair's owner thread touches it.
 @usableFromInline struct RingState {
     @usableFromInline var sqTail: UInt16 = 0
-    /// The tail the controller was last told about (SQ doorbell): it cannot have fetched beyond it.
-    @usableFromInline var announcedTail: UInt16 = 0
     /// Last SQ head the controller reported: entries between it and the tail are still the controller's.
     @usableFromInline var sqHead: UInt16 = 0
     @usableFromInline var cqHead: UInt16 = 0
     @usableFromInline var phase = true
-    /// No command may be submitted (controller stopped, or recovery could not re-create the queue).
-    @usableFromInline var closed = false
     @usableFromInline var unannounced = 0
-    @usableFromInline var outstanding = 0
     /// Free trackers form a FIFO ring in `freeList` (a power-of-two size, so wrapping is a mask):
     /// taken at `freeHead`, returned at `freeTail`, so a freed identifier is reused as late as
     /// possible. Both count up and wrap; the difference is the number free.
@@ -83,10 +72,14 @@ public enum SubmitResult: Sendable, Equatable {
     @usableFromInline var freeTail: UInt32 = 0
     @usableFromInline var batchTime: UInt64 = 0
     @usableFromInline var hostileCompletions = 0
+    /// Doorbell register writes made (see `QueuePair.mmioDoorbellWrites`).
+    @usableFromInline var mmioDoorbellWrites = 0
     /// Trackers free now.
     @inlinable var freeCount: Int { Int(freeTail &- freeHead) }
     /// The controller epoch (`ControllerEpoch.value`) the queue's rings belong to.
     @usableFromInline var epoch = 0
     /// Numbers the requests run on this queue; a command's tag carries its request's number.
     @usableFromInline var requestNumber: UInt32 = 0
+    /// Why the queue is closed (stopped, or recovery could not re-create it); nil while it is open.
+    @usableFromInline var closeReason: ControllerError?
 }

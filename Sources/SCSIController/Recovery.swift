@@ -70,6 +70,7 @@ extension ControllerCore {
             let current = epoch.value.load(ordering: .acquiring)
             guard current & 1 == 0 else { throw .stopped }
             if !state.createdQueues.contains(pair.id) {
+                pair.useShadowDoorbells(state.shadowDoorbellsActive ? shadowDoorbells : nil)
                 try BringUp.createIOQueue(pair, admin: admin)
                 state.createdQueues.insert(pair.id)
             }
@@ -77,7 +78,8 @@ extension ControllerCore {
         }
     }
 
-    /// Disable, admin queue from scratch, enable, Number of Queues, write cache state; then
+    /// Disable, admin queue from scratch, enable, Number of Queues, Doorbell Buffer Config (the
+    /// controller forgot it), write cache state; then
     /// publish the new generation. A failure leaves the controller stopped. Caller holds the admin lock.
     func resetLocked(reason: String, _ state: inout AdminState) {
         logger.warning("resetting controller", metadata: ["device": "\(device.name)", "reason": "\(reason)"])
@@ -94,6 +96,9 @@ extension ControllerCore {
                                                            completionQueueCount: queuePairs.count)
             }
             try admin.run(request, name: "Set Features (Number of Queues)")
+            if let shadowDoorbells {
+                state.shadowDoorbellsActive = try BringUp.configureShadowDoorbells(shadowDoorbells, admin: admin, logger: logger)
+            }
             if identify.volatileWriteCachePresent {
                 try admin.run(.setFeatures(.volatileWriteCache, value: enabledCache ? 1 : 0),
                               name: "Set Features (Volatile Write Cache)")
@@ -105,5 +110,71 @@ extension ControllerCore {
             stoppedFlag.store(true, ordering: .sequentiallyConsistent)
             epoch.publishStopped()
         }
+    }
+
+    /// What the loop does after a check.
+    enum WatchVerdict { case keepWaiting, abandon }
+
+    /// The checks made while a request waits: stopped, device gone or not ready (the request ends
+    /// at once), CSTS.CFS (reset), expired deadlines (Abort, then reset) and no progress at all
+    /// for longer than the command timeout (reset). After a reset the loop keeps polling: the
+    /// queue's catch-up hands every outstanding command back as dropped.
+    func watch<Plan: CommandPlan>(_ queue: QueuePair, plan: Plan, request: UInt32, whileStopping: Bool,
+                                          watchdog: inout Watchdog, timeouts: inout TimeoutRecord,
+                                          result: inout PlanResult) -> WatchVerdict {
+        if !whileStopping && isStopped {
+            result.fail(-1, .stopped)
+            return .abandon
+        }
+        let seenEpoch = queue.state.pointee.epoch
+        do {
+            try RegisterWaits.checkAlive(device: device, during: plan.name)
+        } catch {
+            switch error {
+            case .controllerFatal:
+                // Whoever resets first reports the fatal status; the others' commands come back
+                // dropped by that reset at their next poll.
+                if recover(reason: "\(error)", seenEpoch: seenEpoch) { result.fail(-1, error) }
+                watchdog.noteProgress()
+                return .keepWaiting
+            case .controllerNotReady where changed(since: seenEpoch):
+                return .keepWaiting  // another thread was resetting it; the next poll catches up
+            default:
+                result.fail(-1, error)
+                return .abandon
+            }
+        }
+        let now = MonotonicClock.nanoseconds()
+        let milliseconds = options.commandTimeoutMilliseconds
+        let expired = now > watchdog.limitNanoseconds ? queue.expired(before: now - watchdog.limitNanoseconds) : []
+        for stuck in expired {
+            let ours = RequestTag.index(of: stuck.tag, request: request)
+            switch abortOrReset(stuck, on: queue, seenEpoch: seenEpoch, at: now) {
+            case .abortSent:
+                if let ours {
+                    timeouts.note(ours, .commandTimedOut(command: plan.name, queueID: queue.id, commandID: stuck.commandID,
+                                                         milliseconds: milliseconds, recovery: "it was aborted with NVMe Abort"))
+                }
+                watchdog.noteProgress()
+            case .reset(let why):
+                if let ours {
+                    timeouts.note(ours, .commandTimedOut(command: plan.name, queueID: queue.id, commandID: stuck.commandID,
+                                                         milliseconds: milliseconds,
+                                                         recovery: "\(why), so the controller was reset and its queues re-created"))
+                }
+                watchdog.noteProgress()
+                return .keepWaiting
+            case .alreadyReset:
+                return .keepWaiting
+            }
+        }
+        if watchdog.exceeded(now: now) {
+            let detail = queue.stallDescription
+            if recover(reason: "\(plan.name) on queue \(queue.id) made no progress: \(detail)", seenEpoch: seenEpoch) {
+                result.fail(-1, .noProgress(command: plan.name, queueID: queue.id, milliseconds: milliseconds, detail: detail))
+            }
+            watchdog.noteProgress()
+        }
+        return .keepWaiting
     }
 }

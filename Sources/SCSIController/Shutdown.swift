@@ -35,7 +35,7 @@ extension ControllerCore {
                 }
                 for ns in namespaces {
                     let flush = SingleCommandPlan(name: "Flush", command: PlannedCommand(entry: .flush(nsid: ns.id)))
-                    if let error = driveClaimed(flush, on: queue, whileStopping: true).error { note(error) }
+                    if let error = queue.runClaimed(flush, watchedBy: self, whileStopping: true).error { note(error) }
                 }
                 queue.releaseClaim()
             } else {
@@ -63,27 +63,28 @@ extension ControllerCore {
     /// Waits, within the command timeout, for a request running on `queue` to end (it sees the stop
     /// at its next check), then claims the queue.
     private func claimForStop(_ queue: QueuePair) -> Bool {
-        var watchdog = Watchdog(timeoutMilliseconds: options.commandTimeoutMilliseconds, checkInterval: 1)
-        while !queue.claim() {
-            if watchdog.pass(progressed: false), watchdog.exceeded(now: MonotonicClock.nanoseconds()) { return false }
+        do throws(ControllerError) {
+            return try RegisterWaits.wait(milliseconds: options.commandTimeoutMilliseconds, { queue.claim() ? true : nil },
+                                          expired: { .stopped })
+        } catch {
+            return false
         }
-        return true
     }
 
     /// CC.SHN = 01b, then wait for CSTS.SHST = 10b within `shutdownMilliseconds`.
     func shutdownHandshake() throws(ControllerError) {
-        var cc = NVMe.ControllerConfiguration(rawValue: device.readRegister32(at: ControllerRegister.cc))
+        var cc = device.configuration
         guard cc.rawValue != .max else { throw .deviceGone(during: "shutdown") }
         cc.shn = .normal
-        device.writeRegister32(cc.rawValue, at: ControllerRegister.cc)
+        device.configuration = cc
         let bound = shutdownMilliseconds
-        let deadline = MonotonicClock.nanoseconds() + UInt64(bound) * 1_000_000
-        while true {
-            let csts = ControllerStatus(rawValue: device.readRegister32(at: ControllerRegister.csts))
+        var csts = ControllerStatus(rawValue: 0)
+        try RegisterWaits.wait(milliseconds: bound) { () throws(ControllerError) -> Bool? in
+            csts = device.status
             if csts.isAllOnes { throw .deviceGone(during: "shutdown") }
-            if csts.shst == .complete { return }
-            if MonotonicClock.nanoseconds() > deadline { throw .shutdownTimeout(milliseconds: bound, csts: csts.rawValue) }
-            RegisterWaits.pause()
+            return csts.shst == .complete ? true : nil
+        } expired: {
+            .shutdownTimeout(milliseconds: bound, csts: csts.rawValue)
         }
     }
 }

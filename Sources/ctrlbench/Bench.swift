@@ -78,6 +78,12 @@ struct Bench: ParsableCommand {
     var mockBlocks = "2097152"
     @Option(parsing: .unconditional, help: "Mock block size: 512 or 4096.")
     var mockBlockSize = "512"
+    @Option(parsing: .unconditional,
+            help: "Mock fault: Reads that touch this LBA deliver every block with its first byte inverted (for --verify).")
+    var mockCorruptReads: String?
+    @OptionGroup var trace: TraceOptions
+    @Flag(help: "Do not configure shadow doorbells (Doorbell Buffer Config) even where the controller offers them.")
+    var noShadowDoorbells = false
     @Flag(help: "Do not time each I/O.")
     var noLatency = false
 
@@ -124,6 +130,7 @@ struct Bench: ParsableCommand {
         s.histogramIntervalNanoseconds = UInt64(try BenchValues.integer(logHistMsec, option: "--log_hist_msec",
                                                                         range: 1...3_600_000)) * 1_000_000
         s.measureLatency = !noLatency
+        s.shadowDoorbells = !noShadowDoorbells
         if writeHistLog != nil, noLatency { throw .usage("--write_hist_log needs latencies: drop --no-latency") }
         s.pointers = pointers
         s.mockMode = mockMode ?? (verify == nil ? .null : .inline)
@@ -134,6 +141,10 @@ struct Bench: ParsableCommand {
         s.mockQueues = try mockQueues.map { v throws(ScsiToolError) in
             try BenchValues.integer(v, option: "--mock-queues", range: 1...65535)
         }
+        s.mockCorruptReadLBA = try mockCorruptReads.map { v throws(ScsiToolError) in
+            UInt64(try BenchValues.integer(v, option: "--mock-corrupt-reads", range: 0...Int(Int64.max)))
+        }
+        s.trace = try trace.open()
         s.mockGeometry = MockGeometry(
             namespaces: try BenchValues.integer(mockNamespaces, option: "--mock-namespaces", range: 1...64),
             blocks: UInt64(try BenchValues.integer(mockBlocks, option: "--mock-blocks", range: 1...(1 << 40))),

@@ -12,6 +12,7 @@ extension BenchReport {
             "mode": s.mode,
             "path": s.path.rawValue,
             "data_pointers": s.dataPointers,
+            "shadow_doorbells": s.shadowDoorbells,
             "namespace": Int(s.nsid),
             "block_size": s.blockSize,
             "region": ["offset": s.regionOffset, "size": s.regionBytes],
@@ -22,6 +23,7 @@ extension BenchReport {
         ]
         if let updates = Self.doorbellUpdatesPerIO(group) { ours["doorbell_updates_per_io"] = updates }
         if let verify = s.verify { ours["verify"] = verify.rawValue }
+        if let perIO = mmioDoorbellWritesPerIO { ours["mmio_doorbell_writes_per_io"] = perIO }
         var global: [String: Any] = [
             "rw": s.workload.rawValue, "bs": String(s.ioBytes), "iodepth": String(s.iodepthGranted),
             "numjobs": String(s.queuePairsGranted), "offset": String(s.regionOffset), "size": String(s.regionBytes),

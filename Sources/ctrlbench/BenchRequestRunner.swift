@@ -67,7 +67,7 @@ struct RequestJobRunner {
                 }
                 if let verifier {
                     if isWrite { verifier.markWritten(unit) }
-                    else if check { RawJobRunner<QueuePair>.check(verifier, data: buffer.address, lba: lba, blocks: blocksPerIO, into: &result) }
+                    else if check { verifier.check(buffer.address, lba: lba, blocks: blocksPerIO, into: &result) }
                 }
             }
             now = end
@@ -121,7 +121,7 @@ enum VerifyReadBack {
                 result.fail("verify read-back at LBA \(lba): \(error)")
                 continue
             }
-            RawJobRunner<QueuePair>.check(verifier, data: buffer.address, lba: lba, blocks: plan.blocksPerIO, into: &result)
+            verifier.check(buffer.address, lba: lba, blocks: plan.blocksPerIO, into: &result)
         }
     }
 }

@@ -179,8 +179,8 @@ struct RawJobRunner<Queue: BenchQueue> {
                     if isWrite {
                         verifier.markWritten(unit)
                     } else if tag & RawTag.check != 0 {
-                        Self.check(verifier, data: buffer + slot &* ioBytes, lba: plan.firstLBA + unit * UInt64(blocksPerIO),
-                                   blocks: blocksPerIO, into: &result)
+                        verifier.check(buffer + slot &* ioBytes, lba: plan.firstLBA + unit * UInt64(blocksPerIO), blocks: blocksPerIO,
+                                       into: &result)
                     }
                 }
             }
@@ -223,15 +223,6 @@ struct RawJobRunner<Queue: BenchQueue> {
             result.intervals.append((Int((intervalEnd - plan.histogramEpoch) / plan.histogramInterval) - 1, interval))
         }
         return result
-    }
-
-    /// Checks one read's blocks and records the first bad LBA.
-    static func check(_ verifier: Verifier, data: UnsafeMutableRawPointer, lba: UInt64, blocks: Int,
-                      into result: inout JobResult) {
-        result.verifiedBlocks += blocks
-        if let bad = verifier.firstMismatch(UnsafeRawPointer(data), lba: lba, count: blocks) {
-            result.mismatch("verify (\(verifier.mode.rawValue)): LBA \(bad) does not hold the data written to it")
-        }
     }
 }
 

@@ -24,15 +24,23 @@ extension BenchSession {
                            runtimeNanoseconds: settings.runtimeNanoseconds,
                            letter: setup.workload.isMixed ? "m" : setup.workload.writes ? "w" : "r") : nil
         let epoch = MonotonicClock.nanoseconds()
+        // The mock counts the MMIO doorbell writes it receives; on a real controller the engine's
+        // own per-queue counts (read once the jobs have joined, so no thread owns the queues).
+        let doorbellWrites = { [controller, mock] in
+            mock?.mmioDoorbellWrites ?? controller.ioQueues.reduce(UInt64(0)) { $0 + UInt64($1.mmioDoorbellWrites) }
+        }
+        let doorbellsBefore: UInt64? = doorbellWrites()
         let session = self
         let results = BenchJobs.run(count: jobs, cpus: settings.cpus, control: control, progress: progress, ticker: ticker) { index in
             session.runJob(index, plan: session.plan(index, epoch: epoch), buffer: buffers[index].buffer, adapter: adapter,
                            control: control, progress: progress[index])
         }
+        let doorbellsDuring = doorbellsBefore.map { doorbellWrites() &- $0 }
         do { try controller.stop() } catch {
             FileHandle.standardError.write(Data("ctrlbench bench: flush and shutdown of \(deviceName) failed: \(error)\n".utf8))
         }
-        let report = BenchReport(setup: setup, results: results)
+        var report = BenchReport(setup: setup, results: results)
+        report.mmioDoorbellWrites = doorbellsDuring
         if let path = settings.histogramLog {
             do {
                 try HistogramLog.write(results, to: path, epoch: epoch, intervalNanoseconds: settings.histogramIntervalNanoseconds)

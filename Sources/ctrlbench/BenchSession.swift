@@ -31,7 +31,12 @@ struct BenchSettings: Sendable {
     var mockMode: Bench.MockMode = .null
     var mockLatencyMicroseconds = 10
     var mockQueues: Int?
+    var mockCorruptReadLBA: UInt64?
     var mockGeometry = MockGeometry()
+    /// `--trace`: every command written out; nil leaves the device unwrapped (no cost).
+    var trace: CommandTrace?
+    /// `--no-shadow-doorbells` clears it.
+    var shadowDoorbells = true
 }
 
 /// One bench run: the device opened, the controller up, the options checked against what it
@@ -41,20 +46,32 @@ struct BenchSession {
     let controller: NVMeController
     let setup: BenchSetup
     let deviceName: String
+    /// The mock, when the run is on one: its MMIO doorbell write count is reported per I/O.
+    let mock: MockController?
 
     init(device: String, settings s: BenchSettings) throws(ScsiToolError) {
         settings = s
         let target = try DeviceTarget.parse(device, geometry: s.mockGeometry)
-        let opened = try target.open { configuration in
+        let opened = try target.open(trace: s.trace) { configuration in
             configuration.ioQueueCount = s.mockQueues ?? max(configuration.ioQueueCount, s.jobs)
             configuration.discardData = s.mockMode == .null
             configuration.executionMode = s.mockMode == .threaded
                 ? .threaded(latency: .microseconds(s.mockLatencyMicroseconds), outOfOrder: true) : .inline
         }
         deviceName = opened.name
+        // Under --trace the mock sits inside the tracing wrapper.
+        mock = (opened.device as? MockController) ?? ((opened.device as? TracingDevice)?.base as? MockController)
+        if let lba = s.mockCorruptReadLBA {
+            guard let mock else {
+                throw .usage("--mock-corrupt-reads \(lba): only the mock can corrupt reads; drop it with --device \(opened.name)")
+            }
+            mock.inject(.corruptReadData(.io(.read, lbaRange: lba...lba)))
+        }
         var options = ControllerOptions()
         options.ioQueueCount = s.jobs
         options.ioQueueDepth = (s.iodepth ?? 32) + 1
+        // A trace decodes the rings at MMIO doorbell writes, which shadow doorbells make rare.
+        options.shadowDoorbells = s.shadowDoorbells && s.trace == nil
         options.dataPointerMode = s.pointers == .prp ? .prp : s.pointers == .sgl ? .sgl : .automatic
         options.logger = Logger(label: "ctrlbench.bench") { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -124,7 +141,8 @@ struct BenchSession {
         return BenchSetup(device: device, mode: mode, path: path, workload: s.workload, readPercent: s.readPercent,
                           ioBytes: s.ioBytes, iodepthRequested: depth, iodepthGranted: min(depth, granted),
                           jobsRequested: s.jobs, queuePairsGranted: controller.ioQueues.count,
-                          dataPointers: controller.usesSGL ? "SGL" : "PRP", nsid: namespace.id, blockSize: blockSize,
+                          dataPointers: controller.usesSGL ? "SGL" : "PRP", shadowDoorbells: controller.usesShadowDoorbells,
+                          nsid: namespace.id, blockSize: blockSize,
                           regionOffset: s.offsetBytes, regionBytes: Int(units) * s.ioBytes, verify: s.verify,
                           percentiles: s.percentiles, measureLatency: s.measureLatency)
     }

@@ -60,6 +60,14 @@ final class Verifier {
         return nil
     }
 
+    /// Checks one read's blocks and records the first bad LBA in `result`.
+    func check(_ data: UnsafeMutableRawPointer, lba: UInt64, blocks: Int, into result: inout JobResult) {
+        result.verifiedBlocks += blocks
+        if let bad = firstMismatch(UnsafeRawPointer(data), lba: lba, count: blocks) {
+            result.mismatch("verify (\(mode.rawValue)): LBA \(bad) does not hold the data written to it")
+        }
+    }
+
     private func fillBlock(_ block: UnsafeMutableRawPointer, lba: UInt64) {
         let words = block.bindMemory(to: UInt64.self, capacity: blockSize / 8)
         switch mode {

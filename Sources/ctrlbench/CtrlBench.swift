@@ -14,7 +14,7 @@ struct CtrlBench: ParsableCommand {
         commandName: "ctrlbench",
         abstract: "Find, bind and exercise NVMe controllers through the userspace driver.",
         version: CtrlBench.version,
-        subcommands: [Bench.self, List.self, Bind.self, Unbind.self, Scsi.self, Info.self, Explain.self, FaultProbe.self]
+        subcommands: [Bench.self, List.self, Bind.self, Unbind.self, Scsi.self, Info.self, Explain.self, Export.self, FaultProbe.self]
     )
 }
 

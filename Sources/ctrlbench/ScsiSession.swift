@@ -33,10 +33,8 @@ final class ScsiSession {
             options.pinning = .disabled
         }
         configure(&options)
-        do { controller = try NVMeController(device: device, options: options) } catch let error as ControllerError {
+        do { controller = try NVMeController(device: device, options: options) } catch {
             if case .invalidConstraint = error { throw .usage("\(error)") }
-            throw .device("cannot bring up the NVMe controller on \(deviceName): \(error)")
-        } catch {
             throw .device("cannot bring up the NVMe controller on \(deviceName): \(error)")
         }
         adapter = SCSIHostAdapter(controller: controller)

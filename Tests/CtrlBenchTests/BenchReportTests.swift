@@ -35,6 +35,9 @@ import Testing
         #expect(report.group.runtimeNanoseconds == 2_000_000_000)
         #expect(abs(report.group.read.iops - 1e6) < 1, "\(report.group.read.iops)")
         #expect(abs(report.group.read.bytesPerSecond - 4096e6) < 1)
+        // The text keeps "IOPS" first on its own line, which scripts read (Tests/VM's iops_of).
+        let lines = report.text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }
+        #expect(lines.contains("IOPS          1.00 M") && lines.contains("throughput    4.10 GB/s"), "\(report.text)")
         // Overlapping jobs: both in the same second give twice the rate.
         let together = BenchReport(setup: Self.setup, results: [
             Self.job(0, ios: 1_000_000, from: 0, to: 1_000_000_000), Self.job(1, ios: 1_000_000, from: 0, to: 1_000_000_000),

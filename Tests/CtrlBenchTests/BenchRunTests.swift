@@ -27,6 +27,17 @@ import Testing
         #expect((ours["notes"] as? [String])?.first?.contains("granted 3") == true)
     }
 
+    /// Doorbells per I/O: the inline null mock completes each batch of 32 at its doorbell, so every
+    /// 32 I/Os cost one SQ tail and one CQ head write; the mock counts the MMIO writes it received
+    /// and the loop the updates it asked for, and both say 2/32.
+    @Test func doorbellWritesPerIO() throws {
+        let report = try Self.run(["--rw", "read", "--iodepth", "32", "--number_ios", "3200"])
+        #expect(report.mmioDoorbellWritesPerIO == 2.0 / 32)
+        #expect(BenchReport.doorbellUpdatesPerIO(report.group) == 2.0 / 32)
+        let ours = try #require(try Self.json(report)["ctrlbench"] as? [String: Any])
+        #expect(ours["mmio_doorbell_writes_per_io"] as? Double == 0.0625)
+    }
+
     /// Issue 12, defect 7: a namespace other than the first.
     @Test func theNamespaceIsChosen() throws {
         let report = try Self.run(["--mock-namespaces", "3", "--namespace", "2", "--number_ios", "10"])
@@ -76,6 +87,22 @@ import Testing
         #expect(report.group.verifyMismatches == 1 && !report.succeeded)
         #expect(report.group.firstMismatch == "verify (pattern): LBA 8 does not hold the data written to it")
         #expect(report.text.contains("LBA 8"))
+    }
+
+    /// The corrupting mock (MockNVMe's corruptReadData: each delivered block's first byte
+    /// inverted, media intact): written data read back wrong is caught, with the LBA of the first
+    /// bad block, on every path, and the run exits 2.
+    @Test(arguments: [("raw", "crc32c"), ("raw", "pattern"), ("block", "crc32c"), ("scsi", "pattern")])
+    func verifyCatchesDataCorruptedOnTheWayBack(_ path: String, _ mode: String) throws {
+        let report = try Self.run(["--path", path, "--rw", "write", "--iodepth", "1", "--size", "64k", "--number_ios", "16",
+                                   "--verify", mode, "--mock-corrupt-reads", "40"])
+        #expect(report.group.failures == 0 && report.group.write.ios == 16)
+        #expect(report.group.verifyMismatches == 1, "only the read-back of LBAs 40-47 is corrupted")
+        #expect(report.group.firstMismatch == "verify (\(mode)): LBA 40 does not hold the data written to it")
+        #expect(!report.succeeded)
+        let clean = try Self.run(["--path", path, "--rw", "write", "--iodepth", "1", "--size", "64k", "--number_ios", "16",
+                                  "--verify", mode])
+        #expect(clean.group.verifyMismatches == 0 && clean.group.verifiedBlocks == 16 * 8)
     }
 
     @Test(arguments: ["crc32c", "pattern"])

@@ -107,12 +107,31 @@ struct ExecutionModeTests {
         #expect(aborted.first?.status.matches(.abortRequested) == true)
     }
 
+    /// Dropping a threaded controller with a command in flight: its deinit returns, the
+    /// controller and everything its device thread held (down to the IOMMU) are freed, and the
+    /// command that was due later is never posted into host memory that outlives it.
     @Test func threadedControllerGoesAwayCleanly() throws {
         var configuration = MockConfiguration()
-        configuration.executionMode = .threaded(latency: .milliseconds(1), outOfOrder: true)
-        for _ in 0..<5 {
-            let harness = try Harness(configuration)
-            _ = harness.execute(.identify(.controller), buffer: try harness.allocate(4096))
+        configuration.executionMode = .threaded(latency: .milliseconds(50), outOfOrder: true)
+        for _ in 0..<3 {
+            weak var controller: MockController?
+            weak var iommu: SoftwareIOMMU?
+            var pending: Harness.QueuePair?
+            do {
+                let harness = try Harness(configuration)
+                controller = harness.controller
+                iommu = harness.controller.softwareIOMMU
+                #expect(harness.execute(.identify(.controller), buffer: try harness.allocate(4096)).status.isSuccess)
+                try harness.createQueuePair(1)
+                harness.submit(.flush(nsid: 1), qid: 1)  // due 25-75 ms from now
+                pending = harness.queues[1]
+            }
+            #expect(controller == nil, "the controller outlived its last reference")
+            usleep(150_000)  // past the flush's latency
+            let phase = DMAOrdering.loadAcquiring(at: pending!.cq.address + 12) >> 16 & 1
+            #expect(phase == 0, "a completion was posted after the controller went away")
+            pending = nil
+            #expect(iommu == nil, "the device thread kept the controller state")
         }
     }
 }

@@ -44,6 +44,48 @@ struct FaultInjectionTests {
         #expect(failures > 5 && failures < 60)
     }
 
+    /// A corrupting read completes with success; the host gets the first byte of each block
+    /// inverted, the same on every read, while the media keeps what was written.
+    @Test func corruptReadDataFlipsDeliveredBytesOnly() throws {
+        let harness = try Self.harness()
+        let (written, pattern) = try harness.writePattern(lba: 10, blocks: 16, seed: 3)
+        #expect(written.isSuccess)
+        harness.controller.inject(.corruptReadData(CommandMatch(count: 2)))
+        // Writes never trigger it (and do not use up its count).
+        #expect(try harness.writePattern(lba: 40, blocks: 2, seed: 3).0.isSuccess)
+        let first = try harness.read(lba: 10, blocks: 16)
+        let second = try harness.read(lba: 10, blocks: 16)
+        #expect(first.0.isSuccess && second.0.isSuccess)
+        #expect(Self.differences(first.1, second.1) == [], "deterministic")
+        #expect(Self.differences(first.1, pattern) == (0..<16).map { $0 * 512 })
+        #expect(Self.differences(first.1.enumerated().map { $0.offset % 512 == 0 ? ~$0.element : $0.element }, pattern) == [],
+                "the first byte of each block inverted")
+        #expect(Self.differences(harness.controller.mediaContents(nsid: 1, lba: 10, count: 16), pattern) == [])
+        // Count 2 used up: the third read is clean.
+        #expect(Self.differences(try harness.read(lba: 10, blocks: 16).1, pattern) == [])
+    }
+
+    /// Over a PRP list with an odd first offset, every block's first byte is found, and a read
+    /// outside the match is clean.
+    @Test func corruptReadDataAcrossPages() throws {
+        let harness = try Self.harness()
+        let (_, pattern) = try harness.writePattern(lba: 0, blocks: 24, seed: 9)
+        harness.controller.inject(.corruptReadData(.io(.read, lbaRange: 0...0)))
+        let buffer = try harness.allocate(24 * 512 + 4096)
+        let offset = 1000  // dword aligned, mid-page: blocks straddle page boundaries
+        let status = harness.execute(.io(.read, nsid: 1, lba: 0, blocks: 24), buffer: buffer, offset: offset, qid: 1).status
+        #expect(status.isSuccess, "\(status)")
+        let got = Array(UnsafeRawBufferPointer(start: buffer.address + offset, count: 24 * 512))
+        #expect(Self.differences(got, pattern) == (0..<24).map { $0 * 512 })
+        #expect(Self.differences(try harness.read(lba: 1, blocks: 2).1, Array(pattern[512..<1536])) == [])
+    }
+
+    /// Offsets where `a` and `b` differ (the first 64), for short failure messages.
+    static func differences(_ a: [UInt8], _ b: [UInt8]) -> [Int] {
+        guard a.count == b.count else { return [-1] }
+        return Array(a.indices.filter { a[$0] != b[$0] }.prefix(64))
+    }
+
     @Test func controllerFatalStopsProcessing() throws {
         let harness = try Self.harness()
         harness.controller.inject(.controllerFatal)

@@ -18,7 +18,7 @@ struct FeatureTests {
             #expect(capabilities.dw0 == 0b100, "\(feature)")
             for reserved in UInt8(4)...7 {
                 let completion = harness.execute(.getFeatures(feature, select: reserved))
-                #expect(completion.status.code == 0x02 && completion.status.type == .generic, "\(feature) SEL \(reserved)")
+                #expect(completion.status.matches(.invalidFieldInCommand), "\(feature) SEL \(reserved)")
             }
         }
         // SEL 010b (saved) of a feature that is not saveable reports the default.
@@ -62,8 +62,8 @@ struct FeatureTests {
         #expect(harness.execute(.getFeatures(.powerManagement)).dw0 == 2 | 3 << 5)
         #expect(harness.execute(.getFeatures(.powerManagement, select: 1)).dw0 == 0)
         let beyond = harness.execute(.setFeatures(.powerManagement, value: 3))
-        #expect(beyond.status.code == 0x02 && beyond.status.type == .generic)
-        #expect(harness.execute(.setFeatures(.powerManagement, value: 31)).status.code == 0x02)
+        #expect(beyond.status.matches(.invalidFieldInCommand))
+        #expect(harness.execute(.setFeatures(.powerManagement, value: 31)).status.matches(.invalidFieldInCommand))
         #expect(harness.execute(.getFeatures(.powerManagement)).dw0 & 0x1F == 2)  // unchanged by the refusals
         #expect(harness.execute(.setFeatures(.powerManagement, value: 1, save: true)).status.matches(.featureIdentifierNotSaveable))
         try harness.resetController()
@@ -88,8 +88,8 @@ struct FeatureTests {
         memset(part.address, 0xEE, 16)
         #expect(try harness.execute(.getLogPage(.smartHealth, byteCount: 16, offset: 504), buffer: part).status.isSuccess)
         #expect(UnsafeRawBufferPointer(start: part.address + 8, count: 8).allSatisfy { $0 == 0 })
-        #expect(try harness.execute(.getLogPage(.smartHealth, byteCount: 16, offset: 50), buffer: part).status.code == 0x02)
-        #expect(try harness.execute(.getLogPage(.smartHealth, byteCount: 16, offset: 512), buffer: part).status.code == 0x02)
-        #expect(try harness.execute(.getLogPage(.smartHealth, byteCount: 16, offset: 1 << 32), buffer: part).status.code == 0x02)
+        #expect(try harness.execute(.getLogPage(.smartHealth, byteCount: 16, offset: 50), buffer: part).status.matches(.invalidFieldInCommand))
+        #expect(try harness.execute(.getLogPage(.smartHealth, byteCount: 16, offset: 512), buffer: part).status.matches(.invalidFieldInCommand))
+        #expect(try harness.execute(.getLogPage(.smartHealth, byteCount: 16, offset: 1 << 32), buffer: part).status.matches(.invalidFieldInCommand))
     }
 }

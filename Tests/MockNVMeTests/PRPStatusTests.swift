@@ -42,13 +42,13 @@ struct PRPStatusTests {
         read.dptr1 = data.iova + 2
         read.dptr2 = data.iova + 4096
         let first = harness.execute(read, qid: 1)
-        #expect(first.status.code == 0x13)
+        #expect(first.status.matches(.prpOffsetInvalid))
         let fault = try #require(harness.controller.dataPointerFaults.last)
         #expect(fault == DataPointerFault(queueID: 1, commandID: first.commandID, address: data.iova + 2, reason: .prpNotDwordAligned,
                                           status: CompletionStatus(.prpOffsetInvalid, doNotRetry: true)))
         read.dptr1 = data.iova + 3072
         read.dptr2 = data.iova + 4096 + 512
-        #expect(harness.execute(read, qid: 1).status.code == 0x13)
+        #expect(harness.execute(read, qid: 1).status.matches(.prpOffsetInvalid))
         #expect(harness.controller.dataPointerFaults.last?.reason == .prpEntryHasOffset)
         #expect(harness.controller.dataPointerFaults.last?.address == data.iova + 4096 + 512)
         harness.controller.clearDataPointerFaults()
@@ -62,7 +62,7 @@ struct PRPStatusTests {
         let memory = try harness.allocate(4 * 4096)
         // PC=1: the base must be page aligned.
         let unaligned = try harness.execute(.createIOCompletionQueue(id: 1, entryCount: 16, baseIOVA: memory.iova + 0x200))
-        #expect(unaligned.status.code == 0x13 && unaligned.status.type == .generic)
+        #expect(unaligned.status.matches(.prpOffsetInvalid))
         #expect(harness.controller.dataPointerFaults.last?.reason == .queueNotPageAligned)
         #expect(harness.controller.dataPointerFaults.last?.address == memory.iova + 0x200)
         // PC=0: every PRP list entry must be a page address.
@@ -70,7 +70,7 @@ struct PRPStatusTests {
         list.address.storeBytes(of: memory.iova + 0x100, toByteOffset: 0, as: UInt64.self)
         var paged = try SubmissionQueueEntry.createIOCompletionQueue(id: 1, entryCount: 16, baseIOVA: list.iova)
         paged.cdw11 &= ~1
-        #expect(harness.execute(paged).status.code == 0x13)
+        #expect(harness.execute(paged).status.matches(.prpOffsetInvalid))
         #expect(harness.controller.dataPointerFaults.last?.address == memory.iova + 0x100)
         list.address.storeBytes(of: memory.iova, toByteOffset: 0, as: UInt64.self)
         #expect(harness.execute(paged).status.isSuccess)
@@ -78,7 +78,7 @@ struct PRPStatusTests {
         list.address.storeBytes(of: memory.iova + 4096 + 64, toByteOffset: 0, as: UInt64.self)
         var sq = try SubmissionQueueEntry.createIOSubmissionQueue(id: 1, entryCount: 16, baseIOVA: list.iova, completionQueueID: 1)
         sq.cdw11 &= ~1
-        #expect(harness.execute(sq).status.code == 0x13)
+        #expect(harness.execute(sq).status.matches(.prpOffsetInvalid))
     }
 
     @Test func invalidInterruptVector() throws {
@@ -117,7 +117,7 @@ struct PRPStatusTests {
         read.dptr1 = data.iova
         read.dptr2 = data.iova + 8192 + 4096
         read.blockCount = 20
-        #expect(harness.execute(read, qid: 1).status.code == 0x13)
+        #expect(harness.execute(read, qid: 1).status.matches(.prpOffsetInvalid))
     }
 
     /// PSDT 11b and FUSE 11b are reserved: Invalid Field in Command (02h), even for commands
@@ -129,13 +129,13 @@ struct PRPStatusTests {
                           .io(.verify, nsid: 1, lba: 0, blocks: 1)] {
             entry.dptr1 = buffer.iova
             entry.cdw0 |= 0b11 << 14
-            #expect(harness.execute(entry, qid: 1).status.code == 0x02, "PSDT 11b, opcode \(entry.opcode)")
+            #expect(harness.execute(entry, qid: 1).status.matches(.invalidFieldInCommand), "PSDT 11b, opcode \(entry.opcode)")
             entry.cdw0 &= ~(0b11 << 14)
             entry.cdw0 |= 0b11 << 8
-            #expect(harness.execute(entry, qid: 1).status.code == 0x02, "FUSE 11b, opcode \(entry.opcode)")
+            #expect(harness.execute(entry, qid: 1).status.matches(.invalidFieldInCommand), "FUSE 11b, opcode \(entry.opcode)")
         }
         var admin = SubmissionQueueEntry.getFeatures(.arbitration)
         admin.cdw0 |= 0b11 << 14
-        #expect(harness.execute(admin).status.code == 0x02)
+        #expect(harness.execute(admin).status.matches(.invalidFieldInCommand))
     }
 }

@@ -56,6 +56,27 @@ struct PowerCutTests {
         #expect(try harness.read(lba: 100, blocks: 8).1 == data)
     }
 
+    /// `shutdownPersistsWriteCache = false`: the handshake completes, but only flushed and FUA
+    /// data survives the cut that follows.
+    @Test(arguments: [ControllerConfiguration.ShutdownNotification.normal, .abrupt])
+    func nonPersistingShutdownLosesUnflushedWrites(_ kind: ControllerConfiguration.ShutdownNotification) throws {
+        let harness = try Self.harness { $0.shutdownPersistsWriteCache = false }
+        let (_, flushed) = try harness.writePattern(lba: 0, blocks: 4, seed: 1)
+        #expect(harness.execute(.flush(nsid: 1), qid: 1).status.isSuccess)
+        let (_, fua) = try harness.writePattern(lba: 10, blocks: 4, seed: 2, fua: true)
+        try harness.writePattern(lba: 100, blocks: 8, seed: 5)
+        var cc = ControllerConfiguration(rawValue: harness.controller.readRegister32(at: ControllerRegister.cc))
+        cc.shn = kind
+        harness.controller.writeRegister32(cc.rawValue, at: ControllerRegister.cc)
+        #expect(harness.csts.shst == .complete)
+        #expect(harness.controller.statistics.dirtyCachedBlocks == 8)
+        harness.controller.powerCut()
+        try Self.restart(harness)
+        #expect(try harness.read(lba: 0, blocks: 4).1 == flushed)
+        #expect(try harness.read(lba: 10, blocks: 4).1 == fua)
+        #expect(Self.isZero(try harness.read(lba: 100, blocks: 8).1))
+    }
+
     @Test func withoutCacheEveryWriteIsDurable() throws {
         let harness = try Self.harness { $0.volatileWriteCache = false }
         let (_, data) = try harness.writePattern(lba: 7, blocks: 3, seed: 6)

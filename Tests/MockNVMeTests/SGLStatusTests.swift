@@ -27,7 +27,7 @@ struct SGLStatusTests {
         let harness = try Self.harness()
         let descriptors = try harness.allocate(4096)
         let completion = harness.execute(Self.sglRead(SGLDescriptor(type: .lastSegment, address: descriptors.iova, length: 24)), qid: 1)
-        #expect(completion.status.code == 0x0D && completion.status.type == .generic)
+        #expect(completion.status.matches(.invalidSGLSegmentDescriptor))
         let fault = try #require(harness.controller.dataPointerFaults.last)
         #expect(fault.reason == .sglSegmentLength(24))
         #expect(fault.address == descriptors.iova)
@@ -43,7 +43,7 @@ struct SGLStatusTests {
         Self.put(SGLDescriptor(type: .dataBlock, address: data.iova, length: 0), in: descriptors, at: 0)
         Self.put(SGLDescriptor(type: .segment, address: descriptors.iova, length: 32), in: descriptors, at: 1)
         let completion = harness.execute(Self.sglRead(SGLDescriptor(type: .segment, address: descriptors.iova, length: 32)), qid: 1)
-        #expect(completion.status.code == 0x0E && completion.status.type == .generic)
+        #expect(completion.status.matches(.invalidNumberOfSGLDescriptors))
         #expect(harness.controller.dataPointerFaults.last?.reason == .sglTooManyDescriptors)
     }
 
@@ -52,14 +52,14 @@ struct SGLStatusTests {
         let data = try harness.allocate(3 * 4096)
         // More: one Data Block of 8 KiB for a 4 KiB read.
         let more = harness.execute(Self.sglRead(SGLDescriptor(type: .dataBlock, address: data.iova, length: 8192)), qid: 1)
-        #expect(more.status.code == 0x0F && more.status.type == .generic)
+        #expect(more.status.matches(.dataSGLLengthInvalid))
         #expect(harness.controller.dataPointerFaults.last?.reason == .sglLengthMismatch(described: 8192, transfer: 4096))
         // Less: a Last Segment whose Data Blocks add up to 3 KiB for a 4 KiB read.
         let descriptors = try harness.allocate(4096)
         Self.put(SGLDescriptor(type: .dataBlock, address: data.iova, length: 1024), in: descriptors, at: 0)
         Self.put(SGLDescriptor(type: .dataBlock, address: data.iova + 8192, length: 2048), in: descriptors, at: 1)
         let less = harness.execute(Self.sglRead(SGLDescriptor(type: .lastSegment, address: descriptors.iova, length: 32)), qid: 1)
-        #expect(less.status.code == 0x0F)
+        #expect(less.status.matches(.dataSGLLengthInvalid))
         #expect(harness.controller.dataPointerFaults.last?.reason == .sglLengthMismatch(described: 3072, transfer: 4096))
         // Exactly the transfer across two blocks works.
         Self.put(SGLDescriptor(type: .dataBlock, address: data.iova + 8192, length: 3072), in: descriptors, at: 1)
@@ -71,13 +71,13 @@ struct SGLStatusTests {
         let data = try harness.allocate(4096)
         // Subtype 1h (Offset) is for fabrics; over PCIe only 0h (Address) is valid.
         let completion = harness.execute(Self.sglRead(SGLDescriptor(type: .dataBlock, subtype: 1, address: data.iova, length: 4096)), qid: 1)
-        #expect(completion.status.code == 0x11 && completion.status.type == .generic)
+        #expect(completion.status.matches(.sglDescriptorTypeInvalid))
         #expect(harness.controller.dataPointerFaults.last?.reason == .sglSubtype(1))
         #expect(harness.controller.dataPointerFaults.last?.address == data.iova)
         // In a segment too.
         let descriptors = try harness.allocate(4096)
         Self.put(SGLDescriptor(type: .dataBlock, subtype: 2, address: data.iova, length: 4096), in: descriptors, at: 0)
-        #expect(harness.execute(Self.sglRead(SGLDescriptor(type: .lastSegment, address: descriptors.iova, length: 16)), qid: 1).status.code == 0x11)
+        #expect(harness.execute(Self.sglRead(SGLDescriptor(type: .lastSegment, address: descriptors.iova, length: 16)), qid: 1).status.matches(.sglDescriptorTypeInvalid))
     }
 
     @Test func sglWriteStoresGatheredData() throws {
@@ -107,7 +107,7 @@ struct SGLStatusTests {
         Self.put(SGLDescriptor(type: .segment, address: descriptors.iova + 512, length: 16), in: descriptors, at: 0)
         Self.put(SGLDescriptor(type: .dataBlock, address: data.iova, length: 4096), in: descriptors, at: 1)
         let completion = harness.execute(Self.sglRead(SGLDescriptor(type: .segment, address: descriptors.iova, length: 32)), qid: 1)
-        #expect(completion.status.code == 0x0D)
+        #expect(completion.status.matches(.invalidSGLSegmentDescriptor))
         #expect(harness.controller.dataPointerFaults.last?.reason == .sglSegmentMisplaced)
         #expect(harness.controller.dataPointerFaults.last?.address == descriptors.iova + 512)
     }

@@ -27,6 +27,17 @@ import Testing
     static let badOffsets32 = [4096, 4094, 4093, -4, -1, 2, 0x1001, Int.max, Int.min, 1 << 40]
     static let badOffsets64 = [4096, 4092, 4089, -8, 4, 0x1004, Int.max - 7, Int.min]
 
+    /// A doorbell's direct address: the register itself for an aligned offset inside the region
+    /// (a store through it is what `load32` reads back), nil for every offset `store32` would drop.
+    @Test func directAddressesOnlyInsideTheRegion() throws {
+        let region = try MMIORegion(anonymousSize: 4096)
+        let doorbell = try #require(region.address32(at: 0x1000 - 4))
+        doorbell.storeBytes(of: 0x55, as: UInt32.self)
+        #expect(region.load32(at: 0x1000 - 4) == 0x55)
+        #expect(region.address32(at: 0) == region.base)
+        for offset in Self.badOffsets32 { #expect(region.address32(at: offset) == nil, "offset \(offset)") }
+    }
+
     @Test func outOfRangeReadsReturnAllOnesLikeAVanishedDevice() throws {
         let region = try MMIORegion(anonymousSize: 4096)
         for offset in Self.badOffsets32 {

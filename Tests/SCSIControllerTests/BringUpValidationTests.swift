@@ -21,8 +21,7 @@ import Testing
             _ = try NVMeController(device: device, options: testOptions(options))
             return (nil, mock)
         } catch {
-            if !(error is ControllerError) { Issue.record("not a ControllerError: \(error)") }
-            return (error as? ControllerError, mock)
+            return (error, mock)  // typed: bring-up throws nothing but ControllerError
         }
     }
 
@@ -185,7 +184,7 @@ import Testing
             _ = try NVMeController(device: device, options: testOptions())
             Issue.record("bring-up survived a fatal controller")
         } catch {
-            guard case let .controllerFatal(during, _)? = error as? ControllerError else { Issue.record("got \(error)"); return }
+            guard case let .controllerFatal(during, _) = error else { Issue.record("got \(error)"); return }
             #expect(during.hasPrefix("Identify Active Namespace List"))
         }
         #expect(isDisabled(mock))
@@ -198,7 +197,7 @@ import Testing
             _ = try NVMeController(device: mock, options: testOptions())
             Issue.record("bring-up ignored a failed Identify")
         } catch {
-            guard case let .adminCommandFailed(command, _)? = error as? ControllerError else { Issue.record("got \(error)"); return }
+            guard case let .adminCommandFailed(command, _) = error else { Issue.record("got \(error)"); return }
             #expect(command == "Identify Controller")
         }
         #expect(isDisabled(mock))

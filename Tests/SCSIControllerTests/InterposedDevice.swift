@@ -29,6 +29,8 @@ final class InterposedDevice: DeviceInterface, @unchecked Sendable {
         var patchAdminData: (@Sendable (_ entry: SubmissionQueueEntry, _ data: UnsafeMutableRawBufferPointer) -> Void)?
         /// Each completion the mock posts, before the driver can see it.
         var patchCompletion: (@Sendable (_ queue: CompletionContext, _ entry: inout CompletionQueueEntry) -> Void)?
+        /// Each 32-bit register write, after the mock took it (and posted what it caused).
+        var afterWrite32: (@Sendable (_ offset: Int, _ value: UInt32) -> Void)?
     }
 
     /// Which queue a completion is on, and what the driver last told the controller about it.
@@ -127,6 +129,7 @@ final class InterposedDevice: DeviceInterface, @unchecked Sendable {
         if offset == ControllerRegister.cc { followEnable(wasEnabled: wasEnabled) }
         for entry in announced { afterAdminCommand(entry, hooks: hooks) }
         patchNewCompletions(hooks: hooks)
+        hooks.afterWrite32?(offset, value)
     }
 
     // MARK: Following the controller

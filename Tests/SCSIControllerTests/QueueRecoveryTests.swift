@@ -39,6 +39,20 @@ import Testing
         #expect(rig.queue.read(nsid: rig.nsid, lba: 0, blocks: 8, into: sink).succeeded)
     }
 
+    /// A request that starts on a queue that has not looked since another queue reset the
+    /// controller runs on the re-created queue: it is not the one the reset dropped.
+    @Test func aRequestAfterAResetMadeElsewhereSucceeds() throws {
+        let rig = try Rig(options: { $0.ioQueueCount = 2 })
+        rig.mock.inject(.neverComplete(.io(.write, count: 1)))
+        rig.mock.inject(.failCommands(.admin(.abort, count: 1), status: CompletionStatus(.abortCommandLimitExceeded)))
+        let source = try rig.patterned(bytes: 4096, seed: 1)
+        _ = rig.controller.ioQueues[1].write(nsid: rig.nsid, lba: 0, blocks: 8, from: source)
+        #expect(rig.controller.resetCount == 1)
+        let sink = try rig.controller.mapper.allocate(length: 4096)
+        let outcome = rig.queue.read(nsid: rig.nsid, lba: 0, blocks: 8, into: sink)
+        #expect(outcome.succeeded, "\(String(describing: outcome.error))")
+    }
+
     /// After stop, the raw queue pair hands back what was outstanding as dropped by the stop and
     /// refuses new commands as closed (not as a full queue).
     @Test func afterStopTheQueueIsClosed() throws {

@@ -1,0 +1,34 @@
+/// Copies between a command's iovecs in the shared map and the contiguous DMA buffer the engine
+/// reads and writes. The data area cannot be DMA-mapped (its pages come and go under the kernel),
+/// so this copy is the price of the export. Bounded by the iovecs (checked by the parser against
+/// the data area) and by the buffer: nothing is allocated.
+public enum DataCopy {
+    /// Gathers the iovecs' bytes, in order, into `buffer`; returns the bytes copied.
+    @discardableResult
+    public static func gather(_ iovecs: UnsafeBufferPointer<IOVector>, from map: SharedMap,
+                              into buffer: UnsafeMutableRawBufferPointer) -> Int {
+        var copied = 0
+        for vector in iovecs {
+            let count = min(vector.length, buffer.count - copied)
+            guard count > 0 else { break }
+            (buffer.baseAddress! + copied).copyMemory(from: map.bytes.baseAddress! + vector.offset, byteCount: count)
+            copied += count
+        }
+        return copied
+    }
+
+    /// Scatters the first `byteCount` bytes of `buffer` over the iovecs, in order; returns the bytes copied.
+    @discardableResult
+    public static func scatter(_ byteCount: Int, of buffer: UnsafeRawBufferPointer,
+                               into iovecs: UnsafeBufferPointer<IOVector>, of map: SharedMap) -> Int {
+        let total = min(byteCount, buffer.count)
+        var copied = 0
+        for vector in iovecs {
+            let count = min(vector.length, total - copied)
+            guard count > 0 else { break }
+            (map.bytes.baseAddress! + vector.offset).copyMemory(from: buffer.baseAddress! + copied, byteCount: count)
+            copied += count
+        }
+        return copied
+    }
+}

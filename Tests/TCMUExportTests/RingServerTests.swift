@@ -1,0 +1,187 @@
+import DMAMapper
+import Dispatch
+import Foundation
+import Logging
+import MockNVMe
+import SCSIController
+import Synchronization
+import Testing
+@testable import TCMUExport
+
+/// The kernel's side of the doorbell, in memory: the test kicks after publishing cmd_head, the
+/// server's kicks are counted.
+final class TestDoorbell: RingDoorbell {
+    let kicks = DispatchSemaphore(value: 0)
+    let handlerKicks = Atomic<Int>(0)
+    func waitForKick(milliseconds: Int32) -> Bool { kicks.wait(timeout: .now() + .milliseconds(Int(milliseconds))) == .success }
+    func kick() { handlerKicks.add(1, ordering: .relaxed) }
+}
+
+/// A ring served by a RingServer over a mock controller, on its own thread.
+final class ServedRing: @unchecked Sendable {
+    let image: RingImage
+    let doorbell = TestDoorbell()
+    let controller: NVMeController
+    let adapter: SCSIHostAdapter
+    let server: RingServer
+    let done = DispatchSemaphore(value: 0)
+
+    init(ringSize: Int = 1 << 16, workers: Int = 4, flags: UInt16 = 0x3) throws {
+        image = RingImage(ringSize: ringSize, dataSize: 4 << 20, flags: flags)
+        var configuration = MockConfiguration()
+        configuration.ioQueueCount = workers
+        configuration.namespaces = [MockNamespace(blockCount: 1 << 16, blockSize: 512)]
+        let mock = MockController(configuration: configuration)
+        var options = ControllerOptions()
+        options.pinning = .disabled
+        options.ioQueueCount = workers
+        options.logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
+        let controller = try NVMeController(device: mock, options: options)
+        let adapter = SCSIHostAdapter(controller: controller)
+        let buffers = try (0..<workers).map { _ in try controller.mapper.allocate(length: 128 << 10) }
+        self.controller = controller
+        self.adapter = adapter
+        server = try RingServer(map: image.map, doorbell: doorbell, adapter: adapter, lun: 0,
+                                queues: controller.ioQueues, buffers: buffers, logger: options.logger)
+        let server = server, done = done
+        Thread {
+            try? server.run()
+            done.signal()
+        }.start()
+    }
+
+    deinit {
+        server.stop()
+        doorbell.kicks.signal()
+        done.wait()
+        try? controller.stop()
+    }
+
+    /// Publishes cmd_head, kicks, and waits until the handler's tail reaches it.
+    func submit() throws {
+        image.publishHead()
+        doorbell.kicks.signal()
+        let deadline = Date().addingTimeInterval(10)
+        while image.tail != image.head {
+            guard Date() < deadline else { throw ExportError("ring not drained: tail \(image.tail), head \(image.head)") }
+            usleep(200)
+        }
+    }
+
+    /// Sends one command and returns its response (at its own entry: only one in flight).
+    func run(_ cdb: [UInt8], iovecs: [(offset: Int, length: Int)] = [], id: UInt16 = 1)
+        throws -> (id: UInt16, uflags: UInt8, status: UInt8, readLength: UInt32, sense: [UInt8]) {
+        let position = image.command(id: id, cdb: cdb, iovecs: iovecs)
+        try submit()
+        return image.response(at: position)
+    }
+}
+
+@Suite(.serialized) struct RingServerTests {
+    @Test func inquiryDataLandsInTheIovecs() throws {
+        let ring = try ServedRing()
+        let data = ring.image.data(36, fill: 0xAA)
+        let response = try ring.run([0x12, 0, 0, 0, 36, 0], iovecs: [(data, 36)], id: 42)
+        #expect(response.id == 42 && response.status == 0x00)
+        let inquiry = ring.image.bytes(at: data, count: 36)
+        #expect(inquiry[0] == 0x00, "direct access block device, qualifier 000b (SPC-5 6.7.2)")
+        #expect(inquiry[4] == 31)
+        #expect(Array(inquiry[8..<16]) == Array("NVMe    ".utf8))
+        #expect(ring.doorbell.handlerKicks.load(ordering: .relaxed) >= 1)
+    }
+
+    @Test func aShortDataInReportsItsLengthAsReadLen() throws {
+        let ring = try ServedRing()
+        let data = ring.image.data(255)
+        let response = try ring.run([0x12, 0x01, 0x00, 0, 255, 0], iovecs: [(data, 255)])
+        let pageLength = 4 + Int(ring.image.bytes(at: data, count: 4)[3])
+        #expect(response.status == 0 && pageLength < 255)
+        #expect(response.uflags == 0x2 && response.readLength == UInt32(pageLength))
+    }
+
+    @Test func writtenBlocksReadBackThroughOtherIovecs() throws {
+        let ring = try ServedRing()
+        let attention = try ring.run([0, 0, 0, 0, 0, 0])
+        #expect(attention.status == 0x02 && attention.sense[2] & 0x0F == 0x06 && attention.sense[12] == 0x29,
+                "the first TEST UNIT READY reports POWER ON RESET (SAM-5)")
+        let first = ring.image.data(4096), second = ring.image.data(4096)
+        for index in 0..<4096 {
+            ring.image.bytes[first + index] = UInt8(truncatingIfNeeded: index * 7)
+            ring.image.bytes[second + index] = UInt8(truncatingIfNeeded: index * 13 + 1)
+        }
+        let expected = ring.image.bytes(at: first, count: 4096) + ring.image.bytes(at: second, count: 4096)
+        let write = try ring.run([0x2A, 0, 0, 0, 0, 100, 0, 0, 16, 0], iovecs: [(first, 4096), (second, 4096)])
+        #expect(write.status == 0)
+        let a = ring.image.data(4096), b = ring.image.data(2048), c = ring.image.data(2048)
+        let read = try ring.run([0x28, 0, 0, 0, 0, 100, 0, 0, 16, 0], iovecs: [(a, 4096), (b, 2048), (c, 2048)])
+        #expect(read.status == 0 && read.uflags == 0)
+        let got = ring.image.bytes(at: a, count: 4096) + ring.image.bytes(at: b, count: 2048) + ring.image.bytes(at: c, count: 2048)
+        #expect(got == expected)
+    }
+
+    @Test func aMalformedEntryIsFailedWithSenseAndTheRingGoesOn() throws {
+        let ring = try ServedRing()
+        let bad = try ring.run([0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0], iovecs: [(64, 512)], id: 9)
+        #expect(bad.id == 9 && bad.status == 0x02)
+        #expect(bad.sense[0] == 0x70 && bad.sense[2] & 0x0F == 0x04 && bad.sense[12] == 0x44,
+                "HARDWARE ERROR, INTERNAL TARGET FAILURE (SPC-5 fixed sense)")
+        #expect(ring.server.entriesRefused == 1)
+        let next = try ring.run([0x12, 0, 0, 0, 36, 0], iovecs: [(ring.image.data(36), 36)], id: 10)
+        #expect(next.id == 10 && next.status == 0)
+    }
+
+    @Test func moreThanAnnouncedIsAnIllegalRequest() throws {
+        let ring = try ServedRing()
+        let data = ring.image.data(256 << 10)
+        let response = try ring.run([0x28, 0, 0, 0, 0, 0, 0, 2, 0, 0], iovecs: [(data, 256 << 10)])
+        #expect(response.status == 0x02 && response.sense[2] & 0x0F == 0x05 && response.sense[12] == 0x24)
+    }
+
+    @Test func manyCommandsInFlightAcrossTheRingsWrap() throws {
+        let ring = try ServedRing(ringSize: 4096, workers: 4)
+        _ = try ring.run([0, 0, 0, 0, 0, 0])
+        let batches = 4, perBatch = 24 // 24 entries of 128 bytes and a PAD fit the 4 KiB ring
+        var data: [Int] = []
+        for index in 0..<(batches * perBatch) { data.append(ring.image.data(512, fill: UInt8(truncatingIfNeeded: index) &+ 1)) }
+        for opcode: UInt8 in [0x2A, 0x28] {
+            for batch in 0..<batches {
+                var positions: [Int] = []
+                let ids = (batch * perBatch)..<((batch + 1) * perBatch)
+                for index in ids {
+                    if opcode == 0x28 { ring.image.bytes[data[index]] = 0 }
+                    positions.append(ring.image.command(id: UInt16(index), cdb: [opcode, 0, 0, 0, 0, UInt8(index), 0, 0, 1, 0],
+                                                        iovecs: [(data[index], 512)]))
+                }
+                try ring.submit()
+                // Out-of-order completion: the batch's responses are its ids in some order, each once, all GOOD.
+                let responses = positions.map { ring.image.response(at: $0) }
+                #expect(responses.allSatisfy { $0.status == 0 })
+                #expect(responses.map(\.id).sorted() == ids.map { UInt16($0) })
+            }
+        }
+        for (index, offset) in data.enumerated() {
+            #expect(ring.image.bytes(at: offset, count: 512).allSatisfy { $0 == UInt8(truncatingIfNeeded: index) &+ 1 }, "LBA \(index)")
+        }
+        #expect(ring.server.commandsServed == 2 * batches * perBatch + 1)
+    }
+
+    @Test func withoutOutOfOrderCompletionOneWorkerServesInOrder() throws {
+        let ring = try ServedRing(workers: 4, flags: 0x2)
+        #expect(ring.server.workers.count == 1)
+        var positions: [Int] = []
+        for index in 0..<8 { positions.append(ring.image.command(id: UInt16(100 + index), cdb: [0x12, 0, 0, 0, 36, 0], iovecs: [(ring.image.data(36), 36)])) }
+        try ring.submit()
+        #expect(positions.map { ring.image.response(at: $0).id } == (0..<8).map { UInt16(100 + $0) })
+    }
+
+    @Test func aBrokenRingStopsTheServerWithTheReason() throws {
+        let ring = try ServedRing()
+        ring.image.put(UInt32(0) | 1, at: ring.image.ringOffset)
+        ring.image.head = 128
+        ring.image.publishHead()
+        ring.doorbell.kicks.signal()
+        #expect(ring.done.wait(timeout: .now() + 10) == .success, "run() returns (throws) instead of hanging")
+        ring.done.signal()
+        #expect(ring.image.tail == 0)
+    }
+}
