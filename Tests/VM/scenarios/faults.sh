@@ -48,8 +48,8 @@ step "remove the function under a running bench"
 # vfio-pci's remove signals the device request eventfd and waits until the device is released.
 # ctrlbench hears it: the registers read as a removed device's, the job ends with the engine's
 # named error (device gone), the bench exits non-zero long before its 120 s runtime and releases
-# the device, and the kernel's remove completes. Nothing it printed may be an error line (a
-# buffer that failed to unmap included): the output is shown as is, so the runner checks it.
+# the device, and the kernel's remove completes. Apart from the engine's note that it could not
+# stop the removed controller, nothing it printed may be an error line (a failed unmap included).
 /bin/ctrlbench bench --device "$BDF" --rw randread --runtime 120 >/tmp/removed.out 2>&1 &
 pid=$!
 sleep 10
@@ -62,7 +62,9 @@ while kill -0 "$pid" 2>/dev/null && [ "$tries" -gt 0 ]; do sleep 0.1; tries=$((t
 kill -0 "$pid" 2>/dev/null && fail "bench still running 60 s after the removal began: it did not hear the kernel's request"
 wait "$pid"
 status=$?
-cat /tmp/removed.out
+# The engine's stop cannot flush or shut down a removed controller and says so at error level;
+# that line alone is marked expected, so any other error line (a failed unmap) still fails the boot.
+sed -E 's/^([^ ]+ error [^ ]+ \[SCSIController\] stop: device returned all ones)/VM-EXPECTED \1/' /tmp/removed.out
 echo "bench under the removal exited with status $status after $(( $(cut -d. -f1 /proc/uptime) - removal_start )) s"
 [ "$status" -ne 0 ] || fail "bench under the removal exited with status 0"
 grep -q "device returned all ones during .*: it was removed or its PCIe link is down" /tmp/removed.out \
