@@ -15,6 +15,9 @@ import Musl
 /// device is untrusted. The check is one compare (see `slot`); an offset outside the region, or
 /// not naturally aligned, never touches memory: a read returns all ones, as a device that has gone
 /// away does (which callers already handle), and a write is dropped and counted.
+///
+/// When the kernel asks for the device back (its removal), `behaveAsRemoved()` turns the whole
+/// region into a removed device's without adding anything to the accesses themselves.
 public final class MMIORegion: @unchecked Sendable {
     // @unchecked Sendable: `base`, `size` and the bounds never change after init, the counters
     // are atomics, and the memory behind `base` is only ever touched through volatile loads and
@@ -31,6 +34,7 @@ public final class MMIORegion: @unchecked Sendable {
     private let rejectedReads = Atomic<Int>(0)
     private let droppedWrites = Atomic<Int>(0)
     private let lastRejected = Atomic<Int>(0)
+    private let removed = Atomic<Bool>(false)
 
     /// Maps `size` bytes of `fileDescriptor` at `offset` (a VFIO region) shared, read-write.
     public init(mapping fileDescriptor: Int32, offset: Int64, size: Int, what: String) throws(PCIDeviceError) {
@@ -115,6 +119,35 @@ public final class MMIORegion: @unchecked Sendable {
     /// the region or misaligned, checked here once rather than per store.
     public func address32(at offset: Int) -> UnsafeMutableRawPointer? {
         Self.slot(offset, widthShift: 2) <= lastSlot32 ? base + offset : nil
+    }
+
+    // MARK: A removed device (cold)
+
+    /// Whether `behaveAsRemoved()` has swapped the mapping.
+    public var behavesAsRemoved: Bool { removed.load(ordering: .acquiring) }
+
+    /// From now on the region behaves as a removed device's, for every thread at once: reads
+    /// return all ones and writes never reach the device. The mapping is swapped in one step
+    /// (`mremap` over it) for private memory filled with ones, so the accesses keep their single
+    /// bounds compare and pay nothing for this. A register written after the swap reads back
+    /// what was written; CSTS, by which callers tell a device is gone, is never written. The
+    /// swap also ends the mapping's hold on the device file (a VFIO device fd), so closing that
+    /// fd is then all the kernel waits for. Runs once; later calls return at once.
+    public func behaveAsRemoved() throws(PCIDeviceError) {
+        guard !removed.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        let ones = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
+        guard let ones, Int(bitPattern: ones) != -1 else {
+            let error = errno
+            removed.store(false, ordering: .releasing)
+            throw .vfioCallFailed(call: "mmap of \(size) bytes to stand in for a removed device's registers", errno: error)
+        }
+        memset(ones, 0xFF, size)
+        guard let moved = cvfio_mremap_over(ones, size, base), Int(bitPattern: moved) != -1 else {
+            let error = errno
+            munmap(ones, size)
+            removed.store(false, ordering: .releasing)
+            throw .vfioCallFailed(call: "mremap of \(size) bytes of all ones over the registers at \(base)", errno: error)
+        }
     }
 
     // MARK: Out-of-range accesses (cold)

@@ -12,7 +12,9 @@ import Musl
 /// device fd, reset through VFIO_DEVICE_RESET. It keeps its group (and so its container) alive.
 ///
 /// Opening it turns on memory-space decoding and bus mastering (the controller must DMA to its
-/// queues); releasing it turns bus mastering off again before the device fd closes.
+/// queues); releasing it turns bus mastering off again before the device fd closes. While open,
+/// it hears the kernel's request for the device (removal, unbind): BAR0 then behaves as a
+/// removed device's (see `removalRequested`).
 ///
 /// Sendable: every stored property is an immutable `let`; register access goes through `MMIORegion`.
 public final class VFIODevice: DeviceInterface {
@@ -38,6 +40,8 @@ public final class VFIODevice: DeviceInterface {
     let configSize: Int
     /// The device fd; closed in deinit.
     let descriptor: FileDescriptor
+    /// The thread that hears the kernel's device request; nil when vfio-pci does not offer it.
+    let requestWatch: DeviceRequestWatch?
     private let logger = Logger(label: "PCIDevice.VFIODevice")
 
     /// Opens `address` end to end: the container, the device's IOMMU group (found through sysfs),
@@ -82,7 +86,9 @@ public final class VFIODevice: DeviceInterface {
             irq.index = cvfio_pci_msix_irq_index()
             let msix = info.num_irqs > irq.index && cvfio_device_get_irq_info(fd.rawValue, &irq) == 0 ? Int(irq.count) : 0
 
-            bar0 = try MMIORegion(mapping: fd.rawValue, offset: barOffset, size: barSize, what: "BAR0 of \(address)")
+            let region = try MMIORegion(mapping: fd.rawValue, offset: barOffset, size: barSize, what: "BAR0 of \(address)")
+            bar0 = region
+            requestWatch = Self.watchRemovalRequests(fd, irqIndexCount: info.num_irqs, bar: region, address: address, logger: logger)
             deviceFlags = info.flags
             regionCount = Int(info.num_regions)
             irqIndexCount = Int(info.num_irqs)
@@ -102,6 +108,8 @@ public final class VFIODevice: DeviceInterface {
     }
 
     deinit {
+        // The thread first: no request can arrive once the device fd is closed.
+        requestWatch?.stop()
         do { try disableBusMastering() } catch {
             logger.warning("could not clear bus mastering on \(address) before closing it: \(error)")
         }

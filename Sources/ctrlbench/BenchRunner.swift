@@ -12,6 +12,13 @@ protocol BenchQueue {
     func ringDoorbell()
     /// Hands each completion's tag and status to `handler`; returns how many there were.
     func pollCompletions(_ handler: (UInt64, CompletionStatus) -> Void) -> Int
+    /// Throws the named error when the device can no longer complete anything (gone, fatal).
+    func checkDevice() throws(ControllerError)
+}
+
+extension BenchQueue {
+    /// A scripted queue's device never goes away.
+    func checkDevice() throws(ControllerError) {}
 }
 
 extension QueuePair: BenchQueue {
@@ -37,12 +44,16 @@ final class JobProgress: Sendable {
 /// Clock reads: one per poll pass that completes something (the completions' time, which also
 /// stamps the next batch's submissions and is checked against the deadline), one per idle pass.
 /// The deadline and the stop request are checked once per pass, so no pattern of completion
-/// counts can skip them.
+/// counts can skip them. After `idlePassesBeforeDeviceCheck` passes in a row with commands in
+/// flight and none completing, the device is looked at (as the engine's watchdog does): a device
+/// that is gone or failed ends the job with the engine's named error, abandoning what it holds.
 struct RawJobRunner<Queue: BenchQueue> {
     let queue: Queue
     let plan: JobPlan
     let control: RunControl
     let progress: JobProgress
+    /// Idle passes (a poll and a clock read each) between two looks at the device.
+    static var idlePassesBeforeDeviceCheck: Int { 4096 }
 
     func run(buffer: UnsafeMutableRawPointer, bufferIOVA: UInt64, verifier: Verifier?) -> JobResult {
         // Reads without --verify, the shape every comparison with fio uses, get a loop whose
@@ -89,6 +100,7 @@ struct RawJobRunner<Queue: BenchQueue> {
         var failedWrites = 0
         var failedReads = 0
         var doorbells = 0
+        var idlePasses = 0
         var stop = false
         let cpuStart = ThreadClock.cpuNanoseconds()
         var now = MonotonicClock.nanoseconds()
@@ -176,7 +188,18 @@ struct RawJobRunner<Queue: BenchQueue> {
             if handled > 0 {
                 completed += handled
                 doorbells += 1
+                idlePasses = 0
                 progress.completed.store(completed, ordering: .relaxed)
+            } else if completed < submitted {
+                idlePasses += 1
+                if idlePasses == Self.idlePassesBeforeDeviceCheck {
+                    idlePasses = 0
+                    do { try queue.checkDevice() } catch {
+                        // Nothing in flight will complete: end here rather than wait forever.
+                        result.fail("\(error) (\(submitted - completed) I/Os in flight abandoned)")
+                        break
+                    }
+                }
             }
             if logging, now >= intervalEnd {
                 var interval = DirectionResult.emptyHistogram()
@@ -188,7 +211,8 @@ struct RawJobRunner<Queue: BenchQueue> {
         result.endNanoseconds = MonotonicClock.nanoseconds()
         // Every submitted command has completed by now (the loop drains them).
         result.write.ios = writesSubmitted - failedWrites
-        result.read.ios = completed - writesSubmitted - failedReads
+        // Abandoned writes were counted at submission, so after a device loss this may undercount reads.
+        result.read.ios = max(0, completed - writesSubmitted - failedReads)
         result.cpuNanoseconds = ThreadClock.cpuNanoseconds() - cpuStart
         result.doorbellUpdates = doorbells
         readLatency.drain(into: &result.read.latency)

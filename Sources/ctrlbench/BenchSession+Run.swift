@@ -1,9 +1,20 @@
 import DMAMapper
 import Foundation
 import SCSIController
+import Synchronization
 
-/// Carries a DMA buffer into a job's thread.
-struct DMABufferBox: Sendable { let buffer: DMABuffer }
+/// The jobs' DMA buffers, handed to their threads and released by the run once the jobs are done.
+/// A job thread's closure (which holds this box) may be freed after the run has moved on; a buffer
+/// it held would then be unmapped after the device was released, which fails (EINVAL) once the
+/// kernel has removed the function. Released here, every buffer is unmapped first.
+final class JobBuffers: Sendable {
+    private let buffers: Mutex<[DMABuffer]>
+    init(_ buffers: [DMABuffer]) { self.buffers = Mutex(buffers) }
+    /// Job `index`'s buffer.
+    func buffer(_ index: Int) -> DMABuffer { buffers.withLock { $0[index] } }
+    /// Drops every buffer; call once no job runs.
+    func release() { buffers.withLock { $0.removeAll() } }
+}
 
 extension BenchSession {
     /// Runs every job, reads back what a write workload wrote when verifying, then flushes and
@@ -11,9 +22,9 @@ extension BenchSession {
     func run(control: RunControl, showProgress: Bool = true) throws(ScsiToolError) -> BenchReport {
         let jobs = setup.queuePairsGranted
         let bufferBytes = setup.ioBytes * (setup.path == .raw ? setup.iodepthGranted : 1)
-        let buffers: [DMABufferBox]
+        let buffers: JobBuffers
         do {
-            buffers = try (0..<jobs).map { _ in DMABufferBox(buffer: try controller.mapper.allocate(length: bufferBytes)) }
+            buffers = JobBuffers(try (0..<jobs).map { _ in try controller.mapper.allocate(length: bufferBytes) })
         } catch {
             throw .device("cannot allocate \(jobs) DMA buffer(s) of \(bufferBytes) bytes: \(error)")
         }
@@ -32,9 +43,10 @@ extension BenchSession {
         let doorbellsBefore: UInt64? = doorbellWrites()
         let session = self
         let results = BenchJobs.run(count: jobs, cpus: settings.cpus, control: control, progress: progress, ticker: ticker) { index in
-            session.runJob(index, plan: session.plan(index, epoch: epoch), buffer: buffers[index].buffer, adapter: adapter,
+            session.runJob(index, plan: session.plan(index, epoch: epoch), buffer: buffers.buffer(index), adapter: adapter,
                            control: control, progress: progress[index])
         }
+        buffers.release()
         let doorbellsDuring = doorbellsBefore.map { doorbellWrites() &- $0 }
         do { try controller.stop() } catch {
             FileHandle.standardError.write(Data("ctrlbench bench: flush and shutdown of \(deviceName) failed: \(error)\n".utf8))

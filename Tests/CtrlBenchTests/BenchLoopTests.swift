@@ -70,6 +70,40 @@ final class FailingQueue: BenchQueue, @unchecked Sendable {
     }
 }
 
+/// A device that completes the first `answered` commands and then stops answering, the way a
+/// removed function does (or one whose removal the kernel announced: its registers read all ones
+/// and its doorbells go nowhere); `checkDevice` says so once it has stopped.
+final class VanishingQueue: BenchQueue, @unchecked Sendable {
+    private var outstanding: [UInt64] = []
+    private var answered: Int
+    private(set) var deviceChecks = 0
+
+    init(answered: Int) { self.answered = answered }
+
+    var hasFreeSlot: Bool { outstanding.count < 4 }
+
+    func submit(_ command: SubmissionQueueEntry, dataIOVA: UInt64, dataLength: Int, tag: UInt64) -> SubmitResult {
+        guard hasFreeSlot else { return .queueFull }
+        outstanding.append(tag)
+        return .submitted
+    }
+
+    func ringDoorbell() {}
+
+    func pollCompletions(_ handler: (UInt64, CompletionStatus) -> Void) -> Int {
+        let count = min(answered, outstanding.count)
+        answered -= count
+        for tag in outstanding.prefix(count) { handler(tag, CompletionStatus(rawValue: 0)) }
+        outstanding.removeFirst(count)
+        return count
+    }
+
+    func checkDevice() throws(ControllerError) {
+        deviceChecks += 1
+        if answered == 0 { throw .deviceGone(during: "I/O on queue 1") }
+    }
+}
+
 @Suite struct BenchLoopTests {
     static func plan(depth: Int, runtime: UInt64?, ios: Int? = nil) -> JobPlan {
         JobPlan(index: 0, nsid: 1, blockSize: 512, firstLBA: 0, units: 1000, ioBytes: 512, depth: depth,
@@ -135,6 +169,27 @@ final class FailingQueue: BenchQueue, @unchecked Sendable {
         #expect(result.read.ios == 11, "12 submitted (three batches of 4), one failed")
         #expect(result.firstFailure?.hasPrefix("Read at LBA ") == true, "\(result.firstFailure ?? "")")
         #expect(result.firstFailure?.contains("\(CompletionStatus(.unrecoveredReadError))") == true)
+    }
+
+    /// The function removed under a running bench: its commands never complete, so the loop,
+    /// which waits for what is in flight, would wait forever. It looks at the device after a run
+    /// of idle passes and ends the job with the engine's named error.
+    @Test func aDeviceThatStopsAnsweringEndsTheJobWithItsNamedError() throws {
+        let queue = VanishingQueue(answered: 10)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: 4 * 512, alignment: 4096)
+        defer { buffer.deallocate() }
+        let address = UInt(bitPattern: buffer)
+        let result = try #require(Self.finishes(within: 20) {
+            RawJobRunner(queue: queue, plan: Self.plan(depth: 4, runtime: 60_000_000_000),
+                         control: RunControl(), progress: JobProgress())
+                .run(buffer: UnsafeMutableRawPointer(bitPattern: address)!, bufferIOVA: 0x10000, verifier: nil)
+        }, "the job still waited for a removed device after 20 s")
+        #expect(result.failures == 1)
+        #expect(result.read.ios == 10)
+        let failure = result.firstFailure ?? ""
+        #expect(failure.contains("\(ControllerError.deviceGone(during: "I/O on queue 1"))"), "\(failure)")
+        #expect(failure.contains("4 I/Os in flight abandoned"), "\(failure)")
+        #expect(queue.deviceChecks == 1, "one look at the device, after \(RawJobRunner<VanishingQueue>.idlePassesBeforeDeviceCheck) idle passes")
     }
 
     /// `--number_ios N` is exactly N I/Os, whatever the depth.

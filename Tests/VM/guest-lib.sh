@@ -151,6 +151,49 @@ check_bench() {
     grep -qi "$pointers" /tmp/bench.out || fail "bench --pointers $pointers: the report does not say $pointers was used"
 }
 
+# The bench report in /tmp/bench.out: --verify checked $1 blocks (any number when $1 is empty)
+# and found no mismatch.
+check_verified() {
+    grep -Eq "verify: ${1:-[1-9][0-9]*} blocks checked, 0 mismatched" /tmp/bench.out \
+        || fail "bench --verify: not ${1:-some} blocks checked with 0 mismatched: $(grep verify /tmp/bench.out)"
+}
+
+# ctrlbench info on $BDF names the controller's MDTS field $1 and what it means in bytes per
+# command, $2 (2^MDTS units of CAP.MPSMIN, NVMe Base 2.0 Identify Controller byte 77), the I/O
+# queue pairs granted, $3 (Number of Queues, Set Features 07h), and namespace 1 as $4 blocks of
+# $5 bytes.
+check_info() {
+    cb info --device "$BDF" >/tmp/info.out 2>&1
+    local status=$?
+    cat /tmp/info.out
+    [ "$status" -eq 0 ] || fail "info exited with status $status"
+    grep -q "^MDTS: $1 -> $2 bytes per command" /tmp/info.out || fail "info does not give MDTS $1 as $2 bytes per command"
+    grep -q "^I/O queues: $3 granted" /tmp/info.out || fail "info does not say $3 I/O queue pair(s) were granted"
+    grep -q "^  1: $4 blocks x $5 bytes = $(( $4 * $5 )) bytes" /tmp/info.out \
+        || fail "info does not give namespace 1 as $4 blocks of $5 bytes"
+}
+
+# ctrlbench explain on $BDF plans a read of $1 bytes as $2 NVMe Read commands of at most $3
+# bytes each (the controller's MDTS).
+check_explain() {
+    cb explain --device "$BDF" --bytes "$1" >/tmp/explain.out 2>&1
+    local status=$?
+    cat /tmp/explain.out
+    [ "$status" -eq 0 ] || fail "explain --bytes $1 exited with status $status"
+    grep -q "one command carries at most $3 bytes" /tmp/explain.out || fail "explain does not give $3 bytes per command"
+    grep -q "^  total: $2 NVMe Read commands" /tmp/explain.out || fail "explain of $1 bytes does not plan $2 Read commands"
+}
+
+# bench --bs $1 with --path raw is refused, naming the per-command limit $2 (MDTS).
+check_raw_above_mdts_refused() {
+    cb bench --device "$BDF" --bs "$1" --path raw --number_ios 1 >/tmp/bench.out 2>&1
+    local status=$?
+    cat /tmp/bench.out
+    [ "$status" -ne 0 ] || fail "bench --bs $1 --path raw was accepted above MDTS"
+    grep -q "one command carries 512 to $2 bytes on this controller (MDTS)" /tmp/bench.out \
+        || fail "bench --bs $1 --path raw: the refusal does not name the $2-byte limit"
+}
+
 # Gives $BDF back to the kernel's nvme driver (find its disks with kernel_disk).
 unbind_to_kernel() {
     load_kernel_nvme

@@ -10,7 +10,10 @@
 #include <stdio.h>
 #include <stdarg.h>
 #include <setjmp.h>
+#include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/eventfd.h>
 #include <linux/vfio.h>
 #include <pci/pci.h>
 #include <numa.h>
@@ -75,6 +78,20 @@ static inline int cvfio_device_reset(int deviceFD) {
     return ioctl(deviceFD, VFIO_DEVICE_RESET);
 }
 
+/// VFIO_DEVICE_SET_IRQS making `eventFD` the trigger of vector 0 of IRQ `index`. The request
+/// struct ends in a flexible array (the eventfd), which Swift cannot build, hence the buffer here.
+static inline int cvfio_device_set_irq_eventfd(int deviceFD, unsigned int index, int32_t eventFD) {
+    uint32_t buffer[(sizeof(struct vfio_irq_set) + sizeof(int32_t) + 3) / 4];
+    struct vfio_irq_set *set = (struct vfio_irq_set *)buffer;
+    set->argsz = sizeof(struct vfio_irq_set) + sizeof(int32_t);
+    set->flags = VFIO_IRQ_SET_DATA_EVENTFD | VFIO_IRQ_SET_ACTION_TRIGGER;
+    set->index = index;
+    set->start = 0;
+    set->count = 1;
+    memcpy(set->data, &eventFD, sizeof(eventFD));
+    return ioctl(deviceFD, VFIO_DEVICE_SET_IRQS, set);
+}
+
 static inline unsigned int cvfio_device_flags_reset(void) { return VFIO_DEVICE_FLAGS_RESET; }
 static inline unsigned int cvfio_group_flags_viable(void) { return VFIO_GROUP_FLAGS_VIABLE; }
 static inline unsigned int cvfio_iommu_info_caps(void) { return VFIO_IOMMU_INFO_CAPS; }
@@ -82,6 +99,7 @@ static inline unsigned int cvfio_dma_map_flag_read(void) { return VFIO_DMA_MAP_F
 static inline unsigned int cvfio_dma_map_flag_write(void) { return VFIO_DMA_MAP_FLAG_WRITE; }
 static inline unsigned int cvfio_region_info_flag_mmap(void) { return VFIO_REGION_INFO_FLAG_MMAP; }
 static inline unsigned int cvfio_pci_msix_irq_index(void) { return VFIO_PCI_MSIX_IRQ_INDEX; }
+static inline unsigned int cvfio_pci_req_irq_index(void) { return VFIO_PCI_REQ_IRQ_INDEX; }
 
 // MARK: - Constants Swift cannot see through macros
 
@@ -90,6 +108,26 @@ static inline int cvfio_api_version(void) { return VFIO_API_VERSION; }
 static inline unsigned int cvfio_pci_bar0_region_index(void) { return VFIO_PCI_BAR0_REGION_INDEX; }
 static inline unsigned int cvfio_pci_config_region_index(void) { return VFIO_PCI_CONFIG_REGION_INDEX; }
 static inline unsigned int cvfio_iova_range_capability_id(void) { return VFIO_IOMMU_TYPE1_INFO_CAP_IOVA_RANGE; }
+
+// MARK: - Eventfds (the Glibc module does not show <sys/eventfd.h>)
+
+/// A blocking, close-on-exec eventfd with a count of zero; -1 with errno on failure.
+static inline int cvfio_eventfd(void) { return eventfd(0, EFD_CLOEXEC); }
+
+// MARK: - Replacing a mapping (mremap is variadic, and glibc declares it only under _GNU_SOURCE,
+// which the Glibc module is not built with; the flag values are Linux's ABI, <linux/mman.h>)
+
+#ifndef MREMAP_FIXED
+#define MREMAP_MAYMOVE 1
+#define MREMAP_FIXED 2
+extern void *mremap(void *oldAddress, size_t oldSize, size_t newSize, int flags, ...);
+#endif
+
+/// Moves the mapping at `source` over the one at `target` (both `size` bytes), in one step: a
+/// thread touching `target` meanwhile sees either the old pages or the new ones, never a hole.
+static inline void *cvfio_mremap_over(void *source, size_t size, void *target) {
+    return mremap(source, size, size, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+}
 
 // MARK: - MMIO access (volatile, so the compiler neither merges, reorders nor elides it)
 

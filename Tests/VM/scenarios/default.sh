@@ -26,10 +26,10 @@ BDF=$(nvme_bdf)
 step "bind $BDF"
 check cb bind "$BDF"
 # Sequential writes stay in the first 8 MiB, below every pattern region.
-step "bench SGL write";    check_bench sgl --rw write --ios 2000 --iodepth 16
-step "bench PRP write";    check_bench prp --rw write --ios 2000 --iodepth 16
-step "bench SGL randread"; check_bench sgl --rw randread --ios 4000
-step "bench PRP randread"; check_bench prp --rw randread --ios 4000
+step "bench SGL write";    check_bench sgl --rw write --number_ios 2000 --iodepth 16
+step "bench PRP write";    check_bench prp --rw write --number_ios 2000 --iodepth 16
+step "bench SGL randread"; check_bench sgl --rw randread --number_ios 4000
+step "bench PRP randread"; check_bench prp --rw randread --number_ios 4000
 step "INQUIRY";            check_inquiry 0
 step "READ CAPACITY(16)";  check_capacity 0 "$BLOCKS" 512
 for region in $REGIONS; do
@@ -38,8 +38,22 @@ for region in $REGIONS; do
 done
 step "SYNCHRONIZE CACHE";  check_synchronize_cache 0
 step "read past the end";  check_read_past_end 0 "$BLOCKS" 512
-# VM-LATER: steps for `ctrlbench info`, `explain`, bench --verify and bench --bs above MDTS go
-# here once those land (issue 12).
+# QEMU's nvme: MDTS 7 (512 KiB with 4 KiB pages) and 64 I/O queue pairs unless told otherwise.
+step "info";               check_info 7 524288 64 "$BLOCKS" 512
+step "explain 1.5 MiB";    check_explain 1536k 3 524288
+# --verify: every block written carries data derived from its LBA; a write run reads it all back,
+# and a second run (a new process, a new bring-up) reads it again. All within the first 8 MiB.
+step "bench --verify crc32c write, read back"
+check_bench sgl --rw write --size 8m --number_ios 2048 --iodepth 16 --verify crc32c
+check_verified 16384
+step "bench --verify crc32c randread in a new run"
+check_bench prp --rw randread --size 8m --number_ios 2000 --verify crc32c
+check_verified
+# 1 MiB per I/O is two commands at MDTS 512 KiB: the block path's breaker splits each.
+step "bench --bs 1m (above MDTS) on the block path, --verify pattern"
+check_bench sgl --rw randwrite --bs 1m --size 8m --number_ios 16 --verify pattern
+grep -q "path block" /tmp/bench.out || fail "bench --bs 1m did not take the block path"
+check_verified
 step "unbind to the kernel's nvme"
 unbind_to_kernel
 DISK=$(kernel_disk vmdefault)

@@ -1,6 +1,7 @@
 # The negative cases, sharing one boot: ctrlbench killed with SIGKILL mid-write, then bind and
 # bench work again; a Read aimed at an IOVA the driver never mapped is refused by the IOMMU (a
-# DMAR fault in dmesg) and reported as a named error; the function removed under a running bench.
+# DMAR fault in dmesg) and reported as a named error; the function removed under a running bench
+# ends it with the named error, and the removal completes.
 VM_MODULES="$VM_VFIO_MODULES"
 VM_TIMEOUT_S=900
 VM_EXPECT_DMAR_FAULT=1
@@ -27,8 +28,8 @@ kill -9 "$pid"
 wait "$pid"
 step "bind and bench after the kill"
 check cb bind "$BDF"
-check_bench prp --rw write --ios 2000 --iodepth 16
-check_bench sgl --rw randread --ios 2000
+check_bench prp --rw write --number_ios 2000 --iodepth 16
+check_bench sgl --rw randread --number_ios 2000
 
 step "Read to an unmapped IOVA"
 cb fault-probe --device "$BDF" >/tmp/probe.out 2>&1
@@ -41,27 +42,35 @@ grep -Eq "^(refused|unreported|timed out): .*unmapped IOVA 0x[0-9a-f]+" /tmp/pro
 iova=$(sed -n 's/.*unmapped IOVA \(0x[0-9a-f]*\).*/\1/p' /tmp/probe.out | head -n 1)
 dmesg | grep -E "DMAR: \[DMA Write.*fault addr $iova" || fail "no DMAR write fault at $iova in dmesg after the probe"
 step "bench after the fault"
-check_bench prp --rw randread --ios 2000
+check_bench prp --rw randread --number_ios 2000
 
 step "remove the function under a running bench"
-# vfio-pci's remove waits for the device to be released (the driver does not yet listen to the
-# kernel's release request), so the bench is expected to run to its end and then exit. The
-# removal takes the group with it, so a buffer released after the device may fail to unmap:
-# its output is shown as VM-EXPECTED lines, which the runner does not count as errors.
-/bin/ctrlbench bench --device "$BDF" --rw randread --runtime 20 >/tmp/removed.out 2>&1 &
+# vfio-pci's remove signals the device request eventfd and waits until the device is released.
+# ctrlbench hears it: the registers read as a removed device's, the job ends with the engine's
+# named error (device gone), the bench exits non-zero long before its 120 s runtime and releases
+# the device, and the kernel's remove completes. Apart from the engine's note that it could not
+# stop the removed controller, nothing it printed may be an error line (a failed unmap included).
+/bin/ctrlbench bench --device "$BDF" --rw randread --runtime 120 >/tmp/removed.out 2>&1 &
 pid=$!
 sleep 10
 kill -0 "$pid" 2>/dev/null || fail "bench ended before the removal: $(cat /tmp/removed.out)"
-(echo 1 >"/sys/bus/pci/devices/$BDF/remove"; echo "VM-NOTE remove returned") &
+removal_start=$(cut -d. -f1 /proc/uptime)
+(echo 1 >"/sys/bus/pci/devices/$BDF/remove"; echo "VM-NOTE remove returned after $(( $(cut -d. -f1 /proc/uptime) - removal_start )) s") &
 remover=$!
-tries=1200
+tries=600
 while kill -0 "$pid" 2>/dev/null && [ "$tries" -gt 0 ]; do sleep 0.1; tries=$((tries - 1)); done
-kill -0 "$pid" 2>/dev/null && fail "bench still running 120 s after the removal began: it hangs"
+kill -0 "$pid" 2>/dev/null && fail "bench still running 60 s after the removal began: it did not hear the kernel's request"
 wait "$pid"
 status=$?
-sed 's/^/VM-EXPECTED /' /tmp/removed.out
-echo "bench under the removal exited with status $status"
-[ "$status" -eq 0 ] || grep -q "^ctrlbench bench: " /tmp/removed.out || fail "bench failed without naming the error"
+# The engine's stop cannot flush or shut down a removed controller and says so at error level;
+# that line alone is marked expected, so any other error line (a failed unmap) still fails the boot.
+sed -E 's/^([^ ]+ error [^ ]+ \[SCSIController\] stop: device returned all ones)/VM-EXPECTED \1/' /tmp/removed.out
+echo "bench under the removal exited with status $status after $(( $(cut -d. -f1 /proc/uptime) - removal_start )) s"
+[ "$status" -ne 0 ] || fail "bench under the removal exited with status 0"
+grep -q "device returned all ones during .*: it was removed or its PCIe link is down" /tmp/removed.out \
+    || fail "bench under the removal did not name the device as gone"
+grep -q "the kernel asks for the device back" /tmp/removed.out || fail "ctrlbench did not say it heard the kernel's request"
+grep -qi "unmap" /tmp/removed.out && fail "a DMA unmap failed after the removal"
 tries=300
 while [ -e "/sys/bus/pci/devices/$BDF" ] && [ "$tries" -gt 0 ]; do sleep 0.1; tries=$((tries - 1)); done
 [ -e "/sys/bus/pci/devices/$BDF" ] && fail "the function is still present 30 s after bench released it"

@@ -23,14 +23,22 @@ BDF=$(nvme_bdf)
 [ -n "$BDF" ] || fail "no NVMe controller found"
 step "bind $BDF"
 check cb bind "$BDF"
-step "bench PRP write at MDTS"; check_bench prp --rw write --bs 16384 --ios 500 --iodepth 8
-step "bench SGL randread";      check_bench sgl --rw randread --ios 2000
+step "bench PRP write at MDTS"; check_bench prp --rw write --bs 16384 --number_ios 500 --iodepth 8
+step "bench SGL randread";      check_bench sgl --rw randread --number_ios 2000
 for region in $REGIONS; do
     step "WRITE(16)/READ(16) ${region%%:*} bytes in one request"
     region_roundtrip "$region" 0 512
 done
 step "read past the end"; check_read_past_end 0 "$BLOCKS" 512
-# VM-LATER: bench --bs above MDTS (refused with the limit named, or split) once issue 12 lands.
+step "info";               check_info 2 16384 1 "$BLOCKS" 512
+step "explain 1 MiB";      check_explain 1m 64 16384
+# Above MDTS: the raw path (one command per I/O) refuses with the limit named; the block path
+# splits each 64 KiB I/O into 4 commands and the data comes back as written.
+step "bench --bs 64k --path raw refused";  check_raw_above_mdts_refused 64k 16384
+step "bench --bs 64k (above MDTS) on the block path, --verify crc32c"
+check_bench prp --rw write --bs 64k --size 8m --number_ios 128 --verify crc32c
+grep -q "path block" /tmp/bench.out || fail "bench --bs 64k did not take the block path"
+check_verified 16384
 step "unbind to the kernel's nvme"
 unbind_to_kernel
 DISK=$(kernel_disk vmmdts)
