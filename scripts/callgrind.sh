@@ -36,10 +36,10 @@ for i in "${!args[@]}"; do
 done
 size="$((bytes / 1024)) KiB"
 
-measure() {  # $1: callgrind file -> "total mock"
+measure() {  # $1: callgrind file -> "total mock" (numeric comparison: gsub leaves $1 a string)
     callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null | awk '
         /PROGRAM TOTALS/ { gsub(",", "", $1); total = $1 }
-        /MockNVMe0A10ControllerC15writeRegister32/ { gsub(",", "", $1); if ($1 > mock) mock = $1 }
+        /MockNVMe0A10ControllerC15writeRegister32/ { gsub(",", "", $1); v = $1 + 0; if (v > mock) mock = v }
         END { print total, mock + 0 }'
 }
 # $1: name, $2: small count, $3: large count, then the command with IOS where the count goes.
