@@ -13,9 +13,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 # The probe target exists only with this set (see Package.swift); both builds use it so they
-# share one build. Line tables in DWARF 4 (valgrind 3.19 cannot read DWARF 5) name the code.
+# share one build. No Swift debug info: with line tables, callgrind names inlined code after its
+# source function, outside its caller's inclusive cost, so mock code inlined into the doorbell
+# path would count as the driver's. Symbols alone name each function. C stays DWARF 4
+# (valgrind 3.19 cannot read DWARF 5).
 export SWIFTNVME_CALLGRIND=1
-flags=(-c release --scratch-path .build-callgrind -Xswiftc -gline-tables-only -Xswiftc -dwarf-version=4 -Xcc -gdwarf-4)
+flags=(-c release --scratch-path .build-callgrind -Xswiftc -gnone -Xcc -gdwarf-4)
 swift build "${flags[@]}" --product ctrlbench >&2
 swift build "${flags[@]}" --product CallgrindProbe >&2
 bench=.build-callgrind/release/ctrlbench
