@@ -78,7 +78,7 @@ struct BenchSession {
             handler.logLevel = .warning
             return handler
         }
-        if opened.isMock { options.pinning = .disabled }
+        options.prepare(forMock: opened.isMock)
         do { controller = try NVMeController(device: opened.device, options: options) } catch {
             throw .device("cannot bring up the NVMe controller on \(opened.name): \(error)")
         }

@@ -1,5 +1,6 @@
 import MockNVMe
 import PCIDevice
+import SCSIController
 
 /// Where a ctrlbench subcommand sends its work: the mock (the default) or a controller bound
 /// to vfio-pci. One place opens devices, so every subcommand explains failures the same way.
@@ -49,5 +50,13 @@ enum DeviceTarget: Equatable, Sendable {
                 throw .device("cannot open \(address) through VFIO: \(error)")
             }
         }
+    }
+}
+
+extension ControllerOptions {
+    /// The mock's software IOMMU never needs locked pages, and locking them would only log
+    /// warnings: every subcommand that brings the engine up on the mock turns pinning off.
+    mutating func prepare(forMock isMock: Bool) {
+        if isMock { pinning = .disabled }
     }
 }

@@ -34,7 +34,7 @@ struct ExportPlan {
         options.logger = logger
         options.ioQueueCount = workers * (lunPerNamespace ? max(1, geometry.namespaces) : 1)
         options.ioQueueDepth = 64
-        if opened.isMock { options.pinning = .disabled }
+        options.prepare(forMock: opened.isMock)
         let controller: NVMeController
         do { controller = try NVMeController(device: opened.device, options: options) } catch {
             throw .device("cannot bring up the NVMe controller on \(opened.name): \(error)")

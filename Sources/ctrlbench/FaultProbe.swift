@@ -51,7 +51,7 @@ struct FaultProbe: ParsableCommand {
             handler.logLevel = .warning
             return handler
         }
-        if opened.isMock { options.pinning = .disabled }
+        options.prepare(forMock: opened.isMock)
         let controller: NVMeController
         do { controller = try NVMeController(device: opened.device, options: options) } catch {
             throw .device("cannot bring up the NVMe controller on \(opened.name): \(error)")

@@ -28,10 +28,7 @@ final class ScsiSession {
         self.trace = trace
         let device = opened.device
         deviceName = opened.name
-        if opened.isMock {
-            // The software IOMMU never needs locked pages, and locking would only log warnings.
-            options.pinning = .disabled
-        }
+        options.prepare(forMock: opened.isMock)
         configure(&options)
         options.prepare(for: trace)
         do { controller = try NVMeController(device: device, options: options) } catch {
