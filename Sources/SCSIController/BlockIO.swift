@@ -1,185 +1,207 @@
 import DMAMapper
 import NVMe
 
-/// The plain block API, for Swift callers who do not speak SCSI. Each call breaks its request by
-/// the HBA constraints, runs it on this queue, and returns when every piece has completed.
-/// A request the constraints cannot serve is refused at once with the reason.
+/// The plain block API, for Swift callers who do not speak SCSI, and the breaker under it. Each
+/// call checks its request against the namespace and the HBA constraints (a request they cannot
+/// serve is refused at once, with the reason), cuts it into NVMe commands (`BreakerPlan`), runs
+/// them on this queue's request loop (RequestLoop.swift) and returns when every piece has
+/// completed. Requests of one command (Flush, Dataset Management, fused Compare and Write) are in
+/// BlockCommands.swift.
 extension IOQueue {
     /// Reads `blocks` blocks at `lba` into `buffer` starting `offset` bytes in.
     public func read(nsid: UInt32, lba: UInt64, blocks: Int, into buffer: DMABuffer, offset: Int = 0) -> BlockOutcome {
-        transfer(.read, nsid: nsid, lba: lba, blocks: blocks, buffer: buffer, offset: offset, fua: false, name: "Read")
+        transfer(.read, nsid: nsid, lba: lba, blocks: blocks, buffer: buffer, offset: offset, fua: false)
     }
 
     /// Writes `blocks` blocks at `lba` from `buffer`; with `fua`, each command completes only
     /// once its data is on non-volatile media.
     public func write(nsid: UInt32, lba: UInt64, blocks: Int, from buffer: DMABuffer, offset: Int = 0, fua: Bool = false) -> BlockOutcome {
-        transfer(.write, nsid: nsid, lba: lba, blocks: blocks, buffer: buffer, offset: offset, fua: fua, name: fua ? "Write (FUA)" : "Write")
+        transfer(.write, nsid: nsid, lba: lba, blocks: blocks, buffer: buffer, offset: offset, fua: fua)
     }
 
     /// Compares `blocks` blocks at `lba` with `buffer`; a mismatch fails with Compare Failure.
     public func compare(nsid: UInt32, lba: UInt64, blocks: Int, with buffer: DMABuffer, offset: Int = 0) -> BlockOutcome {
-        transfer(.compare, nsid: nsid, lba: lba, blocks: blocks, buffer: buffer, offset: offset, fua: false, name: "Compare")
+        transfer(.compare, nsid: nsid, lba: lba, blocks: blocks, buffer: buffer, offset: offset, fua: false)
     }
 
     /// Verifies `blocks` blocks at `lba` are readable (no data moves).
     public func verify(nsid: UInt32, lba: UInt64, blocks: Int) -> BlockOutcome {
-        noData(.verify, nsid: nsid, lba: lba, blocks: blocks, extra: 0, name: "Verify")
+        noData(.verify, nsid: nsid, lba: lba, blocks: blocks, cdw12Extra: 0)
     }
 
     /// Writes zeros over `blocks` blocks at `lba`, deallocating them when `deallocate` is set.
     public func writeZeroes(nsid: UInt32, lba: UInt64, blocks: Int, deallocate: Bool = false) -> BlockOutcome {
-        noData(.writeZeroes, nsid: nsid, lba: lba, blocks: blocks, extra: deallocate ? 1 << 25 : 0, name: "Write Zeroes")
+        noData(.writeZeroes, nsid: nsid, lba: lba, blocks: blocks, cdw12Extra: deallocate ? 1 << 25 : 0)
     }
 
-    /// Persists the namespace's volatile write cache (NVM Flush).
-    public func flush(nsid: UInt32) -> BlockOutcome {
-        guard let ns = core.geometry(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
-        return single(SingleCommandPlan(name: "Flush", command: PlannedCommand(entry: .flush(nsid: ns.id))))
-    }
-
-    /// Deallocates (trims) the given ranges with Dataset Management, up to 256 ranges per call.
-    public func deallocate(nsid: UInt32, ranges: [DatasetManagementRange]) -> BlockOutcome {
-        let controller = core
-        guard let ns = controller.geometry(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
-        let rangeLimit = CommandLimits.datasetManagementRanges
-        guard rangeLimit.contains(ranges.count) else {
-            return refused("Dataset Management takes \(rangeLimit.lowerBound) to \(rangeLimit.upperBound) ranges, not \(ranges.count)", bytes: 0)
-        }
-        guard controller.identify.oncs.contains(.datasetManagement) else {
-            return refused("the controller does not support Dataset Management (ONCS bit 2 is 0)", bytes: 0)
-        }
-        for range in ranges where range.startingLBA >= ns.blockCount || UInt64(range.blockCount) > ns.blockCount - range.startingLBA {
-            return refused("range at LBA \(range.startingLBA) of \(range.blockCount) blocks ends past the namespace (\(ns.blockCount) blocks)", bytes: 0)
-        }
-        let slots = scratch.address.bindMemory(to: DatasetManagementRange.self, capacity: rangeLimit.upperBound)
-        for (index, range) in ranges.enumerated() {
-            slots[index] = DatasetManagementRange(contextAttributes: range.contextAttributes.littleEndian,
-                                                  blockCount: range.blockCount.littleEndian,
-                                                  startingLBA: range.startingLBA.littleEndian)
-        }
-        let command: SubmissionQueueEntry
-        do {
-            command = try .datasetManagement(nsid: nsid, numberOfRanges: ranges.count,
-                                             attributes: DatasetManagementAttribute.deallocate)
-        } catch {
-            return refused("\(error)", bytes: 0)
-        }
-        return single(SingleCommandPlan(name: "Dataset Management (deallocate)",
-                                        command: PlannedCommand(entry: command, dataIOVA: scratch.iova,
-                                                                dataLength: ranges.count * DatasetManagementRange.size),
-                                        lba: ranges[0].startingLBA))
-    }
-
+    /// A request that moves data between the media and `buffer` from `offset` on. Inlined, like
+    /// the loop under it, so a request is one function from the check to the completion.
+    @inline(__always)
     func transfer(_ opcode: NVMOpcode, nsid: UInt32, lba: UInt64, blocks: Int, buffer: DMABuffer, offset: Int,
-                  fua: Bool, name: String) -> BlockOutcome {
-        let controller = core
-        guard let ns = controller.geometry(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
+                  fua: Bool) -> BlockOutcome {
+        guard let ns = limits.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
         guard offset >= 0, offset <= buffer.length else {
             return refused("offset \(offset) lies outside the \(buffer.length)-byte buffer", bytes: 0)
         }
-        if let reason = controller.whyRefused(ns: ns, lba: lba, blocks: blocks, write: opcode == .write,
-                                              iova: buffer.iova + UInt64(offset), available: buffer.length - offset) {
-            return refused(reason, bytes: max(0, blocks) * ns.blockSize)
+        let write = opcode == .write
+        let iova = buffer.iova &+ UInt64(offset)
+        if let refusal = limits.refusal(ns, lba: lba, blocks: blocks, write: write, iova: iova, available: buffer.length - offset) {
+            return refused(describe(refusal, ns, lba: lba, blocks: blocks, write: write, iova: iova, available: buffer.length - offset),
+                           bytes: max(0, blocks) * ns.blockSize)
         }
-        let segmentBytes = controller.constraints.segmentBytes(write: opcode == .write)
-        return run(BreakerPlan(name: name, opcode: opcode, nsid: nsid, lba: lba, blocks: blocks, blockSize: ns.blockSize,
-                               dataIOVA: buffer.iova + UInt64(offset), hasData: true, fua: fua,
-                               maxBlocksPerCommand: min(segmentBytes / ns.blockSize, CommandLimits.blocksPerCommand.upperBound)))
+        return run(BreakerPlan(opcode: opcode, nsid: nsid, lba: lba, blocks: blocks, blockSize: ns.blockSize,
+                               dataIOVA: iova, hasData: true, fua: fua,
+                               maxBlocksPerCommand: write ? ns.blocksPerWrite : ns.blocksPerRead))
     }
 
-    func noData(_ opcode: NVMOpcode, nsid: UInt32, lba: UInt64, blocks: Int, extra: UInt32, name: String) -> BlockOutcome {
-        let controller = core
-        guard let ns = controller.geometry(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
-        if let reason = controller.whyRefused(ns: ns, lba: lba, blocks: blocks, write: false, iova: nil, available: 0) {
-            return refused(reason, bytes: 0)
+    /// A request that moves no data (Verify, Write Zeroes): only NLB's 65536 blocks bound a command.
+    func noData(_ opcode: NVMOpcode, nsid: UInt32, lba: UInt64, blocks: Int, cdw12Extra: UInt32) -> BlockOutcome {
+        guard let ns = limits.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
+        if let refusal = limits.refusal(ns, lba: lba, blocks: blocks, write: false, iova: nil, available: 0) {
+            return refused(describe(refusal, ns, lba: lba, blocks: blocks, write: false, iova: 0, available: 0), bytes: 0)
         }
-        return run(BreakerPlan(name: name, opcode: opcode, nsid: nsid, lba: lba, blocks: blocks, blockSize: ns.blockSize,
-                               dataIOVA: 0, hasData: false, fua: false, cdw12Extra: extra,
+        return run(BreakerPlan(opcode: opcode, nsid: nsid, lba: lba, blocks: blocks, blockSize: ns.blockSize,
+                               dataIOVA: 0, hasData: false, fua: false, cdw12Extra: cdw12Extra,
                                maxBlocksPerCommand: CommandLimits.blocksPerCommand.upperBound))
     }
-}
 
-extension ControllerCore {
-    /// Why a transfer cannot be served as asked, or nil when it can. `iova` is nil for commands
-    /// that move no data; `available` is what the buffer holds from the transfer's start.
-    func whyRefused(ns: NamespaceGeometry, lba: UInt64, blocks: Int, write: Bool, iova: UInt64?, available: Int) -> String? {
-        if blocks <= 0 { return "a transfer of \(blocks) blocks; at least one is needed" }
-        if lba >= ns.blockCount || UInt64(blocks) > ns.blockCount - lba {
-            return "LBA \(lba) + \(blocks) blocks ends past namespace \(ns.id) (\(ns.blockCount) blocks)"
+    /// Runs a breaker plan through the request loop. The first failing piece (in LBA order)
+    /// decides the error; the bytes of the pieces before it count as transferred.
+    @inline(__always)
+    func run(_ plan: BreakerPlan) -> BlockOutcome {
+        let requested = plan.hasData ? plan.blocks * plan.blockSize : 0
+        let result = queuePair.run(plan, watchedBy: core)
+        guard let failed = result.firstFailed else {
+            return BlockOutcome(requestedBytes: requested, bytesTransferred: requested, commands: plan.count)
         }
-        guard let iova else { return nil }
-        let bytes = blocks * ns.blockSize  // no overflow: the namespace holds this many bytes
-        if bytes > available {
-            return "\(blocks) blocks of \(ns.blockSize) bytes need \(bytes) bytes but the buffer has \(available) from the offset"
-        }
-        if bytes > constraints.largestTransfer(write: write) {
-            return "a transfer of \(bytes) bytes exceeds \(constraints.largestTransferRule(write: write))"
-        }
-        let alignment = constraints.requiredAlignment
-        if iova % UInt64(alignment) != 0 {
-            return "buffer IOVA \(hex(iova)) is not aligned to \(alignment) bytes (\(constraints.requiredAlignmentRule))"
-        }
-        if iova.leadingZeroBitCount < 64 - constraints.maximumSegmentAddressableBitCount {
-            return "buffer IOVA \(hex(iova)) is beyond \(constraints.maximumSegmentAddressableBitCount) addressable bits"
-        }
-        return nil
-    }
-}
-
-extension IOQueue {
-    /// Fused Compare + Write (NVMe Base 2.0, "Fused Operations"): the write happens only if the
-    /// compare matches, atomically with respect to other commands. Both commands go into adjacent
-    /// SQ slots with one doorbell write. The range must fit in one command.
-    public func compareAndWrite(nsid: UInt32, lba: UInt64, blocks: Int, compareIOVA: UInt64, writeIOVA: UInt64,
-                                fua: Bool = false) -> BlockOutcome {
-        let controller = core
-        guard let ns = controller.geometry(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
-        guard controller.identify.supportsCompareAndWrite else {
-            return refused("the controller does not support fused Compare and Write (FUSES bit 0 is 0)", bytes: 0)
-        }
-        if let reason = controller.whyRefused(ns: ns, lba: lba, blocks: blocks, write: true, iova: compareIOVA, available: .max)
-            ?? controller.whyRefused(ns: ns, lba: lba, blocks: blocks, write: true, iova: writeIOVA, available: .max) {
-            return refused(reason, bytes: max(0, blocks) * ns.blockSize)
-        }
-        let bytes = blocks * ns.blockSize
-        guard bytes <= controller.maximumCommandBytes, blocks <= CommandLimits.blocksPerCommand.upperBound else {
-            return refused("Compare and Write of \(bytes) bytes exceeds one command (\(controller.maximumCommandBytes) bytes); fused commands cannot be split", bytes: bytes)
-        }
-        let result = queuePair.run(FusedCompareAndWritePlan(nsid: nsid, lba: lba, blocks: blocks, bytes: bytes,
-                                                            compareIOVA: compareIOVA, writeIOVA: writeIOVA, fua: fua),
-                                   watchedBy: controller)
-        return BlockOutcome(requestedBytes: bytes, bytesTransferred: result.error == nil ? bytes : 0, commands: 2,
+        let moved = plan.hasData ? min(max(0, failed) * plan.maxBlocksPerCommand, plan.blocks) * plan.blockSize : 0
+        return BlockOutcome(requestedBytes: requested, bytesTransferred: moved, commands: plan.count,
                             error: result.error, status: result.status)
     }
 }
 
-/// Compare (FUSE first) and Write (FUSE second) in adjacent SQ slots under one doorbell. When the
-/// compare fails the controller aborts the write, so the compare, the lower index, names the error.
-struct FusedCompareAndWritePlan: CommandPlan {
+/// The breaker: a block request cut into consecutive NVMe commands of at most
+/// `maxBlocksPerCommand` blocks each (the HBA constraints' segment byte count, and NLB's 65536
+/// blocks), each command carrying its own slice of the request's one IOVA segment.
+struct BreakerPlan: CommandPlan {
+    var opcode: NVMOpcode
     var nsid: UInt32
     var lba: UInt64
     var blocks: Int
-    var bytes: Int
-    var compareIOVA: UInt64
-    var writeIOVA: UInt64
+    var blockSize: Int
+    var dataIOVA: UInt64
+    var hasData: Bool
     var fua: Bool
+    var cdw12Extra: UInt32 = 0
+    var maxBlocksPerCommand: Int
+    let count: Int
 
-    var name: String { "Compare and Write" }
-    var count: Int { 2 }
-    var groupSize: Int { 2 }
+    /// A plan for a request the block API has checked: `blocks` (at least 1) lie inside the
+    /// namespace and, with data, inside the buffer, so the arithmetic below cannot overflow.
+    init(opcode: NVMOpcode, nsid: UInt32, lba: UInt64, blocks: Int, blockSize: Int, dataIOVA: UInt64, hasData: Bool,
+         fua: Bool, cdw12Extra: UInt32 = 0, maxBlocksPerCommand: Int) {
+        self.opcode = opcode
+        self.nsid = nsid
+        self.lba = lba
+        self.blocks = blocks
+        self.blockSize = blockSize
+        self.dataIOVA = dataIOVA
+        self.hasData = hasData
+        self.fua = fua
+        self.cdw12Extra = cdw12Extra
+        self.maxBlocksPerCommand = maxBlocksPerCommand
+        count = (blocks &+ maxBlocksPerCommand &- 1) / maxBlocksPerCommand
+    }
+
+    func blocks(of index: Int) -> Int { min(maxBlocksPerCommand, blocks &- index &* maxBlocksPerCommand) }
 
     func command(_ index: Int) -> PlannedCommand {
-        if index == 0 {
-            var compare = SubmissionQueueEntry.io(.compare, nsid: nsid, lba: lba, blocks: blocks)
-            compare.fuse = .first
-            return PlannedCommand(entry: compare, dataIOVA: compareIOVA, dataLength: bytes)
+        let first = index &* maxBlocksPerCommand
+        let pieceBlocks = blocks(of: index)
+        var entry = SubmissionQueueEntry.io(opcode, nsid: nsid, lba: lba &+ UInt64(truncatingIfNeeded: first), blocks: pieceBlocks, fua: fua)
+        entry.cdw12 |= cdw12Extra
+        guard hasData else { return PlannedCommand(entry: entry) }
+        return PlannedCommand(entry: entry, dataIOVA: dataIOVA &+ UInt64(truncatingIfNeeded: first &* blockSize),
+                              dataLength: pieceBlocks &* blockSize)
+    }
+
+    /// The command's name in errors (made only for an error).
+    var name: String {
+        switch opcode {
+        case .read: "Read"
+        case .write: fua ? "Write (FUA)" : "Write"
+        case .compare: "Compare"
+        case .verify: "Verify"
+        case .writeZeroes: "Write Zeroes"
+        default: "NVM opcode \(hex(opcode.rawValue))"
         }
-        var write = SubmissionQueueEntry.io(.write, nsid: nsid, lba: lba, blocks: blocks, fua: fua)
-        write.fuse = .second
-        return PlannedCommand(entry: write, dataIOVA: writeIOVA, dataLength: bytes)
     }
 
     func failure(_ index: Int, status: CompletionStatus) -> ControllerError {
-        .ioCommandFailed(command: index == 0 ? "Compare (fused)" : "Write (fused)", lba: lba, blocks: blocks, status: status)
+        .ioCommandFailed(command: name, lba: lba + UInt64(index * maxBlocksPerCommand), blocks: blocks(of: index), status: status)
+    }
+}
+
+/// What the block API checks a request against: the namespaces and the validated HBA
+/// constraints, reduced once per queue to the few integers a request compares with.
+struct RequestLimits {
+    let namespaces: [NamespaceGeometry]
+    let largestRead: Int
+    let largestWrite: Int
+    /// The buffer IOVA bits that must be zero (`HBAConstraints.requiredAlignment` - 1).
+    let alignmentMask: UInt64
+    /// Addresses at or above this are beyond `maximumSegmentAddressableBitCount` (0: none are).
+    let addressableBits: Int
+
+    init(_ core: ControllerCore) {
+        let constraints = core.constraints
+        namespaces = core.namespaces.map { NamespaceGeometry($0, constraints: constraints) }
+        largestRead = constraints.largestTransfer(write: false)
+        largestWrite = constraints.largestTransfer(write: true)
+        alignmentMask = UInt64(constraints.requiredAlignment - 1)
+        addressableBits = constraints.maximumSegmentAddressableBitCount
+    }
+
+    /// The geometry of active namespace `nsid`.
+    func namespace(_ nsid: UInt32) -> NamespaceGeometry? {
+        for namespace in namespaces where namespace.id == nsid { return namespace }
+        return nil
+    }
+
+    /// Why a transfer cannot be served as asked, or nil when it can. `iova` is nil for commands
+    /// that move no data; `available` is what the buffer holds from the transfer's start.
+    func refusal(_ ns: NamespaceGeometry, lba: UInt64, blocks: Int, write: Bool, iova: UInt64?, available: Int) -> Refusal? {
+        if blocks <= 0 { return .noBlocks }
+        if lba >= ns.blockCount || UInt64(blocks) > ns.blockCount - lba { return .pastEnd }
+        guard let iova else { return nil }
+        let bytes = blocks * ns.blockSize  // no overflow: the namespace holds this many bytes
+        if bytes > available { return .bufferTooSmall }
+        if bytes > (write ? largestWrite : largestRead) { return .tooLarge }
+        if iova & alignmentMask != 0 { return .misaligned }
+        if addressableBits < 64, iova >> UInt64(addressableBits) != 0 { return .beyondAddressableBits }
+        return nil
+    }
+
+    enum Refusal { case noBlocks, pastEnd, bufferTooSmall, tooLarge, misaligned, beyondAddressableBits }
+}
+
+extension IOQueue {
+    /// The message for a refusal, naming the values and the rule.
+    @inline(never)
+    func describe(_ refusal: RequestLimits.Refusal, _ ns: NamespaceGeometry, lba: UInt64, blocks: Int, write: Bool,
+                  iova: UInt64, available: Int) -> String {
+        let constraints = core.constraints
+        let bytes = blocks * ns.blockSize
+        switch refusal {
+        case .noBlocks: return "a transfer of \(blocks) blocks; at least one is needed"
+        case .pastEnd: return "LBA \(lba) + \(blocks) blocks ends past namespace \(ns.id) (\(ns.blockCount) blocks)"
+        case .bufferTooSmall:
+            return "\(blocks) blocks of \(ns.blockSize) bytes need \(bytes) bytes but the buffer has \(available) from the offset"
+        case .tooLarge: return "a transfer of \(bytes) bytes exceeds \(constraints.largestTransferRule(write: write))"
+        case .misaligned:
+            return "buffer IOVA \(hex(iova)) is not aligned to \(constraints.requiredAlignment) bytes (\(constraints.requiredAlignmentRule))"
+        case .beyondAddressableBits:
+            return "buffer IOVA \(hex(iova)) is beyond \(constraints.maximumSegmentAddressableBitCount) addressable bits"
+        }
     }
 }

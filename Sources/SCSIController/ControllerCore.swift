@@ -15,8 +15,6 @@ final class ControllerCore: @unchecked Sendable {
     let version: ControllerVersion
     let identify: IdentifyController
     let namespaces: [Namespace]
-    /// `namespaces`' geometry, for the request path.
-    let geometries: [NamespaceGeometry]
     let unusableNamespaces: [UnusableNamespace]
     let pageSize: Int
     let maximumCommandBytes: Int
@@ -62,7 +60,6 @@ final class ControllerCore: @unchecked Sendable {
         version = parts.version
         identify = parts.identify
         namespaces = parts.namespaces
-        geometries = parts.namespaces.map(NamespaceGeometry.init)
         unusableNamespaces = parts.unusableNamespaces
         pageSize = parts.pageSize
         maximumCommandBytes = parts.maximumCommandBytes
@@ -105,12 +102,6 @@ final class ControllerCore: @unchecked Sendable {
 
     /// The namespace with identifier `nsid`.
     func namespace(_ nsid: UInt32) -> Namespace? { namespaces.first { $0.id == nsid } }
-
-    /// The geometry of namespace `nsid`, for a request.
-    func geometry(_ nsid: UInt32) -> NamespaceGeometry? {
-        for geometry in geometries where geometry.id == nsid { return geometry }
-        return nil
-    }
 
     /// Runs an admin command (serialised with every other admin command). A command that times
     /// out leaves the admin queue in doubt, so the controller is reset before the error is thrown.

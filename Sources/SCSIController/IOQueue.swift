@@ -13,11 +13,14 @@ public final class IOQueue: @unchecked Sendable {
     /// The controller state this queue works against; held strongly, so the queue stays usable
     /// (or says the controller is stopped) whatever its owner does with the `NVMeController`.
     let core: ControllerCore
+    /// What a block request is checked against (the namespaces, the HBA constraints).
+    let limits: RequestLimits
 
     init(queuePair: QueuePair, scratch: DMABuffer, core: ControllerCore) {
         self.queuePair = queuePair
         self.scratch = scratch
         self.core = core
+        limits = RequestLimits(core)
     }
 
     /// Queue identifier.
@@ -53,31 +56,5 @@ public struct BlockOutcome: Sendable {
     public func get() throws(ControllerError) -> Int {
         if let error { throw error }
         return bytesTransferred
-    }
-}
-
-/// One command, waited for like any request (Flush, Dataset Management).
-struct SingleCommandPlan: CommandPlan {
-    var name: String
-    var command: PlannedCommand
-    /// The LBA a failure names (0 when the command addresses none).
-    var lba: UInt64 = 0
-
-    var count: Int { 1 }
-    func command(_ index: Int) -> PlannedCommand { command }
-    func failure(_ index: Int, status: CompletionStatus) -> ControllerError {
-        .ioCommandFailed(command: name, lba: lba, blocks: 0, status: status)
-    }
-}
-
-extension IOQueue {
-    /// Runs one command through the request loop.
-    func single(_ plan: SingleCommandPlan) -> BlockOutcome {
-        let result = queuePair.run(plan, watchedBy: core)
-        return BlockOutcome(requestedBytes: 0, bytesTransferred: 0, commands: 1, error: result.error, status: result.status)
-    }
-
-    func refused(_ reason: String, bytes: Int) -> BlockOutcome {
-        BlockOutcome(requestedBytes: bytes, bytesTransferred: 0, commands: 0, error: .requestRefused(reason: reason))
     }
 }

@@ -15,15 +15,22 @@ public struct Namespace: Sendable, Equatable {
 }
 
 /// What a request needs of a namespace, apart from its Identify data: looking it up per request
-/// copies three integers, not a `Namespace` with the arrays of its Identify data.
+/// copies a few integers, not a `Namespace` with the arrays of its Identify data.
 struct NamespaceGeometry {
     let id: UInt32
     let blockSize: Int
     let blockCount: UInt64
+    /// The most blocks one Read (or Compare) and one Write may carry: the HBA constraints' segment
+    /// byte count in each direction, and no more than NLB's 65536.
+    let blocksPerRead: Int
+    let blocksPerWrite: Int
 
-    init(_ namespace: Namespace) {
+    init(_ namespace: Namespace, constraints: HBAConstraints) {
         id = namespace.id
         blockSize = namespace.blockSize
         blockCount = namespace.blockCount
+        let nlbLimit = CommandLimits.blocksPerCommand.upperBound
+        blocksPerRead = min(constraints.segmentBytes(write: false) / namespace.blockSize, nlbLimit)
+        blocksPerWrite = min(constraints.segmentBytes(write: true) / namespace.blockSize, nlbLimit)
     }
 }

@@ -144,7 +144,7 @@ struct OperationRunner {
             return queue.refused("\(name) needs a data buffer", bytes: 0)
         }
         return queue.transfer(opcode, nsid: nsid, lba: lba, blocks: Int(blocks), buffer: buffer,
-                              offset: task.bufferOffset + offset, fua: fua, name: name)
+                              offset: task.bufferOffset + offset, fua: fua)
     }
 
     /// Reads the compared range back so translation can point at the first differing byte.

@@ -116,31 +116,7 @@ struct ExpiredCommand {
     var aborted: Bool
 }
 
-/// Ownership and capacity questions the request loop asks, off the per-command path.
 extension QueuePair {
-    /// Claims the queue for the calling thread's request; false when another thread holds it.
-    /// A queue belongs to one thread: the claim turns a second thread into a named refusal
-    /// instead of two threads corrupting the rings, and lets stop() wait for a request to end.
-    func claim() -> Bool {
-        ownerClaim.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged
-    }
-
-    func releaseClaim() { ownerClaim.store(false, ordering: .sequentiallyConsistent) }
-
-    /// A fresh request number for tags (wrapping; 2^32 requests apart never overlap in practice).
-    func nextRequestNumber() -> UInt32 {
-        state.pointee.requestNumber &+= 1
-        return state.pointee.requestNumber
-    }
-
-    /// Whether `count` commands fit now, in adjacent SQ slots with a tracker each.
-    func canSubmit(_ count: Int) -> Bool {
-        if count == 1 { return hasFreeSlot }
-        let s = state.pointee
-        let used = (Int(s.sqTail) - Int(s.sqHead) + depth) % depth
-        return s.freeCount >= count && depth - 1 - used >= count
-    }
-
     /// What the queue looks like to a loop that cannot move, for the no-progress error.
     var stallDescription: String {
         let s = state.pointee

@@ -112,16 +112,22 @@ extension ControllerCore {
         }
     }
 
-    /// What the loop does after a check.
-    enum WatchVerdict { case keepWaiting, abandon }
+    /// What the request loop does after a check.
+    enum WatchVerdict {
+        case keepWaiting
+        /// Something was done about the request (an Abort sent, a reset): measure idleness afresh.
+        case progressed
+        /// The request ends now (its result says why).
+        case abandon
+    }
 
-    /// The checks made while a request waits: stopped, device gone or not ready (the request ends
-    /// at once), CSTS.CFS (reset), expired deadlines (Abort, then reset) and no progress at all
-    /// for longer than the command timeout (reset). After a reset the loop keeps polling: the
-    /// queue's catch-up hands every outstanding command back as dropped.
+    /// The checks made while a request waits, `idlePasses` passes after its last progress:
+    /// stopped, device gone or not ready (the request ends at once), CSTS.CFS (reset), expired
+    /// deadlines (Abort, then reset) and no progress at all for longer than the command timeout
+    /// (reset). After a reset the loop keeps polling: the queue's catch-up hands every outstanding
+    /// command back as dropped.
     func watch<Plan: CommandPlan>(_ queue: QueuePair, plan: Plan, request: UInt32, whileStopping: Bool,
-                                          watchdog: inout Watchdog, timeouts: inout TimeoutRecord,
-                                          result: inout PlanResult) -> WatchVerdict {
+                                  idlePasses: Int, watch: inout RequestWatch, result: inout PlanResult) -> WatchVerdict {
         if !whileStopping && isStopped {
             result.fail(-1, .stopped)
             return .abandon
@@ -135,8 +141,7 @@ extension ControllerCore {
                 // Whoever resets first reports the fatal status; the others' commands come back
                 // dropped by that reset at their next poll.
                 if recover(reason: "\(error)", seenEpoch: seenEpoch) { result.fail(-1, error) }
-                watchdog.noteProgress()
-                return .keepWaiting
+                return .progressed
             case .controllerNotReady where changed(since: seenEpoch):
                 return .keepWaiting  // another thread was resetting it; the next poll catches up
             default:
@@ -146,35 +151,47 @@ extension ControllerCore {
         }
         let now = MonotonicClock.nanoseconds()
         let milliseconds = options.commandTimeoutMilliseconds
+        var watchdog = watch.watchdog ?? Watchdog(timeoutMilliseconds: milliseconds)
+        defer { watch.watchdog = watchdog }
+        let idle = watchdog.idleNanoseconds(idlePasses: idlePasses, checkInterval: RequestWatch.checkInterval, now: now)
         let expired = now > watchdog.limitNanoseconds ? queue.expired(before: now - watchdog.limitNanoseconds) : []
+        var abortsSent = false
         for stuck in expired {
             let ours = RequestTag.index(of: stuck.tag, request: request)
             switch abortOrReset(stuck, on: queue, seenEpoch: seenEpoch, at: now) {
             case .abortSent:
                 if let ours {
-                    timeouts.note(ours, .commandTimedOut(command: plan.name, queueID: queue.id, commandID: stuck.commandID,
-                                                         milliseconds: milliseconds, recovery: "it was aborted with NVMe Abort"))
+                    timeouts(&watch).note(ours, .commandTimedOut(command: plan.name, queueID: queue.id, commandID: stuck.commandID,
+                                                                 milliseconds: milliseconds, recovery: "it was aborted with NVMe Abort"))
                 }
-                watchdog.noteProgress()
+                abortsSent = true
             case .reset(let why):
                 if let ours {
-                    timeouts.note(ours, .commandTimedOut(command: plan.name, queueID: queue.id, commandID: stuck.commandID,
-                                                         milliseconds: milliseconds,
-                                                         recovery: "\(why), so the controller was reset and its queues re-created"))
+                    timeouts(&watch).note(ours, .commandTimedOut(command: plan.name, queueID: queue.id, commandID: stuck.commandID,
+                                                                 milliseconds: milliseconds,
+                                                                 recovery: "\(why), so the controller was reset and its queues re-created"))
                 }
-                watchdog.noteProgress()
-                return .keepWaiting
+                return .progressed
             case .alreadyReset:
                 return .keepWaiting
             }
         }
-        if watchdog.exceeded(now: now) {
+        if abortsSent { return .progressed }
+        if idle > watchdog.limitNanoseconds {
             let detail = queue.stallDescription
             if recover(reason: "\(plan.name) on queue \(queue.id) made no progress: \(detail)", seenEpoch: seenEpoch) {
                 result.fail(-1, .noProgress(command: plan.name, queueID: queue.id, milliseconds: milliseconds, detail: detail))
             }
-            watchdog.noteProgress()
+            return .progressed
         }
         return .keepWaiting
+    }
+
+    /// The request's timeout record, made at its first timeout.
+    private func timeouts(_ watch: inout RequestWatch) -> TimeoutRecord {
+        if let record = watch.timeouts { return record }
+        let record = TimeoutRecord()
+        watch.timeouts = record
+        return record
     }
 }

@@ -56,10 +56,15 @@ enum RegisterWaits {
     @discardableResult
     static func wait<T>(milliseconds: Int, checkInterval: Int = 1, _ attempt: () throws(ControllerError) -> T?,
                         expired: () -> ControllerError) throws(ControllerError) -> T {
-        var watchdog = Watchdog(timeoutMilliseconds: milliseconds, checkInterval: checkInterval)
+        var watchdog = Watchdog(timeoutMilliseconds: milliseconds)
+        var tries = 0
         while true {
             if let value = try attempt() { return value }
-            if watchdog.pass(progressed: false), watchdog.exceeded(now: MonotonicClock.nanoseconds()) { throw expired() }
+            tries += 1
+            if tries % checkInterval == 0,
+               watchdog.exceeded(idlePasses: tries, checkInterval: checkInterval, now: MonotonicClock.nanoseconds()) {
+                throw expired()
+            }
         }
     }
 

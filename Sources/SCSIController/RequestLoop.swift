@@ -33,7 +33,9 @@ struct PlanResult {
     var error: ControllerError?
     var status: CompletionStatus?
 
-    /// Records a failure unless a lower command already failed.
+    /// Records a failure unless a lower command already failed. Off the success path, and kept
+    /// out of line so the loop's registers are not spent on building errors.
+    @inline(never)
     mutating func fail(_ index: Int, _ error: ControllerError, status: CompletionStatus? = nil) {
         guard index < (firstFailed ?? .max) else { return }
         firstFailed = index
@@ -53,107 +55,170 @@ enum RequestTag {
 }
 
 /// The one loop every request waits in, run by the thread that owns the queue: submit, ring once
-/// per batch, poll, and while nothing happens let the controller's watchdog check the device, the
-/// deadlines (NVMe Abort, then a controller reset) and the no-progress bound. It ends when every
-/// command it submitted has completed or was dropped by a reset or stop, or when the device is
-/// gone or no longer ready (commands then left outstanding carry this request's number in their
-/// tags, so no later request mistakes them).
+/// per batch, poll, and after every 256 passes in which nothing happened let the controller's
+/// watchdog check the device, the deadlines (NVMe Abort, then a controller reset) and the
+/// no-progress bound (`ControllerCore.watch`). It ends when every command it submitted has
+/// completed or was dropped by a reset or stop, or when the device is gone or no longer ready
+/// (commands then left outstanding carry this request's number in their tags, so no later
+/// request mistakes them). Failures are recorded out of line: the success path touches no error.
 extension QueuePair {
     /// Runs `plan`, claiming the queue for the calling thread for its duration.
+    @inline(__always)
     func run<Plan: CommandPlan>(_ plan: Plan, watchedBy controller: ControllerCore) -> PlanResult {
-        guard claim() else {
-            var result = PlanResult()
-            result.fail(0, controller.isStopped ? .stopped
-                : .requestRefused(reason: "queue \(id) is in use by another thread; a queue belongs to one thread"))
-            return result
-        }
-        defer { releaseClaim() }
-        return runClaimed(plan, watchedBy: controller, whileStopping: false)
+        guard claim() else { return refusedClaim(stopped: controller.isStopped) }
+        let result = runClaimed(plan, watchedBy: controller, whileStopping: false)
+        releaseClaim()
+        return result
     }
 
     /// `run` for a caller that has claimed the queue already (stop's Flush, which also runs while stopping).
+    @inline(__always)
     func runClaimed<Plan: CommandPlan>(_ plan: Plan, watchedBy controller: ControllerCore, whileStopping: Bool) -> PlanResult {
         var result = PlanResult()
-        guard whileStopping || !controller.isStopped else {
+        if !whileStopping && controller.isStopped {
             result.fail(0, .stopped)
             return result
         }
-        if state.pointee.epoch != epoch.value.load(ordering: .acquiring) {
+        if _slowPath(state.pointee.epoch != epoch.value.load(ordering: .acquiring)) {
             // Reset since this queue last looked: re-create it before submitting, so this request's
             // commands are not the ones the catch-up drops (what it drops was abandoned earlier).
             _ = catchUp { _ in }
         }
         let request = nextRequestNumber()
+        let count = plan.count
         var next = 0
         var completed = 0
-        var watchdog = Watchdog(timeoutMilliseconds: controller.options.commandTimeoutMilliseconds)
-        var timeouts = TimeoutRecord()
+        var idlePasses = 0
+        var watch = RequestWatch()  // what the watchdog keeps between its checks: nothing until the first
         let hostileAtStart = hostileCompletionCount
 
         // Submitting stops at the first failure; the loop then waits for what is in flight.
-        while completed < next || (next < plan.count && result.firstFailed == nil) {
+        while completed < next || (next < count && result.firstFailed == nil) {
             var progressed = false
-            if next < plan.count, result.firstFailed == nil, let closeReason {
-                result.fail(next, closeReason)  // stopped, or recovery could not re-create the queue
-            }
-            while next < plan.count, result.firstFailed == nil, canSubmit(plan.groupSize) {
-                for _ in 0..<plan.groupSize {
+            submitting: while next < count, result.firstFailed == nil {
+                let group = plan.groupSize
+                // A fused pair needs adjacent slots, so room for the whole group first.
+                if group > 1, !canSubmit(group) {
+                    if isClosed { result.fail(next, closeReason ?? .stopped) }  // stopped, or not re-created
+                    break
+                }
+                for _ in 0..<group {
                     let command = plan.command(next)
                     let outcome = submit(command.entry, dataIOVA: command.dataIOVA, dataLength: command.dataLength,
                                          tag: RequestTag.make(request: request, index: next))
+                    if outcome == .queueFull { break submitting }  // poll, then go on
                     guard outcome == .submitted else {
-                        result.fail(next, outcome == .closed ? closeReason ?? .stopped
-                            : .requestRefused(reason: "\(plan.name) of \(command.dataLength) bytes exceeds the \(maximumDataLength)-byte command maximum"))
-                        break
+                        result.fail(next, refusal(outcome, plan.name, bytes: command.dataLength))
+                        break submitting
                     }
                     next += 1
                     progressed = true
                 }
             }
             ringDoorbell()
+            // The pass's lowest failed command, turned into an error after the pass: the handler
+            // touches no error, so `result` stays a plain local the success path never copies.
+            var failed: (index: Int, completion: Completion)?
             let handled = poll { completion in
                 // Another request's command: one abandoned earlier.
                 guard let index = RequestTag.index(of: completion.tag, request: request), index < next else { return }
                 completed += 1
-                if let drop = completion.droppedBy {
-                    result.fail(index, drop == .controllerStopped ? .stopped
-                        : timeouts.error(for: index) ?? .abortedByReset(command: plan.name))
-                } else if !completion.status.isSuccess {
-                    let error = completion.status.matches(.abortRequested) ? timeouts.error(for: index) : nil
-                    result.fail(index, error ?? plan.failure(index, status: completion.status), status: completion.status)
+                if _slowPath(completion.droppedBy != nil || !completion.status.isSuccess), index < failed?.index ?? .max {
+                    failed = (index, completion)
                 }
             }
-            if hostileCompletionCount != hostileAtStart, result.firstFailed != -1, let anomaly = anomalies.last {
-                result.fail(-1, anomaly)
+            if let failed { result.fail(failed.index, plan: plan, failed.completion, timeouts: watch.timeouts) }
+            if _slowPath(hostileCompletionCount != hostileAtStart) { noteHostile(&result) }
+            if progressed || handled > 0 {
+                idlePasses = 0
+                continue
             }
-            guard watchdog.pass(progressed: progressed || handled > 0) else { continue }
-            if case .abandon = controller.watch(self, plan: plan, request: request, whileStopping: whileStopping,
-                                                watchdog: &watchdog, timeouts: &timeouts, result: &result) {
-                break
+            idlePasses += 1
+            guard idlePasses % RequestWatch.checkInterval == 0 else { continue }
+            switch controller.watch(self, plan: plan, request: request, whileStopping: whileStopping,
+                                    idlePasses: idlePasses, watch: &watch, result: &result) {
+            case .keepWaiting: break
+            case .progressed: idlePasses = 0
+            case .abandon: return result
             }
         }
         return result
     }
+
+    /// Why `submit` refused a command of the plan.
+    @inline(never)
+    func refusal(_ outcome: SubmitResult, _ name: String, bytes: Int) -> ControllerError {
+        outcome == .closed ? closeReason ?? .stopped
+            : .requestRefused(reason: "\(name) of \(bytes) bytes exceeds the \(maximumDataLength)-byte command maximum")
+    }
+
+    @inline(never)
+    func refusedClaim(stopped: Bool) -> PlanResult {
+        var result = PlanResult()
+        result.fail(0, stopped ? .stopped : .requestRefused(reason: "queue \(id) is in use by another thread; a queue belongs to one thread"))
+        return result
+    }
+
+    /// Claims the queue for the calling thread's request; false when another thread holds it.
+    /// A queue belongs to one thread: the claim turns a second thread into a named refusal
+    /// instead of two threads corrupting the rings, and lets stop() wait for a request to end.
+    func claim() -> Bool {
+        ownerClaim.compareExchange(expected: false, desired: true, ordering: .sequentiallyConsistent).exchanged
+    }
+
+    func releaseClaim() { ownerClaim.store(false, ordering: .sequentiallyConsistent) }
+
+    /// A fresh request number for tags (wrapping; 2^32 requests apart never overlap in practice).
+    func nextRequestNumber() -> UInt32 {
+        state.pointee.requestNumber &+= 1
+        return state.pointee.requestNumber
+    }
+
+    /// Whether `count` commands fit now, in adjacent SQ slots with a tracker each.
+    func canSubmit(_ count: Int) -> Bool {
+        let s = state.pointee
+        let used = (Int(s.sqTail) - Int(s.sqHead) + depth) % depth
+        return s.freeCount >= count && depth - 1 - used >= count
+    }
 }
 
-/// The timeout errors a request's commands earned, by command index (the lowest is kept apart
-/// so the common single-stuck-command case needs no allocation).
-struct TimeoutRecord {
-    private var first: (index: Int, error: ControllerError)?
-    private var others: [Int: ControllerError]?
-
-    mutating func note(_ index: Int, _ error: ControllerError) {
-        if first == nil || first!.index == index {
-            first = (index, error)
+extension PlanResult {
+    /// Command `index` of `plan` completed with an error status or was dropped by a reset or
+    /// stop; a command the watchdog timed out reports its timeout instead.
+    @inline(never)
+    mutating func fail<Plan: CommandPlan>(_ index: Int, plan: Plan, _ completion: Completion, timeouts: TimeoutRecord?) {
+        if let drop = completion.droppedBy {
+            fail(index, drop == .controllerStopped ? .stopped : timeouts?.error(for: index) ?? .abortedByReset(command: plan.name))
         } else {
-            var more = others ?? [:]
-            more[index] = error
-            others = more
+            let timedOut = completion.status.matches(.abortRequested) ? timeouts?.error(for: index) : nil
+            fail(index, timedOut ?? plan.failure(index, status: completion.status), status: completion.status)
         }
     }
 
-    func error(for index: Int) -> ControllerError? {
-        if let first, first.index == index { return first.error }
-        return others?[index]
+}
+
+extension QueuePair {
+    /// The controller posted completions that match no command while a request ran: it fails whole.
+    @inline(never)
+    func noteHostile(_ result: inout PlanResult) {
+        if result.firstFailed != -1, let anomaly = anomalies.last { result.fail(-1, anomaly) }
     }
+}
+
+/// What the watchdog keeps for one request between its checks: zero until the first check, so a
+/// request that never waits pays two stores for it.
+struct RequestWatch {
+    /// Passes without progress between two checks.
+    static let checkInterval = 256
+    var watchdog: Watchdog?
+    /// Created at the request's first timed-out command.
+    var timeouts: TimeoutRecord?
+}
+
+/// The timeout errors a request's commands earned, by command index.
+final class TimeoutRecord {
+    private var errors: [Int: ControllerError] = [:]
+
+    func note(_ index: Int, _ error: ControllerError) { errors[index] = error }
+    func error(for index: Int) -> ControllerError? { errors[index] }
 }

@@ -97,7 +97,7 @@ public final class SCSIHostAdapter: Sendable {
                           response: inout SCSITaskResponse) {
         let outcome = queue.transfer(transfer.isWrite ? .write : .read, nsid: transfer.nsid, lba: transfer.lba,
                                      blocks: Int(transfer.blocks), buffer: buffer, offset: task.bufferOffset,
-                                     fua: transfer.fua, name: OperationRunner.name(write: transfer.isWrite, fua: transfer.fua))
+                                     fua: transfer.fua)
         guard let error = outcome.error else {
             response.bytesTransferred = outcome.bytesTransferred
             response.residual = task.transferLength - outcome.bytesTransferred

@@ -129,7 +129,7 @@ public struct TransferPlan: Sendable, Equatable {
     /// The breaker's pieces of one task, as `BreakerPlan` makes them, grouped into runs.
     private static func pieces(of bytes: Int, at iova: UInt64, write: Bool, blockSize: Int, perPiece: Int,
                                pointers: inout PointerCounter) -> [Run] {
-        let breaker = BreakerPlan(name: write ? "Write" : "Read", opcode: write ? .write : .read, nsid: 1, lba: 0,
+        let breaker = BreakerPlan(opcode: write ? .write : .read, nsid: 1, lba: 0,
                                   blocks: bytes / blockSize, blockSize: blockSize, dataIOVA: iova, hasData: true,
                                   fua: false, maxBlocksPerCommand: perPiece)
         var runs: [Run] = []
