@@ -68,11 +68,10 @@ case "scsi-read10":
                         transferLength: bytes, direction: .fromDevice)
     _ = adapter.process(SCSITask(cdb: [0x00, 0, 0, 0, 0, 0]), on: ioQueue)  // the power-on unit attention
     for index in 0..<ios {
+        // The LBA's four bytes in one store (big-endian, CDB bytes 2-5): the caller's own work
+        // stays out of the count as far as it can.
         let lba = UInt32(index % 4096) * UInt32(blocks)
-        task.cdb[2] = UInt8(truncatingIfNeeded: lba >> 24)
-        task.cdb[3] = UInt8(truncatingIfNeeded: lba >> 16)
-        task.cdb[4] = UInt8(truncatingIfNeeded: lba >> 8)
-        task.cdb[5] = UInt8(truncatingIfNeeded: lba)
+        storeLBA(lba, into: &task.cdb)
         if adapter.process(task, on: ioQueue).status != .good { failures += 1 }
     }
 default:
@@ -83,4 +82,10 @@ try controller.stop()
 if failures > 0 {
     print("\(failures) I/Os failed on the null mock: the probe's setup is broken")
     exit(1)
+}
+
+/// A READ(10) CDB's LBA (bytes 2-5, big-endian) in one store. Not a closure in the top-level
+/// code, which would be main-actor isolated and checked at every call.
+nonisolated func storeLBA(_ lba: UInt32, into cdb: inout [UInt8]) {
+    cdb.withUnsafeMutableBytes { $0.storeBytes(of: lba.bigEndian, toByteOffset: 2, as: UInt32.self) }
 }

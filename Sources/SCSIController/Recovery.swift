@@ -127,7 +127,7 @@ extension ControllerCore {
     /// (reset). After a reset the loop keeps polling: the queue's catch-up hands every outstanding
     /// command back as dropped.
     func watch<Plan: CommandPlan>(_ queue: QueuePair, plan: Plan, request: UInt32, whileStopping: Bool,
-                                  idlePasses: Int, watch: inout RequestWatch, result: inout PlanResult) -> WatchVerdict {
+                                  idlePasses: Int, watchdog: inout Watchdog?, result: inout PlanResult) -> WatchVerdict {
         if !whileStopping && isStopped {
             result.fail(-1, .stopped)
             return .abandon
@@ -151,25 +151,26 @@ extension ControllerCore {
         }
         let now = MonotonicClock.nanoseconds()
         let milliseconds = options.commandTimeoutMilliseconds
-        var watchdog = watch.watchdog ?? Watchdog(timeoutMilliseconds: milliseconds)
-        defer { watch.watchdog = watchdog }
-        let idle = watchdog.idleNanoseconds(idlePasses: idlePasses, checkInterval: RequestWatch.checkInterval, now: now)
-        let expired = now > watchdog.limitNanoseconds ? queue.expired(before: now - watchdog.limitNanoseconds) : []
+        var dog = watchdog ?? Watchdog(timeoutMilliseconds: milliseconds)
+        let idle = dog.idleNanoseconds(idlePasses: idlePasses, checkInterval: Watchdog.requestCheckInterval, now: now)
+        watchdog = dog
+        let limit = dog.limitNanoseconds
+        let expired = now > limit ? queue.expired(before: now - limit) : []
         var abortsSent = false
         for stuck in expired {
             let ours = RequestTag.index(of: stuck.tag, request: request)
             switch abortOrReset(stuck, on: queue, seenEpoch: seenEpoch, at: now) {
             case .abortSent:
                 if let ours {
-                    timeouts(&watch).note(ours, .commandTimedOut(command: plan.name, queueID: queue.id, commandID: stuck.commandID,
-                                                                 milliseconds: milliseconds, recovery: "it was aborted with NVMe Abort"))
+                    result.noteTimeout(ours, .commandTimedOut(command: plan.name, queueID: queue.id, commandID: stuck.commandID,
+                                                              milliseconds: milliseconds, recovery: "it was aborted with NVMe Abort"))
                 }
                 abortsSent = true
             case .reset(let why):
                 if let ours {
-                    timeouts(&watch).note(ours, .commandTimedOut(command: plan.name, queueID: queue.id, commandID: stuck.commandID,
-                                                                 milliseconds: milliseconds,
-                                                                 recovery: "\(why), so the controller was reset and its queues re-created"))
+                    result.noteTimeout(ours, .commandTimedOut(command: plan.name, queueID: queue.id, commandID: stuck.commandID,
+                                                              milliseconds: milliseconds,
+                                                              recovery: "\(why), so the controller was reset and its queues re-created"))
                 }
                 return .progressed
             case .alreadyReset:
@@ -177,7 +178,7 @@ extension ControllerCore {
             }
         }
         if abortsSent { return .progressed }
-        if idle > watchdog.limitNanoseconds {
+        if idle > limit {
             let detail = queue.stallDescription
             if recover(reason: "\(plan.name) on queue \(queue.id) made no progress: \(detail)", seenEpoch: seenEpoch) {
                 result.fail(-1, .noProgress(command: plan.name, queueID: queue.id, milliseconds: milliseconds, detail: detail))
@@ -185,13 +186,5 @@ extension ControllerCore {
             return .progressed
         }
         return .keepWaiting
-    }
-
-    /// The request's timeout record, made at its first timeout.
-    private func timeouts(_ watch: inout RequestWatch) -> TimeoutRecord {
-        if let record = watch.timeouts { return record }
-        let record = TimeoutRecord()
-        watch.timeouts = record
-        return record
     }
 }

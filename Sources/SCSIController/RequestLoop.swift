@@ -25,22 +25,49 @@ extension CommandPlan {
     var groupSize: Int { 1 }
 }
 
-/// How a plan ended: the lowest failed command and its error, if any.
+/// How a request ended, and what it recorded on the way: its lowest failed command with the
+/// error, and the timeouts the watchdog gave its commands (the error for a command that then
+/// completes with Abort Requested or is dropped by a reset). A request that needs neither carries
+/// one nil reference, nothing to make, move or drop; the record is allocated at the first failure
+/// or timeout (a failed request builds an error anyway). Each request has its own result.
 struct PlanResult {
+    private var record: Record?
+
+    private final class Record {
+        var failure: (index: Int, error: ControllerError, status: CompletionStatus?)?
+        var timeouts: [Int: ControllerError] = [:]
+    }
+
     /// Lowest index of a command that failed, or -1 when the whole request failed (fatal status,
     /// hostile completion, no progress); nil when every command succeeded.
-    var firstFailed: Int?
-    var error: ControllerError?
-    var status: CompletionStatus?
+    var firstFailed: Int? { record?.failure?.index }
+    var error: ControllerError? { record?.failure?.error }
+    /// The NVMe status of the failed command, when the failure was a status.
+    var status: CompletionStatus? { record?.failure?.status }
+    /// Whether no command has failed (so far).
+    var succeeded: Bool { record?.failure == nil }
 
-    /// Records a failure unless a lower command already failed. Off the success path, and kept
-    /// out of line so the loop's registers are not spent on building errors.
+    /// Records a failure unless a lower command already failed. Out of line: the loop's
+    /// registers are not spent on building errors.
     @inline(never)
     mutating func fail(_ index: Int, _ error: ControllerError, status: CompletionStatus? = nil) {
-        guard index < (firstFailed ?? .max) else { return }
-        firstFailed = index
-        self.error = error
-        self.status = status
+        let record = recorded()
+        if let failure = record.failure, failure.index <= index { return }
+        record.failure = (index, error, status)
+    }
+
+    /// Records the timeout the watchdog gave command `index`.
+    @inline(never)
+    mutating func noteTimeout(_ index: Int, _ error: ControllerError) { recorded().timeouts[index] = error }
+
+    /// The timeout command `index` earned, if any.
+    func timeout(for index: Int) -> ControllerError? { record?.timeouts[index] }
+
+    private mutating func recorded() -> Record {
+        if let record { return record }
+        let made = Record()
+        record = made
+        return made
     }
 }
 
@@ -89,13 +116,13 @@ extension QueuePair {
         var next = 0
         var completed = 0
         var idlePasses = 0
-        var watch = RequestWatch()  // what the watchdog keeps between its checks: nothing until the first
+        var watchdog: Watchdog?  // made at the first check
         let hostileAtStart = hostileCompletionCount
 
         // Submitting stops at the first failure; the loop then waits for what is in flight.
-        while completed < next || (next < count && result.firstFailed == nil) {
+        while completed < next || (next < count && result.succeeded) {
             var progressed = false
-            submitting: while next < count, result.firstFailed == nil {
+            submitting: while next < count, result.succeeded {
                 let group = plan.groupSize
                 // A fused pair needs adjacent slots, so room for the whole group first.
                 if group > 1, !canSubmit(group) {
@@ -127,16 +154,16 @@ extension QueuePair {
                     failed = (index, completion)
                 }
             }
-            if let failed { result.fail(failed.index, plan: plan, failed.completion, timeouts: watch.timeouts) }
+            if let failed { result.fail(failed.index, plan: plan, failed.completion) }
             if _slowPath(hostileCompletionCount != hostileAtStart) { noteHostile(&result) }
             if progressed || handled > 0 {
                 idlePasses = 0
                 continue
             }
             idlePasses += 1
-            guard idlePasses % RequestWatch.checkInterval == 0 else { continue }
+            guard idlePasses % Watchdog.requestCheckInterval == 0 else { continue }
             switch controller.watch(self, plan: plan, request: request, whileStopping: whileStopping,
-                                    idlePasses: idlePasses, watch: &watch, result: &result) {
+                                    idlePasses: idlePasses, watchdog: &watchdog, result: &result) {
             case .keepWaiting: break
             case .progressed: idlePasses = 0
             case .abandon: return result
@@ -186,15 +213,14 @@ extension PlanResult {
     /// Command `index` of `plan` completed with an error status or was dropped by a reset or
     /// stop; a command the watchdog timed out reports its timeout instead.
     @inline(never)
-    mutating func fail<Plan: CommandPlan>(_ index: Int, plan: Plan, _ completion: Completion, timeouts: TimeoutRecord?) {
+    mutating func fail<Plan: CommandPlan>(_ index: Int, plan: Plan, _ completion: Completion) {
         if let drop = completion.droppedBy {
-            fail(index, drop == .controllerStopped ? .stopped : timeouts?.error(for: index) ?? .abortedByReset(command: plan.name))
+            fail(index, drop == .controllerStopped ? .stopped : timeout(for: index) ?? .abortedByReset(command: plan.name))
         } else {
-            let timedOut = completion.status.matches(.abortRequested) ? timeouts?.error(for: index) : nil
+            let timedOut = completion.status.matches(.abortRequested) ? timeout(for: index) : nil
             fail(index, timedOut ?? plan.failure(index, status: completion.status), status: completion.status)
         }
     }
-
 }
 
 extension QueuePair {
@@ -205,20 +231,7 @@ extension QueuePair {
     }
 }
 
-/// What the watchdog keeps for one request between its checks: zero until the first check, so a
-/// request that never waits pays two stores for it.
-struct RequestWatch {
-    /// Passes without progress between two checks.
-    static let checkInterval = 256
-    var watchdog: Watchdog?
-    /// Created at the request's first timed-out command.
-    var timeouts: TimeoutRecord?
-}
-
-/// The timeout errors a request's commands earned, by command index.
-final class TimeoutRecord {
-    private var errors: [Int: ControllerError] = [:]
-
-    func note(_ index: Int, _ error: ControllerError) { errors[index] = error }
-    func error(for index: Int) -> ControllerError? { errors[index] }
+extension Watchdog {
+    /// Passes without progress between two checks of a waiting request.
+    static let requestCheckInterval = 256
 }

@@ -9,7 +9,7 @@ import Translation
 ///
 /// READ and WRITE (6, 10, 12, 16) that need one NVMe command take a fast path: no lock, no plan,
 /// no allocation (DESIGN.md, "Threading and the hot path"); everything else goes through
-/// `translate` and `complete` on the unit's locked state.
+/// `translate` and `complete` on the unit's locked state (`processTranslated`).
 public final class SCSIHostAdapter: Sendable {
     /// The engine underneath.
     public let controller: NVMeController
@@ -43,6 +43,23 @@ public final class SCSIHostAdapter: Sendable {
 
     /// Processes one task on `queue` (owned by the calling thread) and returns its response.
     public func process(_ task: SCSITask, on queue: IOQueue) -> SCSITaskResponse {
+        // The fast path: a READ or WRITE that needs one NVMe command, on a buffer that holds it,
+        // to a unit with nothing to report, on a running controller. Anything else, including
+        // every refusal, goes through `processTranslated`, which checks in the order SAM asks.
+        if Self.bufferHolds(task), !controller.isStopped, units.isClear(task.lun, resetCount: controller.resetCount),
+           let transfer = task.cdb.withUnsafeBytes({
+               translateBlockTransfer(cdb: $0, lun: task.lun, transferLength: task.transferLength, direction: task.direction,
+                                      luns: facts.luns, maximumTransferBytes: facts.maximumTransferBytes)
+           }) {
+            return runBlockTransfer(transfer, task: task, buffer: task.buffer.unsafelyUnwrapped, on: queue)
+        }
+        return processTranslated(task, on: queue)
+    }
+
+    /// Every task but the fast path's: translation on the unit's locked state, then the plan's
+    /// operations, then the completion's mapping back to status and sense.
+    @inline(never)
+    func processTranslated(_ task: SCSITask, on queue: IOQueue) -> SCSITaskResponse {
         var response = SCSITaskResponse(tag: task.tag, serviceResponse: .taskComplete, status: .good, sense: [],
                                         bytesTransferred: 0, residual: max(0, task.transferLength), error: nil)
         if let problem = bufferProblem(task) {
@@ -56,15 +73,6 @@ public final class SCSIHostAdapter: Sendable {
         guard !controller.isStopped else {
             response.serviceResponse = .serviceDeliveryOrTargetFailure
             response.error = .stopped
-            return response
-        }
-        // A transfer of at least one block has a buffer (bufferProblem checked it holds the data).
-        if let buffer = task.buffer, units.isClear(task.lun, resetCount: controller.resetCount),
-           let transfer = task.cdb.withUnsafeBytes({
-               translateBlockTransfer(cdb: $0, lun: task.lun, transferLength: task.transferLength,
-                                      direction: task.direction, facts: facts, state: LogicalUnitState())
-           }) {
-            runBlockTransfer(transfer, task: task, buffer: buffer, on: queue, response: &response)
             return response
         }
         let dataOut = needsDataOut(cdb: task.cdb) ? copyOut(task) : nil
@@ -91,25 +99,32 @@ public final class SCSIHostAdapter: Sendable {
     }
 
     /// The fast path's one NVMe Read or Write, straight on the queue. Success builds the
-    /// response in place; only a failure goes through `complete` (and its lock) for the sense.
+    /// response at once; only a failure goes through `complete` (and its lock) for the sense.
     @inline(__always)
-    func runBlockTransfer(_ transfer: BlockTransfer, task: SCSITask, buffer: DMABuffer, on queue: IOQueue,
-                          response: inout SCSITaskResponse) {
+    func runBlockTransfer(_ transfer: BlockTransfer, task: SCSITask, buffer: DMABuffer, on queue: IOQueue) -> SCSITaskResponse {
         let outcome = queue.transfer(transfer.isWrite ? .write : .read, nsid: transfer.nsid, lba: transfer.lba,
                                      blocks: Int(transfer.blocks), buffer: buffer, offset: task.bufferOffset,
                                      fua: transfer.fua)
-        guard let error = outcome.error else {
-            response.bytesTransferred = outcome.bytesTransferred
-            response.residual = task.transferLength - outcome.bytesTransferred
-            return
-        }
+        guard outcome.succeeded else { return blockTransferFailed(outcome, task: task) }
+        return SCSITaskResponse(tag: task.tag, serviceResponse: .taskComplete, status: .good, sense: [],
+                                bytesTransferred: outcome.bytesTransferred,
+                                residual: task.transferLength - outcome.bytesTransferred, error: nil)
+    }
+
+    /// The fast path's transfer failed: status and sense from `complete`, as for any task.
+    @inline(never)
+    func blockTransferFailed(_ outcome: BlockOutcome, task: SCSITask) -> SCSITaskResponse {
+        var response = SCSITaskResponse(tag: task.tag, serviceResponse: .taskComplete, status: .good, sense: [],
+                                        bytesTransferred: 0, residual: max(0, task.transferLength), error: outcome.error)
         let result = OperationRunner.result(index: 0, outcome: outcome, addressed: true)
         let scsi = units.update(task.lun, resetCount: controller.resetCount) {
             complete(.blockTransfer(transferLength: task.transferLength), results: [result], facts: facts, state: &$0)
         }
         deliver(scsi, into: task, response: &response)
-        response.error = error
-        if OperationRunner.isDeliveryFailure(error) { response.serviceResponse = .serviceDeliveryOrTargetFailure }
+        if let error = outcome.error, OperationRunner.isDeliveryFailure(error) {
+            response.serviceResponse = .serviceDeliveryOrTargetFailure
+        }
+        return response
     }
 
     /// TEST UNIT READY asks whether media access would work now, which translation's state alone
@@ -132,6 +147,15 @@ public final class SCSIHostAdapter: Sendable {
             response.status = .checkCondition
             response.sense = SenseData.build(condition, descriptorFormat: descriptorSense)
         }
+    }
+
+    /// Whether the task's buffer holds its transfer of at least one byte, in a direction: what
+    /// `bufferProblem` finds nothing wrong with, asked without building its message.
+    @inline(__always)
+    static func bufferHolds(_ task: SCSITask) -> Bool {
+        guard let length = task.buffer?.length else { return false }
+        return task.transferLength > 0 && task.bufferOffset >= 0 && task.bufferOffset <= length
+            && task.transferLength <= length - task.bufferOffset && task.direction != .none
     }
 
     /// Why the task's buffer cannot carry its transfer, or nil. Written so that no offset or

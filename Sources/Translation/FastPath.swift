@@ -36,7 +36,18 @@ public struct BlockTransfer: Sendable, Equatable {
 public func translateBlockTransfer(cdb: UnsafeRawBufferPointer, lun: UInt64, transferLength: Int,
                                    direction: DataDirection, facts: borrowing DeviceFacts,
                                    state: borrowing LogicalUnitState) -> BlockTransfer? {
-    guard cdb.count >= 6, !state.needsAttention, lun < UInt64(facts.luns.count) else { return nil }
+    guard !state.needsAttention else { return nil }
+    return translateBlockTransfer(cdb: cdb, lun: lun, transferLength: transferLength, direction: direction,
+                                  luns: facts.luns, maximumTransferBytes: facts.maximumTransferBytes)
+}
+
+/// `translateBlockTransfer` for a caller that knows the unit has nothing to report and is
+/// started (`LogicalUnitState.needsAttention` is false), as an engine's lock-free check tells it.
+/// It takes the two `DeviceFacts` fields it reads (`luns`, `maximumTransferBytes`): a caller
+/// holding the facts in a class would otherwise copy all of them to pass them.
+public func translateBlockTransfer(cdb: UnsafeRawBufferPointer, lun: UInt64, transferLength: Int, direction: DataDirection,
+                                   luns: [LogicalUnit], maximumTransferBytes: Int) -> BlockTransfer? {
+    guard cdb.count >= 6, lun < UInt64(luns.count) else { return nil }
     let opcode = cdb[0]
     let isWrite: Bool
     let lba: UInt64, blocks: UInt32, fua: Bool
@@ -76,12 +87,12 @@ public func translateBlockTransfer(cdb: UnsafeRawBufferPointer, lun: UInt64, tra
     }
     // Field by field rather than copying the LogicalUnit, whose Identify data holds arrays.
     let index = Int(lun)
-    let capacity = facts.luns[index].blockCount
+    let capacity = luns[index].blockCount
     guard blocks > 0, lba < capacity, UInt64(blocks) <= capacity - lba,
-          Int(blocks) * facts.luns[index].blockSize == transferLength,
-          facts.maximumTransferBytes == 0 || transferLength <= facts.maximumTransferBytes,
+          Int(blocks) * luns[index].blockSize == transferLength,
+          maximumTransferBytes == 0 || transferLength <= maximumTransferBytes,
           direction == (isWrite ? .toDevice : .fromDevice) else { return nil }
-    return BlockTransfer(isWrite: isWrite, nsid: facts.luns[index].nsid, lba: lba, blocks: blocks, fua: fua)
+    return BlockTransfer(isWrite: isWrite, nsid: luns[index].nsid, lba: lba, blocks: blocks, fua: fua)
 }
 
 extension CompletionContext {
