@@ -1,7 +1,7 @@
 import DMAMapper
 import NVMe
 
-/// Block requests of one command each, which the breaker does not cut: Flush, Dataset Management
+/// Block requests of one command each, which the breaker (Breaker.swift) does not cut: Flush, Dataset Management
 /// (deallocate), and the fused Compare and Write pair. They run on the same request loop as
 /// every other request (RequestLoop.swift).
 extension IOQueue {

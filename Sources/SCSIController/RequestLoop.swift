@@ -145,16 +145,18 @@ extension QueuePair {
             ringDoorbell()
             // The pass's lowest failed command, turned into an error after the pass: the handler
             // touches no error, so `result` stays a plain local the success path never copies.
-            var failed: (index: Int, completion: Completion)?
+            var failedIndex = Int.max
+            var failed = Completion(tag: 0, status: CompletionStatus(rawValue: 0), dw0: 0, commandID: 0)
             let handled = poll { completion in
                 // Another request's command: one abandoned earlier.
                 guard let index = RequestTag.index(of: completion.tag, request: request), index < next else { return }
                 completed += 1
-                if _slowPath(completion.droppedBy != nil || !completion.status.isSuccess), index < failed?.index ?? .max {
-                    failed = (index, completion)
+                if _slowPath(completion.droppedBy != nil || !completion.status.isSuccess), index < failedIndex {
+                    failedIndex = index
+                    failed = completion
                 }
             }
-            if let failed { result.fail(failed.index, plan: plan, failed.completion) }
+            if _slowPath(failedIndex != .max) { result.fail(failedIndex, plan: plan, failed) }
             if _slowPath(hostileCompletionCount != hostileAtStart) { noteHostile(&result) }
             if progressed || handled > 0 {
                 idlePasses = 0

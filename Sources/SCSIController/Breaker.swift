@@ -1,12 +1,12 @@
 import DMAMapper
 import NVMe
 
-/// The plain block API, for Swift callers who do not speak SCSI, and the breaker under it. Each
-/// call checks its request against the namespace and the HBA constraints (a request they cannot
-/// serve is refused at once, with the reason), cuts it into NVMe commands (`BreakerPlan`), runs
-/// them on this queue's request loop (RequestLoop.swift) and returns when every piece has
-/// completed. Requests of one command (Flush, Dataset Management, fused Compare and Write) are in
-/// BlockCommands.swift.
+/// The breaker, with the block API calls that move data through it (read, write, compare,
+/// verify, write zeroes), for Swift callers who do not speak SCSI. Each call checks its request
+/// against the namespace and the HBA constraints (a request they cannot serve is refused at
+/// once, with the reason), cuts it into NVMe commands (`BreakerPlan`), runs them on this queue's
+/// request loop (RequestLoop.swift) and returns when every piece has completed. Requests of one
+/// command (Flush, Dataset Management, fused Compare and Write) are in BlockCommands.swift.
 extension IOQueue {
     /// Reads `blocks` blocks at `lba` into `buffer` starting `offset` bytes in.
     public func read(nsid: UInt32, lba: UInt64, blocks: Int, into buffer: DMABuffer, offset: Int = 0) -> BlockOutcome {
@@ -110,7 +110,7 @@ struct BreakerPlan: CommandPlan {
         self.fua = fua
         self.cdw12Extra = cdw12Extra
         self.maxBlocksPerCommand = maxBlocksPerCommand
-        count = (blocks &+ maxBlocksPerCommand &- 1) / maxBlocksPerCommand
+        count = blocks <= maxBlocksPerCommand ? 1 : (blocks &+ maxBlocksPerCommand &- 1) / maxBlocksPerCommand
     }
 
     func blocks(of index: Int) -> Int { min(maxBlocksPerCommand, blocks &- index &* maxBlocksPerCommand) }
@@ -148,10 +148,10 @@ struct RequestLimits {
     let namespaces: [NamespaceGeometry]
     let largestRead: Int
     let largestWrite: Int
-    /// The buffer IOVA bits that must be zero (`HBAConstraints.requiredAlignment` - 1).
+    /// The buffer IOVA bits that must be zero for the alignment (`HBAConstraints.requiredAlignment` - 1).
     let alignmentMask: UInt64
-    /// Addresses at or above this are beyond `maximumSegmentAddressableBitCount` (0: none are).
-    let addressableBits: Int
+    /// Those and the bits above `maximumSegmentAddressableBitCount`: one test for both rules.
+    let forbiddenBits: UInt64
 
     init(_ core: ControllerCore) {
         let constraints = core.constraints
@@ -159,7 +159,8 @@ struct RequestLimits {
         largestRead = constraints.largestTransfer(write: false)
         largestWrite = constraints.largestTransfer(write: true)
         alignmentMask = UInt64(constraints.requiredAlignment - 1)
-        addressableBits = constraints.maximumSegmentAddressableBitCount
+        let bits = constraints.maximumSegmentAddressableBitCount
+        forbiddenBits = alignmentMask | (bits >= 64 ? 0 : ~0 << UInt64(bits))
     }
 
     /// The geometry of active namespace `nsid`.
@@ -177,8 +178,7 @@ struct RequestLimits {
         let bytes = blocks * ns.blockSize  // no overflow: the namespace holds this many bytes
         if bytes > available { return .bufferTooSmall }
         if bytes > (write ? largestWrite : largestRead) { return .tooLarge }
-        if iova & alignmentMask != 0 { return .misaligned }
-        if addressableBits < 64, iova >> UInt64(addressableBits) != 0 { return .beyondAddressableBits }
+        if iova & forbiddenBits != 0 { return iova & alignmentMask != 0 ? .misaligned : .beyondAddressableBits }
         return nil
     }
 
