@@ -1,3 +1,4 @@
+import HexFormat
 import Logging
 import PCIDevice
 import Synchronization

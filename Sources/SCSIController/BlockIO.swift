@@ -1,4 +1,5 @@
 import DMAMapper
+import HexFormat
 import NVMe
 
 /// The plain block API, for Swift callers who do not speak SCSI. Each call breaks its request by

@@ -1,3 +1,4 @@
+import HexFormat
 import NVMe
 
 /// Every way the engine can fail, each naming what failed, what was seen, and where it applies,
@@ -46,13 +47,13 @@ public enum ControllerError: Error, Sendable, Equatable, CustomStringConvertible
         switch self {
         case let .readyTimeout(expected, ms, cap, cc, csts):
             return "controller did not set CSTS.RDY=\(expected ? 1 : 0) within CAP.TO (\(ms) ms); registers seen: "
-                + "CAP=\(hex(cap)) CC=\(hex(cc)) CSTS=\(hex(csts)). Check the device is an NVMe controller and not held in reset."
+                + "CAP=\(hex(cap, uppercase: true)) CC=\(hex(cc, uppercase: true)) CSTS=\(hex(csts, uppercase: true)). Check the device is an NVMe controller and not held in reset."
         case let .controllerFatal(during, csts):
-            return "controller fatal status (CSTS.CFS=1, CSTS=\(hex(csts))) during \(during); the controller needs a reset"
+            return "controller fatal status (CSTS.CFS=1, CSTS=\(hex(csts, uppercase: true))) during \(during); the controller needs a reset"
         case let .deviceGone(during):
             return "device returned all ones during \(during): it was removed or its PCIe link is down"
         case let .controllerNotReady(during, csts):
-            return "controller stopped being ready (CSTS.RDY=0, CSTS=\(hex(csts))) during \(during): it was reset or lost power; bring it up again"
+            return "controller stopped being ready (CSTS.RDY=0, CSTS=\(hex(csts, uppercase: true))) during \(during): it was reset or lost power; bring it up again"
         case let .unsupported(what):
             return "controller not supported: \(what)"
         case let .adminCommandFailed(command, status):
@@ -66,7 +67,7 @@ public enum ControllerError: Error, Sendable, Equatable, CustomStringConvertible
         case let .hostileCompletion(qid, detail):
             return "queue \(qid): controller posted an invalid completion: \(detail)"
         case let .shutdownTimeout(ms, csts):
-            return "shutdown did not complete within \(ms) ms (CSTS=\(hex(csts)))"
+            return "shutdown did not complete within \(ms) ms (CSTS=\(hex(csts, uppercase: true)))"
         case let .invalidConstraint(key, value, rule):
             return "HBA constraint \(key.rawValue) = \(value) refused: \(rule)"
         case let .requestRefused(reason):
@@ -82,8 +83,6 @@ public enum ControllerError: Error, Sendable, Equatable, CustomStringConvertible
         }
     }
 }
-
-func hex<T: BinaryInteger>(_ value: T) -> String { "0x" + String(value, radix: 16, uppercase: true) }
 
 extension ControllerError {
     /// Builds a command with one of NVMe's throwing builders, reporting a count its field cannot

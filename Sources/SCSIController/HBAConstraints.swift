@@ -1,3 +1,5 @@
+import HexFormat
+
 /// The HBA constraint keys, named as DriverKit's UserReportHBAConstraints and
 /// UserGetDMASpecification name them, so a message can point at the exact key.
 public enum HBAConstraintKey: String, Sendable, CaseIterable {

@@ -1,4 +1,5 @@
 import Foundation
+import HexFormat
 import SCSIController
 
 /// The nine effective HBA constraint keys of a running controller, each with its value and
@@ -46,7 +47,7 @@ struct ConstraintRow: Encodable, Equatable, Sendable {
         let width = rows.map(\.key.count).max() ?? 0
         return rows.map { row in
             let value = row.key == HBAConstraintKey.minimumHBADataAlignmentMask.rawValue
-                ? "0x" + String(row.value, radix: 16) : "\(row.value)"
+                ? hex(row.value) : "\(row.value)"
             return indent + row.key.padding(toLength: width, withPad: " ", startingAt: 0) + " = " + value
                 + "  (\(row.source): \(row.from))"
         }
