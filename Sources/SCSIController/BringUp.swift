@@ -46,7 +46,7 @@ struct BringUp {
                                    pageSize: pageSize, logger: options.logger, pinning: options.pinning)
             scratch = try mapper.allocate(length: 8192, access: .readWrite)
         } catch {
-            throw ControllerError.dma("setting up DMA for \(device.name): \(error)")
+            throw ControllerError.dma(error, during: "setting up DMA for \(device.name)")
         }
         let top = mapper.iovaRanges.map(\.last).max() ?? 0
         iovaBits = 64 - top.leadingZeroBitCount

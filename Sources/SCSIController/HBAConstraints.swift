@@ -171,16 +171,16 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
     public static func validated(_ overrides: HBAConstraintOverrides, against limits: ControllerLimits) throws(ControllerError) -> HBAConstraints {
         func require(_ key: HBAConstraintKey) throws(ControllerError) -> Int {
             guard let value = overrides.value(of: key) else {
-                throw .invalidConstraint(key: key, value: "missing", rule: "all nine keys are required when the constraints are overridden")
+                throw .unusableValue(key: .constraint(key), value: "missing", rule: "all nine keys are required when the constraints are overridden")
             }
             guard value > 0 else {
-                throw .invalidConstraint(key: key, value: "\(value)", rule: "must be greater than zero")
+                throw .unusableValue(key: .constraint(key), value: "\(value)", rule: "must be greater than zero")
             }
             return value
         }
         func powerOfTwo(_ key: HBAConstraintKey, _ value: Int) throws(ControllerError) {
             guard value & (value - 1) == 0 else {
-                throw .invalidConstraint(key: key, value: "\(value)", rule: "must be a power of two")
+                throw .unusableValue(key: .constraint(key), value: "\(value)", rule: "must be a power of two")
             }
         }
         var values: [HBAConstraintKey: Int] = [:]
@@ -189,11 +189,11 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
 
         for key in [HBAConstraintKey.maximumSegmentByteCountRead, .maximumSegmentByteCountWrite] {
             guard v(key) <= limits.maximumCommandBytes else {
-                throw .invalidConstraint(key: key, value: "\(v(key))",
+                throw .unusableValue(key: .constraint(key), value: "\(v(key))",
                     rule: "exceeds the largest transfer one NVMe command can carry (\(limits.maximumCommandBytes) bytes, from MDTS)")
             }
             guard v(key) % limits.blockSize == 0 else {
-                throw .invalidConstraint(key: key, value: "\(v(key))",
+                throw .unusableValue(key: .constraint(key), value: "\(v(key))",
                     rule: "must be a multiple of the logical block size (\(limits.blockSize) bytes)")
             }
         }
@@ -201,13 +201,13 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
         try powerOfTwo(.dmaAlignment, v(.dmaAlignment))
         let mask = v(.minimumHBADataAlignmentMask)
         guard (mask + 1) & mask == 0 else {
-            throw .invalidConstraint(key: .minimumHBADataAlignmentMask, value: hex(mask),
+            throw .unusableValue(key: .constraint(.minimumHBADataAlignmentMask), value: hex(mask),
                 rule: "must be one less than a power of two (an alignment mask)")
         }
         for (key, alignment) in [(HBAConstraintKey.minimumSegmentAlignmentByteCount, v(.minimumSegmentAlignmentByteCount)),
                                  (.minimumHBADataAlignmentMask, mask + 1), (.dmaAlignment, v(.dmaAlignment))] {
             guard alignment >= limits.dataAlignment else {
-                throw .invalidConstraint(key: key, value: "\(key == .minimumHBADataAlignmentMask ? hex(mask) : "\(alignment)")",
+                throw .unusableValue(key: .constraint(key), value: "\(key == .minimumHBADataAlignmentMask ? hex(mask) : "\(alignment)")",
                     rule: "the controller requires data aligned to at least \(limits.dataAlignment) bytes")
             }
         }
@@ -215,12 +215,12 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
         // piece as aligned as the buffer itself, not only the first.
         let strictest = max(v(.minimumSegmentAlignmentByteCount), mask + 1, v(.dmaAlignment))
         for key in [HBAConstraintKey.maximumSegmentByteCountRead, .maximumSegmentByteCountWrite] where v(key) % strictest != 0 {
-            throw .invalidConstraint(key: key, value: "\(v(key))",
+            throw .unusableValue(key: .constraint(key), value: "\(v(key))",
                 rule: "must be a multiple of the strictest alignment key (\(strictest) bytes), so every segment starts aligned")
         }
         let bits = v(.maximumSegmentAddressableBitCount)
         guard bits <= 64, bits >= limits.iovaBits else {
-            throw .invalidConstraint(key: .maximumSegmentAddressableBitCount, value: "\(bits)",
+            throw .unusableValue(key: .constraint(.maximumSegmentAddressableBitCount), value: "\(bits)",
                 rule: "must cover the IOVA range the allocator hands out (\(limits.iovaBits) bits) and be at most 64")
         }
         let transfer = v(.maxTransferSize)
@@ -228,13 +228,13 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
                                      (.maximumSegmentCountWrite, .maximumSegmentByteCountWrite)] {
             let product = v(countKey).multipliedReportingOverflow(by: v(bytesKey))
             guard !product.overflow, transfer >= product.partialValue else {
-                throw .invalidConstraint(key: .maxTransferSize, value: "\(transfer)",
+                throw .unusableValue(key: .constraint(.maxTransferSize), value: "\(transfer)",
                     rule: "must be at least \(countKey.rawValue) x \(bytesKey.rawValue) = \(v(countKey)) x \(v(bytesKey)) = \(product.partialValue); "
                         + "a smaller maxTransferSize fails every larger request later instead of now")
             }
         }
         guard transfer % limits.blockSize == 0 else {
-            throw .invalidConstraint(key: .maxTransferSize, value: "\(transfer)",
+            throw .unusableValue(key: .constraint(.maxTransferSize), value: "\(transfer)",
                 rule: "must be a multiple of the logical block size (\(limits.blockSize) bytes)")
         }
         return HBAConstraints(

@@ -22,7 +22,7 @@ public final class NVMeController: Sendable {
             do {
                 queues.append(IOQueue(queuePair: pair, scratch: try core.mapper.allocate(length: 4096, access: .deviceReads), core: core))
             } catch {
-                throw .dma("allocating queue \(pair.id) scratch page: \(error)")
+                throw .dma(error, during: "allocating queue \(pair.id) scratch page")
             }
         }
         ioQueues = queues

@@ -33,7 +33,7 @@ final class ScsiSession {
         configure(&options)
         options.prepare(for: trace)
         do { controller = try NVMeController(device: device, options: options) } catch {
-            if case .invalidConstraint = error { throw .usage("\(error)") }
+            if case .unusableValue(key: .constraint, _, _) = error { throw .usage("\(error)") }
             throw .device("cannot bring up the NVMe controller on \(deviceName): \(error)")
         }
         adapter = SCSIHostAdapter(controller: controller)

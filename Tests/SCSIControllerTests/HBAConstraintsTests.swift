@@ -19,8 +19,8 @@ import Testing
             _ = try HBAConstraints.validated(overrides, against: limits)
             return nil
         } catch {
-            guard case let .invalidConstraint(key, value, rule) = error else {
-                Issue.record("expected .invalidConstraint or acceptance, got \(error)", sourceLocation: sourceLocation)
+            guard case let .unusableValue(.constraint(key), value, rule) = error else {
+                Issue.record("expected an HBA constraint's refusal or acceptance, got \(error)", sourceLocation: sourceLocation)
                 return nil
             }
             return (key, value, rule)
@@ -221,7 +221,7 @@ import Testing
             _ = try Rig({ $0.mdts = 7 }, options: { $0.constraints = overrides })
             Issue.record("\(row.testDescription) was accepted")
         } catch {
-            guard case let .invalidConstraint(key, value, rule)? = error as? ControllerError else { Issue.record("got \(error)"); return }
+            guard case let .unusableValue(.constraint(key), value, rule)? = error as? ControllerError else { Issue.record("got \(error)"); return }
             #expect(key == row.key && value == row.value && rule.contains(row.rule))
             let text = "\(error)"
             #expect(text.contains(row.key.rawValue) && text.contains(" = \(row.value) refused: ") && text.contains(row.rule))
