@@ -109,6 +109,7 @@ extension ControllerCore {
             return "LBA \(lba) + \(blocks) blocks ends past namespace \(ns.id) (\(ns.blockCount) blocks)"
         }
         guard let iova else { return nil }
+        let constraints = facts.constraints
         let bytes = blocks * ns.blockSize  // no overflow: the namespace holds this many bytes
         if bytes > available {
             return "\(blocks) blocks of \(ns.blockSize) bytes need \(bytes) bytes but the buffer has \(available) from the offset"
