@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "MockNVMe", dependencies: ["HexFormat", "NVMe", "PCIDevice", "DMAMapper", "SeededRandom", logging], swiftSettings: strict),
         .target(name: "Translation", dependencies: ["HexFormat", "NVMe"], swiftSettings: strict),
         // libFuzzer target for Translation. A plain build replays input files given as arguments;
-        // scripts/fuzz-translation.sh builds it with -sanitize=fuzzer -DFUZZING, where the entry
+        // `scripts/fuzz.sh translation` builds it with -sanitize=fuzzer -DFUZZING, where the entry
         // point hands over to libFuzzer's driver.
         // The entry point every fuzz executable shares: libFuzzer's driver or a replay of files.
         .target(name: "FuzzDriver", swiftSettings: strict),
@@ -64,7 +64,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // libFuzzer target for the TCMU ring parser, built like TranslationFuzz
-        // (scripts/fuzz-tcmu.sh adds -sanitize=fuzzer -DFUZZING).
+        // (`scripts/fuzz.sh tcmu` adds -sanitize=fuzzer -DFUZZING).
         .executableTarget(name: "TCMURingFuzz", dependencies: ["TCMUExport", "FuzzDriver"], swiftSettings: strict),
         .executableTarget(
             name: "ctrlbench",
