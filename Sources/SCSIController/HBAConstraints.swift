@@ -12,6 +12,26 @@ public enum HBAConstraintKey: String, Sendable, CaseIterable {
     case minimumHBADataAlignmentMask = "kIOMinimumHBADataAlignmentMaskKey"
     case maxTransferSize = "maxTransferSize"
     case dmaAlignment = "dmaAlignment"
+
+    /// The key's field in a caller's overrides and in validated constraints: the one place that
+    /// pairs each key with its fields, so code about "every key" loops over `allCases`.
+    fileprivate var fields: (overrides: WritableKeyPath<HBAConstraintOverrides, Int?>, constraints: KeyPath<HBAConstraints, Int>) {
+        switch self {
+        case .maximumSegmentCountRead: (\.maximumSegmentCountRead, \.maximumSegmentCountRead)
+        case .maximumSegmentCountWrite: (\.maximumSegmentCountWrite, \.maximumSegmentCountWrite)
+        case .maximumSegmentByteCountRead: (\.maximumSegmentByteCountRead, \.maximumSegmentByteCountRead)
+        case .maximumSegmentByteCountWrite: (\.maximumSegmentByteCountWrite, \.maximumSegmentByteCountWrite)
+        case .minimumSegmentAlignmentByteCount: (\.minimumSegmentAlignmentByteCount, \.minimumSegmentAlignmentByteCount)
+        case .maximumSegmentAddressableBitCount: (\.maximumSegmentAddressableBitCount, \.maximumSegmentAddressableBitCount)
+        case .minimumHBADataAlignmentMask: (\.minimumHBADataAlignmentMask, \.minimumHBADataAlignmentMask)
+        case .maxTransferSize: (\.maxTransferSize, \.maxTransferSize)
+        case .dmaAlignment: (\.dmaAlignment, \.dmaAlignment)
+        }
+    }
+
+    /// `value` as messages and reports show this key's values: the alignment mask in hex, the
+    /// others in decimal.
+    public func text(_ value: Int) -> String { self == .minimumHBADataAlignmentMask ? hex(value) : "\(value)" }
 }
 
 /// A caller's HBA configuration. Every field is optional so that a missing key is representable
@@ -69,18 +89,10 @@ public struct HBAConstraintOverrides: Sendable, Equatable {
         self.dmaAlignment = dmaAlignment
     }
 
-    fileprivate func value(of key: HBAConstraintKey) -> Int? {
-        switch key {
-        case .maximumSegmentCountRead: maximumSegmentCountRead
-        case .maximumSegmentCountWrite: maximumSegmentCountWrite
-        case .maximumSegmentByteCountRead: maximumSegmentByteCountRead
-        case .maximumSegmentByteCountWrite: maximumSegmentByteCountWrite
-        case .minimumSegmentAlignmentByteCount: minimumSegmentAlignmentByteCount
-        case .maximumSegmentAddressableBitCount: maximumSegmentAddressableBitCount
-        case .minimumHBADataAlignmentMask: minimumHBADataAlignmentMask
-        case .maxTransferSize: maxTransferSize
-        case .dmaAlignment: dmaAlignment
-        }
+    /// The value given for `key`, nil when left out.
+    public subscript(key: HBAConstraintKey) -> Int? {
+        get { self[keyPath: key.fields.overrides] }
+        set { self[keyPath: key.fields.overrides] = newValue }
     }
 }
 
@@ -170,7 +182,7 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
     /// learned the hard way are enforced at start, naming the key, the value and the rule.
     public static func validated(_ overrides: HBAConstraintOverrides, against limits: ControllerLimits) throws(ControllerError) -> HBAConstraints {
         func require(_ key: HBAConstraintKey) throws(ControllerError) -> Int {
-            guard let value = overrides.value(of: key) else {
+            guard let value = overrides[key] else {
                 throw .unusableValue(key: .constraint(key), value: "missing", rule: "all nine keys are required when the constraints are overridden")
             }
             guard value > 0 else {
@@ -201,13 +213,13 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
         try powerOfTwo(.dmaAlignment, v(.dmaAlignment))
         let mask = v(.minimumHBADataAlignmentMask)
         guard (mask + 1) & mask == 0 else {
-            throw .unusableValue(key: .constraint(.minimumHBADataAlignmentMask), value: hex(mask),
+            throw .unusableValue(key: .constraint(.minimumHBADataAlignmentMask), value: HBAConstraintKey.minimumHBADataAlignmentMask.text(mask),
                 rule: "must be one less than a power of two (an alignment mask)")
         }
         for (key, alignment) in [(HBAConstraintKey.minimumSegmentAlignmentByteCount, v(.minimumSegmentAlignmentByteCount)),
                                  (.minimumHBADataAlignmentMask, mask + 1), (.dmaAlignment, v(.dmaAlignment))] {
             guard alignment >= limits.dataAlignment else {
-                throw .unusableValue(key: .constraint(key), value: "\(key == .minimumHBADataAlignmentMask ? hex(mask) : "\(alignment)")",
+                throw .unusableValue(key: .constraint(key), value: key.text(v(key)),
                     rule: "the controller requires data aligned to at least \(limits.dataAlignment) bytes")
             }
         }
@@ -245,6 +257,9 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
             maxTransferSize: transfer, dmaAlignment: v(.dmaAlignment))
     }
 
+    /// The validated value of `key`.
+    public subscript(key: HBAConstraintKey) -> Int { self[keyPath: key.fields.constraints] }
+
     /// Largest bytes one command carries in the given direction.
     public func segmentBytes(write: Bool) -> Int { write ? maximumSegmentByteCountWrite : maximumSegmentByteCountRead }
 
@@ -271,7 +286,7 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
     /// The key that sets `requiredAlignment`, with its value, for messages.
     var requiredAlignmentRule: String {
         if minimumHBADataAlignmentMask + 1 == requiredAlignment {
-            return "\(HBAConstraintKey.minimumHBADataAlignmentMask.rawValue) = \(hex(minimumHBADataAlignmentMask))"
+            return "\(HBAConstraintKey.minimumHBADataAlignmentMask.rawValue) = \(HBAConstraintKey.minimumHBADataAlignmentMask.text(minimumHBADataAlignmentMask))"
         }
         if minimumSegmentAlignmentByteCount == requiredAlignment {
             return "\(HBAConstraintKey.minimumSegmentAlignmentByteCount.rawValue) = \(minimumSegmentAlignmentByteCount)"
@@ -281,16 +296,6 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
 
     /// The nine keys one per line as `key = value` (the mask in hex), named as DriverKit names them.
     public var description: String {
-        """
-        \(HBAConstraintKey.maximumSegmentCountRead.rawValue) = \(maximumSegmentCountRead)
-        \(HBAConstraintKey.maximumSegmentCountWrite.rawValue) = \(maximumSegmentCountWrite)
-        \(HBAConstraintKey.maximumSegmentByteCountRead.rawValue) = \(maximumSegmentByteCountRead)
-        \(HBAConstraintKey.maximumSegmentByteCountWrite.rawValue) = \(maximumSegmentByteCountWrite)
-        \(HBAConstraintKey.minimumSegmentAlignmentByteCount.rawValue) = \(minimumSegmentAlignmentByteCount)
-        \(HBAConstraintKey.maximumSegmentAddressableBitCount.rawValue) = \(maximumSegmentAddressableBitCount)
-        \(HBAConstraintKey.minimumHBADataAlignmentMask.rawValue) = \(hex(minimumHBADataAlignmentMask))
-        \(HBAConstraintKey.maxTransferSize.rawValue) = \(maxTransferSize)
-        \(HBAConstraintKey.dmaAlignment.rawValue) = \(dmaAlignment)
-        """
+        HBAConstraintKey.allCases.map { "\($0.rawValue) = \($0.text(self[$0]))" }.joined(separator: "\n")
     }
 }
