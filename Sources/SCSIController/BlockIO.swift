@@ -109,20 +109,19 @@ extension ControllerCore {
             return "LBA \(lba) + \(blocks) blocks ends past namespace \(ns.id) (\(ns.blockCount) blocks)"
         }
         guard let iova else { return nil }
-        let constraints = facts.constraints
         let bytes = blocks * ns.blockSize  // no overflow: the namespace holds this many bytes
         if bytes > available {
             return "\(blocks) blocks of \(ns.blockSize) bytes need \(bytes) bytes but the buffer has \(available) from the offset"
         }
-        if bytes > constraints.largestTransfer(write: write) {
-            return "a transfer of \(bytes) bytes exceeds \(constraints.largestTransferRule(write: write))"
+        if bytes > facts.constraints.largestTransfer(write: write) {
+            return "a transfer of \(bytes) bytes exceeds \(facts.constraints.largestTransferRule(write: write))"
         }
-        let alignment = constraints.requiredAlignment
+        let alignment = facts.constraints.requiredAlignment
         if iova % UInt64(alignment) != 0 {
-            return "buffer IOVA \(hex(iova)) is not aligned to \(alignment) bytes (\(constraints.requiredAlignmentRule))"
+            return "buffer IOVA \(hex(iova)) is not aligned to \(alignment) bytes (\(facts.constraints.requiredAlignmentRule))"
         }
-        if iova.leadingZeroBitCount < 64 - constraints.maximumSegmentAddressableBitCount {
-            return "buffer IOVA \(hex(iova)) is beyond \(constraints.maximumSegmentAddressableBitCount) addressable bits"
+        if iova.leadingZeroBitCount < 64 - facts.constraints.maximumSegmentAddressableBitCount {
+            return "buffer IOVA \(hex(iova)) is beyond \(facts.constraints.maximumSegmentAddressableBitCount) addressable bits"
         }
         return nil
     }

@@ -33,12 +33,14 @@ public enum ControllerError: Error, Sendable, Equatable, CustomStringConvertible
     case stopped
     /// DMA memory could not be set up `during` a step of bring-up or recovery (for example
     /// "allocating queue 1 (depth 64)"); the mapper's error says why, and can be matched on.
-    case dma(DMAMapperError, during: String)
+    /// Indirect, like `unusableValue`: a cold case kept out of the inline size every request's
+    /// outcome copies.
+    indirect case dma(DMAMapperError, during: String)
     /// A value the driver cannot work with, refused before it is used: an HBA constraint that
     /// makes the configuration incomplete or inconsistent, an option, a register or Identify
     /// field the device reported, or a count a command field cannot carry. `key` names it,
     /// `rule` says what it must satisfy.
-    case unusableValue(key: ValueKey, value: String, rule: String)
+    indirect case unusableValue(key: ValueKey, value: String, rule: String)
     /// A request saw neither a submission nor a completion for longer than the command timeout,
     /// with no command past its deadline to abort (a queue the device keeps looking full).
     case noProgress(command: String, queueID: UInt16, milliseconds: Int, detail: String)
