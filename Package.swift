@@ -31,25 +31,27 @@ let package = Package(
             name: "CVFIO",
             linkerSettings: [.linkedLibrary("pci"), .linkedLibrary("numa")]
         ),
-        .target(name: "NVMe", swiftSettings: strict),
+        // Hexadecimal formatting (`hex`, `hexDigits`), written once for every module's messages.
+        .target(name: "HexFormat", swiftSettings: strict),
+        .target(name: "NVMe", dependencies: ["HexFormat"], swiftSettings: strict),
         .target(
             name: "PCIDevice",
-            dependencies: ["CVFIO", logging, .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["CVFIO", "HexFormat", logging, .product(name: "SystemPackage", package: "swift-system")],
             swiftSettings: strict
         ),
-        .target(name: "DMAMapper", dependencies: ["CVFIO", "PCIDevice", logging], swiftSettings: strict),
+        .target(name: "DMAMapper", dependencies: ["CVFIO", "HexFormat", "PCIDevice", logging], swiftSettings: strict),
         .target(name: "SeededRandom", swiftSettings: strict),
-        .target(name: "MockNVMe", dependencies: ["NVMe", "PCIDevice", "DMAMapper", "SeededRandom", logging], swiftSettings: strict),
-        .target(name: "Translation", dependencies: ["NVMe"], swiftSettings: strict),
+        .target(name: "MockNVMe", dependencies: ["HexFormat", "NVMe", "PCIDevice", "DMAMapper", "SeededRandom", logging], swiftSettings: strict),
+        .target(name: "Translation", dependencies: ["HexFormat", "NVMe"], swiftSettings: strict),
         // libFuzzer target for Translation. A plain build replays input files given as arguments;
-        // scripts/fuzz-translation.sh builds it with -sanitize=fuzzer -DFUZZING, where the entry
+        // `scripts/fuzz.sh translation` builds it with -sanitize=fuzzer -DFUZZING, where the entry
         // point hands over to libFuzzer's driver.
         // The entry point every fuzz executable shares: libFuzzer's driver or a replay of files.
         .target(name: "FuzzDriver", swiftSettings: strict),
         .executableTarget(name: "TranslationFuzz", dependencies: ["Translation", "NVMe", "FuzzDriver"], swiftSettings: strict),
         .target(
             name: "SCSIController",
-            dependencies: ["CVFIO", "NVMe", "PCIDevice", "DMAMapper", "Translation", logging],
+            dependencies: ["CVFIO", "HexFormat", "NVMe", "PCIDevice", "DMAMapper", "Translation", logging],
             swiftSettings: strict
         ),
         // linux/target_core_user.h's ring layout (offsets for the tests) and the acquire/release
@@ -58,16 +60,16 @@ let package = Package(
         // LIO's user backstore (TCMU) in front of the SCSI host adapter: configfs, the ring, the copies.
         .target(
             name: "TCMUExport",
-            dependencies: ["CTCMU", "SCSIController", "Translation", "DMAMapper", logging],
+            dependencies: ["CTCMU", "HexFormat", "SCSIController", "Translation", "DMAMapper", logging],
             swiftSettings: strict
         ),
         // libFuzzer target for the TCMU ring parser, built like TranslationFuzz
-        // (scripts/fuzz-tcmu.sh adds -sanitize=fuzzer -DFUZZING).
+        // (`scripts/fuzz.sh tcmu` adds -sanitize=fuzzer -DFUZZING).
         .executableTarget(name: "TCMURingFuzz", dependencies: ["TCMUExport", "FuzzDriver"], swiftSettings: strict),
         .executableTarget(
             name: "ctrlbench",
             dependencies: [
-                "PCIDevice", "NVMe", "DMAMapper", "SCSIController", "MockNVMe", "Translation", "TCMUExport", logging,
+                "HexFormat", "PCIDevice", "NVMe", "DMAMapper", "SCSIController", "MockNVMe", "Translation", "TCMUExport", logging,
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -94,7 +96,7 @@ let package = Package(
             dependencies: ["TCMUExport", "CTCMU", "SCSIController", "MockNVMe", "Translation", "DMAMapper"],
             swiftSettings: strict
         ),
-        .testTarget(name: "CtrlBenchTests", dependencies: ["ctrlbench", "FakeSysfs"], swiftSettings: strict),
+        .testTarget(name: "CtrlBenchTests", dependencies: ["ctrlbench", "FakeSysfs", "HexFormat"], swiftSettings: strict),
     ]
 )
 

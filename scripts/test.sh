@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: dependencies, build, unit and conformance tests,
-# the thread-sanitized concurrency tests, and a time-bounded fuzz run of the CDB translator.
+# The whole test suite, as CI runs it: dependencies, build, unit and conformance tests, then
+# every scripts/test-*.sh stage (benchmark thresholds, callgrind budgets, the fuzz runs of the
+# CDB translator and the TCMU ring parser, the quick start, the thread sanitizer, the VM boots).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh

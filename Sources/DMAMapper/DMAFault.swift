@@ -1,3 +1,4 @@
+import HexFormat
 import PCIDevice
 
 /// A device access the IOMMU refused: what a real IOMMU would log as a DMA remapping fault.
@@ -46,7 +47,7 @@ public struct DMAFault: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// What the device tried, where, and why it was refused, as a remapping-fault log line reads.
     public var description: String {
-        "DMA fault: device \(Self.describe(access)) of \(length) bytes at IOVA 0x\(String(iova, radix: 16)): \(reason)"
+        "DMA fault: device \(Self.describe(access)) of \(length) bytes at IOVA \(hex(iova)): \(reason)"
     }
 
     /// Names an access for messages; a local helper so `DMAAccess` keeps no conformance added here.
@@ -56,7 +57,7 @@ public struct DMAFault: Error, Sendable, Equatable, CustomStringConvertible {
         case .deviceReads: "read"
         case .deviceWrites: "write"
         case []: "no access"
-        default: "access 0x" + String(access.rawValue, radix: 16)
+        default: "access " + hex(access.rawValue)
         }
     }
 }

@@ -1,3 +1,4 @@
+import HexFormat
 import Logging
 import PCIDevice
 import Synchronization
@@ -43,12 +44,12 @@ public final class DMAMapper: Sendable {
     ///   - pageSize: a power of two >= 4096 (the controller's memory page size).
     ///   - logger: where notices go (hugepage fallback, pinning failure); a default label otherwise.
     ///   - pinning: whether memory is locked; `.bestEffort` logs once and goes on when it cannot be.
-    /// - Throws: `DMAMapperError.invalidPageSize`, or `IOVAAllocatorError` when the IOMMU's
-    ///   ranges leave nothing below 2^addressableBits.
+    /// - Throws: `DMAMapperError.invalidPageSize`, or `.iova` when the IOMMU's ranges leave
+    ///   nothing below 2^addressableBits.
     public convenience init(
         iommu: any IOMMU, numaNode: Int? = nil, addressableBits: Int = 64, pageSize: Int = 4096,
         logger: Logger? = nil, pinning: DMAPinning = .bestEffort
-    ) throws {
+    ) throws(DMAMapperError) {
         try self.init(iommu: iommu, numaNode: numaNode, addressableBits: addressableBits, pageSize: pageSize,
                       logger: logger, pinning: pinning, hugePages: .kernel)
     }
@@ -58,9 +59,14 @@ public final class DMAMapper: Sendable {
     init(
         iommu: any IOMMU, numaNode: Int?, addressableBits: Int, pageSize: Int,
         logger: Logger?, pinning: DMAPinning, hugePages: HugePageSource
-    ) throws {
-        guard pageSize >= 4096, pageSize & (pageSize - 1) == 0 else { throw DMAMapperError.invalidPageSize(pageSize) }
-        let allocator = try IOVAAllocator(ranges: iommu.iovaRanges, addressableBits: addressableBits, granule: pageSize)
+    ) throws(DMAMapperError) {
+        guard pageSize >= 4096, pageSize & (pageSize - 1) == 0 else { throw .invalidPageSize(pageSize) }
+        let allocator: IOVAAllocator
+        do throws(IOVAAllocatorError) {
+            allocator = try IOVAAllocator(ranges: iommu.iovaRanges, addressableBits: addressableBits, granule: pageSize)
+        } catch {
+            throw .iova(error)
+        }
         self.iommu = iommu
         self.numaNode = numaNode
         self.pageSize = pageSize
@@ -76,19 +82,25 @@ public final class DMAMapper: Sendable {
     ///
     /// The mapping covers whole pages; the IOVA is page-aligned, and 2 MiB-aligned for buffers of
     /// 2 MiB or more so the IOMMU can use large pages too.
-    /// - Throws: `DMAMapperError` for a length that is not positive or too large to round up to
-    ///   whole pages, or when memory cannot be had; `IOVAAllocatorError` when no IOVA range is left;
-    ///   the IOMMU's error when mapping fails. Nothing is left allocated after a throw.
-    public func allocate(length: Int, access: DMAAccess = .readWrite) throws -> DMABuffer {
-        guard length > 0 else { throw DMAMapperError.invalidLength(length) }
+    /// - Throws: `DMAMapperError`: `.invalidLength` or `.lengthTooLarge` for a length that is not
+    ///   positive or too large to round up to whole pages, `.memoryUnavailable` or `.pinningFailed`
+    ///   when memory cannot be had, `.iova` when no IOVA range is left, `.mappingFailed` when the
+    ///   IOMMU refuses. Nothing is left allocated after a throw.
+    public func allocate(length: Int, access: DMAAccess = .readWrite) throws(DMAMapperError) -> DMABuffer {
+        guard length > 0 else { throw .invalidLength(length) }
         let mappedLength = try roundUpToPages(length, pageSize)
         let alignment = mappedLength >= Self.largeBufferThreshold ? max(Self.largeBufferThreshold, pageSize) : pageSize
-        let iova = try state.withLock { state throws(IOVAAllocatorError) in
-            try state.allocator.allocate(length: mappedLength, alignment: alignment)
+        let iova: UInt64
+        do throws(IOVAAllocatorError) {
+            iova = try state.withLock { state throws(IOVAAllocatorError) in
+                try state.allocator.allocate(length: mappedLength, alignment: alignment)
+            }
+        } catch {
+            throw .iova(error)
         }
         var notes = HostMemory.Notes()
         let memory: HostMemory
-        do {
+        do throws(DMAMapperError) {
             memory = try HostMemory.allocate(length: mappedLength, numaNode: numaNode, pinning: pinning,
                                              hugePages: hugePages, notes: &notes)
         } catch {
@@ -101,7 +113,7 @@ public final class DMAMapper: Sendable {
         } catch {
             memory.release()
             freeIOVA(iova, mappedLength)
-            throw error
+            throw .mappingFailed("\(error)")
         }
         return DMABuffer(memory: memory, iova: iova, length: length, mappedLength: mappedLength, access: access, mapper: self)
     }

@@ -1,4 +1,5 @@
 /// Why DMA memory could not be set up; each names the request and, for system calls, errno.
+/// Everything `DMAMapper` throws is one of these, so a caller can tell the cases apart.
 public enum DMAMapperError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The requested length must be positive.
     case invalidLength(Int)
@@ -11,6 +12,12 @@ public enum DMAMapperError: Error, Sendable, Equatable, CustomStringConvertible 
     case memoryUnavailable(length: Int, errno: Int32)
     /// `mlock` failed while pinning was required.
     case pinningFailed(length: Int, errno: Int32)
+    /// The IOVA allocator refused: no usable range below the address width, or no free block
+    /// left for the request.
+    case iova(IOVAAllocatorError)
+    /// The IOMMU refused to map the buffer; its own message (VFIO's call and errno, or the
+    /// software IOMMU's rule), which names the IOVA and the length.
+    case mappingFailed(String)
 
     /// The request, the rule it breaks or the call that failed, and the fix where there is one.
     public var description: String {
@@ -27,6 +34,10 @@ public enum DMAMapperError: Error, Sendable, Equatable, CustomStringConvertible 
         case .pinningFailed(let length, let code):
             return "cannot pin \(length) bytes of DMA memory: mlock failed: \(errorText(code)); "
                 + "raise RLIMIT_MEMLOCK (ulimit -l) or run as root"
+        case .iova(let error):
+            return error.description
+        case .mappingFailed(let message):
+            return message
         }
     }
 }

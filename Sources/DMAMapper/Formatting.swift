@@ -6,9 +6,6 @@ import Musl
 
 // Small helpers shared by the messages and size arithmetic of this module.
 
-/// `0x`-prefixed hexadecimal, the way addresses appear in every message of this module.
-func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
-
 /// `value` rounded up to a multiple of `multiple` (both positive), or nil when the result would
 /// not fit an `Int` - a length near `Int.max` comes straight from a caller's request.
 func roundUp(_ value: Int, _ multiple: Int) -> Int? {

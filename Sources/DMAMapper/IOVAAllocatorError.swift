@@ -1,3 +1,4 @@
+import HexFormat
 import PCIDevice
 
 /// Why an IOVA could not be built, handed out or taken back; each names the request.

@@ -1,3 +1,5 @@
+import HexFormat
+
 /// A refused `map` or `unmap` on the software IOMMU, with the addresses involved.
 public enum SoftwareIOMMUError: Error, Sendable, Equatable, CustomStringConvertible {
     /// `length` was zero or negative.

@@ -15,7 +15,7 @@ func LLVMFuzzerRunDriver(
 #endif
 
 /// The body of every fuzz executable's entry point. SwiftPM names each executable's entry itself,
-/// so libFuzzer's own `main` cannot be used: built with -DFUZZING (the scripts/fuzz-*.sh scripts)
+/// so libFuzzer's own `main` cannot be used: built with -DFUZZING (scripts/fuzz.sh)
 /// this hands `testOneInput` to libFuzzer's driver; in a plain build it replays the input files
 /// given as arguments through it, so a crash the fuzzer found can be reproduced under a debugger.
 public func runFuzzTarget(_ testOneInput: @convention(c) (UnsafeRawPointer, Int) -> CInt) -> Never {

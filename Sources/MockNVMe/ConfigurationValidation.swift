@@ -1,3 +1,4 @@
+import HexFormat
 import NVMe
 
 /// Why a `MockConfiguration` cannot be modelled: the field, the value it had and the rule it
@@ -47,9 +48,9 @@ extension MockConfiguration {
         try check(powerStates.first.map { !$0.nonOperational } ?? true, "powerStates[0].nonOperational", true,
                   "PS0 is the state after a reset and must be operational")
         let unimplemented = optionalNVMCommands.subtracting(Self.implementedOptionalNVMCommands)
-        try check(unimplemented.isEmpty, "optionalNVMCommands", "ONCS \(hex4(optionalNVMCommands.rawValue))",
-                  "ONCS bits \(hex4(unimplemented.rawValue)) name commands the mock does not implement "
-                  + "(it implements Compare, Dataset Management, Write Zeroes and Verify: \(hex4(Self.implementedOptionalNVMCommands.rawValue)))")
+        try check(unimplemented.isEmpty, "optionalNVMCommands", "ONCS \(hexCode(optionalNVMCommands.rawValue, width: 4))",
+                  "ONCS bits \(hexCode(unimplemented.rawValue, width: 4)) name commands the mock does not implement "
+                  + "(it implements Compare, Dataset Management, Write Zeroes and Verify: \(hexCode(Self.implementedOptionalNVMCommands.rawValue, width: 4)))")
         try check(!compareAndWrite || optionalNVMCommands.contains(.compare), "compareAndWrite", true,
                   "fused Compare and Write needs Compare (ONCS bit 0) in optionalNVMCommands")
         try check(serialNumber.utf8.count <= 20 && serialNumber.allSatisfy(\.isASCII), "serialNumber", serialNumber, "at most 20 ASCII characters")
@@ -81,10 +82,4 @@ extension MockNamespace {
                       "\(length) bytes, not all zero (all zero means none: use nil)")
         }
     }
-}
-
-/// `value` as four upper-case hex digits and an h, e.g. 0085h.
-private func hex4(_ value: UInt16) -> String {
-    let digits = String(value, radix: 16, uppercase: true)
-    return String(repeating: "0", count: max(0, 4 - digits.count)) + digits + "h"
 }

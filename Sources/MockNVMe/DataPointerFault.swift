@@ -1,3 +1,4 @@
+import HexFormat
 import NVMe
 
 /// A data or queue pointer the mock refused because it broke a PRP or SGL rule (NVMe Base 2.0,
@@ -68,7 +69,7 @@ public struct DataPointerFault: Sendable, Hashable, CustomStringConvertible {
 
     /// One line: queue, command, the address in hex, the rule and the completion status.
     public var description: String {
-        "data pointer fault: queue \(queueID) command \(commandID) at 0x\(String(address, radix: 16)): \(reason) -> \(status)"
+        "data pointer fault: queue \(queueID) command \(commandID) at \(hex(address)): \(reason) -> \(status)"
     }
 }
 

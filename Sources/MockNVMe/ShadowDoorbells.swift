@@ -1,4 +1,5 @@
 import DMAMapper
+import HexFormat
 import NVMe
 import PCIDevice
 import Synchronization
@@ -111,7 +112,7 @@ extension ControllerState {
     private mutating func slot(_ base: UInt64, doorbell index: Int, access: DMAAccess) -> UnsafeMutablePointer<Atomic<UInt32>>? {
         let iova = base + UInt64(index * strideBytes)
         guard let address = try? iommu.translate(iova: iova, length: 4, access: access) else {
-            fail("doorbell buffer at 0x\(String(iova, radix: 16)) is not accessible through the IOMMU")
+            fail("doorbell buffer at \(hex(iova)) is not accessible through the IOMMU")
             doorbellBuffers = nil
             return nil
         }

@@ -1,3 +1,5 @@
+import HexFormat
+
 /// Status Code Type (NVMe Base 2.0, "Status Code - Status Code Type Values").
 public enum StatusCodeType: UInt8, Sendable, CaseIterable {
     /// Generic Command Status, 0.
@@ -161,7 +163,6 @@ enum StatusNames {
         case .pathRelated: name = "path related status"
         case .vendorSpecific: name = "vendor specific status"
         }
-        let hex = String(status.code, radix: 16, uppercase: true)
-        return "\(name) (SCT \(status.type.rawValue)h, SC \(hex.count < 2 ? "0" + hex : hex)h\(status.doNotRetry ? ", DNR" : ""))"
+        return "\(name) (SCT \(status.type.rawValue)h, SC \(hexCode(status.code))\(status.doNotRetry ? ", DNR" : ""))"
     }
 }

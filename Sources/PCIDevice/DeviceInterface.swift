@@ -1,3 +1,5 @@
+import HexFormat
+
 /// The seam between the driver and a controller: what `SCSIController` needs from any NVMe
 /// device, whether a real PCI function opened through VFIO (`VFIODevice`) or the software
 /// controller in `MockNVMe`. Register access is BAR0-relative and little-endian, as NVMe defines it.
@@ -71,7 +73,7 @@ public struct IOVARange: Sendable, Hashable, CustomStringConvertible {
     }
     /// `0xfirst...0xlast`, hexadecimal.
     public var description: String {
-        "0x" + String(first, radix: 16) + "...0x" + String(last, radix: 16)
+        hex(first) + "..." + hex(last)
     }
 }
 

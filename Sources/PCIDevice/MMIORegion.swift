@@ -1,4 +1,5 @@
 import CVFIO
+import HexFormat
 import Synchronization
 
 #if canImport(Glibc)
@@ -41,7 +42,7 @@ public final class MMIORegion: @unchecked Sendable {
         try Self.checkSize(size, what: what)
         let address = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fileDescriptor, off_t(offset))
         guard let address, Int(bitPattern: address) != -1 else {
-            throw .vfioCallFailed(call: "mmap of \(what) (\(size) bytes at offset 0x\(String(offset, radix: 16)))",
+            throw .vfioCallFailed(call: "mmap of \(what) (\(size) bytes at offset \(hex(offset)))",
                                   errno: errno)
         }
         base = address

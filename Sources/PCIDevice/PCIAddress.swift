@@ -1,3 +1,5 @@
+import HexFormat
+
 /// A PCI function's address: domain, bus, device (slot) and function.
 ///
 /// Parsed from `dddd:bb:dd.f` or `bb:dd.f` (domain 0000), hex, case-insensitive; printed in the
@@ -51,7 +53,7 @@ public struct PCIAddress: Sendable, Hashable, Comparable, Codable, CustomStringC
                 throw fail("the \(name) '\(part)' is not a hex number of at most \(maxDigits) digits")
             }
             guard value <= max else {
-                throw fail("the \(name) \(part) is out of range (0-\(String(max, radix: 16)))")
+                throw fail("the \(name) \(part) is out of range (0-\(hexDigits(max)))")
             }
             return value
         }
@@ -67,7 +69,7 @@ public struct PCIAddress: Sendable, Hashable, Comparable, Codable, CustomStringC
 
     /// `dddd:bb:dd.f`, lowercase hex, zero-padded.
     public var description: String {
-        hex(domain, width: 4) + ":" + hex(UInt32(bus), width: 2) + ":" + hex(UInt32(device), width: 2)
+        hexDigits(domain, width: 4) + ":" + hexDigits(bus, width: 2) + ":" + hexDigits(device, width: 2)
             + "." + String(function)
     }
 
@@ -88,12 +90,6 @@ public struct PCIAddress: Sendable, Hashable, Comparable, Codable, CustomStringC
         var container = encoder.singleValueContainer()
         try container.encode(description)
     }
-}
-
-/// Lowercase hex, left-padded with zeros to `width` digits.
-func hex(_ value: UInt32, width: Int) -> String {
-    let digits = String(value, radix: 16)
-    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
 }
 
 extension String {

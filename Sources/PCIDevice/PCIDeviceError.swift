@@ -1,3 +1,5 @@
+import HexFormat
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -139,7 +141,7 @@ public enum PCIDeviceError: Error, Sendable, Equatable, CustomStringConvertible 
                 + "loaded. Load it with `modprobe \(driver)` and run the give-back again (or give no driver to "
                 + "leave \(address) unbound); \(address) stays on vfio-pci until then."
         case let .notNVMe(address, classCode?, driver):
-            return "\(address) is not an NVMe controller: its class code is \(PCIClassName.hex6(classCode)) "
+            return "\(address) is not an NVMe controller: its class code is \(hexDigits(classCode, width: 6)) "
                 + "(\(PCIClassName.of(classCode))), not 010802 (NVM Express). Binding it would take it from "
                 + "\(driver ?? "no driver") and hand it to vfio-pci. Check the address with `ctrlbench list --nvme-only`; "
                 + "to hand a non-NVMe function to vfio-pci on purpose, add --force."

@@ -1,3 +1,5 @@
+import HexFormat
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -118,13 +120,7 @@ enum PCIClassName {
         case 0x08: "system peripheral"
         case 0x0C: "serial bus controller"
         case 0x0D: "wireless controller"
-        default: "device of base class \(hex6(classCode).prefix(2))h"
+        default: "device of base class \(hexDigits(classCode >> 16, width: 2))h"
         }
-    }
-
-    /// Six hex digits, as lspci -n prints a class code.
-    static func hex6(_ value: UInt32) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, 6 - digits.count)) + digits
     }
 }

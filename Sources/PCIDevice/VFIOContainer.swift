@@ -1,6 +1,7 @@
 import CVFIO
-import SystemPackage
+import HexFormat
 import Synchronization
+import SystemPackage
 
 #if canImport(Glibc)
 import Glibc
@@ -97,7 +98,7 @@ public final class VFIOContainer: IOMMU {
     /// Maps host memory for the device through VFIO_IOMMU_MAP_DMA (which pins it).
     public func map(hostAddress: UnsafeMutableRawPointer, iova: UInt64, length: Int, access: DMAAccess) throws {
         guard length > 0 else {
-            throw PCIDeviceError.vfioCallFailed(call: "VFIO_IOMMU_MAP_DMA(iova 0x\(String(iova, radix: 16)), \(length) bytes)",
+            throw PCIDeviceError.vfioCallFailed(call: "VFIO_IOMMU_MAP_DMA(iova \(hex(iova)), \(length) bytes)",
                                                 errno: EINVAL)
         }
         var request = vfio_iommu_type1_dma_map()
@@ -109,14 +110,14 @@ public final class VFIOContainer: IOMMU {
         request.size = UInt64(length)
         guard kernel.mapDMA(container: descriptor.rawValue, &request) == 0 else {
             throw PCIDeviceError.vfioCallFailed(
-                call: "VFIO_IOMMU_MAP_DMA(iova 0x\(String(iova, radix: 16)), \(length) bytes)", errno: errno)
+                call: "VFIO_IOMMU_MAP_DMA(iova \(hex(iova)), \(length) bytes)", errno: errno)
         }
     }
 
     /// Removes a mapping made by `map`.
     public func unmap(iova: UInt64, length: Int) throws {
         guard length > 0 else {
-            throw PCIDeviceError.vfioCallFailed(call: "VFIO_IOMMU_UNMAP_DMA(iova 0x\(String(iova, radix: 16)), \(length) bytes)",
+            throw PCIDeviceError.vfioCallFailed(call: "VFIO_IOMMU_UNMAP_DMA(iova \(hex(iova)), \(length) bytes)",
                                                 errno: EINVAL)
         }
         var request = vfio_iommu_type1_dma_unmap()
@@ -125,7 +126,7 @@ public final class VFIOContainer: IOMMU {
         request.size = UInt64(length)
         guard kernel.unmapDMA(container: descriptor.rawValue, &request) == 0 else {
             throw PCIDeviceError.vfioCallFailed(
-                call: "VFIO_IOMMU_UNMAP_DMA(iova 0x\(String(iova, radix: 16)), \(length) bytes)", errno: errno)
+                call: "VFIO_IOMMU_UNMAP_DMA(iova \(hex(iova)), \(length) bytes)", errno: errno)
         }
     }
 }

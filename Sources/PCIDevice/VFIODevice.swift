@@ -1,4 +1,5 @@
 import CVFIO
+import HexFormat
 import Logging
 import SystemPackage
 
@@ -75,7 +76,7 @@ public final class VFIODevice: DeviceInterface {
             }
             // Sizes and offsets come from the kernel as u64; refuse what this process cannot address.
             guard let barSize = Int(exactly: bar.size), let barOffset = Int64(exactly: bar.offset) else {
-                throw PCIDeviceError.regionUnavailable("BAR0 of \(address): \(bar.size) bytes at 0x\(String(bar.offset, radix: 16)) cannot be mapped")
+                throw PCIDeviceError.regionUnavailable("BAR0 of \(address): \(bar.size) bytes at \(hex(bar.offset)) cannot be mapped")
             }
             let config = try Self.regionInfo(fd, index: cvfio_pci_config_region_index(), address: address)
             guard let configLength = Int(exactly: config.size), let configStart = Int64(exactly: config.offset) else {

@@ -1,4 +1,5 @@
 import DMAMapper
+import HexFormat
 import NVMe
 
 /// Block requests of one command each, which the breaker (Breaker.swift) does not cut: Flush, Dataset Management

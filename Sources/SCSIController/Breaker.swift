@@ -1,4 +1,5 @@
 import DMAMapper
+import HexFormat
 import NVMe
 
 /// The breaker, with the block API calls that move data through it (read, write, compare,

@@ -1,4 +1,5 @@
 import DMAMapper
+import HexFormat
 import Logging
 import NVMe
 import PCIDevice
@@ -35,7 +36,7 @@ struct BringUp {
         guard cap.rawValue != .max else { throw ControllerError.deviceGone(during: "reading CAP") }
         version = device.version
         guard cap.supportsNVMCommandSet else {
-            throw ControllerError.unsupported("CAP.CSS does not include the NVM command set (CAP=\(hex(cap.rawValue)))")
+            throw ControllerError.unsupported("CAP.CSS does not include the NVM command set (CAP=\(hex(cap.rawValue, uppercase: true)))")
         }
         try DeviceValidation.check(cap, registerSpaceSize: device.registerSpaceSize)
         pageSize = min(max(options.pageSize, cap.minimumPageSize), cap.maximumPageSize)
@@ -45,7 +46,7 @@ struct BringUp {
                                    pageSize: pageSize, logger: options.logger, pinning: options.pinning)
             scratch = try mapper.allocate(length: 8192, access: .readWrite)
         } catch {
-            throw ControllerError.dma("setting up DMA for \(device.name): \(error)")
+            throw ControllerError.dma(error, during: "setting up DMA for \(device.name)")
         }
         let top = mapper.iovaRanges.map(\.last).max() ?? 0
         iovaBits = 64 - top.leadingZeroBitCount

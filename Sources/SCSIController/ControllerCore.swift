@@ -8,24 +8,15 @@ import Synchronization
 /// pairs, recovery and stop. The public `NVMeController` and every `IOQueue` hold it strongly,
 /// so it lives as long as anything can still issue work; when the last of them goes, its deinit
 /// stops the controller (flush on teardown) - by then no thread can be inside a request.
+/// What bring-up settled on is `facts`, whose members read as the core's own (`controller.identify`;
+/// the optimiser folds the key path into a plain load).
+@dynamicMemberLookup
 final class ControllerCore: @unchecked Sendable {
     let device: any DeviceInterface
     let mapper: DMAMapper
-    let capabilities: ControllerCapabilities
-    let version: ControllerVersion
-    let identify: IdentifyController
-    let namespaces: [Namespace]
-    let unusableNamespaces: [UnusableNamespace]
-    let pageSize: Int
-    let maximumCommandBytes: Int
-    let iovaBits: Int
-    let constraints: HBAConstraints
-    let usesSGL: Bool
-    /// The bound on the shutdown handshake: RTD3E when the controller reports it, else the option.
-    let shutdownMilliseconds: Int
+    let facts: ControllerFacts
     /// The I/O queue pairs, in queue-id order (queue 1 first).
     let queuePairs: [QueuePair]
-    let options: ControllerOptions
 
     let logger: Logger
     /// Used only under `adminLock`: the lock holder owns the admin queue.
@@ -53,20 +44,13 @@ final class ControllerCore: @unchecked Sendable {
     init(device: any DeviceInterface, options: ControllerOptions) throws(ControllerError) {
         let parts = try BringUp(device: device, options: options)
         self.device = device
-        self.options = options
         logger = options.logger
         mapper = parts.mapper
-        capabilities = parts.cap
-        version = parts.version
-        identify = parts.identify
-        namespaces = parts.namespaces
-        unusableNamespaces = parts.unusableNamespaces
-        pageSize = parts.pageSize
-        maximumCommandBytes = parts.maximumCommandBytes
-        iovaBits = parts.iovaBits
-        constraints = parts.constraints
-        usesSGL = parts.usesSGL
-        shutdownMilliseconds = parts.shutdownMilliseconds
+        facts = ControllerFacts(
+            capabilities: parts.cap, version: parts.version, identify: parts.identify, namespaces: parts.namespaces,
+            unusableNamespaces: parts.unusableNamespaces, pageSize: parts.pageSize,
+            maximumCommandBytes: parts.maximumCommandBytes, iovaBits: parts.iovaBits, constraints: parts.constraints,
+            usesSGL: parts.usesSGL, shutdownMilliseconds: parts.shutdownMilliseconds, options: options)
         admin = parts.admin
         queuePairs = parts.queuePairs
         epoch = parts.epoch
@@ -78,9 +62,9 @@ final class ControllerCore: @unchecked Sendable {
         }
         epoch.attach(self)
         logger.info("controller up", metadata: [
-            "device": "\(device.name)", "model": "\(identify.modelNumber)", "version": "\(version)",
-            "namespaces": "\(namespaces.count)", "ioQueues": "\(queuePairs.count)",
-            "pointers": "\(usesSGL ? "SGL" : "PRP")", "maxCommandBytes": "\(maximumCommandBytes)",
+            "device": "\(device.name)", "model": "\(facts.identify.modelNumber)", "version": "\(facts.version)",
+            "namespaces": "\(facts.namespaces.count)", "ioQueues": "\(queuePairs.count)",
+            "pointers": "\(facts.usesSGL ? "SGL" : "PRP")", "maxCommandBytes": "\(facts.maximumCommandBytes)",
             "shadowDoorbells": "\(shadowDoorbells != nil)",
         ])
     }
@@ -90,6 +74,9 @@ final class ControllerCore: @unchecked Sendable {
     deinit {
         do { try stop() } catch { logger.error("stop on teardown failed: \(error)") }
     }
+
+    /// `facts`' members, read as the core's own.
+    subscript<T>(dynamicMember keyPath: KeyPath<ControllerFacts, T>) -> T { facts[keyPath: keyPath] }
 
     /// Whether a volatile write cache is present and enabled.
     var volatileWriteCacheEnabled: Bool { writeCache.withLock { $0 } }
@@ -101,7 +88,7 @@ final class ControllerCore: @unchecked Sendable {
     var usesShadowDoorbells: Bool { adminLock.withLock { $0.shadowDoorbellsActive } }
 
     /// The namespace with identifier `nsid`.
-    func namespace(_ nsid: UInt32) -> Namespace? { namespaces.first { $0.id == nsid } }
+    func namespace(_ nsid: UInt32) -> Namespace? { facts.namespaces.first { $0.id == nsid } }
 
     /// Runs an admin command (serialised with every other admin command). A command that times
     /// out leaves the admin queue in doubt, so the controller is reset before the error is thrown.
@@ -121,19 +108,11 @@ final class ControllerCore: @unchecked Sendable {
     /// Enables or disables the volatile write cache (Set Features 06h). Enabling is refused when
     /// none is present.
     func setVolatileWriteCache(enabled: Bool) throws(ControllerError) {
-        guard identify.volatileWriteCachePresent else {
+        guard facts.identify.volatileWriteCachePresent else {
             if !enabled { return }
             throw .unsupported("no volatile write cache is present (Identify Controller VWC bit 0 is 0)")
         }
         try adminCommand(.setFeatures(.volatileWriteCache, value: enabled ? 1 : 0), name: "Set Features (Volatile Write Cache)")
         writeCache.withLock { $0 = enabled }
     }
-}
-
-/// A namespace bring-up found but cannot serve, and why (it is left out of `namespaces`).
-public struct UnusableNamespace: Sendable, Equatable {
-    /// Namespace identifier.
-    public let id: UInt32
-    /// What is wrong with it, naming the field, value and rule.
-    public let reason: ControllerError
 }

@@ -1,3 +1,5 @@
+import HexFormat
+import DMAMapper
 import NVMe
 
 /// Every way the engine can fail, each naming what failed, what was seen, and where it applies,
@@ -25,17 +27,20 @@ public enum ControllerError: Error, Sendable, Equatable, CustomStringConvertible
     case hostileCompletion(queueID: UInt16, detail: String)
     /// CSTS.SHST did not report complete within the bound.
     case shutdownTimeout(milliseconds: Int, csts: UInt32)
-    /// The HBA configuration is incomplete or inconsistent.
-    case invalidConstraint(key: HBAConstraintKey, value: String, rule: String)
     /// A request the constraints cannot serve.
     case requestRefused(reason: String)
     /// The controller has been stopped; no further work is accepted.
     case stopped
-    /// A DMA mapping or allocation failed.
-    case dma(String)
-    /// A value read from the device (a register or Identify field) or given in the options that
-    /// the driver cannot work with: `key` names it, `rule` says what it must satisfy.
-    case unusableValue(key: String, value: String, rule: String)
+    /// DMA memory could not be set up `during` a step of bring-up or recovery (for example
+    /// "allocating queue 1 (depth 64)"); the mapper's error says why, and can be matched on.
+    /// Indirect, like `unusableValue`: a cold case kept out of the inline size every request's
+    /// outcome copies.
+    indirect case dma(DMAMapperError, during: String)
+    /// A value the driver cannot work with, refused before it is used: an HBA constraint that
+    /// makes the configuration incomplete or inconsistent, an option, a register or Identify
+    /// field the device reported, or a count a command field cannot carry. `key` names it,
+    /// `rule` says what it must satisfy.
+    indirect case unusableValue(key: ValueKey, value: String, rule: String)
     /// A request saw neither a submission nor a completion for longer than the command timeout,
     /// with no command past its deadline to abort (a queue the device keeps looking full).
     case noProgress(command: String, queueID: UInt16, milliseconds: Int, detail: String)
@@ -46,13 +51,13 @@ public enum ControllerError: Error, Sendable, Equatable, CustomStringConvertible
         switch self {
         case let .readyTimeout(expected, ms, cap, cc, csts):
             return "controller did not set CSTS.RDY=\(expected ? 1 : 0) within CAP.TO (\(ms) ms); registers seen: "
-                + "CAP=\(hex(cap)) CC=\(hex(cc)) CSTS=\(hex(csts)). Check the device is an NVMe controller and not held in reset."
+                + "CAP=\(hex(cap, uppercase: true)) CC=\(hex(cc, uppercase: true)) CSTS=\(hex(csts, uppercase: true)). Check the device is an NVMe controller and not held in reset."
         case let .controllerFatal(during, csts):
-            return "controller fatal status (CSTS.CFS=1, CSTS=\(hex(csts))) during \(during); the controller needs a reset"
+            return "controller fatal status (CSTS.CFS=1, CSTS=\(hex(csts, uppercase: true))) during \(during); the controller needs a reset"
         case let .deviceGone(during):
             return "device returned all ones during \(during): it was removed or its PCIe link is down"
         case let .controllerNotReady(during, csts):
-            return "controller stopped being ready (CSTS.RDY=0, CSTS=\(hex(csts))) during \(during): it was reset or lost power; bring it up again"
+            return "controller stopped being ready (CSTS.RDY=0, CSTS=\(hex(csts, uppercase: true))) during \(during): it was reset or lost power; bring it up again"
         case let .unsupported(what):
             return "controller not supported: \(what)"
         case let .adminCommandFailed(command, status):
@@ -66,26 +71,40 @@ public enum ControllerError: Error, Sendable, Equatable, CustomStringConvertible
         case let .hostileCompletion(qid, detail):
             return "queue \(qid): controller posted an invalid completion: \(detail)"
         case let .shutdownTimeout(ms, csts):
-            return "shutdown did not complete within \(ms) ms (CSTS=\(hex(csts)))"
-        case let .invalidConstraint(key, value, rule):
-            return "HBA constraint \(key.rawValue) = \(value) refused: \(rule)"
+            return "shutdown did not complete within \(ms) ms (CSTS=\(hex(csts, uppercase: true)))"
         case let .requestRefused(reason):
             return "request refused: \(reason)"
         case .stopped:
             return "controller is stopped; start a new one to issue I/O"
-        case let .dma(detail):
-            return "DMA: \(detail)"
+        case let .dma(error, during):
+            return "DMA: \(during): \(error)"
         case let .unusableValue(key, value, rule):
-            return "\(key) = \(value) cannot be used: \(rule)"
+            return "\(key) = \(value) refused: \(rule)"
         case let .noProgress(command, qid, ms, detail):
             return "\(command) on queue \(qid) made no progress for \(ms) ms: \(detail); the controller was reset"
         }
     }
 }
 
-func hex<T: BinaryInteger>(_ value: T) -> String { "0x" + String(value, radix: 16, uppercase: true) }
-
 extension ControllerError {
+    /// What an unusable value is, for matching and for messages.
+    public enum ValueKey: Sendable, Equatable, CustomStringConvertible {
+        /// One of the HBA constraint keys (`ControllerOptions.constraints`): the caller's
+        /// configuration, so a tool can report it as a usage error.
+        case constraint(HBAConstraintKey)
+        /// Any other value by name: an option (`ControllerOptions.pageSize`), a register or
+        /// Identify field (`CAP.MQES`, `Identify Namespace 2 FLBAS`) or a command field.
+        case field(String)
+
+        /// `HBA constraint ` and DriverKit's key name, or the field's name.
+        public var description: String {
+            switch self {
+            case let .constraint(key): "HBA constraint \(key.rawValue)"
+            case let .field(name): name
+            }
+        }
+    }
+
     /// Builds a command with one of NVMe's throwing builders, reporting a count its field cannot
     /// carry the way every other unusable value is reported: the field, the value and the rule.
     static func encoding<Command>(_ build: () throws(CommandFieldError) -> Command) throws(ControllerError) -> Command {
@@ -94,9 +113,9 @@ extension ControllerError {
         } catch {
             switch error {
             case let .outOfRange(field, value, valid):
-                throw .unusableValue(key: field, value: "\(value)", rule: "must be \(valid.lowerBound)...\(valid.upperBound)")
+                throw .unusableValue(key: .field(field), value: "\(value)", rule: "must be \(valid.lowerBound)...\(valid.upperBound)")
             case let .notAMultiple(field, value, multiple):
-                throw .unusableValue(key: field, value: "\(value)", rule: "must be a multiple of \(multiple)")
+                throw .unusableValue(key: .field(field), value: "\(value)", rule: "must be a multiple of \(multiple)")
             }
         }
     }

@@ -18,7 +18,7 @@ enum DeviceValidation {
     static let shutdownBoundRange = 100...60_000
 
     static func refuse(_ key: String, _ value: some CustomStringConvertible, _ rule: String) -> ControllerError {
-        .unusableValue(key: key, value: "\(value)", rule: rule)
+        .unusableValue(key: .field(key), value: "\(value)", rule: rule)
     }
 
     /// The caller's options, before anything touches the device.

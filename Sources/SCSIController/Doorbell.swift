@@ -126,7 +126,7 @@ final class ShadowDoorbells: @unchecked Sendable {
             shadow = try mapper.allocate(length: length, access: .readWrite)
             eventIndex = try mapper.allocate(length: length, access: .readWrite)
         } catch {
-            throw .dma("allocating the shadow doorbell and EventIdx buffers (\(length) bytes each): \(error)")
+            throw .dma(error, during: "allocating the shadow doorbell and EventIdx buffers (\(length) bytes each)")
         }
     }
 

@@ -1,3 +1,5 @@
+import HexFormat
+
 /// The HBA constraint keys, named as DriverKit's UserReportHBAConstraints and
 /// UserGetDMASpecification name them, so a message can point at the exact key.
 public enum HBAConstraintKey: String, Sendable, CaseIterable {
@@ -10,6 +12,26 @@ public enum HBAConstraintKey: String, Sendable, CaseIterable {
     case minimumHBADataAlignmentMask = "kIOMinimumHBADataAlignmentMaskKey"
     case maxTransferSize = "maxTransferSize"
     case dmaAlignment = "dmaAlignment"
+
+    /// The key's field in a caller's overrides and in validated constraints: the one place that
+    /// pairs each key with its fields, so code about "every key" loops over `allCases`.
+    fileprivate var fields: (overrides: WritableKeyPath<HBAConstraintOverrides, Int?>, constraints: KeyPath<HBAConstraints, Int>) {
+        switch self {
+        case .maximumSegmentCountRead: (\.maximumSegmentCountRead, \.maximumSegmentCountRead)
+        case .maximumSegmentCountWrite: (\.maximumSegmentCountWrite, \.maximumSegmentCountWrite)
+        case .maximumSegmentByteCountRead: (\.maximumSegmentByteCountRead, \.maximumSegmentByteCountRead)
+        case .maximumSegmentByteCountWrite: (\.maximumSegmentByteCountWrite, \.maximumSegmentByteCountWrite)
+        case .minimumSegmentAlignmentByteCount: (\.minimumSegmentAlignmentByteCount, \.minimumSegmentAlignmentByteCount)
+        case .maximumSegmentAddressableBitCount: (\.maximumSegmentAddressableBitCount, \.maximumSegmentAddressableBitCount)
+        case .minimumHBADataAlignmentMask: (\.minimumHBADataAlignmentMask, \.minimumHBADataAlignmentMask)
+        case .maxTransferSize: (\.maxTransferSize, \.maxTransferSize)
+        case .dmaAlignment: (\.dmaAlignment, \.dmaAlignment)
+        }
+    }
+
+    /// `value` as messages and reports show this key's values: the alignment mask in hex, the
+    /// others in decimal.
+    public func text(_ value: Int) -> String { self == .minimumHBADataAlignmentMask ? hex(value) : "\(value)" }
 }
 
 /// A caller's HBA configuration. Every field is optional so that a missing key is representable
@@ -67,18 +89,10 @@ public struct HBAConstraintOverrides: Sendable, Equatable {
         self.dmaAlignment = dmaAlignment
     }
 
-    fileprivate func value(of key: HBAConstraintKey) -> Int? {
-        switch key {
-        case .maximumSegmentCountRead: maximumSegmentCountRead
-        case .maximumSegmentCountWrite: maximumSegmentCountWrite
-        case .maximumSegmentByteCountRead: maximumSegmentByteCountRead
-        case .maximumSegmentByteCountWrite: maximumSegmentByteCountWrite
-        case .minimumSegmentAlignmentByteCount: minimumSegmentAlignmentByteCount
-        case .maximumSegmentAddressableBitCount: maximumSegmentAddressableBitCount
-        case .minimumHBADataAlignmentMask: minimumHBADataAlignmentMask
-        case .maxTransferSize: maxTransferSize
-        case .dmaAlignment: dmaAlignment
-        }
+    /// The value given for `key`, nil when left out.
+    public subscript(key: HBAConstraintKey) -> Int? {
+        get { self[keyPath: key.fields.overrides] }
+        set { self[keyPath: key.fields.overrides] = newValue }
     }
 }
 
@@ -168,17 +182,17 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
     /// learned the hard way are enforced at start, naming the key, the value and the rule.
     public static func validated(_ overrides: HBAConstraintOverrides, against limits: ControllerLimits) throws(ControllerError) -> HBAConstraints {
         func require(_ key: HBAConstraintKey) throws(ControllerError) -> Int {
-            guard let value = overrides.value(of: key) else {
-                throw .invalidConstraint(key: key, value: "missing", rule: "all nine keys are required when the constraints are overridden")
+            guard let value = overrides[key] else {
+                throw .unusableValue(key: .constraint(key), value: "missing", rule: "all nine keys are required when the constraints are overridden")
             }
             guard value > 0 else {
-                throw .invalidConstraint(key: key, value: "\(value)", rule: "must be greater than zero")
+                throw .unusableValue(key: .constraint(key), value: "\(value)", rule: "must be greater than zero")
             }
             return value
         }
         func powerOfTwo(_ key: HBAConstraintKey, _ value: Int) throws(ControllerError) {
             guard value & (value - 1) == 0 else {
-                throw .invalidConstraint(key: key, value: "\(value)", rule: "must be a power of two")
+                throw .unusableValue(key: .constraint(key), value: "\(value)", rule: "must be a power of two")
             }
         }
         var values: [HBAConstraintKey: Int] = [:]
@@ -187,11 +201,11 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
 
         for key in [HBAConstraintKey.maximumSegmentByteCountRead, .maximumSegmentByteCountWrite] {
             guard v(key) <= limits.maximumCommandBytes else {
-                throw .invalidConstraint(key: key, value: "\(v(key))",
+                throw .unusableValue(key: .constraint(key), value: "\(v(key))",
                     rule: "exceeds the largest transfer one NVMe command can carry (\(limits.maximumCommandBytes) bytes, from MDTS)")
             }
             guard v(key) % limits.blockSize == 0 else {
-                throw .invalidConstraint(key: key, value: "\(v(key))",
+                throw .unusableValue(key: .constraint(key), value: "\(v(key))",
                     rule: "must be a multiple of the logical block size (\(limits.blockSize) bytes)")
             }
         }
@@ -199,13 +213,13 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
         try powerOfTwo(.dmaAlignment, v(.dmaAlignment))
         let mask = v(.minimumHBADataAlignmentMask)
         guard (mask + 1) & mask == 0 else {
-            throw .invalidConstraint(key: .minimumHBADataAlignmentMask, value: hex(mask),
+            throw .unusableValue(key: .constraint(.minimumHBADataAlignmentMask), value: HBAConstraintKey.minimumHBADataAlignmentMask.text(mask),
                 rule: "must be one less than a power of two (an alignment mask)")
         }
         for (key, alignment) in [(HBAConstraintKey.minimumSegmentAlignmentByteCount, v(.minimumSegmentAlignmentByteCount)),
                                  (.minimumHBADataAlignmentMask, mask + 1), (.dmaAlignment, v(.dmaAlignment))] {
             guard alignment >= limits.dataAlignment else {
-                throw .invalidConstraint(key: key, value: "\(key == .minimumHBADataAlignmentMask ? hex(mask) : "\(alignment)")",
+                throw .unusableValue(key: .constraint(key), value: key.text(v(key)),
                     rule: "the controller requires data aligned to at least \(limits.dataAlignment) bytes")
             }
         }
@@ -213,12 +227,12 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
         // piece as aligned as the buffer itself, not only the first.
         let strictest = max(v(.minimumSegmentAlignmentByteCount), mask + 1, v(.dmaAlignment))
         for key in [HBAConstraintKey.maximumSegmentByteCountRead, .maximumSegmentByteCountWrite] where v(key) % strictest != 0 {
-            throw .invalidConstraint(key: key, value: "\(v(key))",
+            throw .unusableValue(key: .constraint(key), value: "\(v(key))",
                 rule: "must be a multiple of the strictest alignment key (\(strictest) bytes), so every segment starts aligned")
         }
         let bits = v(.maximumSegmentAddressableBitCount)
         guard bits <= 64, bits >= limits.iovaBits else {
-            throw .invalidConstraint(key: .maximumSegmentAddressableBitCount, value: "\(bits)",
+            throw .unusableValue(key: .constraint(.maximumSegmentAddressableBitCount), value: "\(bits)",
                 rule: "must cover the IOVA range the allocator hands out (\(limits.iovaBits) bits) and be at most 64")
         }
         let transfer = v(.maxTransferSize)
@@ -226,13 +240,13 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
                                      (.maximumSegmentCountWrite, .maximumSegmentByteCountWrite)] {
             let product = v(countKey).multipliedReportingOverflow(by: v(bytesKey))
             guard !product.overflow, transfer >= product.partialValue else {
-                throw .invalidConstraint(key: .maxTransferSize, value: "\(transfer)",
+                throw .unusableValue(key: .constraint(.maxTransferSize), value: "\(transfer)",
                     rule: "must be at least \(countKey.rawValue) x \(bytesKey.rawValue) = \(v(countKey)) x \(v(bytesKey)) = \(product.partialValue); "
                         + "a smaller maxTransferSize fails every larger request later instead of now")
             }
         }
         guard transfer % limits.blockSize == 0 else {
-            throw .invalidConstraint(key: .maxTransferSize, value: "\(transfer)",
+            throw .unusableValue(key: .constraint(.maxTransferSize), value: "\(transfer)",
                 rule: "must be a multiple of the logical block size (\(limits.blockSize) bytes)")
         }
         return HBAConstraints(
@@ -242,6 +256,9 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
             maximumSegmentAddressableBitCount: bits, minimumHBADataAlignmentMask: mask,
             maxTransferSize: transfer, dmaAlignment: v(.dmaAlignment))
     }
+
+    /// The validated value of `key`.
+    public subscript(key: HBAConstraintKey) -> Int { self[keyPath: key.fields.constraints] }
 
     /// Largest bytes one command carries in the given direction.
     public func segmentBytes(write: Bool) -> Int { write ? maximumSegmentByteCountWrite : maximumSegmentByteCountRead }
@@ -269,7 +286,7 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
     /// The key that sets `requiredAlignment`, with its value, for messages.
     var requiredAlignmentRule: String {
         if minimumHBADataAlignmentMask + 1 == requiredAlignment {
-            return "\(HBAConstraintKey.minimumHBADataAlignmentMask.rawValue) = \(hex(minimumHBADataAlignmentMask))"
+            return "\(HBAConstraintKey.minimumHBADataAlignmentMask.rawValue) = \(HBAConstraintKey.minimumHBADataAlignmentMask.text(minimumHBADataAlignmentMask))"
         }
         if minimumSegmentAlignmentByteCount == requiredAlignment {
             return "\(HBAConstraintKey.minimumSegmentAlignmentByteCount.rawValue) = \(minimumSegmentAlignmentByteCount)"
@@ -279,16 +296,6 @@ public struct HBAConstraints: Sendable, Equatable, CustomStringConvertible {
 
     /// The nine keys one per line as `key = value` (the mask in hex), named as DriverKit names them.
     public var description: String {
-        """
-        \(HBAConstraintKey.maximumSegmentCountRead.rawValue) = \(maximumSegmentCountRead)
-        \(HBAConstraintKey.maximumSegmentCountWrite.rawValue) = \(maximumSegmentCountWrite)
-        \(HBAConstraintKey.maximumSegmentByteCountRead.rawValue) = \(maximumSegmentByteCountRead)
-        \(HBAConstraintKey.maximumSegmentByteCountWrite.rawValue) = \(maximumSegmentByteCountWrite)
-        \(HBAConstraintKey.minimumSegmentAlignmentByteCount.rawValue) = \(minimumSegmentAlignmentByteCount)
-        \(HBAConstraintKey.maximumSegmentAddressableBitCount.rawValue) = \(maximumSegmentAddressableBitCount)
-        \(HBAConstraintKey.minimumHBADataAlignmentMask.rawValue) = \(hex(minimumHBADataAlignmentMask))
-        \(HBAConstraintKey.maxTransferSize.rawValue) = \(maxTransferSize)
-        \(HBAConstraintKey.dmaAlignment.rawValue) = \(dmaAlignment)
-        """
+        HBAConstraintKey.allCases.map { "\($0.rawValue) = \($0.text(self[$0]))" }.joined(separator: "\n")
     }
 }

@@ -6,6 +6,11 @@ import PCIDevice
 /// I/O queue pairs, validated HBA constraints, and an orderly stop (flush, delete queues,
 /// shutdown handshake) that also runs when the last reference to it goes away. I/O goes through
 /// the `IOQueue`s it creates, each owned by one thread.
+///
+/// What bring-up read and settled on (CAP, Identify, the namespaces, the HBA constraints, the
+/// options...) is a `ControllerFacts`, whose members read as the controller's own:
+/// `controller.namespaces`, `controller.constraints`, `controller.maximumCommandBytes`.
+@dynamicMemberLookup
 public final class NVMeController: Sendable {
     let core: ControllerCore
     /// The I/O queues created; hand each to one thread.
@@ -22,7 +27,7 @@ public final class NVMeController: Sendable {
             do {
                 queues.append(IOQueue(queuePair: pair, scratch: try core.mapper.allocate(length: 4096, access: .deviceReads), core: core))
             } catch {
-                throw .dma("allocating queue \(pair.id) scratch page: \(error)")
+                throw .dma(error, during: "allocating queue \(pair.id) scratch page")
             }
         }
         ioQueues = queues
@@ -41,34 +46,13 @@ public final class NVMeController: Sendable {
     /// (the queues keep the controller alive, so it never stops under a thread still using one).
     public func stop() throws(ControllerError) { try core.stop() }
 
+    /// Each `ControllerFacts` member as the controller's own, e.g. `controller.namespaces`.
+    public subscript<T>(dynamicMember keyPath: KeyPath<ControllerFacts, T>) -> T { core.facts[keyPath: keyPath] }
+
     /// The device underneath (VFIO or mock).
     public var device: any DeviceInterface { core.device }
     /// Allocates DMA buffers the device can reach; task buffers must come from here.
     public var mapper: DMAMapper { core.mapper }
-    /// CAP as read at bring-up.
-    public var capabilities: ControllerCapabilities { core.capabilities }
-    /// VS as read at bring-up.
-    public var version: ControllerVersion { core.version }
-    /// Identify Controller data.
-    public var identify: IdentifyController { core.identify }
-    /// Active namespaces the driver can serve, in NSID order.
-    public var namespaces: [Namespace] { core.namespaces }
-    /// Active namespaces left out of `namespaces`, each with the reason (an unusable format).
-    public var unusableNamespaces: [UnusableNamespace] { core.unusableNamespaces }
-    /// How long stop waits for the shutdown handshake: RTD3E when reported, else the option.
-    public var shutdownMilliseconds: Int { core.shutdownMilliseconds }
-    /// The memory page size configured in CC.MPS.
-    public var pageSize: Int { core.pageSize }
-    /// Largest transfer of one NVMe command, in bytes.
-    public var maximumCommandBytes: Int { core.maximumCommandBytes }
-    /// Address width of the IOVAs the mapper hands out.
-    public var iovaBits: Int { core.iovaBits }
-    /// The validated HBA constraints every request is cut by.
-    public var constraints: HBAConstraints { core.constraints }
-    /// Whether commands carry SGLs rather than PRPs.
-    public var usesSGL: Bool { core.usesSGL }
-    /// Options the controller was brought up with.
-    public var options: ControllerOptions { core.options }
     /// Whether a volatile write cache is present and enabled.
     public var volatileWriteCacheEnabled: Bool { core.volatileWriteCacheEnabled }
     /// Whether `stop()` has run.
@@ -80,7 +64,7 @@ public final class NVMeController: Sendable {
     public var usesShadowDoorbells: Bool { core.usesShadowDoorbells }
 
     /// The namespace with identifier `nsid`.
-    public func namespace(_ nsid: UInt32) -> Namespace? { core.namespace(nsid) }
+    public func namespace(_ nsid: UInt32) -> Namespace? { core.facts.namespace(nsid) }
 
     /// Runs an admin command (serialised with every other admin command).
     @discardableResult

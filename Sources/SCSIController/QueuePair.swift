@@ -94,7 +94,7 @@ public final class QueuePair: @unchecked Sendable {
             listPages = listPagesPerTracker == 0 ? nil
                 : try mapper.allocate(length: trackerCount * listPagesPerTracker * pageSize, access: .deviceReads)
         } catch {
-            throw .dma("allocating queue \(id) (depth \(depth)): \(error)")
+            throw .dma(error, during: "allocating queue \(id) (depth \(depth))")
         }
         encoder = DataPointerEncoder(pageSize: pageSize, useSGL: useSGL)
         sq = submissionRing.address.bindMemory(to: SubmissionQueueEntry.self, capacity: depth)

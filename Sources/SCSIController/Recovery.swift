@@ -86,11 +86,11 @@ extension ControllerCore {
         let enabledCache = volatileWriteCacheEnabled
         state.createdQueues.removeAll()
         do throws(ControllerError) {
-            try RegisterWaits.disable(device: device, cap: capabilities)
+            try RegisterWaits.disable(device: device, cap: facts.capabilities)
             admin.queue.resetRings()
             try BringUp.programAdminQueue(admin.queue, device: device)
-            BringUp.enable(device: device, pageSize: pageSize)
-            try RegisterWaits.waitReady(true, device: device, cap: capabilities)
+            BringUp.enable(device: device, pageSize: facts.pageSize)
+            try RegisterWaits.waitReady(true, device: device, cap: facts.capabilities)
             let request = try ControllerError.encoding { () throws(CommandFieldError) in
                 try SubmissionQueueEntry.setNumberOfQueues(submissionQueueCount: queuePairs.count,
                                                            completionQueueCount: queuePairs.count)
@@ -99,7 +99,7 @@ extension ControllerCore {
             if let shadowDoorbells {
                 state.shadowDoorbellsActive = try BringUp.configureShadowDoorbells(shadowDoorbells, admin: admin, logger: logger)
             }
-            if identify.volatileWriteCachePresent {
+            if facts.identify.volatileWriteCachePresent {
                 try admin.run(.setFeatures(.volatileWriteCache, value: enabledCache ? 1 : 0),
                               name: "Set Features (Volatile Write Cache)")
             }
@@ -150,7 +150,7 @@ extension ControllerCore {
             }
         }
         let now = MonotonicClock.nanoseconds()
-        let milliseconds = options.commandTimeoutMilliseconds
+        let milliseconds = facts.options.commandTimeoutMilliseconds
         var dog = watchdog ?? Watchdog(timeoutMilliseconds: milliseconds)
         let idle = dog.idleNanoseconds(idlePasses: idlePasses, checkInterval: Watchdog.requestCheckInterval, now: now)
         watchdog = dog

@@ -26,20 +26,20 @@ extension ControllerCore {
             logger.error("stop: \(error)")
             if firstError == nil { firstError = error }
         }
-        if identify.volatileWriteCachePresent, let queue = queuePairs.first {
+        if facts.identify.volatileWriteCachePresent, let queue = queuePairs.first {
             if claimForStop(queue) {
                 if queue.state.pointee.epoch != epoch.value.load(ordering: .acquiring) {
                     // A reset since the queue's owner last looked: re-create it here (nobody waits
                     // for what it still had outstanding).
                     _ = queue.catchUp({ _ in }, reconnect: { pair throws(ControllerError) in try recreate(pair) })
                 }
-                for ns in namespaces {
+                for ns in facts.namespaces {
                     let flush = SingleCommandPlan(name: "Flush", command: PlannedCommand(entry: .flush(nsid: ns.id)))
                     if let error = queue.runClaimed(flush, watchedBy: self, whileStopping: true).error { note(error) }
                 }
                 queue.releaseClaim()
             } else {
-                note(.noProgress(command: "Flush", queueID: queue.id, milliseconds: options.commandTimeoutMilliseconds,
+                note(.noProgress(command: "Flush", queueID: queue.id, milliseconds: facts.options.commandTimeoutMilliseconds,
                                  detail: "another thread kept queue \(queue.id) busy, so stop could not flush through it"))
             }
         }
@@ -64,7 +64,7 @@ extension ControllerCore {
     /// at its next check), then claims the queue.
     private func claimForStop(_ queue: QueuePair) -> Bool {
         do throws(ControllerError) {
-            return try RegisterWaits.wait(milliseconds: options.commandTimeoutMilliseconds, { queue.claim() ? true : nil },
+            return try RegisterWaits.wait(milliseconds: facts.options.commandTimeoutMilliseconds, { queue.claim() ? true : nil },
                                           expired: { .stopped })
         } catch {
             return false
@@ -77,7 +77,7 @@ extension ControllerCore {
         guard cc.rawValue != .max else { throw .deviceGone(during: "shutdown") }
         cc.shn = .normal
         device.configuration = cc
-        let bound = shutdownMilliseconds
+        let bound = facts.shutdownMilliseconds
         var csts = ControllerStatus(rawValue: 0)
         try RegisterWaits.wait(milliseconds: bound) { () throws(ControllerError) -> Bool? in
             csts = device.status

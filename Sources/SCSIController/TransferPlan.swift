@@ -1,3 +1,4 @@
+import HexFormat
 import NVMe
 
 /// How a request of some size is carried out under a set of HBA constraints: the tasks it must be
@@ -85,7 +86,7 @@ public struct TransferPlan: Sendable, Equatable {
             case let .notWholeBlocks(bytes, blockSize):
                 "\(bytes) bytes is not a positive multiple of the \(blockSize)-byte logical block"
             case let .misaligned(iova, alignment):
-                "buffer IOVA 0x\(String(iova, radix: 16)) is not aligned to \(alignment) bytes, as the alignment keys require"
+                "buffer IOVA \(hex(iova)) is not aligned to \(alignment) bytes, as the alignment keys require"
             }
         }
     }

@@ -1,3 +1,5 @@
+import HexFormat
+
 /// A LIO fabric that makes the backstores reachable: tcm_loop (a local SCSI host, so a /dev/sdX
 /// appears on this machine) or iSCSI (a target portal other machines log in to).
 public enum Fabric: Sendable, Equatable {
@@ -90,8 +92,7 @@ public enum Fabric: Sendable, Equatable {
     static func hex15(_ text: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
-        let digits = String(hash & 0x0FFF_FFFF_FFFF_FFFF, radix: 16)
-        return String(repeating: "0", count: 15 - digits.count) + digits
+        return hexDigits(hash & 0x0FFF_FFFF_FFFF_FFFF, width: 15)
     }
 }
 

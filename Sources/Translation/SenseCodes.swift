@@ -1,3 +1,5 @@
+import HexFormat
+
 /// Sense keys (SPC-5, "Sense key descriptions").
 public enum SenseKey: UInt8, Sendable, Equatable, CaseIterable, CustomStringConvertible {
     case noSense = 0x0
@@ -171,12 +173,6 @@ public struct AdditionalSense: Sendable, Hashable, CustomStringConvertible {
 
     /// The SPC name, or the raw codes for a pair this driver does not name.
     public var description: String {
-        Self.names[self] ?? "ASC \(hex2(asc))h ASCQ \(hex2(ascq))h"
+        Self.names[self] ?? "ASC \(hexCode(asc)) ASCQ \(hexCode(ascq))"
     }
-}
-
-/// Two upper-case hex digits.
-func hex2(_ value: UInt8) -> String {
-    let digits = String(value, radix: 16, uppercase: true)
-    return digits.count < 2 ? "0" + digits : digits
 }

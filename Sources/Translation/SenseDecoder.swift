@@ -1,3 +1,5 @@
+import HexFormat
+
 /// Sense data parsed back from bytes, for logs and the CLI's `explain`.
 public struct DecodedSense: Sendable, Equatable, CustomStringConvertible {
     /// Descriptor format (72h/73h) rather than fixed (70h/71h).
@@ -49,7 +51,7 @@ public struct DecodedSense: Sendable, Equatable, CustomStringConvertible {
     /// One line, e.g. "ILLEGAL REQUEST: INVALID FIELD IN CDB (24h/00h), CDB byte 1 bit 5".
     public var description: String {
         var text = condition.deferred ? "deferred " : ""
-        text += "\(condition.key): \(condition.additional) (\(hex2(condition.additional.asc))h/\(hex2(condition.additional.ascq))h)"
+        text += "\(condition.key): \(condition.additional) (\(hexCode(condition.additional.asc))/\(hexCode(condition.additional.ascq)))"
         if let information = condition.information { text += ", information \(information)" }
         if let pointer = condition.fieldPointer {
             text += ", \(pointer.inCDB ? "CDB" : "parameter list") byte \(pointer.byte)"

@@ -1,3 +1,4 @@
+import HexFormat
 import NVMe
 
 /// Vital product data pages (SPC-5 7.8, SBC-4 6.6; Reference "INQUIRY" VPD sections).
@@ -26,7 +27,7 @@ enum VPDPages {
     /// PAGE LENGTH 1Eh), so it is still unique per namespace.
     static func unitSerialNumber(_ request: Request) -> String {
         for identifier in identifiers(request.lu.namespace) {
-            let digits = identifier.map(hex2).joined()
+            let digits = hexBytes(identifier, uppercase: true)
             var grouped = ""
             for (index, character) in digits.enumerated() {
                 if index > 0, index % 4 == 0 { grouped += "_" }
@@ -35,7 +36,7 @@ enum VPDPages {
             return grouped + "."
         }
         let serial = String(decoding: [UInt8].ascii(request.facts.controller.serialNumber, length: 20), as: UTF8.self)
-        return serial + "_" + String(format8: request.lu.nsid) + "."
+        return serial + "_" + hexDigits(request.lu.nsid, width: 8, uppercase: true) + "."
     }
 
     /// Device Identification: binary EUI-64-based designators for the NGUID (16 bytes) and
@@ -50,7 +51,7 @@ enum VPDPages {
         if body.isEmpty {
             let controller = request.facts.controller
             let text = [UInt8].ascii("NVMe", length: 8) + [UInt8].ascii(controller.modelNumber, length: 40)
-                + [UInt8].ascii(controller.serialNumber, length: 20) + Array(String(format8: request.lu.nsid).utf8)
+                + [UInt8].ascii(controller.serialNumber, length: 20) + Array(hexDigits(request.lu.nsid, width: 8, uppercase: true).utf8)
             // CODE SET 2h ASCII; association LU, DESIGNATOR TYPE 1h T10 vendor ID based.
             body += [0x02, 0x01, 0x00, UInt8(text.count)] + text
         }
@@ -121,13 +122,5 @@ enum VPDPages {
         if namespace.deallocatedBlocksReadZero { body[1] |= 0x04 }      // LBPRZ 001b
         body[2] = namespace.nsfeat & 0x01 != 0 ? 0x02 : 0x01            // thin, else resource provisioned
         return body
-    }
-}
-
-extension String {
-    /// Eight upper-case hex digits.
-    init(format8 value: UInt32) {
-        let digits = String(value, radix: 16, uppercase: true)
-        self = String(repeating: "0", count: Swift.max(0, 8 - digits.count)) + digits
     }
 }

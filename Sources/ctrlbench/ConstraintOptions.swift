@@ -6,49 +6,46 @@ import SCSIController
 /// and `--dmaAlignment`. Give none to use the constraints derived from the controller; give any,
 /// and all nine are required and checked as the engine checks them at start.
 struct ConstraintOptions: ParsableArguments {
-    @Option(name: .customLong(HBAConstraintKey.maximumSegmentCountRead.rawValue),
-            help: ArgumentHelp("Most NVMe Reads one read is cut into.", valueName: "n"))
+    // One property per option, as ArgumentParser needs; the name and help come from the key.
+    @Option(name: .key(.maximumSegmentCountRead), help: .key(.maximumSegmentCountRead))
     var maximumSegmentCountRead: SizeArgument?
-    @Option(name: .customLong(HBAConstraintKey.maximumSegmentCountWrite.rawValue),
-            help: ArgumentHelp("Most NVMe Writes one write is cut into.", valueName: "n"))
+    @Option(name: .key(.maximumSegmentCountWrite), help: .key(.maximumSegmentCountWrite))
     var maximumSegmentCountWrite: SizeArgument?
-    @Option(name: .customLong(HBAConstraintKey.maximumSegmentByteCountRead.rawValue),
-            help: ArgumentHelp("Most bytes one NVMe Read carries (at most MDTS).", valueName: "bytes"))
+    @Option(name: .key(.maximumSegmentByteCountRead), help: .key(.maximumSegmentByteCountRead))
     var maximumSegmentByteCountRead: SizeArgument?
-    @Option(name: .customLong(HBAConstraintKey.maximumSegmentByteCountWrite.rawValue),
-            help: ArgumentHelp("Most bytes one NVMe Write carries (at most MDTS).", valueName: "bytes"))
+    @Option(name: .key(.maximumSegmentByteCountWrite), help: .key(.maximumSegmentByteCountWrite))
     var maximumSegmentByteCountWrite: SizeArgument?
-    @Option(name: .customLong(HBAConstraintKey.minimumSegmentAlignmentByteCount.rawValue),
-            help: ArgumentHelp("Byte alignment of a buffer (a power of two, at least 4).", valueName: "bytes"))
+    @Option(name: .key(.minimumSegmentAlignmentByteCount), help: .key(.minimumSegmentAlignmentByteCount))
     var minimumSegmentAlignmentByteCount: SizeArgument?
-    @Option(name: .customLong(HBAConstraintKey.maximumSegmentAddressableBitCount.rawValue),
-            help: ArgumentHelp("DMA address width in bits; IOVAs are handed out below 2^bits.", valueName: "bits"))
+    @Option(name: .key(.maximumSegmentAddressableBitCount), help: .key(.maximumSegmentAddressableBitCount))
     var maximumSegmentAddressableBitCount: SizeArgument?
-    @Option(name: .customLong(HBAConstraintKey.minimumHBADataAlignmentMask.rawValue),
-            help: ArgumentHelp("Alignment as a mask of low address bits (3: dword).", valueName: "mask"))
+    @Option(name: .key(.minimumHBADataAlignmentMask), help: .key(.minimumHBADataAlignmentMask))
     var minimumHBADataAlignmentMask: SizeArgument?
-    @Option(name: .customLong(HBAConstraintKey.maxTransferSize.rawValue),
-            help: ArgumentHelp("Most bytes one task may carry (at least segment count x segment byte count).", valueName: "bytes"))
+    @Option(name: .key(.maxTransferSize), help: .key(.maxTransferSize))
     var maxTransferSize: SizeArgument?
-    @Option(name: .customLong(HBAConstraintKey.dmaAlignment.rawValue),
-            help: ArgumentHelp("Byte alignment of a buffer, UserGetDMASpecification's (a power of two, at least 4).",
-                               valueName: "bytes"))
+    @Option(name: .key(.dmaAlignment), help: .key(.dmaAlignment))
     var dmaAlignment: SizeArgument?
+
+    /// The option given for `key`, nil when left out.
+    subscript(key: HBAConstraintKey) -> SizeArgument? {
+        switch key {
+        case .maximumSegmentCountRead: maximumSegmentCountRead
+        case .maximumSegmentCountWrite: maximumSegmentCountWrite
+        case .maximumSegmentByteCountRead: maximumSegmentByteCountRead
+        case .maximumSegmentByteCountWrite: maximumSegmentByteCountWrite
+        case .minimumSegmentAlignmentByteCount: minimumSegmentAlignmentByteCount
+        case .maximumSegmentAddressableBitCount: maximumSegmentAddressableBitCount
+        case .minimumHBADataAlignmentMask: minimumHBADataAlignmentMask
+        case .maxTransferSize: maxTransferSize
+        case .dmaAlignment: dmaAlignment
+        }
+    }
 
     /// The overrides given, or nil when none was (the constraints are then derived).
     var overrides: HBAConstraintOverrides? {
-        let values = [maximumSegmentCountRead, maximumSegmentCountWrite, maximumSegmentByteCountRead,
-                      maximumSegmentByteCountWrite, minimumSegmentAlignmentByteCount, maximumSegmentAddressableBitCount,
-                      minimumHBADataAlignmentMask, maxTransferSize, dmaAlignment]
-        guard values.contains(where: { $0 != nil }) else { return nil }
-        return HBAConstraintOverrides(
-            maximumSegmentCountRead: maximumSegmentCountRead?.value, maximumSegmentCountWrite: maximumSegmentCountWrite?.value,
-            maximumSegmentByteCountRead: maximumSegmentByteCountRead?.value,
-            maximumSegmentByteCountWrite: maximumSegmentByteCountWrite?.value,
-            minimumSegmentAlignmentByteCount: minimumSegmentAlignmentByteCount?.value,
-            maximumSegmentAddressableBitCount: maximumSegmentAddressableBitCount?.value,
-            minimumHBADataAlignmentMask: minimumHBADataAlignmentMask?.value,
-            maxTransferSize: maxTransferSize?.value, dmaAlignment: dmaAlignment?.value)
+        var overrides = HBAConstraintOverrides()
+        for key in HBAConstraintKey.allCases { overrides[key] = self[key]?.value }
+        return overrides == HBAConstraintOverrides() ? nil : overrides
     }
 
     /// The options for bringing a controller up under these constraints: the overrides, and the
@@ -59,6 +56,18 @@ struct ConstraintOptions: ParsableArguments {
         if let bits = overrides.maximumSegmentAddressableBitCount, (1...64).contains(bits) {
             options.addressableBits = bits
         }
+    }
+}
+
+extension NameSpecification {
+    /// `--` and the key's name as DriverKit spells it.
+    static func key(_ key: HBAConstraintKey) -> NameSpecification { .customLong(key.rawValue) }
+}
+
+extension ArgumentHelp {
+    /// The key's help line and value name from `HBAConstraintKey.presentation`.
+    static func key(_ key: HBAConstraintKey) -> ArgumentHelp {
+        ArgumentHelp(key.presentation.help, valueName: key.presentation.valueName)
     }
 }
 

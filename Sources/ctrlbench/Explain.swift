@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HexFormat
 import SCSIController
 
 /// `ctrlbench explain --bytes N`: validate a set of HBA constraints against a controller, then
@@ -107,7 +108,7 @@ struct Explain: ParsableCommand {
                                        dataOut: plan.write ? [UInt8](repeating: 0, count: task.bytes) : [])
             let outcome = try session.execute(spec)
             guard outcome.status == .good else {
-                throw .device("task at offset \(task.offset) ended \(outcome.status.name): \(outcome.engineError ?? ScsiReport.hexBytes(outcome.sense))")
+                throw .device("task at offset \(task.offset) ended \(outcome.status.name): \(outcome.engineError ?? hexBytes(outcome.sense))")
             }
         }
     }

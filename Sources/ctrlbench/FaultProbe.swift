@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HexFormat
 import Logging
 import NVMe
 import SCSIController
@@ -64,7 +65,7 @@ struct FaultProbe: ParsableCommand {
         // the allocator hands out IOVAs from the bottom, so nothing the driver mapped is there.
         let page = UInt64(controller.pageSize)
         let iova = ((window.last &+ 1) & ~(page - 1)) &- page
-        let what = "Read of 1 block to unmapped IOVA 0x\(String(iova, radix: 16)) on \(opened.name)"
+        let what = "Read of 1 block to unmapped IOVA \(hex(iova)) on \(opened.name)"
         let read = SubmissionQueueEntry.io(.read, nsid: namespace.id, lba: 0, blocks: 1)
         guard case .submitted = queue.submit(read, dataIOVA: iova, dataLength: namespace.blockSize, tag: 1) else {
             throw .device("the I/O queue refused the \(what)")

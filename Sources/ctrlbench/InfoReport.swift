@@ -1,4 +1,5 @@
 import Foundation
+import HexFormat
 import NVMe
 import SCSIController
 
@@ -63,8 +64,8 @@ struct InfoReport: Encodable, Sendable {
         let id = controller.identify
         let cap = controller.capabilities
         self.device = device
-        pciVendor = Self.hex(UInt64(id.vid), digits: 4)
-        pciSubsystemVendor = Self.hex(UInt64(id.ssvid), digits: 4)
+        pciVendor = hex(id.vid, width: 4)
+        pciSubsystemVendor = hex(id.ssvid, width: 4)
         (model, serial, firmware) = (id.modelNumber, id.serialNumber, id.firmwareRevision)
         version = controller.version.description
         controllerID = id.cntlid
@@ -120,12 +121,7 @@ struct InfoReport: Encodable, Sendable {
 
     /// An identifier in hex, nil when all zero (the spec's "not reported").
     static func identifier(_ bytes: [UInt8]) -> String? {
-        bytes.allSatisfy { $0 == 0 } ? nil : bytes.map { hex2($0).lowercased() }.joined()
-    }
-
-    static func hex(_ value: UInt64, digits: Int) -> String {
-        let text = String(value, radix: 16)
-        return "0x" + String(repeating: "0", count: max(0, digits - text.count)) + text
+        bytes.allSatisfy { $0 == 0 } ? nil : hexBytes(bytes)
     }
 
     var text: String {
@@ -142,11 +138,11 @@ struct InfoReport: Encodable, Sendable {
         lines.append("page sizes: \(minimumPageBytes) to \(maximumPageBytes) bytes (CAP.MPSMIN/MPSMAX); in use \(pageBytesInUse)")
         let cache: String = volatileWriteCachePresent ? "present, \(volatileWriteCacheEnabled ? "enabled" : "disabled")" : "none"
         lines.append("volatile write cache: \(cache)")
-        lines.append("SGL support: \(sglSupport) (SGLS \(Self.hex(UInt64(sgls), digits: 8))); data pointers in use: \(dataPointers)")
+        lines.append("SGL support: \(sglSupport) (SGLS \(hex(sgls, width: 8))); data pointers in use: \(dataPointers)")
         let oncsText: String = optionalNVMCommands.isEmpty ? "none" : optionalNVMCommands.joined(separator: ", ")
-        lines.append("ONCS \(Self.hex(UInt64(oncs), digits: 4)): \(oncsText)")
+        lines.append("ONCS \(hex(oncs, width: 4)): \(oncsText)")
         let oacsText: String = optionalAdminCommands.isEmpty ? "none" : optionalAdminCommands.joined(separator: ", ")
-        lines.append("OACS \(Self.hex(UInt64(oacs), digits: 4)): \(oacsText); "
+        lines.append("OACS \(hex(oacs, width: 4)): \(oacsText); "
             + "Doorbell Buffer Config \(doorbellBufferConfig ? "supported" : "not supported")")
         lines.append("power states:")
         for state in powerStates {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HexFormat
 import PCIDevice
 
 /// `ctrlbench list`: the machine's PCI functions, NVMe controllers marked.
@@ -44,9 +45,9 @@ struct Row: Codable {
 
     init(_ function: PCIFunction) {
         address = function.address.description
-        vendor = Self.hex(UInt32(function.vendorID), 4)
-        device = Self.hex(UInt32(function.deviceID), 4)
-        `class` = Self.hex(function.classCode, 6)
+        vendor = hexDigits(function.vendorID, width: 4)
+        device = hexDigits(function.deviceID, width: 4)
+        `class` = hexDigits(function.classCode, width: 6)
         driver = function.driver
         iommuGroup = function.iommuGroup
         numaNode = function.numaNode
@@ -64,11 +65,6 @@ struct Row: Codable {
         try container.encode(iommuGroup, forKey: .iommuGroup)
         try container.encode(numaNode, forKey: .numaNode)
         try container.encode(nvme, forKey: .nvme)
-    }
-
-    static func hex(_ value: UInt32, _ width: Int) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: max(0, width - digits.count)) + digits
     }
 
     static func table(_ rows: [Row]) -> String {

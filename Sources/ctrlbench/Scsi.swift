@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HexFormat
 
 /// `ctrlbench scsi CDB...`: send one raw SCSI command through the SCSI host adapter (translation
 /// included) and show what came back, like sg3_utils' sg_raw.
@@ -107,7 +108,7 @@ struct Scsi: ParsableCommand {
                                             trace: try trace.open())
             print(json ? "[\n" + outcomes.map { ScsiReport.json($0) }.joined(separator: ",\n") + "\n]"
                 : outcomes.enumerated().map { index, outcome in
-                    "command \(index + 1) of \(outcomes.count): CDB \(ScsiReport.hexBytes(outcome.spec.cdb, separator: " "))\n"
+                    "command \(index + 1) of \(outcomes.count): CDB \(hexBytes(outcome.spec.cdb, separator: " "))\n"
                         + ScsiReport.text(outcome)
                 }.joined(separator: "\n\n"))
             let worst = outcomes.map(\.exitCode).contains(1) ? 1 : outcomes.map(\.exitCode).max() ?? 0

@@ -1,3 +1,5 @@
+import HexFormat
+
 /// The most data a CDB can move, read from its own length field, so `ctrlbench scsi` never
 /// allocates a buffer the command cannot use (a 4 GiB buffer for a 36-byte INQUIRY took 28 s).
 /// An upper bound for the tool's check only: translation itself decides what the command moves.
@@ -26,7 +28,7 @@ struct CDBDataBound: Equatable {
                                      field: "\($0.name) x \(blockSize)-byte blocks") }
         }
         switch opcode {
-        case 0x00, 0x1B, 0x35, 0x91: return CDBDataBound(bytes: 0, field: "no data phase (\(hex2(opcode))h)")
+        case 0x00, 0x1B, 0x35, 0x91: return CDBDataBound(bytes: 0, field: "no data phase (\(hexCode(opcode)))")
         case 0x03, 0x1A: return bytes(field("ALLOCATION LENGTH", 4, 4))
         case 0x15: return bytes(field("PARAMETER LIST LENGTH", 4, 4))
         case 0x12: return bytes(field("ALLOCATION LENGTH", 3, 4))

@@ -1,4 +1,5 @@
 import Foundation
+import HexFormat
 
 /// Pure formatting of a task's outcome: the human-readable report, the hex dump and the JSON
 /// object. Nothing here touches a device, so tests check the exact text.
@@ -10,7 +11,7 @@ enum ScsiReport {
         if let attention = outcome.clearedUnitAttention {
             lines.append("cleared before the command: \(attention)")
         }
-        lines.append("status: \(outcome.status.name) (\(hex2(outcome.status.rawValue))h)")
+        lines.append("status: \(outcome.status.name) (\(hexCode(outcome.status.rawValue)))")
         lines.append("service response: \(outcome.serviceResponse.name)")
         lines.append(transferLine(outcome))
         if let error = outcome.engineError { lines.append("engine: \(error)") }
@@ -41,14 +42,14 @@ enum ScsiReport {
         guard !sense.isEmpty else { return ["sense: none"] }
         let raw = "  raw (\(sense.count) bytes): " + hexBytes(sense, separator: " ")
         guard let summary = SenseSummary(sense) else {
-            return ["sense: not fixed or descriptor format (response code \(hex2(sense[0] & 0x7F))h)", raw]
+            return ["sense: not fixed or descriptor format (response code \(hexCode(sense[0] & 0x7F)))", raw]
         }
         var lines = [
             "sense: \(summary.descriptorFormat ? "descriptor" : "fixed") format, "
-                + "\(summary.deferred ? "deferred" : "current") error (response code \(hex2(summary.responseCode))h)",
-            "  sense key: \(summary.senseKeyName) (\(String(summary.senseKey, radix: 16, uppercase: true))h)",
-            "  ASC/ASCQ: \(hex2(summary.asc))h/\(hex2(summary.ascq))h \(summary.additionalSense)",
-            "  information: " + (summary.information.map { "0x\(String($0, radix: 16, uppercase: true)) (\($0))" } ?? "none"),
+                + "\(summary.deferred ? "deferred" : "current") error (response code \(hexCode(summary.responseCode)))",
+            "  sense key: \(summary.senseKeyName) (\(hexCode(summary.senseKey, width: 1)))",
+            "  ASC/ASCQ: \(hexCode(summary.asc))/\(hexCode(summary.ascq)) \(summary.additionalSense)",
+            "  information: " + (summary.information.map { "\(hex($0, uppercase: true)) (\($0))" } ?? "none"),
         ]
         if let pointer = summary.fieldPointer {
             lines.append("  field pointer: C/D=\(pointer.inCDB ? 1 : 0) (\(pointer.inCDB ? "CDB" : "parameter data")), "
@@ -69,17 +70,11 @@ enum ScsiReport {
             var hex = ""
             for column in 0..<16 {
                 if column == 8 { hex += " " }
-                hex += column < line.count ? hex2(line[start + column]).lowercased() + " " : "   "
+                hex += column < line.count ? hexDigits(line[start + column], width: 2) + " " : "   "
             }
             let ascii = String(line.map { (0x20...0x7E).contains($0) ? Character(UnicodeScalar($0)) : "." })
-            let offset = String(start, radix: 16)
-            return String(repeating: "0", count: max(0, 8 - offset.count)) + offset + "  " + hex + " |" + ascii + "|"
+            return hexDigits(start, width: 8) + "  " + hex + " |" + ascii + "|"
         }
-    }
-
-    /// Lower-case hex, two digits a byte.
-    static func hexBytes(_ bytes: [UInt8], separator: String = "") -> String {
-        bytes.map { hex2($0).lowercased() }.joined(separator: separator)
     }
 
     /// The outcome as one JSON object (keys sorted; data and sense as hex strings; absent values null).
@@ -105,7 +100,7 @@ private struct JSONReport: Encodable {
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(outcome.device, forKey: .device)
         try container.encode(outcome.spec.lun, forKey: .lun)
-        try container.encode(ScsiReport.hexBytes(outcome.spec.cdb), forKey: .cdb)
+        try container.encode(hexBytes(outcome.spec.cdb), forKey: .cdb)
         try container.encode(outcome.status.name, forKey: .status)
         try container.encode(outcome.status.rawValue, forKey: .statusCode)
         try container.encode(outcome.serviceResponse.name, forKey: .serviceResponse)
@@ -114,8 +109,8 @@ private struct JSONReport: Encodable {
         try container.encode(outcome.bytesTransferred, forKey: .transferred)
         try container.encode(outcome.residual, forKey: .residual)
         try container.encode(SenseSummary(outcome.sense), forKey: .sense)
-        try container.encode(ScsiReport.hexBytes(outcome.sense), forKey: .senseHex)
-        let data = outcome.spec.direction == .fromDevice && outfile == nil ? ScsiReport.hexBytes(outcome.dataIn) : nil
+        try container.encode(hexBytes(outcome.sense), forKey: .senseHex)
+        let data = outcome.spec.direction == .fromDevice && outfile == nil ? hexBytes(outcome.dataIn) : nil
         try container.encode(data, forKey: .data)
         try container.encode(outfile, forKey: .outfile)
         try container.encode(outcome.engineError, forKey: .engineError)
@@ -127,10 +122,4 @@ private struct JSONReport: Encodable {
         case device, lun, cdb, status, statusCode, serviceResponse, direction, requested, transferred, residual
         case sense, senseHex, data, outfile, engineError, clearedUnitAttention, exitCode
     }
-}
-
-/// Two upper-case hex digits.
-func hex2(_ value: UInt8) -> String {
-    let digits = String(value, radix: 16, uppercase: true)
-    return digits.count < 2 ? "0" + digits : digits
 }

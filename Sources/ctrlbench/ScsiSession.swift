@@ -1,4 +1,5 @@
 import DMAMapper
+import HexFormat
 import Logging
 import MockNVMe
 import PCIDevice
@@ -32,7 +33,7 @@ final class ScsiSession {
         configure(&options)
         options.prepare(for: trace)
         do { controller = try NVMeController(device: device, options: options) } catch {
-            if case .invalidConstraint = error { throw .usage("\(error)") }
+            if case .unusableValue(key: .constraint, _, _) = error { throw .usage("\(error)") }
             throw .device("cannot bring up the NVMe controller on \(deviceName): \(error)")
         }
         adapter = SCSIHostAdapter(controller: controller)
@@ -80,12 +81,12 @@ final class ScsiSession {
         if let buffer, spec.direction == .toDevice { buffer.bytes.copyBytes(from: spec.dataOut) }
         let task = SCSITask(lun: spec.lun, cdb: spec.cdb, buffer: buffer, transferLength: spec.length,
                             direction: spec.direction)
-        trace?.note("SCSI LUN \(spec.lun) CDB \(ScsiReport.hexBytes(spec.cdb, separator: " ")), "
+        trace?.note("SCSI LUN \(spec.lun) CDB \(hexBytes(spec.cdb, separator: " ")), "
             + (spec.direction == .none ? "no data" : "data-\(spec.direction.name) \(spec.length) bytes"))
         let response = adapter.process(task, on: controller.ioQueues[0])
         trace?.note("SCSI status \(response.status.name), \(response.bytesTransferred) bytes transferred, residual \(response.residual)"
             + (response.sense.isEmpty ? "" : ", sense " + (SenseSummary(response.sense).map {
-                "\($0.senseKeyName) \(hex2($0.asc))h/\(hex2($0.ascq))h \($0.additionalSense)" } ?? ScsiReport.hexBytes(response.sense))))
+                "\($0.senseKeyName) \(hexCode($0.asc))/\(hexCode($0.ascq)) \($0.additionalSense)" } ?? hexBytes(response.sense))))
         var dataIn: [UInt8] = []
         if spec.direction == .fromDevice, let buffer {
             dataIn = Array(buffer.bytes.prefix(max(0, min(spec.length, response.bytesTransferred))))

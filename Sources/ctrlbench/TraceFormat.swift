@@ -1,15 +1,14 @@
+import HexFormat
 import NVMe
 
 /// How the trace writes NVMe commands: opcode by name, NSID, SLBA and NLB for the NVM commands
 /// that address blocks, and the data pointer (PRP1/PRP2, the PRP list walked in DMA memory, or
 /// the SGL descriptor) as the controller will read it.
 enum TraceFormat {
-    static func hex(_ value: UInt64) -> String { "0x" + String(value, radix: 16) }
-
     /// The opcode's name in its command set.
     static func name(_ entry: SubmissionQueueEntry, admin: Bool) -> String {
-        if admin { return AdminOpcode(rawValue: entry.opcode).map { "\($0)" } ?? "admin opcode \(hex(UInt64(entry.opcode)))" }
-        return NVMOpcode(rawValue: entry.opcode).map { "\($0)" } ?? "opcode \(hex(UInt64(entry.opcode)))"
+        if admin { return AdminOpcode(rawValue: entry.opcode).map { "\($0)" } ?? "admin opcode \(hex(entry.opcode))" }
+        return NVMOpcode(rawValue: entry.opcode).map { "\($0)" } ?? "opcode \(hex(entry.opcode))"
     }
 
     /// Whether the NVM command's CDW10-12 are SLBA and NLB.
@@ -43,12 +42,12 @@ enum TraceFormat {
     /// The whole submission line after "SQn submit ".
     static func submission(_ entry: SubmissionQueueEntry, admin: Bool, dataBytes: Int?, pageSize: Int,
                            memory: RecordingIOMMU) -> String {
-        var text = "cid \(hex(UInt64(entry.commandID))): \(brief(entry, admin: admin))"
+        var text = "cid \(hex(entry.commandID)): \(brief(entry, admin: admin))"
         if !admin, addressesBlocks(entry) {
             text += " (\(entry.blockCount) blocks\(dataBytes.map { ", \($0) bytes" } ?? "")\(entry.fua ? ", FUA" : ""))"
         }
         if entry.fuse != .normal { text += " fused \(entry.fuse)" }
-        if admin { return text + String(format: " cdw10 0x%08x", entry.cdw10) + " prp1 \(hex(entry.dptr1))" }
+        if admin { return text + " cdw10 \(hex(entry.cdw10, width: 8))" + " prp1 \(hex(entry.dptr1))" }
         guard entry.dptr1 != 0 || entry.psdt != .prp else { return text }
         return text + ", " + pointer(entry, dataBytes: dataBytes, pageSize: pageSize, memory: memory)
     }

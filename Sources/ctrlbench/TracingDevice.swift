@@ -1,3 +1,4 @@
+import HexFormat
 import NVMe
 import PCIDevice
 import Synchronization
@@ -79,7 +80,7 @@ final class TracingDevice: DeviceInterface {
         while ring.position != tail % max(ring.size, 1) {
             let address = ring.base + UInt64(ring.position * SubmissionQueueEntry.size)
             guard let entry = recorder.load(SubmissionQueueEntry.self, at: address) else {
-                lines.append("SQ\(queue)[\(ring.position)]: entry at IOVA \(TraceFormat.hex(address)) is not mapped")
+                lines.append("SQ\(queue)[\(ring.position)]: entry at IOVA \(hex(address)) is not mapped")
                 break
             }
             book.pending[Key(queue: queue, command: entry.commandID)] = TraceFormat.brief(entry, admin: queue == 0)
@@ -102,7 +103,7 @@ final class TracingDevice: DeviceInterface {
         while ring.position != head % max(ring.size, 1) {
             let address = ring.base + UInt64(ring.position * CompletionQueueEntry.size)
             guard let entry = recorder.load(CompletionQueueEntry.self, at: address) else {
-                lines.append("CQ\(queue)[\(ring.position)]: entry at IOVA \(TraceFormat.hex(address)) is not mapped")
+                lines.append("CQ\(queue)[\(ring.position)]: entry at IOVA \(hex(address)) is not mapped")
                 break
             }
             let key = Key(queue: entry.sqID, command: entry.commandID)
@@ -111,8 +112,8 @@ final class TracingDevice: DeviceInterface {
                let data = recorder.bytes(at: identify.iova, count: IdentifyNamespace.size) {
                 book.blockSizes[identify.nsid] = data.withUnsafeBytes { IdentifyNamespace(bytes: $0).blockSize }
             }
-            lines.append("CQ\(queue) complete SQ\(entry.sqID) cid \(TraceFormat.hex(UInt64(entry.commandID))) (\(what)): "
-                + "\(entry.status)" + (entry.dw0 != 0 ? ", dw0 \(TraceFormat.hex(UInt64(entry.dw0)))" : ""))
+            lines.append("CQ\(queue) complete SQ\(entry.sqID) cid \(hex(entry.commandID)) (\(what)): "
+                + "\(entry.status)" + (entry.dw0 != 0 ? ", dw0 \(hex(entry.dw0))" : ""))
             ring.position = (ring.position + 1) % ring.size
         }
         book.completion[queue] = ring

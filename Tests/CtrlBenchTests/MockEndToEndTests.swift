@@ -1,4 +1,5 @@
 import Foundation
+import HexFormat
 import PCIDevice
 import Testing
 import Translation
@@ -25,7 +26,7 @@ import Translation
         let session = try ScsiSession(.mock(MockGeometry()))
         _ = session.clearUnitAttention(lun: 0)
         let block = (0..<512).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 3) }
-        let hex = block.map { hex2($0) }.joined()
+        let hex = hexBytes(block, uppercase: true)
         // WRITE(10) LBA 5, 1 block; READ(10) the same.
         let write = try session.execute(try spec(["2a00 00000005 00 0001 00"], send: 512, data: hex))
         #expect(write.status == .good, "\(ScsiReport.text(write))")

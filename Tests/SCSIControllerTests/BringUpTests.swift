@@ -68,8 +68,8 @@ import Testing
         #expect {
             try Rig(options: { $0.constraints = overrides })
         } throws: { error in
-            guard case let .invalidConstraint(key, _, _) = error as? ControllerError else { return false }
-            return key == .maxTransferSize
+            guard case .unusableValue(.constraint(.maxTransferSize), _, _) = error as? ControllerError else { return false }
+            return true
         }
         overrides.maxTransferSize = 129 * (64 << 10)
         let rig = try Rig(options: { $0.constraints = overrides })

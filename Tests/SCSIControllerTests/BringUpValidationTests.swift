@@ -45,14 +45,14 @@ import Testing
     @Test func capMQESZeroIsRefusedByName() {
         let (error, mock) = bringUpError(hooks: Self.changingCAP { $0.mqes = 0 })
         guard case let .unusableValue(key, value, rule) = error else { Issue.record("got \(String(describing: error))"); return }
-        #expect(key == "CAP.MQES" && value == "0" && rule.contains("at least 2 entries"))
+        #expect(key == .field("CAP.MQES") && value == "0" && rule.contains("at least 2 entries"))
         #expect(isDisabled(mock))
     }
 
     @Test func doorbellStrideBeyondTheRegisterSpaceIsRefused() {
         let (error, mock) = bringUpError(hooks: Self.changingCAP { $0.dstrd = 12 })
         guard case let .unusableValue(key, value, rule) = error else { Issue.record("got \(String(describing: error))"); return }
-        #expect(key == "CAP.DSTRD" && value == "12")
+        #expect(key == .field("CAP.DSTRD") && value == "12")
         #expect(rule.contains("\(mock.registerSpaceSize)-byte register space"))
         #expect(isDisabled(mock))
     }
@@ -81,7 +81,7 @@ import Testing
         let skipped = try #require(rig.controller.unusableNamespaces.first)
         #expect(skipped.id == 2)
         guard case let .unusableValue(key, value, rule) = skipped.reason else { Issue.record("got \(skipped.reason)"); return }
-        #expect(key == "Identify Namespace 2 LBAF0.LBADS" && value == "\(lbads)" && rule.contains("9...16"))
+        #expect(key == .field("Identify Namespace 2 LBAF0.LBADS") && value == "\(lbads)" && rule.contains("9...16"))
         let sink = try rig.controller.mapper.allocate(length: 4096)
         #expect(rig.queue.read(nsid: 1, lba: 0, blocks: 8, into: sink).succeeded)
         #expect(rig.queue.read(nsid: 2, lba: 0, blocks: 8, into: sink).error == .requestRefused(reason: "no active namespace 2"))
@@ -122,7 +122,7 @@ import Testing
 
     @Test func unreasonableOptionsAreRefusedAtStart() {
         func refusal(_ change: @escaping (inout ControllerOptions) -> Void) -> (String, String)? {
-            guard case let .unusableValue(key, value, _) = bringUpError(options: change, hooks: { _ in }).0 else { return nil }
+            guard case let .unusableValue(.field(key), value, _) = bringUpError(options: change, hooks: { _ in }).0 else { return nil }
             return (key, value)
         }
         #expect(refusal { $0.pageSize = 12288 }! == ("ControllerOptions.pageSize", "12288"))
@@ -209,8 +209,12 @@ import Testing
     @Test func anAllocationFailureAfterEnableLeavesTheControllerDisabled() {
         let iommu = SoftwareIOMMU(iovaRanges: [IOVARange(first: 1 << 20, last: (1 << 20) + (256 << 10) - 1)])
         let (error, mock) = bringUpError(options: { $0.dataPointerMode = .prp }, iommu: iommu, hooks: { _ in })
-        guard case let .dma(detail) = error else { Issue.record("got \(String(describing: error))"); return }
-        #expect(detail.contains("allocating queue 1"))
+        guard case let .dma(cause, during) = error else { Issue.record("got \(String(describing: error))"); return }
+        #expect(during.hasPrefix("allocating queue 1 "))
+        guard case .iova(.exhausted) = cause else { Issue.record("got \(cause)"); return }
+        // The message names the step and the allocator's reason, with the largest block left.
+        let text = ControllerError.dma(cause, during: during).description
+        #expect(text.hasPrefix("DMA: allocating queue 1 ") && text.contains("IOVA space exhausted") && text.contains("largest free block"))
         #expect(isDisabled(mock))
         #expect(mock.dmaFaults.isEmpty)
     }

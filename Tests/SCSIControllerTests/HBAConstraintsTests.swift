@@ -19,8 +19,8 @@ import Testing
             _ = try HBAConstraints.validated(overrides, against: limits)
             return nil
         } catch {
-            guard case let .invalidConstraint(key, value, rule) = error else {
-                Issue.record("expected .invalidConstraint or acceptance, got \(error)", sourceLocation: sourceLocation)
+            guard case let .unusableValue(.constraint(key), value, rule) = error else {
+                Issue.record("expected an HBA constraint's refusal or acceptance, got \(error)", sourceLocation: sourceLocation)
                 return nil
             }
             return (key, value, rule)
@@ -37,20 +37,29 @@ import Testing
     @Test(arguments: HBAConstraintKey.allCases)
     func everyMissingKeyIsRefusedByName(key: HBAConstraintKey) {
         var overrides = complete()
-        switch key {
-        case .maximumSegmentCountRead: overrides.maximumSegmentCountRead = nil
-        case .maximumSegmentCountWrite: overrides.maximumSegmentCountWrite = nil
-        case .maximumSegmentByteCountRead: overrides.maximumSegmentByteCountRead = nil
-        case .maximumSegmentByteCountWrite: overrides.maximumSegmentByteCountWrite = nil
-        case .minimumSegmentAlignmentByteCount: overrides.minimumSegmentAlignmentByteCount = nil
-        case .maximumSegmentAddressableBitCount: overrides.maximumSegmentAddressableBitCount = nil
-        case .minimumHBADataAlignmentMask: overrides.minimumHBADataAlignmentMask = nil
-        case .maxTransferSize: overrides.maxTransferSize = nil
-        case .dmaAlignment: overrides.dmaAlignment = nil
-        }
+        #expect(overrides[key] != nil)
+        overrides[key] = nil
         let refused = refusal(overrides)
         #expect(refused?.key == key)
         #expect(refused?.value == "missing")
+    }
+
+    /// Each key reaches its own field, in both types: values 1...9 given in DriverKit's key order
+    /// (the order of `allCases`) read back in that order.
+    @Test func eachKeyReadsItsOwnField() {
+        let overrides = HBAConstraintOverrides(
+            maximumSegmentCountRead: 1, maximumSegmentCountWrite: 2, maximumSegmentByteCountRead: 3, maximumSegmentByteCountWrite: 4,
+            minimumSegmentAlignmentByteCount: 5, maximumSegmentAddressableBitCount: 6, minimumHBADataAlignmentMask: 7,
+            maxTransferSize: 8, dmaAlignment: 9)
+        #expect(HBAConstraintKey.allCases.map { overrides[$0] } == Array(1...9))
+        let constraints = HBAConstraints(
+            maximumSegmentCountRead: 1, maximumSegmentCountWrite: 2, maximumSegmentByteCountRead: 3, maximumSegmentByteCountWrite: 4,
+            minimumSegmentAlignmentByteCount: 5, maximumSegmentAddressableBitCount: 6, minimumHBADataAlignmentMask: 7,
+            maxTransferSize: 8, dmaAlignment: 9)
+        #expect(HBAConstraintKey.allCases.map { constraints[$0] } == Array(1...9))
+        #expect(constraints.description.split(separator: "\n").map(String.init) == HBAConstraintKey.allCases.enumerated().map {
+            "\($1.rawValue) = \($1 == .minimumHBADataAlignmentMask ? "0x7" : "\($0 + 1)")"
+        })
     }
 
     @Test func zeroIsRefused() {
@@ -221,7 +230,7 @@ import Testing
             _ = try Rig({ $0.mdts = 7 }, options: { $0.constraints = overrides })
             Issue.record("\(row.testDescription) was accepted")
         } catch {
-            guard case let .invalidConstraint(key, value, rule)? = error as? ControllerError else { Issue.record("got \(error)"); return }
+            guard case let .unusableValue(.constraint(key), value, rule)? = error as? ControllerError else { Issue.record("got \(error)"); return }
             #expect(key == row.key && value == row.value && rule.contains(row.rule))
             let text = "\(error)"
             #expect(text.contains(row.key.rawValue) && text.contains(" = \(row.value) refused: ") && text.contains(row.rule))
