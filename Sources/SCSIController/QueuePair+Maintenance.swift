@@ -67,6 +67,7 @@ extension QueuePair {
     /// No further submissions: `submit` returns `.closed` until a later reset re-creates the queue.
     func close(because reason: ControllerError, epoch observed: Int) {
         state.pointee.freeTail = state.pointee.freeHead
+        state.pointee.credit = 0
         state.pointee.epoch = observed
         state.pointee.closeReason = reason
     }
@@ -82,7 +83,7 @@ extension QueuePair {
         let epochSeen = state.pointee.epoch
         let hostile = state.pointee.hostileCompletions
         let mmioWrites = state.pointee.mmioDoorbellWrites
-        state.pointee = RingState(freeTail: UInt32(trackerCount), hostileCompletions: hostile,
+        state.pointee = RingState(credit: trackerCount, freeTail: UInt32(trackerCount), hostileCompletions: hostile,
                                   mmioDoorbellWrites: mmioWrites, epoch: epochSeen)
         for bell in [submissionDoorbell, completionDoorbell] {
             bell.pointee.last = 0
@@ -133,13 +134,9 @@ extension QueuePair {
         return state.pointee.requestNumber
     }
 
-    /// Whether `count` commands fit now, in adjacent SQ slots with a tracker each.
-    func canSubmit(_ count: Int) -> Bool {
-        if count == 1 { return hasFreeSlot }
-        let s = state.pointee
-        let used = (Int(s.sqTail) - Int(s.sqHead) + depth) % depth
-        return s.freeCount >= count && depth - 1 - used >= count
-    }
+    /// Whether `count` commands fit now, in adjacent SQ slots (the ring's slots always are) with
+    /// a tracker each.
+    func canSubmit(_ count: Int) -> Bool { state.pointee.credit >= count }
 
     /// What the queue looks like to a loop that cannot move, for the no-progress error.
     var stallDescription: String {

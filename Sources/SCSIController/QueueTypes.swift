@@ -65,6 +65,11 @@ public enum SubmitResult: Sendable, Equatable {
     @usableFromInline var cqHead: UInt16 = 0
     @usableFromInline var phase = true
     @usableFromInline var unannounced = 0
+    /// Commands that may be submitted now: the lesser of the free trackers and the free SQ slots
+    /// (by the last SQ head the controller reported), so `submit` makes one check for both. Each
+    /// submission takes one; poll works it out again at the end of a pass that consumed anything
+    /// (`refreshCredit`), reset refills it, close empties it.
+    @usableFromInline var credit = 0
     /// Free trackers form a FIFO ring in `freeList` (a power-of-two size, so wrapping is a mask):
     /// taken at `freeHead`, returned at `freeTail`, so a freed identifier is reused as late as
     /// possible. Both count up and wrap; the difference is the number free.

@@ -69,9 +69,11 @@ struct RawJobRunner<Queue: BenchQueue> {
         var result = JobResult()
         result.index = plan.index
         var pattern = IOPattern(plan: plan)
+        let queue = self.queue
         let depth = plan.depth
         let ioBytes = plan.ioBytes
         let blocksPerIO = plan.blocksPerIO
+        let firstLBA = plan.firstLBA
         let measure = plan.measureLatency
         let logging = measure && plan.histogramInterval > 0
         let clocked = measure || plan.runtimeNanoseconds != nil
@@ -93,6 +95,8 @@ struct RawJobRunner<Queue: BenchQueue> {
                         write: SubmissionQueueEntry.io(.write, nsid: plan.nsid, lba: 0, blocks: blocksPerIO))
         var intervalEnd = plan.histogramEpoch &+ plan.histogramInterval
         let limit = plan.ioLimit ?? .max
+        // Counts below are bounded by `limit` or by the run's length: wrapping arithmetic only
+        // drops overflow checks that cannot fire.
         var submitted = 0
         var completed = 0
         // Writes are counted where the write branch is taken anyway, so reads pay nothing.
@@ -115,28 +119,28 @@ struct RawJobRunner<Queue: BenchQueue> {
             // submit refuses a full queue by itself.
             let submittedBefore = submitted
             while !stop, freeCount > 0 {
-                let slot = freeSlots[freeCount - 1]
+                let slot = freeSlots[freeCount &- 1]
                 let unit = pattern.nextUnit()
                 let isWrite = Shape.readsOnly ? false : pattern.nextIsWrite()
-                let lba = plan.firstLBA &+ unit &* UInt64(blocksPerIO)
+                let lba = firstLBA &+ unit &* UInt64(truncatingIfNeeded: blocksPerIO)
                 var tag = UInt64(truncatingIfNeeded: slot) | unit << RawTag.unitShift
                 if !Shape.readsOnly, let verifier {
                     if isWrite { verifier.fill(buffer + slot &* ioBytes, lba: lba, count: blocksPerIO) }
                     else if checksEveryRead || verifier.wasWritten(unit) { tag |= RawTag.check }
                 }
+                // The time of the last poll pass stamps the batch: one clock read serves both.
                 submitTimes[slot] = now
+                let dataIOVA = bufferIOVA &+ UInt64(truncatingIfNeeded: slot &* ioBytes)
                 let submission: SubmitResult
                 if isWrite {
                     commands.write.startingLBA = lba
-                    submission = queue.submit(commands.write, dataIOVA: bufferIOVA &+ UInt64(slot &* ioBytes),
-                                              dataLength: ioBytes, tag: tag | RawTag.write)
-                    if submission == .submitted { writesSubmitted += 1 }
+                    submission = queue.submit(commands.write, dataIOVA: dataIOVA, dataLength: ioBytes, tag: tag | RawTag.write)
+                    if submission == .submitted { writesSubmitted &+= 1 }
                 } else {
                     commands.read.startingLBA = lba
-                    submission = queue.submit(commands.read, dataIOVA: bufferIOVA &+ UInt64(slot &* ioBytes),
-                                              dataLength: ioBytes, tag: tag)
+                    submission = queue.submit(commands.read, dataIOVA: dataIOVA, dataLength: ioBytes, tag: tag)
                 }
-                guard submission == .submitted else {
+                guard _fastPath(submission == .submitted) else {
                     // A closed queue (controller stopped or lost) or a refused size ends the run
                     // with the reason; a full queue waits for the next poll.
                     if submission != .queueFull {
@@ -145,27 +149,29 @@ struct RawJobRunner<Queue: BenchQueue> {
                     }
                     break
                 }
-                freeCount -= 1
-                submitted += 1
+                freeCount &-= 1
+                submitted &+= 1
                 if submitted >= limit { stop = true }
             }
             if submitted != submittedBefore {
                 queue.ringDoorbell()
-                doorbells += 1
+                doorbells &+= 1
             }
             var stamped = false
             let handled = queue.pollCompletions { tag, status in
                 let slot = Int(truncatingIfNeeded: tag & RawTag.slotMask)
                 let isWrite = Shape.readsOnly ? false : tag & RawTag.write != 0
                 freeSlots[freeCount] = slot
-                freeCount += 1
-                guard status.isSuccess else {
+                freeCount &+= 1
+                guard _fastPath(status.isSuccess) else {
                     stop = true  // fio's default: the first error ends the job (in-flight I/Os still complete)
-                    if isWrite { failedWrites += 1 } else { failedReads += 1 }
-                    result.fail("\(isWrite ? "Write" : "Read") at LBA \(plan.firstLBA + (tag >> RawTag.unitShift) * UInt64(blocksPerIO)): \(status)")
+                    if isWrite { failedWrites &+= 1 } else { failedReads &+= 1 }
+                    Self.noteFailure(tag: tag, status: status, isWrite: isWrite, firstLBA: firstLBA, blocksPerIO: blocksPerIO,
+                                     into: &result)
                     return
                 }
                 if measure {
+                    // One clock read per poll pass: every completion of the pass is timed by it.
                     if !stamped {
                         now = MonotonicClock.nanoseconds()
                         stamped = true
@@ -179,19 +185,19 @@ struct RawJobRunner<Queue: BenchQueue> {
                     if isWrite {
                         verifier.markWritten(unit)
                     } else if tag & RawTag.check != 0 {
-                        verifier.check(buffer + slot &* ioBytes, lba: plan.firstLBA + unit * UInt64(blocksPerIO), blocks: blocksPerIO,
-                                       into: &result)
+                        verifier.check(buffer + slot &* ioBytes, lba: firstLBA &+ unit &* UInt64(truncatingIfNeeded: blocksPerIO),
+                                       blocks: blocksPerIO, into: &result)
                     }
                 }
             }
             if clocked, !stamped { now = MonotonicClock.nanoseconds() }
             if handled > 0 {
-                completed += handled
-                doorbells += 1
+                completed &+= handled
+                doorbells &+= 1
                 idlePasses = 0
                 progress.completed.store(completed, ordering: .relaxed)
             } else if completed < submitted {
-                idlePasses += 1
+                idlePasses &+= 1
                 if idlePasses == Self.idlePassesBeforeDeviceCheck {
                     idlePasses = 0
                     do { try queue.checkDevice() } catch {
@@ -223,6 +229,13 @@ struct RawJobRunner<Queue: BenchQueue> {
             result.intervals.append((Int((intervalEnd - plan.histogramEpoch) / plan.histogramInterval) - 1, interval))
         }
         return result
+    }
+
+    /// A failed command's report, kept out of the loop: its message is built only here.
+    @inline(never)
+    static func noteFailure(tag: UInt64, status: CompletionStatus, isWrite: Bool, firstLBA: UInt64, blocksPerIO: Int,
+                            into result: inout JobResult) {
+        result.fail("\(isWrite ? "Write" : "Read") at LBA \(firstLBA + (tag >> RawTag.unitShift) * UInt64(blocksPerIO)): \(status)")
     }
 }
 
