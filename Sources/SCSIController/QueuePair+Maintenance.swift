@@ -39,7 +39,13 @@ extension QueuePair {
     /// deinit, when the epoch's weak reference to it already reads nil).
     func catchUp(_ handler: (Completion) -> Void, reconnect: (QueuePair) throws(ControllerError) -> Int) -> Int {
         let observed = epoch.value.load(ordering: .acquiring)
-        let stopped = observed & 1 == 1
+        if ControllerEpoch.onlyStopping(observed, since: state.pointee.epoch) {
+            // Stop has begun but the rings are untouched: what is in flight still completes, and
+            // stop flushes through the first queue before it closes them all.
+            state.pointee.epoch = observed
+            return 0
+        }
+        let stopped = observed & ControllerEpoch.stoppedBit != 0
         var dropped = 0
         for index in 0..<trackerCount where trackers[index].inUse {
             trackers[index].inUse = false
@@ -48,7 +54,7 @@ extension QueuePair {
                                commandID: trackers[index].commandID,
                                droppedBy: stopped ? .controllerStopped : .controllerReset))
         }
-        state.pointee.unannounced = 0
+        state.pointee.batchOpen = false
         if stopped {
             close(because: .stopped, epoch: observed)
             return dropped
@@ -67,7 +73,7 @@ extension QueuePair {
     /// No further submissions: `submit` returns `.closed` until a later reset re-creates the queue.
     func close(because reason: ControllerError, epoch observed: Int) {
         state.pointee.freeTail = state.pointee.freeHead
-        state.pointee.credit = 0
+        state.pointee.submitLimit = state.pointee.freeHead
         state.pointee.epoch = observed
         state.pointee.closeReason = reason
     }
@@ -83,7 +89,7 @@ extension QueuePair {
         let epochSeen = state.pointee.epoch
         let hostile = state.pointee.hostileCompletions
         let mmioWrites = state.pointee.mmioDoorbellWrites
-        state.pointee = RingState(credit: trackerCount, freeTail: UInt32(trackerCount), hostileCompletions: hostile,
+        state.pointee = RingState(freeTail: UInt32(trackerCount), submitLimit: UInt32(trackerCount), hostileCompletions: hostile,
                                   mmioDoorbellWrites: mmioWrites, epoch: epochSeen)
         for bell in [submissionDoorbell, completionDoorbell] {
             bell.pointee.last = 0
@@ -136,7 +142,7 @@ extension QueuePair {
 
     /// Whether `count` commands fit now, in adjacent SQ slots (the ring's slots always are) with
     /// a tracker each.
-    func canSubmit(_ count: Int) -> Bool { state.pointee.credit >= count }
+    func canSubmit(_ count: Int) -> Bool { state.pointee.submitCredit >= count }
 
     /// What the queue looks like to a loop that cannot move, for the no-progress error.
     var stallDescription: String {
