@@ -166,10 +166,11 @@ public final class QueuePair: @unchecked Sendable {
         slot.initialize(to: command)
         slot.pointee.commandID = cid
         if dataLength > 0 {
-            let listOffset = index &* listStride
-            encoder.encode(into: &slot.pointee, iova: dataIOVA, length: dataLength,
-                           listIOVA: listBaseIOVA &+ UInt64(truncatingIfNeeded: listOffset),
-                           listHost: listBaseHost + listOffset)
+            encoder.encode(into: &slot.pointee, iova: dataIOVA, length: dataLength) {
+                // This tracker's list pages.
+                let listOffset = index &* listStride
+                return (listBaseIOVA &+ UInt64(truncatingIfNeeded: listOffset), listBaseHost + listOffset)
+            }
         }
         let next = tail &+ 1
         s.pointee.sqTail = next == UInt16(truncatingIfNeeded: depth) ? 0 : next
@@ -279,8 +280,9 @@ public final class QueuePair: @unchecked Sendable {
         let head = Int(s.pointee.sqHead)
         let tail = Int(submissionDoorbell.pointee.last)
         let value = Int(reported)
-        let advance = value >= head ? value - head : value + depth - head
-        let window = tail >= head ? tail - head : tail + depth - head
+        // All three are below `depth`: wrapping arithmetic drops only traps that cannot fire.
+        let advance = value >= head ? value &- head : value &+ depth &- head
+        let window = tail >= head ? tail &- head : tail &+ depth &- head
         if value < depth && advance <= window {
             s.pointee.sqHead = reported
         } else {

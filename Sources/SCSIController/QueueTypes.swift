@@ -54,6 +54,9 @@ public enum SubmitResult: Sendable, Equatable {
     @usableFromInline var commandID: UInt16 = 0
     @usableFromInline var inUse = false
     @usableFromInline var aborted = false
+    /// Pads a tracker to 32 bytes, so that its address is its index shifted (no multiply on the
+    /// hot path). Unused.
+    @usableFromInline var spare: UInt64 = 0
 }
 
 /// The mutable ring state, kept behind a pointer so the hot path touches plain memory with no

@@ -58,14 +58,17 @@ struct RawJobRunner<Queue: BenchQueue> {
     func run(buffer: UnsafeMutableRawPointer, bufferIOVA: UInt64, verifier: Verifier?) -> JobResult {
         // Reads without --verify, the shape every comparison with fio uses, get a loop whose
         // direction and verify branches are compiled away.
-        if verifier == nil, plan.readPercent == 100 {
-            return run(ReadsOnly.self, buffer: buffer, bufferIOVA: bufferIOVA, verifier: nil)
+        // Latency timing is fixed per loop too, so an untimed run carries none of it.
+        switch (verifier == nil && plan.readPercent == 100, plan.measureLatency) {
+        case (true, true): run(ReadsOnly.self, Timed.self, buffer: buffer, bufferIOVA: bufferIOVA, verifier: nil)
+        case (true, false): run(ReadsOnly.self, Untimed.self, buffer: buffer, bufferIOVA: bufferIOVA, verifier: nil)
+        case (false, true): run(AnyShape.self, Timed.self, buffer: buffer, bufferIOVA: bufferIOVA, verifier: verifier)
+        case (false, false): run(AnyShape.self, Untimed.self, buffer: buffer, bufferIOVA: bufferIOVA, verifier: verifier)
         }
-        return run(AnyShape.self, buffer: buffer, bufferIOVA: bufferIOVA, verifier: verifier)
     }
 
-    private func run<Shape: LoopShape>(_: Shape.Type, buffer: UnsafeMutableRawPointer, bufferIOVA: UInt64,
-                                       verifier: Verifier?) -> JobResult {
+    private func run<Shape: LoopShape, Timing: LoopTiming>(_: Shape.Type, _: Timing.Type, buffer: UnsafeMutableRawPointer,
+                                                          bufferIOVA: UInt64, verifier: Verifier?) -> JobResult {
         var result = JobResult()
         result.index = plan.index
         var pattern = IOPattern(plan: plan)
@@ -74,7 +77,7 @@ struct RawJobRunner<Queue: BenchQueue> {
         let ioBytes = plan.ioBytes
         let blocksPerIO = plan.blocksPerIO
         let firstLBA = plan.firstLBA
-        let measure = plan.measureLatency
+        let measure = Timing.measured
         let logging = measure && plan.histogramInterval > 0
         let clocked = measure || plan.runtimeNanoseconds != nil
         let checksEveryRead = !plan.workload.writes
@@ -129,7 +132,7 @@ struct RawJobRunner<Queue: BenchQueue> {
                     else if checksEveryRead || verifier.wasWritten(unit) { tag |= RawTag.check }
                 }
                 // The time of the last poll pass stamps the batch: one clock read serves both.
-                submitTimes[slot] = now
+                if measure { submitTimes[slot] = now }
                 let dataIOVA = bufferIOVA &+ UInt64(truncatingIfNeeded: slot &* ioBytes)
                 let submission: SubmitResult
                 if isWrite {
@@ -256,3 +259,10 @@ protocol LoopShape { static var readsOnly: Bool { get } }
 enum ReadsOnly: LoopShape { static var readsOnly: Bool { true } }
 /// Any workload, with or without --verify.
 enum AnyShape: LoopShape { static var readsOnly: Bool { false } }
+
+/// Whether a raw loop times each I/O (`--no-latency` turns it off), fixed per specialization.
+protocol LoopTiming { static var measured: Bool { get } }
+/// Submit-to-completion latency recorded: one clock read per poll pass serves every I/O of it.
+enum Timed: LoopTiming { static var measured: Bool { true } }
+/// No latency: no clock read unless a runtime bound needs one.
+enum Untimed: LoopTiming { static var measured: Bool { false } }
