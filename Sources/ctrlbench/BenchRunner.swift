@@ -41,8 +41,9 @@ final class JobProgress: Sendable {
 /// The raw path, fio's engine loop on one queue pair: keep `depth` commands in flight, one
 /// command per I/O, one SQ doorbell per batch, one poll pass per loop.
 ///
-/// Clock reads: one per poll pass that completes something (the completions' time, which also
-/// stamps the next batch's submissions and is checked against the deadline), one per idle pass.
+/// Clock reads (when timing or bounded by a runtime): one per poll pass, just before it, as SPDK's
+/// perf does. It times every completion of the pass, stamps the next batch's submissions and is
+/// checked against the deadline.
 /// The deadline and the stop request are checked once per pass, so no pattern of completion
 /// counts can skip them. After `idlePassesBeforeDeviceCheck` passes in a row with commands in
 /// flight and none completing, the device is looked at (as the engine's watchdog does): a device
@@ -160,7 +161,7 @@ struct RawJobRunner<Queue: BenchQueue> {
                 queue.ringDoorbell()
                 doorbells &+= 1
             }
-            var stamped = false
+            if clocked { now = MonotonicClock.nanoseconds() }
             let handled = queue.pollCompletions { tag, status in
                 let slot = Int(truncatingIfNeeded: tag & RawTag.slotMask)
                 let isWrite = Shape.readsOnly ? false : tag & RawTag.write != 0
@@ -174,11 +175,6 @@ struct RawJobRunner<Queue: BenchQueue> {
                     return
                 }
                 if measure {
-                    // One clock read per poll pass: every completion of the pass is timed by it.
-                    if !stamped {
-                        now = MonotonicClock.nanoseconds()
-                        stamped = true
-                    }
                     let latency = now &- submitTimes[slot]
                     if isWrite { writeLatency.record(latency) } else { readLatency.record(latency) }
                     if logging { intervalLatency.record(latency) }
@@ -193,7 +189,6 @@ struct RawJobRunner<Queue: BenchQueue> {
                     }
                 }
             }
-            if clocked, !stamped { now = MonotonicClock.nanoseconds() }
             if handled > 0 {
                 completed &+= handled
                 doorbells &+= 1
