@@ -2,7 +2,6 @@ import DMAMapper
 import Logging
 import NVMe
 import PCIDevice
-import Synchronization
 
 /// The controller's state and behaviour: bring-up results, the admin channel, the I/O queue
 /// pairs, recovery and stop. The public `NVMeController` and every `IOQueue` hold it strongly,
@@ -24,10 +23,9 @@ final class ControllerCore: @unchecked Sendable {
     /// Admin commands may come from several threads (queue owners' Aborts and re-creations,
     /// recovery, stop, MODE SELECT): one at a time.
     let adminLock = SanitizedMutex(AdminState())
-    /// What recovery publishes to the queue owners (reset generation, stopped).
+    /// The controller's run state, published to the queue owners: reset generation, stopping
+    /// (stop has begun), stopped. Read on every request: an atomic rather than a lock.
     let epoch: ControllerEpoch
-    /// Read on every request, so an atomic rather than a lock: whether stop() has begun.
-    let stoppedFlag = Atomic<Bool>(false)
     let writeCache: SanitizedMutex<Bool>
     /// The shadow doorbell buffers, when the controller accepted Doorbell Buffer Config at bring-up.
     let shadowDoorbells: ShadowDoorbells?
@@ -81,7 +79,7 @@ final class ControllerCore: @unchecked Sendable {
     /// Whether a volatile write cache is present and enabled.
     var volatileWriteCacheEnabled: Bool { writeCache.withLock { $0 } }
     /// Whether `stop()` has begun (or recovery gave up).
-    var isStopped: Bool { stoppedFlag.load(ordering: .sequentiallyConsistent) }
+    var isStopped: Bool { epoch.isStopping }
     /// Controller resets performed by recovery.
     var resetCount: Int { epoch.generation }
     /// Whether queues (re-)created now use shadow doorbells.

@@ -47,6 +47,15 @@ public enum DataPointerMode: Sendable, Equatable {
     @inlinable @inline(__always)
     func encode(into entry: inout SubmissionQueueEntry, iova: UInt64, length: Int,
                 listIOVA: UInt64, listHost: UnsafeMutableRawPointer) {
+        encode(into: &entry, iova: iova, length: length) { (listIOVA, listHost) }
+    }
+
+    /// `encode`, with the command's list pages given by `list`, which is called only when the
+    /// range needs a PRP list: a caller that works the list address out (the queue pair, from
+    /// its tracker) pays for it only then.
+    @inlinable @inline(__always)
+    func encode(into entry: inout SubmissionQueueEntry, iova: UInt64, length: Int,
+                list: () -> (iova: UInt64, host: UnsafeMutableRawPointer)) {
         if useSGL {
             entry.psdt = .sglContiguousMetadata
             entry.sgl1 = SGLDescriptor(type: .dataBlock, address: iova, length: UInt32(truncatingIfNeeded: length))
@@ -67,6 +76,7 @@ public enum DataPointerMode: Sendable, Equatable {
             entry.dptr2 = secondPage
             return
         }
+        let (listIOVA, listHost) = list()
         entry.dptr2 = listIOVA
         writeList(firstPage: secondPage, pages: (remaining &+ pageSize &- 1) >> pageShift, listIOVA: listIOVA, listHost: listHost)
     }

@@ -31,27 +31,65 @@ extension QueuePair {
     /// After a reset the rings start over and the queue is re-created in the controller; after a
     /// stop, or when re-creation fails, the queue closes. The rings are zeroed only after a reset:
     /// the reset deleted the controller's queue, so nothing else writes them.
-    @usableFromInline func catchUp(_ handler: (Completion) -> Void) -> Int {
-        catchUp(handler) { pair throws(ControllerError) in try pair.epoch.reconnect(pair) }
+    ///
+    /// Inlined into `poll`, so that the handler is only ever called from inlined code: a handler
+    /// passed to an out-of-line function would pin everything it captures to memory for the
+    /// caller's whole loop. The decisions and the ring work stay out of line.
+    @inlinable @inline(__always)
+    func catchUp(_ handler: (Completion) -> Void) -> Int {
+        guard let (observed, drop) = beginCatchUp() else { return 0 }
+        let dropped = dropOutstanding(drop, handler)
+        finishCatchUp(observed: observed)
+        return dropped
     }
 
     /// `catchUp` with the re-creation spelled out, for the controller itself (stop, from its
     /// deinit, when the epoch's weak reference to it already reads nil).
     func catchUp(_ handler: (Completion) -> Void, reconnect: (QueuePair) throws(ControllerError) -> Int) -> Int {
+        guard let (observed, drop) = beginCatchUp() else { return 0 }
+        let dropped = dropOutstanding(drop, handler)
+        finishCatchUp(observed: observed, reconnect: reconnect)
+        return dropped
+    }
+
+    /// What changed since the rings' epoch: nil when only stop has begun (the epoch is adopted,
+    /// nothing is dropped), else the epoch now and why outstanding commands end.
+    @usableFromInline func beginCatchUp() -> (observed: Int, drop: CommandDrop)? {
         let observed = epoch.value.load(ordering: .acquiring)
-        let stopped = observed & 1 == 1
+        if ControllerEpoch.onlyStopping(observed, since: state.pointee.epoch) {
+            // Stop has begun but the rings are untouched: what is in flight still completes, and
+            // stop flushes through the first queue before it closes them all.
+            state.pointee.epoch = observed
+            return nil
+        }
+        return (observed, observed & ControllerEpoch.stoppedBit != 0 ? .controllerStopped : .controllerReset)
+    }
+
+    /// Hands every outstanding command to `handler` as dropped, freeing its tracker after.
+    @inlinable @inline(__always)
+    func dropOutstanding(_ drop: CommandDrop, _ handler: (Completion) -> Void) -> Int {
         var dropped = 0
         for index in 0..<trackerCount where trackers[index].inUse {
             trackers[index].inUse = false
-            dropped += 1
+            dropped &+= 1
             handler(Completion(tag: trackers[index].tag, status: CompletionStatus(.abortedSQDeletion), dw0: 0,
-                               commandID: trackers[index].commandID,
-                               droppedBy: stopped ? .controllerStopped : .controllerReset))
+                               commandID: trackers[index].commandID, droppedBy: drop))
         }
-        state.pointee.unannounced = 0
-        if stopped {
+        return dropped
+    }
+
+    /// `finishCatchUp` re-creating the queue through the controller the epoch names.
+    @usableFromInline func finishCatchUp(observed: Int) {
+        finishCatchUp(observed: observed) { pair throws(ControllerError) in try pair.epoch.reconnect(pair) }
+    }
+
+    /// After a stop the queue closes; after a reset the rings start over and the queue is
+    /// re-created (or closes when that fails).
+    @usableFromInline func finishCatchUp(observed: Int, reconnect: (QueuePair) throws(ControllerError) -> Int) {
+        state.pointee.batchOpen = false
+        if observed & ControllerEpoch.stoppedBit != 0 {
             close(because: .stopped, epoch: observed)
-            return dropped
+            return
         }
         resetRings()
         state.pointee.epoch = observed
@@ -61,12 +99,12 @@ extension QueuePair {
         } catch {
             close(because: error, epoch: observed)
         }
-        return dropped
     }
 
     /// No further submissions: `submit` returns `.closed` until a later reset re-creates the queue.
     func close(because reason: ControllerError, epoch observed: Int) {
         state.pointee.freeTail = state.pointee.freeHead
+        state.pointee.submitLimit = state.pointee.freeHead
         state.pointee.epoch = observed
         state.pointee.closeReason = reason
     }
@@ -82,7 +120,7 @@ extension QueuePair {
         let epochSeen = state.pointee.epoch
         let hostile = state.pointee.hostileCompletions
         let mmioWrites = state.pointee.mmioDoorbellWrites
-        state.pointee = RingState(freeTail: UInt32(trackerCount), hostileCompletions: hostile,
+        state.pointee = RingState(freeTail: UInt32(trackerCount), submitLimit: UInt32(trackerCount), hostileCompletions: hostile,
                                   mmioDoorbellWrites: mmioWrites, epoch: epochSeen)
         for bell in [submissionDoorbell, completionDoorbell] {
             bell.pointee.last = 0

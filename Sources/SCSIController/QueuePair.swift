@@ -35,7 +35,8 @@ public final class QueuePair: @unchecked Sendable {
     @usableFromInline let cq: UnsafeMutablePointer<CompletionQueueEntry>
     @usableFromInline let trackers: UnsafeMutablePointer<Tracker>
     @usableFromInline let freeList: UnsafeMutablePointer<UInt16>
-    /// `freeList` holds the next power of two >= `trackerCount` entries; this masks a ring position.
+    /// `freeList` holds `indexMask + 1` entries (a power of two above `trackerCount`); this masks a
+    /// ring position in it.
     @usableFromInline let freeListMask: UInt32
     @usableFromInline let state: UnsafeMutablePointer<RingState>
     @usableFromInline let listBaseIOVA: UInt64
@@ -53,7 +54,7 @@ public final class QueuePair: @unchecked Sendable {
     /// Commands submitted and not yet completed.
     public var outstanding: Int { isClosed ? 0 : trackerCount - state.pointee.freeCount }
     /// Whether another command can be submitted now.
-    @inlinable public var hasFreeSlot: Bool { state.pointee.freeTail != state.pointee.freeHead && !sqFull }
+    @inlinable public var hasFreeSlot: Bool { state.pointee.freeHead != state.pointee.submitLimit }
     /// Doorbell register (MMIO) writes this queue has made, counted by its owner thread: one per
     /// announced batch and one per poll pass that consumed completions, fewer with shadow
     /// doorbells (see `usesShadowDoorbells`). Read it on the owner thread.
@@ -100,12 +101,14 @@ public final class QueuePair: @unchecked Sendable {
         sq = submissionRing.address.bindMemory(to: SubmissionQueueEntry.self, capacity: depth)
         cq = completionRing.address.bindMemory(to: CompletionQueueEntry.self, capacity: depth)
         cq.initialize(repeating: CompletionQueueEntry(), count: depth)
-        trackers = .allocate(capacity: trackerCount)
-        trackers.initialize(repeating: Tracker(), count: trackerCount)
-        for index in 0..<trackerCount { trackers[index].commandID = UInt16(index) }
-        let freeListSize = 1 << (Int.bitWidth - (trackerCount - 1).leadingZeroBitCount)
-        freeList = .allocate(capacity: freeListSize)
-        freeListMask = UInt32(freeListSize - 1)
+        // One tracker per index the mask lets through: `poll` then needs no range check, since
+        // those past `trackerCount` are never in use.
+        trackers = .allocate(capacity: Int(indexMask) + 1)
+        trackers.initialize(repeating: Tracker(), count: Int(indexMask) + 1)
+        for index in 0...Int(indexMask) { trackers[index].commandID = UInt16(truncatingIfNeeded: index) }
+        // As many entries as trackers: a power of two, so a ring position is masked with `indexMask`.
+        freeList = .allocate(capacity: Int(indexMask) + 1)
+        freeListMask = UInt32(indexMask)
         state = .allocate(capacity: 1)
         state.initialize(to: RingState(epoch: epoch.value.load(ordering: .acquiring)))
         listStride = listPagesPerTracker * pageSize
@@ -115,7 +118,7 @@ public final class QueuePair: @unchecked Sendable {
     }
 
     deinit {
-        trackers.deinitialize(count: trackerCount)
+        trackers.deinitialize(count: Int(indexMask) + 1)
         trackers.deallocate()
         freeList.deallocate()
         state.deinitialize(count: 1)
@@ -124,7 +127,9 @@ public final class QueuePair: @unchecked Sendable {
         submissionDoorbell.deallocate()
     }
 
-    @inlinable var sqFull: Bool {
+    /// Whether the SQ has no free slot by the last SQ head the controller reported (`submitLimit`
+    /// already counts this; kept for the no-progress description).
+    var sqFull: Bool {
         let next = state.pointee.sqTail &+ 1
         return (next == UInt16(truncatingIfNeeded: depth) ? 0 : next) == state.pointee.sqHead
     }
@@ -137,32 +142,38 @@ public final class QueuePair: @unchecked Sendable {
         let s = state
         // One unsigned compare refuses negative lengths too.
         guard UInt(bitPattern: dataLength) <= UInt(bitPattern: maximumDataLength) else { return .transferTooLarge }
-        guard s.pointee.freeTail != s.pointee.freeHead, !sqFull else { return isClosed ? .closed : .queueFull }
-        let index = Int(freeList[Int(s.pointee.freeHead & freeListMask)])
-        s.pointee.freeHead &+= 1
+        // One check for a free tracker and a free SQ slot (see `RingState.submitLimit`).
+        // Counters and offsets below are bounded by the queue's size: wrapping arithmetic only
+        // drops overflow checks that cannot fire.
+        let freeHead = s.pointee.freeHead
+        guard freeHead != s.pointee.submitLimit else { return isClosed ? .closed : .queueFull }
+        let index = Int(freeList[Int(freeHead & freeListMask)])
+        s.pointee.freeHead = freeHead &+ 1
         let tracker = trackers + index
         let cid = tracker.pointee.commandID &+ generationStride
         tracker.pointee.commandID = cid
         tracker.pointee.tag = tag
         tracker.pointee.inUse = true
         tracker.pointee.aborted = false
-        if s.pointee.unannounced == 0 { s.pointee.batchTime = MonotonicClock.nanoseconds() }
+        if !s.pointee.batchOpen {
+            s.pointee.batchOpen = true
+            s.pointee.batchTime = MonotonicClock.nanoseconds()
+        }
         tracker.pointee.submittedAt = s.pointee.batchTime
 
-        let slot = sq + Int(s.pointee.sqTail)
+        let tail = s.pointee.sqTail
+        let slot = sq + Int(tail)
         slot.initialize(to: command)
         slot.pointee.commandID = cid
         if dataLength > 0 {
-            // Counters and offsets below are bounded by the queue's size: wrapping arithmetic
-            // only drops overflow checks that cannot fire.
-            let listOffset = index &* listStride
-            encoder.encode(into: &slot.pointee, iova: dataIOVA, length: dataLength,
-                           listIOVA: listBaseIOVA &+ UInt64(truncatingIfNeeded: listOffset),
-                           listHost: listBaseHost + listOffset)
+            encoder.encode(into: &slot.pointee, iova: dataIOVA, length: dataLength) {
+                // This tracker's list pages.
+                let listOffset = index &* listStride
+                return (listBaseIOVA &+ UInt64(truncatingIfNeeded: listOffset), listBaseHost + listOffset)
+            }
         }
-        let next = s.pointee.sqTail &+ 1
+        let next = tail &+ 1
         s.pointee.sqTail = next == UInt16(truncatingIfNeeded: depth) ? 0 : next
-        s.pointee.unannounced &+= 1
         return .submitted
     }
 
@@ -172,66 +183,92 @@ public final class QueuePair: @unchecked Sendable {
     /// it writes nothing: the next `poll` reports those commands dropped.
     @inlinable public func ringDoorbell() {
         let s = state
-        guard s.pointee.unannounced > 0, epoch.value.load(ordering: .acquiring) == s.pointee.epoch else { return }
-        s.pointee.unannounced = 0
+        guard s.pointee.batchOpen, epoch.value.load(ordering: .acquiring) == s.pointee.epoch else { return }
+        s.pointee.batchOpen = false
         cvfio_store_fence()
         ring(submissionDoorbell, s.pointee.sqTail)
     }
 
-    /// Consumes every completion the controller has posted, calling `handler` for each, and
-    /// writes the CQ head doorbell once. Returns the number handled. Completions that match no
-    /// outstanding command are counted as hostile and skipped. After a controller reset or stop it
-    /// instead hands back every outstanding command with `droppedBy` set (ignoring `limit`) and
-    /// re-creates the queue in the controller.
-    @inlinable @discardableResult
+    /// Consumes the completions the controller has posted (at most `limit`, and at most a ring's
+    /// worth in one call), calling `handler` for each, and writes the CQ head doorbell once.
+    /// Returns the number handled. Completions that match no outstanding command are counted as
+    /// hostile and skipped. After a controller reset or stop it instead hands back every
+    /// outstanding command with `droppedBy` set (ignoring `limit`) and re-creates the queue in the
+    /// controller.
+    @inlinable @inline(__always) @discardableResult
     public func poll(limit: Int = .max, _ handler: (Completion) -> Void) -> Int {
         let s = state
         if _slowPath(epoch.value.load(ordering: .acquiring) != s.pointee.epoch) {
             return catchUp(handler)
         }
-        var handled = 0
-        var consumed = 0
-        var reportedHead = s.pointee.sqHead
-        while handled < limit {
-            let entry = cq + Int(s.pointee.cqHead)
-            // Dword 3 (command id, status, phase) is read first with acquire ordering, so the rest
-            // of the entry, which the device wrote before it, is seen complete.
-            let dw3 = DMAOrdering.loadAcquiring(at: UnsafeRawPointer(entry) + 12)
-            let statusWord = UInt16(truncatingIfNeeded: dw3 >> 16)
-            guard (statusWord & 1 == 1) == s.pointee.phase else { break }
-            let completion = entry.pointee
-            let next = s.pointee.cqHead &+ 1
-            if next == UInt16(truncatingIfNeeded: depth) {
-                s.pointee.cqHead = 0
-                s.pointee.phase.toggle()
-            } else {
-                s.pointee.cqHead = next
+        guard limit > 0 else { return 0 }
+        // The ring position and phase live in locals for the pass (nothing the handler may call
+        // reads them), as do the queue's constants: the handler is opaque to the optimizer, so
+        // whatever is read through `self` or `state` would be loaded again after each call.
+        let cq = self.cq
+        let trackers = self.trackers
+        let freeList = self.freeList
+        let indexMask = self.indexMask
+        let ringMask = UInt32(indexMask)
+        let depth = self.depth
+        let startHead = Int(s.pointee.cqHead)
+        // A pass ends at `stopHead`: after `limit` entries, and at most depth - 1, as many as the
+        // controller may post before it sees the CQ head doorbell - so a hostile one that keeps
+        // writing phase tags cannot hold the owner here. The head alone then tells how many
+        // entries the pass consumed.
+        var stopHead = startHead &+ min(limit, trackerCount)
+        if stopHead >= depth { stopHead &-= depth }
+        var head = startHead
+        // The phase tag is bit 16 of dword 3: an entry is new when its bit equals this one.
+        var phase: UInt32 = s.pointee.phase ? 0x1_0000 : 0
+        var rejected = 0
+        // The inner loop calls nothing but the handler, so its values can stay in registers; a
+        // hostile completion leaves it for the outer one, which reports it and goes on.
+        scan: while true {
+            var hostile: UInt16
+            while true {
+                let entry = cq + head
+                // Dword 3 (command id, status, phase) is read first with acquire ordering, so the
+                // rest of the entry, which the device wrote before it, is seen complete.
+                let dw3 = DMAOrdering.loadAcquiring(at: UnsafeRawPointer(entry) + 12)
+                guard dw3 & 0x1_0000 == phase else { break scan }
+                head &+= 1
+                if _slowPath(head == depth) {
+                    head = 0
+                    phase ^= 0x1_0000
+                }
+                let cid = UInt16(truncatingIfNeeded: dw3)
+                // `trackers` has an entry for every index the mask lets through; those past
+                // `trackerCount` are never in use, so this one check also refuses ids out of range.
+                let tracker = trackers + Int(cid & indexMask)
+                guard _fastPath(tracker.pointee.inUse && tracker.pointee.commandID == cid) else {
+                    hostile = cid
+                    break
+                }
+                tracker.pointee.inUse = false
+                let freeTail = s.pointee.freeTail
+                // `freeList` has `indexMask + 1` entries, so one mask serves both.
+                freeList[Int(freeTail & ringMask)] = cid & indexMask
+                s.pointee.freeTail = freeTail &+ 1
+                handler(Completion(tag: tracker.pointee.tag, status: CompletionStatus(rawValue: UInt16(truncatingIfNeeded: dw3 >> 17)),
+                                   dw0: UInt32(littleEndian: entry.pointee.dw0), commandID: cid))
+                if head == stopHead { break scan }
             }
-            consumed &+= 1
-            reportedHead = UInt16(littleEndian: completion.sqHead)
-            let cid = UInt16(truncatingIfNeeded: dw3)
-            let index = Int(cid & indexMask)
-            guard index < trackerCount, trackers[index].inUse, trackers[index].commandID == cid else {
-                rejectCompletion(commandID: cid)
-                continue
-            }
-            let tracker = trackers + index
-            tracker.pointee.inUse = false
-            freeList[Int(s.pointee.freeTail & freeListMask)] = UInt16(truncatingIfNeeded: index)
-            s.pointee.freeTail &+= 1
-            handled &+= 1
-            handler(Completion(tag: tracker.pointee.tag, status: CompletionStatus(rawValue: statusWord >> 1),
-                               dw0: UInt32(littleEndian: completion.dw0), commandID: cid))
+            rejectCompletion(commandID: hostile)
+            rejected &+= 1
+            if head == stopHead { break }
         }
-        if consumed > 0 {
-            // Heads only move forward, so the last one of the pass is the one that counts.
-            acceptSQHead(reportedHead)
-            // The entries were read (acquire loads) before this point; the fence orders the
-            // doorbell after this pass's stores too, as for the SQ doorbell.
-            cvfio_store_fence()
-            ring(completionDoorbell, s.pointee.cqHead)
-        }
-        return handled
+        guard head != startHead else { return 0 }
+        s.pointee.cqHead = UInt16(truncatingIfNeeded: head)
+        s.pointee.phase = phase != 0
+        let last = head == 0 ? depth &- 1 : head &- 1
+        // Heads only move forward, so the last entry of the pass carries the one that counts.
+        acceptSQHead(UInt16(littleEndian: cq[last].sqHead))
+        // The entries were read (acquire loads) before this point; the fence orders the doorbell
+        // after this pass's stores too, as for the SQ doorbell.
+        cvfio_store_fence()
+        ring(completionDoorbell, s.pointee.cqHead)
+        return (head > startHead ? head &- startHead : head &+ depth &- startHead) &- rejected
     }
 
     /// Takes a completion's SQ head only if it lies between the last head and the tail the
@@ -243,13 +280,25 @@ public final class QueuePair: @unchecked Sendable {
         let head = Int(s.pointee.sqHead)
         let tail = Int(submissionDoorbell.pointee.last)
         let value = Int(reported)
-        let advance = value >= head ? value - head : value + depth - head
-        let window = tail >= head ? tail - head : tail + depth - head
+        // All three are below `depth`: wrapping arithmetic drops only traps that cannot fire.
+        let advance = value >= head ? value &- head : value &+ depth &- head
+        let window = tail >= head ? tail &- head : tail &+ depth &- head
         if value < depth && advance <= window {
             s.pointee.sqHead = reported
         } else {
             rejectSQHead(reported)
         }
+        refreshSubmitLimit()
+    }
+
+    /// Works out `RingState.submitLimit` again from the free trackers and the free SQ slots (by
+    /// the last SQ head the controller reported), once per poll pass that consumed something.
+    @inlinable @inline(__always)
+    func refreshSubmitLimit() {
+        let s = state
+        let used = Int(s.pointee.sqTail) &- Int(s.pointee.sqHead)
+        let freeSlots = trackerCount &- (used < 0 ? used &+ depth : used)
+        s.pointee.submitLimit = s.pointee.freeHead &+ UInt32(truncatingIfNeeded: min(s.pointee.freeCount, freeSlots))
     }
 }
 

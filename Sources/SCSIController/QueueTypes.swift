@@ -54,6 +54,9 @@ public enum SubmitResult: Sendable, Equatable {
     @usableFromInline var commandID: UInt16 = 0
     @usableFromInline var inUse = false
     @usableFromInline var aborted = false
+    /// Pads a tracker to 32 bytes, so that its address is its index shifted (no multiply on the
+    /// hot path). Unused.
+    @usableFromInline var spare: UInt64 = 0
 }
 
 /// The mutable ring state, kept behind a pointer so the hot path touches plain memory with no
@@ -64,18 +67,24 @@ public enum SubmitResult: Sendable, Equatable {
     @usableFromInline var sqHead: UInt16 = 0
     @usableFromInline var cqHead: UInt16 = 0
     @usableFromInline var phase = true
-    @usableFromInline var unannounced = 0
-    /// Free trackers form a FIFO ring in `freeList` (a power-of-two size, so wrapping is a mask):
-    /// taken at `freeHead`, returned at `freeTail`, so a freed identifier is reused as late as
-    /// possible. Both count up and wrap; the difference is the number free.
+    /// Whether commands were submitted since the last doorbell (the first of a batch reads the clock).
+    @usableFromInline var batchOpen = false
     @usableFromInline var freeHead: UInt32 = 0
     @usableFromInline var freeTail: UInt32 = 0
+    /// Submissions may take trackers while `freeHead` differs from this: it lies ahead of
+    /// `freeHead` by the lesser of the free trackers and the free SQ slots (by the last SQ head the
+    /// controller reported), so `submit` makes one check for both. Poll works it out again at the
+    /// end of a pass that consumed anything (`QueuePair.refreshSubmitLimit`), reset moves it a
+    /// queue's capacity ahead, close sets it to `freeHead`.
+    @usableFromInline var submitLimit: UInt32 = 0
     @usableFromInline var batchTime: UInt64 = 0
     @usableFromInline var hostileCompletions = 0
     /// Doorbell register writes made (see `QueuePair.mmioDoorbellWrites`).
     @usableFromInline var mmioDoorbellWrites = 0
     /// Trackers free now.
     @inlinable var freeCount: Int { Int(freeTail &- freeHead) }
+    /// Commands that may be submitted now.
+    @inlinable var submitCredit: Int { Int(submitLimit &- freeHead) }
     /// The controller epoch (`ControllerEpoch.value`) the queue's rings belong to.
     @usableFromInline var epoch = 0
     /// Numbers the requests run on this queue; a command's tag carries its request's number.

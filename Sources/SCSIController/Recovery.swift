@@ -68,7 +68,7 @@ extension ControllerCore {
     func recreate(_ pair: QueuePair) throws(ControllerError) -> Int {
         try adminLock.withLock { (state: inout AdminState) throws(ControllerError) -> Int in
             let current = epoch.value.load(ordering: .acquiring)
-            guard current & 1 == 0 else { throw .stopped }
+            guard current & ControllerEpoch.stoppedBit == 0 else { throw .stopped }
             if !state.createdQueues.contains(pair.id) {
                 pair.useShadowDoorbells(state.shadowDoorbellsActive ? shadowDoorbells : nil)
                 try BringUp.createIOQueue(pair, admin: admin)
@@ -107,7 +107,6 @@ extension ControllerCore {
             logger.notice("controller reset complete", metadata: ["device": "\(device.name)"])
         } catch {
             logger.error("controller reset failed; the controller is unusable", metadata: ["error": "\(error)"])
-            stoppedFlag.store(true, ordering: .sequentiallyConsistent)
             epoch.publishStopped()
         }
     }

@@ -203,12 +203,9 @@ extension QueuePair {
         return state.pointee.requestNumber
     }
 
-    /// Whether `count` commands fit now, in adjacent SQ slots with a tracker each.
-    func canSubmit(_ count: Int) -> Bool {
-        let s = state.pointee
-        let used = (Int(s.sqTail) - Int(s.sqHead) + depth) % depth
-        return s.freeCount >= count && depth - 1 - used >= count
-    }
+    /// Whether `count` commands fit now, in adjacent SQ slots (the ring's slots always are) with
+    /// a tracker each: the submit credit `submit` itself checks, worked out once per poll pass.
+    func canSubmit(_ count: Int) -> Bool { state.pointee.submitCredit >= count }
 }
 
 extension PlanResult {

@@ -11,8 +11,7 @@ extension ControllerCore {
     /// the Flush waits (bounded) for a request running on queue 1 to end and then claims it, and
     /// every queue's owner learns of the stop at its next poll, which hands back what was outstanding.
     func stop() throws(ControllerError) {
-        let alreadyStopped = stoppedFlag.exchange(true, ordering: .sequentiallyConsistent)
-        if alreadyStopped { return }
+        guard epoch.publishStopping() else { return }
         // A controller that is gone, or no longer enabled, has nothing to flush or shut down; say so once.
         do throws(ControllerError) {
             try RegisterWaits.checkAlive(device: device, during: "stop")

@@ -65,7 +65,8 @@ struct IOPattern {
     @inline(__always) mutating func nextUnit() -> UInt64 {
         if isRandom { return nextRandom() % units }
         let unit = sequential
-        sequential = sequential + 1 == units ? 0 : sequential + 1
+        let next = sequential &+ 1  // below `units`, a UInt64: cannot wrap
+        sequential = next == units ? 0 : next
         return unit
     }
 

@@ -41,8 +41,9 @@ final class JobProgress: Sendable {
 /// The raw path, fio's engine loop on one queue pair: keep `depth` commands in flight, one
 /// command per I/O, one SQ doorbell per batch, one poll pass per loop.
 ///
-/// Clock reads: one per poll pass that completes something (the completions' time, which also
-/// stamps the next batch's submissions and is checked against the deadline), one per idle pass.
+/// Clock reads (when timing or bounded by a runtime): one per poll pass, just before it, as SPDK's
+/// perf does. It times every completion of the pass, stamps the next batch's submissions and is
+/// checked against the deadline.
 /// The deadline and the stop request are checked once per pass, so no pattern of completion
 /// counts can skip them. After `idlePassesBeforeDeviceCheck` passes in a row with commands in
 /// flight and none completing, the device is looked at (as the engine's watchdog does): a device
@@ -58,21 +59,26 @@ struct RawJobRunner<Queue: BenchQueue> {
     func run(buffer: UnsafeMutableRawPointer, bufferIOVA: UInt64, verifier: Verifier?) -> JobResult {
         // Reads without --verify, the shape every comparison with fio uses, get a loop whose
         // direction and verify branches are compiled away.
-        if verifier == nil, plan.readPercent == 100 {
-            return run(ReadsOnly.self, buffer: buffer, bufferIOVA: bufferIOVA, verifier: nil)
+        // Latency timing is fixed per loop too, so an untimed run carries none of it.
+        switch (verifier == nil && plan.readPercent == 100, plan.measureLatency) {
+        case (true, true): run(ReadsOnly.self, Timed.self, buffer: buffer, bufferIOVA: bufferIOVA, verifier: nil)
+        case (true, false): run(ReadsOnly.self, Untimed.self, buffer: buffer, bufferIOVA: bufferIOVA, verifier: nil)
+        case (false, true): run(AnyShape.self, Timed.self, buffer: buffer, bufferIOVA: bufferIOVA, verifier: verifier)
+        case (false, false): run(AnyShape.self, Untimed.self, buffer: buffer, bufferIOVA: bufferIOVA, verifier: verifier)
         }
-        return run(AnyShape.self, buffer: buffer, bufferIOVA: bufferIOVA, verifier: verifier)
     }
 
-    private func run<Shape: LoopShape>(_: Shape.Type, buffer: UnsafeMutableRawPointer, bufferIOVA: UInt64,
-                                       verifier: Verifier?) -> JobResult {
+    private func run<Shape: LoopShape, Timing: LoopTiming>(_: Shape.Type, _: Timing.Type, buffer: UnsafeMutableRawPointer,
+                                                          bufferIOVA: UInt64, verifier: Verifier?) -> JobResult {
         var result = JobResult()
         result.index = plan.index
         var pattern = IOPattern(plan: plan)
+        let queue = self.queue
         let depth = plan.depth
         let ioBytes = plan.ioBytes
         let blocksPerIO = plan.blocksPerIO
-        let measure = plan.measureLatency
+        let firstLBA = plan.firstLBA
+        let measure = Timing.measured
         let logging = measure && plan.histogramInterval > 0
         let clocked = measure || plan.runtimeNanoseconds != nil
         let checksEveryRead = !plan.workload.writes
@@ -93,6 +99,8 @@ struct RawJobRunner<Queue: BenchQueue> {
                         write: SubmissionQueueEntry.io(.write, nsid: plan.nsid, lba: 0, blocks: blocksPerIO))
         var intervalEnd = plan.histogramEpoch &+ plan.histogramInterval
         let limit = plan.ioLimit ?? .max
+        // Counts below are bounded by `limit` or by the run's length: wrapping arithmetic only
+        // drops overflow checks that cannot fire.
         var submitted = 0
         var completed = 0
         // Writes are counted where the write branch is taken anyway, so reads pay nothing.
@@ -115,28 +123,28 @@ struct RawJobRunner<Queue: BenchQueue> {
             // submit refuses a full queue by itself.
             let submittedBefore = submitted
             while !stop, freeCount > 0 {
-                let slot = freeSlots[freeCount - 1]
+                let slot = freeSlots[freeCount &- 1]
                 let unit = pattern.nextUnit()
                 let isWrite = Shape.readsOnly ? false : pattern.nextIsWrite()
-                let lba = plan.firstLBA &+ unit &* UInt64(blocksPerIO)
+                let lba = firstLBA &+ unit &* UInt64(truncatingIfNeeded: blocksPerIO)
                 var tag = UInt64(truncatingIfNeeded: slot) | unit << RawTag.unitShift
                 if !Shape.readsOnly, let verifier {
                     if isWrite { verifier.fill(buffer + slot &* ioBytes, lba: lba, count: blocksPerIO) }
                     else if checksEveryRead || verifier.wasWritten(unit) { tag |= RawTag.check }
                 }
-                submitTimes[slot] = now
+                // The time of the last poll pass stamps the batch: one clock read serves both.
+                if measure { submitTimes[slot] = now }
+                let dataIOVA = bufferIOVA &+ UInt64(truncatingIfNeeded: slot &* ioBytes)
                 let submission: SubmitResult
                 if isWrite {
                     commands.write.startingLBA = lba
-                    submission = queue.submit(commands.write, dataIOVA: bufferIOVA &+ UInt64(slot &* ioBytes),
-                                              dataLength: ioBytes, tag: tag | RawTag.write)
-                    if submission == .submitted { writesSubmitted += 1 }
+                    submission = queue.submit(commands.write, dataIOVA: dataIOVA, dataLength: ioBytes, tag: tag | RawTag.write)
+                    if submission == .submitted { writesSubmitted &+= 1 }
                 } else {
                     commands.read.startingLBA = lba
-                    submission = queue.submit(commands.read, dataIOVA: bufferIOVA &+ UInt64(slot &* ioBytes),
-                                              dataLength: ioBytes, tag: tag)
+                    submission = queue.submit(commands.read, dataIOVA: dataIOVA, dataLength: ioBytes, tag: tag)
                 }
-                guard submission == .submitted else {
+                guard _fastPath(submission == .submitted) else {
                     // A closed queue (controller stopped or lost) or a refused size ends the run
                     // with the reason; a full queue waits for the next poll.
                     if submission != .queueFull {
@@ -145,31 +153,28 @@ struct RawJobRunner<Queue: BenchQueue> {
                     }
                     break
                 }
-                freeCount -= 1
-                submitted += 1
+                freeCount &-= 1
+                submitted &+= 1
                 if submitted >= limit { stop = true }
             }
             if submitted != submittedBefore {
                 queue.ringDoorbell()
-                doorbells += 1
+                doorbells &+= 1
             }
-            var stamped = false
+            if clocked { now = MonotonicClock.nanoseconds() }
             let handled = queue.pollCompletions { tag, status in
                 let slot = Int(truncatingIfNeeded: tag & RawTag.slotMask)
                 let isWrite = Shape.readsOnly ? false : tag & RawTag.write != 0
                 freeSlots[freeCount] = slot
-                freeCount += 1
-                guard status.isSuccess else {
+                freeCount &+= 1
+                guard _fastPath(status.isSuccess) else {
                     stop = true  // fio's default: the first error ends the job (in-flight I/Os still complete)
-                    if isWrite { failedWrites += 1 } else { failedReads += 1 }
-                    result.fail("\(isWrite ? "Write" : "Read") at LBA \(plan.firstLBA + (tag >> RawTag.unitShift) * UInt64(blocksPerIO)): \(status)")
+                    if isWrite { failedWrites &+= 1 } else { failedReads &+= 1 }
+                    Self.noteFailure(tag: tag, status: status, isWrite: isWrite, firstLBA: firstLBA, blocksPerIO: blocksPerIO,
+                                     into: &result)
                     return
                 }
                 if measure {
-                    if !stamped {
-                        now = MonotonicClock.nanoseconds()
-                        stamped = true
-                    }
                     let latency = now &- submitTimes[slot]
                     if isWrite { writeLatency.record(latency) } else { readLatency.record(latency) }
                     if logging { intervalLatency.record(latency) }
@@ -179,19 +184,18 @@ struct RawJobRunner<Queue: BenchQueue> {
                     if isWrite {
                         verifier.markWritten(unit)
                     } else if tag & RawTag.check != 0 {
-                        verifier.check(buffer + slot &* ioBytes, lba: plan.firstLBA + unit * UInt64(blocksPerIO), blocks: blocksPerIO,
-                                       into: &result)
+                        verifier.check(buffer + slot &* ioBytes, lba: firstLBA &+ unit &* UInt64(truncatingIfNeeded: blocksPerIO),
+                                       blocks: blocksPerIO, into: &result)
                     }
                 }
             }
-            if clocked, !stamped { now = MonotonicClock.nanoseconds() }
             if handled > 0 {
-                completed += handled
-                doorbells += 1
+                completed &+= handled
+                doorbells &+= 1
                 idlePasses = 0
                 progress.completed.store(completed, ordering: .relaxed)
             } else if completed < submitted {
-                idlePasses += 1
+                idlePasses &+= 1
                 if idlePasses == Self.idlePassesBeforeDeviceCheck {
                     idlePasses = 0
                     do { try queue.checkDevice() } catch {
@@ -224,6 +228,13 @@ struct RawJobRunner<Queue: BenchQueue> {
         }
         return result
     }
+
+    /// A failed command's report, kept out of the loop: its message is built only here.
+    @inline(never)
+    static func noteFailure(tag: UInt64, status: CompletionStatus, isWrite: Bool, firstLBA: UInt64, blocksPerIO: Int,
+                            into result: inout JobResult) {
+        result.fail("\(isWrite ? "Write" : "Read") at LBA \(firstLBA + (tag >> RawTag.unitShift) * UInt64(blocksPerIO)): \(status)")
+    }
 }
 
 /// A command's tag: its buffer slot, whether it writes, whether its data is to be checked,
@@ -243,3 +254,10 @@ protocol LoopShape { static var readsOnly: Bool { get } }
 enum ReadsOnly: LoopShape { static var readsOnly: Bool { true } }
 /// Any workload, with or without --verify.
 enum AnyShape: LoopShape { static var readsOnly: Bool { false } }
+
+/// Whether a raw loop times each I/O (`--no-latency` turns it off), fixed per specialization.
+protocol LoopTiming { static var measured: Bool { get } }
+/// Submit-to-completion latency recorded: one clock read per poll pass serves every I/O of it.
+enum Timed: LoopTiming { static var measured: Bool { true } }
+/// No latency: no clock read unless a runtime bound needs one.
+enum Untimed: LoopTiming { static var measured: Bool { false } }
