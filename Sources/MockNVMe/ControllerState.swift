@@ -64,10 +64,11 @@ struct ControllerState {
     var pageSize = 4096
     /// Doorbell Buffer Config since the last reset: I/O queues use shadow doorbells.
     var doorbellBuffers: DoorbellBuffers?
-    /// MMIO writes received per doorbell register (index 2y: SQ y tail, 2y + 1: CQ y head).
-    var mmioDoorbellWrites: [UInt64]
-    /// MMIO writes received at any doorbell offset, including ones beyond the queues.
-    var mmioDoorbellWritesTotal: UInt64 = 0
+    /// Per queue identifier: host I/O and MMIO doorbell writes counted on that queue pair
+    /// (kept per queue so each queue pair's fast path counts in its own slot).
+    let queueCounters: QueueSlots<QueueCounters>
+    /// MMIO writes at doorbell offsets that name no queue (between strides, beyond the queues).
+    var strayDoorbellWrites: UInt64 = 0
     /// Bumped at every locked entry point: ring translations are cached for one epoch only.
     var epoch: UInt64 = 0
 
@@ -136,7 +137,7 @@ struct ControllerState {
         submissionQueues = QueueSlots(count: configuration.ioQueueCount + 1)
         completionQueues = QueueSlots(count: configuration.ioQueueCount + 1)
         parkedCompletions = Array(repeating: [], count: configuration.ioQueueCount + 1)
-        mmioDoorbellWrites = Array(repeating: 0, count: 2 * (configuration.ioQueueCount + 1))
+        queueCounters = QueueSlots(count: configuration.ioQueueCount + 1, initial: QueueCounters())
         grantedSubmissionQueues = configuration.ioQueueCount
         grantedCompletionQueues = configuration.ioQueueCount
         writeCacheEnabled = configuration.volatileWriteCache
@@ -160,6 +161,16 @@ struct ControllerState {
 
     /// Commands are processed only by an enabled, healthy, present controller.
     var isOperational: Bool { csts.rdy && !csts.cfs && !removed }
+
+    /// Host I/O counted on every queue since creation.
+    var hostIO: HostIOCounters {
+        queueCounters.reduce(into: HostIOCounters()) { $0.add($1!.hostIO) }
+    }
+
+    /// MMIO doorbell writes received since creation, at any doorbell offset.
+    var mmioDoorbellWritesTotal: UInt64 {
+        queueCounters.reduce(strayDoorbellWrites) { $0 &+ $1!.submissionTailWrites &+ $1!.completionHeadWrites }
+    }
 
     /// Reports a condition that makes the controller fail (CSTS.CFS), e.g. a fault on its own rings.
     mutating func fail(_ reason: String) {
