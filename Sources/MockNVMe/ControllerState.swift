@@ -28,9 +28,10 @@ enum Disposition {
     case held
 }
 
-/// Everything behind the controller's one lock: registers, queues, features, logs, media.
-/// Only ever touched inside `MockController`'s `Mutex`, so it has no locking of its own; the
-/// methods in the other files of this module extend it by concern.
+/// The controller's state: registers, queues, features, logs, media. `MockCore` guards it (the
+/// controller path holds every lock; an I/O queue pair's fast path, its own lock, touches only
+/// its pair's slots), so it has no locking of its own; the methods in the other files of this
+/// module extend it by concern.
 ///
 /// A struct, not a class: accesses to a class's stored properties pay dynamic exclusivity
 /// checks, dozens per command, which made the inline null device several times slower.
@@ -106,9 +107,14 @@ struct ControllerState {
     /// Configuration values read per command, copied out of `configuration` so reading them never
     /// touches its strings and arrays.
     let discardData: Bool
-    let sglSupported: Bool
-    let maximumTransferBytes: Int?
     let identifyController: IdentifyController
+    /// The LBA commands' checks, in plain values (see `BlockCommandChecks`).
+    let checks: BlockCommandChecks
+    let namespaceGeometryStorage: NamespaceGeometryStorage
+    /// Whether queue pairs' fast paths may run (inline null device, operational, no fault armed):
+    /// derived from the state above by `refreshFastPathOpen`, which the controller path runs
+    /// before it lets the queue locks go, so a fast path reads one flag.
+    private(set) var fastPathOpen = false
 
     // Fault injection and randomness.
     var faultRules: [FaultRule] = []
@@ -150,9 +156,11 @@ struct ControllerState {
         let maxPages = (configuration.maximumTransferBytes ?? (1 << 20)) / 4096 + 2
         walker = DataTransferWalker(iommu: iommu, expectedSegments: min(maxPages, 1026))
         discardData = configuration.discardData
-        sglSupported = configuration.sglSupported
-        maximumTransferBytes = configuration.maximumTransferBytes
         identifyController = IdentifyData.controller(configuration)
+        namespaceGeometryStorage = NamespaceGeometryStorage(configuration.namespaces)
+        checks = BlockCommandChecks(sglSupported: configuration.sglSupported, maximumTransferBytes: configuration.maximumTransferBytes,
+                                    geometry: UnsafePointer(namespaceGeometryStorage.geometry.baseAddress!),
+                                    namespaceCount: configuration.namespaces.count)
         faultRandom = SplitMix64(seed: configuration.randomSeed)
         scheduleRandom = SplitMix64(seed: configuration.randomSeed ^ 0xA5A5_A5A5)
         scheduled.reserveCapacity(1024)
@@ -161,6 +169,11 @@ struct ControllerState {
 
     /// Commands are processed only by an enabled, healthy, present controller.
     var isOperational: Bool { csts.rdy && !csts.cfs && !removed }
+
+    /// Recomputes `fastPathOpen` (the controller path, before it releases the queue locks).
+    mutating func refreshFastPathOpen() {
+        fastPathOpen = inline && discardData && faultRules.isEmpty && isOperational
+    }
 
     /// Host I/O counted on every queue since creation.
     var hostIO: HostIOCounters {

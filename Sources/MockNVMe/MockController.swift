@@ -125,8 +125,7 @@ public final class MockController: DeviceInterface {
     public func writeRegister32(_ value: UInt32, at offset: Int) {
         guard inBAR(offset, 4) else { return }
         if let qid = fastPathQueue(offset) {
-            let outcome = core.withQueue(qid) { QueueFastPath.doorbell(value, offset: offset, qid: qid, state: $0) }
-            switch outcome {
+            switch core.fastPathDoorbell(value, offset: offset, qid: qid) {
             case .handled: return
             case .declined: break
             case .continueOnController:

@@ -29,6 +29,8 @@ final class MockCore: @unchecked Sendable {
     /// Index y: queue pair y's lock (index 0 is never taken alone: admin is the controller's).
     private let queueLocks: UnsafeMutablePointer<UnsafeMutablePointer<pthread_mutex_t>>
     private let queueLockCount: Int
+    /// Index y: what queue pair y's fast path needs (index 0 unused).
+    private let lanes: UnsafeMutablePointer<QueueFastPath.Lane>
 
     init(_ state: sending ControllerState) {
         queueLockCount = state.submissionQueues.count
@@ -37,9 +39,13 @@ final class MockCore: @unchecked Sendable {
         controllerLock = Self.makeLock()
         queueLocks = .allocate(capacity: queueLockCount)
         for qid in 0..<queueLockCount { (queueLocks + qid).initialize(to: Self.makeLock()) }
+        lanes = .allocate(capacity: queueLockCount)
+        for qid in 0..<queueLockCount { (lanes + qid).initialize(to: QueueFastPath.Lane(qid: qid, state: &self.state.pointee)) }
     }
 
     deinit {
+        lanes.deinitialize(count: queueLockCount)
+        lanes.deallocate()
         for qid in 0..<queueLockCount { Self.destroy(queueLocks[qid]) }
         queueLocks.deallocate()
         Self.destroy(controllerLock)
@@ -67,19 +73,19 @@ final class MockCore: @unchecked Sendable {
         pthread_mutex_lock(controllerLock)
         for qid in 0..<queueLockCount { pthread_mutex_lock(queueLocks[qid]) }
         defer {
+            state.pointee.refreshFastPathOpen()
             for qid in (0..<queueLockCount).reversed() { pthread_mutex_unlock(queueLocks[qid]) }
             pthread_mutex_unlock(controllerLock)
         }
         return body(&state.pointee)
     }
 
-    /// Runs `body` under queue pair `qid`'s lock alone; `body` keeps to what `QueueFastPath` may
-    /// touch.
+    /// Offers a doorbell write of I/O queue pair `qid` to its fast path, under its lock alone.
     @inline(__always)
-    func withQueue<Result>(_ qid: Int, _ body: (UnsafeMutablePointer<ControllerState>) -> Result) -> Result {
+    func fastPathDoorbell(_ value: UInt32, offset: Int, qid: Int) -> FastPathOutcome {
         let lock = queueLocks[qid]
         pthread_mutex_lock(lock)
         defer { pthread_mutex_unlock(lock) }
-        return body(state)
+        return QueueFastPath.doorbell(value, offset: offset, lane: lanes[qid], state: state)
     }
 }

@@ -16,12 +16,12 @@ extension ControllerState {
             if let bit = Self.optionalCommandBit(opcode), !identifyController.oncs.contains(bit) {
                 throw CommandFailure(.invalidCommandOpcode)
             }
-            try checkDataPointerType(entry)
+            try checks.checkDataPointerType(entry)
             if opcode == .flush { return try flush(entry) }
             let index = try activeNamespaceIndex(entry.nsid)
             switch opcode {
             case .read, .write, .compare, .verify, .writeZeroes:
-                let bytes = try transferBytes(entry, opcode, index)
+                let bytes = try checks.transferBytes(entry, opcode, index)
                 switch opcode {
                 case .read: try read(entry, index, bytes, sqid: sqid)
                 case .write: try write(entry, index, bytes, sqid: sqid)
@@ -39,28 +39,6 @@ extension ControllerState {
             recordPointerFault(error, entry, sqid: sqid)
             return .done(error.status, 0)
         }
-    }
-
-    /// PSDT: PRP, or SGL when advertised; 10b (metadata SGL) is not supported, 11b is reserved.
-    @inline(__always)
-    func checkDataPointerType(_ entry: SubmissionQueueEntry) throws(CommandFailure) {
-        let pointer = entry.declaredDataPointer
-        guard pointer == .prp || (pointer == .sglContiguousMetadata && sglSupported) else {
-            throw CommandFailure(.invalidFieldInCommand)
-        }
-    }
-
-    /// The bytes an LBA command (Read, Write, Compare, Verify, Write Zeroes) addresses on
-    /// namespace `index`, once its blocks lie inside the namespace and, when data moves, MDTS allows it.
-    @inline(__always)
-    func transferBytes(_ entry: SubmissionQueueEntry, _ opcode: NVMOpcode, _ index: Int) throws(CommandFailure) -> Int {
-        let count = UInt64(entry.blockCount)
-        guard namespaces[index].contains(lba: entry.startingLBA, count: count) else { throw CommandFailure(.lbaOutOfRange) }
-        let bytes = Int(count) * namespaces[index].blockSize
-        if opcode != .verify, opcode != .writeZeroes, let limit = maximumTransferBytes, bytes > limit {
-            throw CommandFailure(.invalidFieldInCommand)
-        }
-        return bytes
     }
 
     /// The ONCS bit that says whether `opcode` is supported, nil for the mandatory commands.

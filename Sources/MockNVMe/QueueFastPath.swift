@@ -47,11 +47,37 @@ enum FastPathOutcome {
 /// each status, error log entry and asynchronous event still comes from one place. It writes
 /// only SQ y, CQ y, their counters, their rings and their shadow doorbell slots.
 struct QueueFastPath {
+    /// What queue pair y's fast path reads that stays put while the controller exists, made once
+    /// (`MockCore`): plain values and pointers, so taking them at every doorbell copies bytes and
+    /// touches no reference count another queue's thread touches too.
+    struct Lane {
+        let qid: Int
+        let sq: UnsafeMutablePointer<SubmissionQueue?>
+        let cq: UnsafeMutablePointer<CompletionQueue?>
+        let counters: UnsafeMutablePointer<QueueCounters?>
+        let checks: BlockCommandChecks
+        let stride: Int
+        /// The state holds the IOMMU for as long as the lane exists.
+        let iommu: Unmanaged<SoftwareIOMMU>
+
+        init(qid: Int, state: inout ControllerState) {
+            self.qid = qid
+            sq = state.submissionQueues.pointer(qid)
+            cq = state.completionQueues.pointer(qid)
+            counters = state.queueCounters.pointer(qid)
+            checks = state.checks
+            stride = state.strideBytes
+            iommu = Unmanaged.passUnretained(state.iommu)
+        }
+    }
+
     private let state: UnsafeMutablePointer<ControllerState>
     private let qid: Int
     private let sq: UnsafeMutablePointer<SubmissionQueue?>
     private let cq: UnsafeMutablePointer<CompletionQueue?>
     private let counters: UnsafeMutablePointer<QueueCounters?>
+    private let checks: BlockCommandChecks
+    private let iommu: Unmanaged<SoftwareIOMMU>
     /// Host addresses, translated once per doorbell (as `QueueMemory` caches them for one epoch).
     private var submissionRing: UnsafeMutableRawPointer?
     private var completionRing: UnsafeMutableRawPointer?
@@ -61,8 +87,8 @@ struct QueueFastPath {
     private let stride: Int
 
     /// The doorbell write `value` at `offset` (SQ y tail or CQ y head, y = `qid`).
-    static func doorbell(_ value: UInt32, offset: Int, qid: Int, state: UnsafeMutablePointer<ControllerState>) -> FastPathOutcome {
-        guard var path = QueueFastPath(qid: qid, state: state) else { return .declined }
+    static func doorbell(_ value: UInt32, offset: Int, lane: Lane, state: UnsafeMutablePointer<ControllerState>) -> FastPathOutcome {
+        guard var path = QueueFastPath(lane, state: state) else { return .declined }
         if (offset - ControllerRegister.doorbellBase) / path.stride & 1 == 0 {
             guard Int(value) < path.sq.pointee!.size else { return .declined }
             path.counters.pointee!.submissionTailWrites &+= 1
@@ -81,17 +107,19 @@ struct QueueFastPath {
         }
     }
 
-    private init?(qid: Int, state: UnsafeMutablePointer<ControllerState>) {
+    private init?(_ lane: Lane, state: UnsafeMutablePointer<ControllerState>) {
         guard state.pointee.fastPathOpen else { return nil }
-        sq = state.pointee.submissionQueues.pointer(qid)
-        cq = state.pointee.completionQueues.pointer(qid)
+        qid = lane.qid
+        sq = lane.sq
+        cq = lane.cq
         guard let submission = sq.pointee, submission.completionQueueID == qid, !submission.memory.paged,
               let completion = cq.pointee, completion.boundSubmissionQueues == 1, completion.parked == 0,
               !completion.memory.paged else { return nil }
-        counters = state.pointee.queueCounters.pointer(qid)
-        stride = state.pointee.strideBytes
+        counters = lane.counters
+        checks = lane.checks
+        stride = lane.stride
+        iommu = lane.iommu
         self.state = state
-        self.qid = qid
     }
 
     /// `ControllerState.processSubmissions` for this pair. Returns false when a command needs
@@ -136,8 +164,8 @@ struct QueueFastPath {
         }
         guard entry.declaredFuse == .normal else { return nil }
         do throws(CommandFailure) {
-            try state.pointee.checkDataPointerType(entry)
-            let bytes = try state.pointee.transferBytes(entry, opcode, try state.pointee.activeNamespaceIndex(entry.nsid))
+            try checks.checkDataPointerType(entry)
+            let bytes = try checks.transferBytes(entry, opcode, try checks.activeNamespaceIndex(entry.nsid))
             return (opcode == .read, bytes)
         } catch {
             return nil
@@ -180,7 +208,7 @@ struct QueueFastPath {
     /// This pair's two slots (doorbells 2y and 2y + 1) of the buffer at `base`.
     private func translate(_ base: UInt64, _ access: DMAAccess) throws(HostMemoryFault) -> UnsafeMutableRawPointer {
         let iova = base &+ UInt64(2 &* qid &* stride)
-        guard let host = try? state.pointee.iommu.translate(iova: iova, length: 2 * stride, access: access) else {
+        guard let host = try? iommu._withUnsafeGuaranteedRef({ try $0.translate(iova: iova, length: 2 * stride, access: access) }) else {
             throw .doorbellBuffer(iova)
         }
         return host
@@ -189,7 +217,7 @@ struct QueueFastPath {
     @inline(__always)
     private mutating func submissionRingBase() throws(HostMemoryFault) -> UnsafeMutableRawPointer {
         if let submissionRing { return submissionRing }
-        guard let host = sq.pointee!.memory.translateRing(iommu: state.pointee.iommu, access: .deviceReads) else { throw .submissionRing }
+        guard let host = iommu._withUnsafeGuaranteedRef({ sq.pointee!.memory.translateRing(iommu: $0, access: .deviceReads) }) else { throw .submissionRing }
         submissionRing = host
         return host
     }
@@ -197,16 +225,13 @@ struct QueueFastPath {
     @inline(__always)
     private mutating func completionRingBase() throws(HostMemoryFault) -> UnsafeMutableRawPointer {
         if let completionRing { return completionRing }
-        guard let host = cq.pointee!.memory.translateRing(iommu: state.pointee.iommu, access: .deviceWrites) else { throw .completionRing }
+        guard let host = iommu._withUnsafeGuaranteedRef({ cq.pointee!.memory.translateRing(iommu: $0, access: .deviceWrites) }) else { throw .completionRing }
         completionRing = host
         return host
     }
 }
 
 extension ControllerState {
-    /// Whether queue pairs' fast paths may run: inline null device, operational, no fault armed.
-    var fastPathOpen: Bool { inline && discardData && faultRules.isEmpty && isOperational }
-
     /// A fast path met host memory it could not reach on queue pair `qid`: the controller fails,
     /// unless a reset or another failure came first (between the two locks).
     mutating func fastPathFailed(_ qid: Int, _ fault: HostMemoryFault) {
