@@ -89,7 +89,7 @@ struct QueueFastPathTests {
     /// then resets it (CC.EN 1 -> 0): each doorbell's commands complete wholly before or after
     /// the reset, so every command the controller counted was posted, once, and successfully.
     /// (Run under the thread sanitizer by scripts/test-tsan.sh.)
-    @Test func concurrentQueuePairsAndAResetStayConsistent() throws {
+    @Test func queuePairsRunConcurrentlyWithAReset() throws {
         let harness = try Self.harness(queuePairs: [1, 2], entries: 64)
         let buffers = try [1, 2].map { _ in try harness.allocate(4096) }
         let batches = 400
