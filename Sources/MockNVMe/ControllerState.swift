@@ -68,6 +68,9 @@ struct ControllerState {
     /// Per queue identifier: host I/O and MMIO doorbell writes counted on that queue pair
     /// (kept per queue so each queue pair's fast path counts in its own slot).
     let queueCounters: QueueSlots<QueueCounters>
+    /// Per I/O queue pair: the host memory its fast path reached, kept between doorbells while the
+    /// IOMMU's mappings are unchanged (see `QueueFastPath`).
+    let fastPathTranslations: QueueSlots<IOTLB>
     /// MMIO writes at doorbell offsets that name no queue (between strides, beyond the queues).
     var strayDoorbellWrites: UInt64 = 0
     /// Bumped at every locked entry point: ring translations are cached for one epoch only.
@@ -144,6 +147,7 @@ struct ControllerState {
         completionQueues = QueueSlots(count: configuration.ioQueueCount + 1)
         parkedCompletions = Array(repeating: [], count: configuration.ioQueueCount + 1)
         queueCounters = QueueSlots(count: configuration.ioQueueCount + 1, initial: QueueCounters())
+        fastPathTranslations = QueueSlots(count: configuration.ioQueueCount + 1, initial: IOTLB())
         grantedSubmissionQueues = configuration.ioQueueCount
         grantedCompletionQueues = configuration.ioQueueCount
         writeCacheEnabled = configuration.volatileWriteCache

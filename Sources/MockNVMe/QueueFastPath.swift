@@ -55,6 +55,7 @@ struct QueueFastPath {
         let sq: UnsafeMutablePointer<SubmissionQueue?>
         let cq: UnsafeMutablePointer<CompletionQueue?>
         let counters: UnsafeMutablePointer<QueueCounters?>
+        let translations: UnsafeMutablePointer<IOTLB?>
         let checks: BlockCommandChecks
         let stride: Int
         /// The state holds the IOMMU for as long as the lane exists.
@@ -65,6 +66,7 @@ struct QueueFastPath {
             sq = state.submissionQueues.pointer(qid)
             cq = state.completionQueues.pointer(qid)
             counters = state.queueCounters.pointer(qid)
+            translations = state.fastPathTranslations.pointer(qid)
             checks = state.checks
             stride = state.strideBytes
             iommu = Unmanaged.passUnretained(state.iommu)
@@ -76,9 +78,10 @@ struct QueueFastPath {
     private let sq: UnsafeMutablePointer<SubmissionQueue?>
     private let cq: UnsafeMutablePointer<CompletionQueue?>
     private let counters: UnsafeMutablePointer<QueueCounters?>
+    private let translations: UnsafeMutablePointer<IOTLB?>
     private let checks: BlockCommandChecks
     private let iommu: Unmanaged<SoftwareIOMMU>
-    /// Host addresses, translated once per doorbell (as `QueueMemory` caches them for one epoch).
+    /// Host addresses, looked up once per doorbell in `translations`.
     private var submissionRing: UnsafeMutableRawPointer?
     private var completionRing: UnsafeMutableRawPointer?
     /// The shadow and EventIdx slots of doorbell 2y; doorbell 2y + 1 lies `stride` bytes on.
@@ -116,6 +119,7 @@ struct QueueFastPath {
               let completion = cq.pointee, completion.boundSubmissionQueues == 1, completion.parked == 0,
               !completion.memory.paged else { return nil }
         counters = lane.counters
+        translations = lane.translations
         checks = lane.checks
         stride = lane.stride
         iommu = lane.iommu
@@ -126,7 +130,7 @@ struct QueueFastPath {
     /// the controller path (it is left at the head).
     private mutating func run() throws(HostMemoryFault) -> Bool {
         guard let buffers = state.pointee.doorbellBuffers else { return try runSubmissions() }
-        shadow = try translate(buffers.shadow, .deviceReads)
+        shadow = try translate(buffers.shadow, .deviceReads, \.shadow)
         repeat {
             readShadows()
             guard try runSubmissions() else { return false }
@@ -183,7 +187,7 @@ struct QueueFastPath {
 
     /// Publishes both EventIdx values and reads the shadows again: whether the host moved either.
     private mutating func publishEventIndexes(_ buffers: DoorbellBuffers) throws(HostMemoryFault) -> Bool {
-        if eventIndex == nil { eventIndex = try translate(buffers.eventIndex, .deviceWrites) }
+        if eventIndex == nil { eventIndex = try translate(buffers.eventIndex, .deviceWrites, \.eventIndex) }
         let slots = eventIndex!
         let events = ControllerState.eventIndexes(sq.pointee!, cq.pointee!, deviceWakesAnyway: false)
         Self.atomic(slots).pointee.store(events.submission.littleEndian, ordering: .sequentiallyConsistent)
@@ -206,18 +210,33 @@ struct QueueFastPath {
     // MARK: Translation
 
     /// This pair's two slots (doorbells 2y and 2y + 1) of the buffer at `base`.
-    private func translate(_ base: UInt64, _ access: DMAAccess) throws(HostMemoryFault) -> UnsafeMutableRawPointer {
+    private func translate(_ base: UInt64, _ access: DMAAccess, _ entry: WritableKeyPath<IOTLB, IOTLB.Entry>) throws(HostMemoryFault) -> UnsafeMutableRawPointer {
         let iova = base &+ UInt64(2 &* qid &* stride)
-        guard let host = try? iommu._withUnsafeGuaranteedRef({ try $0.translate(iova: iova, length: 2 * stride, access: access) }) else {
-            throw .doorbellBuffer(iova)
-        }
+        guard let host = lookUp(entry, iova: iova, length: 2 &* stride, access: access) else { throw .doorbellBuffer(iova) }
         return host
+    }
+
+    /// The host address of `length` bytes at `iova`: the kept one while the IOMMU's mappings are
+    /// unchanged since it was translated, else a fresh translation (kept if it succeeds; a refusal
+    /// is recorded by the IOMMU, as at every attempt).
+    @inline(__always)
+    private func lookUp(_ entry: WritableKeyPath<IOTLB, IOTLB.Entry>, iova: UInt64, length: Int, access: DMAAccess) -> UnsafeMutableRawPointer? {
+        iommu._withUnsafeGuaranteedRef { iommu in
+            // Read before translating: a change made meanwhile shows as a new generation next time.
+            let generation = iommu.generation
+            let kept = translations.pointee![keyPath: entry]
+            if kept.generation == generation, kept.iova == iova, kept.length == length, let host = kept.host { return host }
+            guard let host = try? iommu.translate(iova: iova, length: length, access: access) else { return nil }
+            translations.pointee![keyPath: entry] = IOTLB.Entry(generation: generation, iova: iova, length: length, host: host)
+            return host
+        }
     }
 
     @inline(__always)
     private mutating func submissionRingBase() throws(HostMemoryFault) -> UnsafeMutableRawPointer {
         if let submissionRing { return submissionRing }
-        guard let host = iommu._withUnsafeGuaranteedRef({ sq.pointee!.memory.translateRing(iommu: $0, access: .deviceReads) }) else { throw .submissionRing }
+        let memory = sq.pointee!.memory
+        guard let host = lookUp(\.submissionRing, iova: memory.base, length: memory.ringBytes, access: .deviceReads) else { throw .submissionRing }
         submissionRing = host
         return host
     }
@@ -225,10 +244,28 @@ struct QueueFastPath {
     @inline(__always)
     private mutating func completionRingBase() throws(HostMemoryFault) -> UnsafeMutableRawPointer {
         if let completionRing { return completionRing }
-        guard let host = iommu._withUnsafeGuaranteedRef({ cq.pointee!.memory.translateRing(iommu: $0, access: .deviceWrites) }) else { throw .completionRing }
+        let memory = cq.pointee!.memory
+        guard let host = lookUp(\.completionRing, iova: memory.base, length: memory.ringBytes, access: .deviceWrites) else { throw .completionRing }
         completionRing = host
         return host
     }
+}
+
+/// A queue pair's kept translations (an IOTLB of four entries): its two rings and its slots of the
+/// two doorbell buffers. An entry is valid while `SoftwareIOMMU.generation` has not moved since
+/// it was made and the queue or buffer it was made for is the one asked about; only the pair's
+/// fast path reads and writes it, under the pair's lock.
+struct IOTLB {
+    struct Entry {
+        var generation: UInt64 = .max
+        var iova: UInt64 = 0
+        var length = 0
+        var host: UnsafeMutableRawPointer?
+    }
+    var submissionRing = Entry()
+    var completionRing = Entry()
+    var shadow = Entry()
+    var eventIndex = Entry()
 }
 
 extension ControllerState {

@@ -34,9 +34,12 @@ struct QueueMemory {
         return cachedHost.map { $0 + index * entrySize }
     }
 
+    /// The bytes of a contiguous queue's whole ring.
+    var ringBytes: Int { entries * entrySize }
+
     /// The host address of a contiguous queue's whole ring, or nil after the IOMMU refused.
     func translateRing(iommu: SoftwareIOMMU, access: DMAAccess) -> UnsafeMutableRawPointer? {
-        try? iommu.translate(iova: base, length: entries * entrySize, access: access)
+        try? iommu.translate(iova: base, length: ringBytes, access: access)
     }
 
     /// Host address of entry `index` of a queue made of `pages`.
