@@ -85,6 +85,24 @@ struct QueueFastPathTests {
         #expect(harness.execute(Self.io(.read, lba: 0, buffer: buffer), qid: 1).status.isSuccess)
     }
 
+    /// The fast path keeps its ring translations between doorbells (an IOTLB): a ring the host
+    /// unmaps afterwards must still fault at the next doorbell (controller fatal status, the
+    /// fault recorded), not be written through a stale translation.
+    @Test func ringUnmappedAfterUseFaultsAtTheNextDoorbell() throws {
+        let harness = try Self.harness(entries: 64)
+        let buffer = try harness.allocate(4096)
+        #expect(harness.execute(Self.io(.read, lba: 0, buffer: buffer), qid: 1).status.isSuccess)
+        let cq = harness.queues[1]!.cq
+        let iommu = harness.controller.softwareIOMMU
+        try iommu.unmap(iova: cq.iova, length: 4096)  // the ring's 1 KiB, mapped as one 4 KiB page
+        defer { try? iommu.map(hostAddress: cq.address, iova: cq.iova, length: 4096, access: .readWrite) }
+        harness.controller.clearDMAFaults()
+        harness.submit(Self.io(.read, lba: 8, buffer: buffer), qid: 1)
+        #expect(harness.csts.cfs)
+        #expect(harness.controller.dmaFaults.map(\.iova) == [cq.iova])
+        #expect(harness.controller.dmaFaults.first?.reason == .unmapped)
+    }
+
     /// Two queue pairs driven from two threads while a third reads the controller's counters and
     /// then resets it (CC.EN 1 -> 0): each doorbell's commands complete wholly before or after
     /// the reset, so every command the controller counted was posted, once, and successfully.
