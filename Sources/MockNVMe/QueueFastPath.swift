@@ -130,7 +130,7 @@ struct QueueFastPath {
     /// the controller path (it is left at the head).
     private mutating func run() throws(HostMemoryFault) -> Bool {
         guard let buffers = state.pointee.doorbellBuffers else { return try runSubmissions() }
-        shadow = try translate(buffers.shadow, .deviceReads, \.shadow)
+        shadow = try translate(buffers.shadow, .deviceReads, &translations.pointee!.shadow)
         repeat {
             readShadows()
             guard try runSubmissions() else { return false }
@@ -187,7 +187,7 @@ struct QueueFastPath {
 
     /// Publishes both EventIdx values and reads the shadows again: whether the host moved either.
     private mutating func publishEventIndexes(_ buffers: DoorbellBuffers) throws(HostMemoryFault) -> Bool {
-        if eventIndex == nil { eventIndex = try translate(buffers.eventIndex, .deviceWrites, \.eventIndex) }
+        if eventIndex == nil { eventIndex = try translate(buffers.eventIndex, .deviceWrites, &translations.pointee!.eventIndex) }
         let slots = eventIndex!
         let events = ControllerState.eventIndexes(sq.pointee!, cq.pointee!, deviceWakesAnyway: false)
         Self.atomic(slots).pointee.store(events.submission.littleEndian, ordering: .sequentiallyConsistent)
@@ -210,9 +210,9 @@ struct QueueFastPath {
     // MARK: Translation
 
     /// This pair's two slots (doorbells 2y and 2y + 1) of the buffer at `base`.
-    private func translate(_ base: UInt64, _ access: DMAAccess, _ entry: WritableKeyPath<IOTLB, IOTLB.Entry>) throws(HostMemoryFault) -> UnsafeMutableRawPointer {
+    private func translate(_ base: UInt64, _ access: DMAAccess, _ entry: inout IOTLB.Entry) throws(HostMemoryFault) -> UnsafeMutableRawPointer {
         let iova = base &+ UInt64(2 &* qid &* stride)
-        guard let host = lookUp(entry, iova: iova, length: 2 &* stride, access: access) else { throw .doorbellBuffer(iova) }
+        guard let host = lookUp(&entry, iova: iova, length: 2 &* stride, access: access) else { throw .doorbellBuffer(iova) }
         return host
     }
 
@@ -220,14 +220,13 @@ struct QueueFastPath {
     /// unchanged since it was translated, else a fresh translation (kept if it succeeds; a refusal
     /// is recorded by the IOMMU, as at every attempt).
     @inline(__always)
-    private func lookUp(_ entry: WritableKeyPath<IOTLB, IOTLB.Entry>, iova: UInt64, length: Int, access: DMAAccess) -> UnsafeMutableRawPointer? {
+    private func lookUp(_ entry: inout IOTLB.Entry, iova: UInt64, length: Int, access: DMAAccess) -> UnsafeMutableRawPointer? {
         iommu._withUnsafeGuaranteedRef { iommu in
             // Read before translating: a change made meanwhile shows as a new generation next time.
             let generation = iommu.generation
-            let kept = translations.pointee![keyPath: entry]
-            if kept.generation == generation, kept.iova == iova, kept.length == length, let host = kept.host { return host }
+            if entry.generation == generation, entry.iova == iova, entry.length == length, let host = entry.host { return host }
             guard let host = try? iommu.translate(iova: iova, length: length, access: access) else { return nil }
-            translations.pointee![keyPath: entry] = IOTLB.Entry(generation: generation, iova: iova, length: length, host: host)
+            entry = IOTLB.Entry(generation: generation, iova: iova, length: length, host: host)
             return host
         }
     }
@@ -236,7 +235,7 @@ struct QueueFastPath {
     private mutating func submissionRingBase() throws(HostMemoryFault) -> UnsafeMutableRawPointer {
         if let submissionRing { return submissionRing }
         let memory = sq.pointee!.memory
-        guard let host = lookUp(\.submissionRing, iova: memory.base, length: memory.ringBytes, access: .deviceReads) else { throw .submissionRing }
+        guard let host = lookUp(&translations.pointee!.submissionRing, iova: memory.base, length: memory.ringBytes, access: .deviceReads) else { throw .submissionRing }
         submissionRing = host
         return host
     }
@@ -245,7 +244,7 @@ struct QueueFastPath {
     private mutating func completionRingBase() throws(HostMemoryFault) -> UnsafeMutableRawPointer {
         if let completionRing { return completionRing }
         let memory = cq.pointee!.memory
-        guard let host = lookUp(\.completionRing, iova: memory.base, length: memory.ringBytes, access: .deviceWrites) else { throw .completionRing }
+        guard let host = lookUp(&translations.pointee!.completionRing, iova: memory.base, length: memory.ringBytes, access: .deviceWrites) else { throw .completionRing }
         completionRing = host
         return host
     }
