@@ -11,6 +11,11 @@ public final class SoftwareIOMMU: IOMMU {
     /// The IOVA windows `map` accepts.
     public let iovaRanges: [IOVARange]
     private let state: SanitizedMutex<SoftwareIOMMUTable>
+    private let mappingGeneration = Atomic<UInt64>(0)
+
+    /// Changes with every successful `map` and `unmap`: a device model may keep a translation
+    /// (as an IOTLB keeps an entry) while this is unchanged, instead of taking the lock again.
+    public var generation: UInt64 { mappingGeneration.load(ordering: .acquiring) }
 
     /// An IOMMU accepting IOVAs in `iovaRanges`; by default the whole 64-bit space.
     /// Pass a set with holes (like x86's MSI window at 0xfee00000) to exercise an allocator.
@@ -32,11 +37,13 @@ public final class SoftwareIOMMU: IOMMU {
         let entry = SoftwareIOMMUTable.Mapping(
             iova: iova, length: length, host: UInt(bitPattern: hostAddress), access: access)
         try state.withLock { table throws(SoftwareIOMMUError) in try table.insert(entry) }
+        mappingGeneration.add(1, ordering: .releasing)
     }
 
     /// Removes the mapping made with exactly this `iova` and `length`; anything else is an error.
     public func unmap(iova: UInt64, length: Int) throws {
         try state.withLock { table throws(SoftwareIOMMUError) in try table.remove(iova: iova, length: length) }
+        mappingGeneration.add(1, ordering: .releasing)
     }
 
     /// The host address behind `iova`, if [iova, iova + length) lies inside one mapping that

@@ -28,7 +28,7 @@ extension ControllerState {
 
     /// Copies `bytes` to the host buffer of `entry` (PRPs), `length` bytes, zero-padding past the data.
     mutating func sendToHost(_ entry: SubmissionQueueEntry, _ bytes: UnsafeRawBufferPointer, length: Int) throws(CommandFailure) {
-        if let limit = maximumTransferBytes, length > limit { throw CommandFailure(.invalidFieldInCommand) }
+        if let limit = checks.maximumTransferBytes, length > limit { throw CommandFailure(.invalidFieldInCommand) }
         try walker.map(entry, length: length, access: .deviceWrites)
         var cursor = SegmentCursor()
         let available = min(length, bytes.count)

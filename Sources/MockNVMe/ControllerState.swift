@@ -28,9 +28,10 @@ enum Disposition {
     case held
 }
 
-/// Everything behind the controller's one lock: registers, queues, features, logs, media.
-/// Only ever touched inside `MockController`'s `Mutex`, so it has no locking of its own; the
-/// methods in the other files of this module extend it by concern.
+/// The controller's state: registers, queues, features, logs, media. `MockCore` guards it (the
+/// controller path holds every lock; an I/O queue pair's fast path, its own lock, touches only
+/// its pair's slots), so it has no locking of its own; the methods in the other files of this
+/// module extend it by concern.
 ///
 /// A struct, not a class: accesses to a class's stored properties pay dynamic exclusivity
 /// checks, dozens per command, which made the inline null device several times slower.
@@ -64,10 +65,14 @@ struct ControllerState {
     var pageSize = 4096
     /// Doorbell Buffer Config since the last reset: I/O queues use shadow doorbells.
     var doorbellBuffers: DoorbellBuffers?
-    /// MMIO writes received per doorbell register (index 2y: SQ y tail, 2y + 1: CQ y head).
-    var mmioDoorbellWrites: [UInt64]
-    /// MMIO writes received at any doorbell offset, including ones beyond the queues.
-    var mmioDoorbellWritesTotal: UInt64 = 0
+    /// Per queue identifier: host I/O and MMIO doorbell writes counted on that queue pair
+    /// (kept per queue so each queue pair's fast path counts in its own slot).
+    let queueCounters: QueueSlots<QueueCounters>
+    /// Per I/O queue pair: the host memory its fast path reached, kept between doorbells while the
+    /// IOMMU's mappings are unchanged (see `QueueFastPath`).
+    let fastPathTranslations: QueueSlots<IOTLB>
+    /// MMIO writes at doorbell offsets that name no queue (between strides, beyond the queues).
+    var strayDoorbellWrites: UInt64 = 0
     /// Bumped at every locked entry point: ring translations are cached for one epoch only.
     var epoch: UInt64 = 0
 
@@ -105,9 +110,14 @@ struct ControllerState {
     /// Configuration values read per command, copied out of `configuration` so reading them never
     /// touches its strings and arrays.
     let discardData: Bool
-    let sglSupported: Bool
-    let maximumTransferBytes: Int?
     let identifyController: IdentifyController
+    /// The LBA commands' checks, in plain values (see `BlockCommandChecks`).
+    let checks: BlockCommandChecks
+    let namespaceGeometryStorage: NamespaceGeometryStorage
+    /// Whether queue pairs' fast paths may run (inline null device, operational, no fault armed):
+    /// derived from the state above by `refreshFastPathOpen`, which the controller path runs
+    /// before it lets the queue locks go, so a fast path reads one flag.
+    private(set) var fastPathOpen = false
 
     // Fault injection and randomness.
     var faultRules: [FaultRule] = []
@@ -136,7 +146,8 @@ struct ControllerState {
         submissionQueues = QueueSlots(count: configuration.ioQueueCount + 1)
         completionQueues = QueueSlots(count: configuration.ioQueueCount + 1)
         parkedCompletions = Array(repeating: [], count: configuration.ioQueueCount + 1)
-        mmioDoorbellWrites = Array(repeating: 0, count: 2 * (configuration.ioQueueCount + 1))
+        queueCounters = QueueSlots(count: configuration.ioQueueCount + 1, initial: QueueCounters())
+        fastPathTranslations = QueueSlots(count: configuration.ioQueueCount + 1, initial: IOTLB())
         grantedSubmissionQueues = configuration.ioQueueCount
         grantedCompletionQueues = configuration.ioQueueCount
         writeCacheEnabled = configuration.volatileWriteCache
@@ -149,9 +160,11 @@ struct ControllerState {
         let maxPages = (configuration.maximumTransferBytes ?? (1 << 20)) / 4096 + 2
         walker = DataTransferWalker(iommu: iommu, expectedSegments: min(maxPages, 1026))
         discardData = configuration.discardData
-        sglSupported = configuration.sglSupported
-        maximumTransferBytes = configuration.maximumTransferBytes
         identifyController = IdentifyData.controller(configuration)
+        namespaceGeometryStorage = NamespaceGeometryStorage(configuration.namespaces)
+        checks = BlockCommandChecks(sglSupported: configuration.sglSupported, maximumTransferBytes: configuration.maximumTransferBytes,
+                                    geometry: UnsafePointer(namespaceGeometryStorage.geometry.baseAddress!),
+                                    namespaceCount: configuration.namespaces.count)
         faultRandom = SplitMix64(seed: configuration.randomSeed)
         scheduleRandom = SplitMix64(seed: configuration.randomSeed ^ 0xA5A5_A5A5)
         scheduled.reserveCapacity(1024)
@@ -160,6 +173,21 @@ struct ControllerState {
 
     /// Commands are processed only by an enabled, healthy, present controller.
     var isOperational: Bool { csts.rdy && !csts.cfs && !removed }
+
+    /// Recomputes `fastPathOpen` (the controller path, before it releases the queue locks).
+    mutating func refreshFastPathOpen() {
+        fastPathOpen = inline && discardData && faultRules.isEmpty && isOperational
+    }
+
+    /// Host I/O counted on every queue since creation.
+    var hostIO: HostIOCounters {
+        queueCounters.reduce(into: HostIOCounters()) { $0.add($1!.hostIO) }
+    }
+
+    /// MMIO doorbell writes received since creation, at any doorbell offset.
+    var mmioDoorbellWritesTotal: UInt64 {
+        queueCounters.reduce(strayDoorbellWrites) { $0 &+ $1!.submissionTailWrites &+ $1!.completionHeadWrites }
+    }
 
     /// Reports a condition that makes the controller fail (CSTS.CFS), e.g. a fault on its own rings.
     mutating func fail(_ reason: String) {

@@ -32,8 +32,6 @@ extension ControllerState {
     /// alike: one storage per configured namespace); 0, FFFFFFFFh and unknown NSIDs are Invalid
     /// Namespace or Format (every namespace of the mock is active).
     func activeNamespaceIndex(_ nsid: UInt32) throws(CommandFailure) -> Int {
-        let index = Int(nsid) &- 1
-        guard nsid != 0, index < namespaces.count else { throw CommandFailure(.invalidNamespaceOrFormat) }
-        return index
+        try checks.activeNamespaceIndex(nsid)
     }
 }

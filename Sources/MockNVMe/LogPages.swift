@@ -57,29 +57,25 @@ struct ErrorLog {
 }
 
 /// What the SMART / Health Information log (Log Page 02h) counts.
+/// Host I/O is counted per queue (`QueueCounters`) and added up for the page.
 struct HealthCounters {
-    /// 512-byte units read and written by host commands (the log reports thousands, rounded up).
-    var unitsRead: UInt64 = 0
-    var unitsWritten: UInt64 = 0
-    var hostReadCommands: UInt64 = 0
-    var hostWriteCommands: UInt64 = 0
     var powerCycles: UInt64 = 1
     var unsafeShutdowns: UInt64 = 0
     var mediaErrors: UInt64 = 0
     var errorLogEntries: UInt64 = 0
 
-    /// The 512-byte page.
-    func encoded() -> [UInt8] {
+    /// The 512-byte page, with `io` the host I/O of every queue.
+    func encoded(io: HostIOCounters) -> [UInt8] {
         var page = [UInt8](repeating: 0, count: 512)
         page.withUnsafeMutableBytes { bytes in
             bytes.storeBytes(of: UInt16(273 + 25).littleEndian, toByteOffset: 1, as: UInt16.self)  // 25 C in kelvin
             bytes[3] = 100  // available spare
             bytes[4] = 10   // spare threshold
             func put(_ value: UInt64, _ offset: Int) { bytes.storeBytes(of: value.littleEndian, toByteOffset: offset, as: UInt64.self) }
-            put((unitsRead + 999) / 1000, 32)
-            put((unitsWritten + 999) / 1000, 48)
-            put(hostReadCommands, 64)
-            put(hostWriteCommands, 80)
+            put((io.unitsRead + 999) / 1000, 32)
+            put((io.unitsWritten + 999) / 1000, 48)
+            put(io.readCommands, 64)
+            put(io.writeCommands, 80)
             put(powerCycles, 112)
             put(unsafeShutdowns, 144)
             put(mediaErrors, 160)
@@ -104,7 +100,7 @@ extension ControllerState {
         case .smartHealth?:
             // Controller-wide only (LPA bit 0 clear): NSID must be 0 or FFFFFFFFh.
             guard entry.nsid == 0 || entry.nsid == 0xFFFF_FFFF else { throw CommandFailure(.invalidFieldInCommand) }
-            page = health.encoded()
+            page = health.encoded(io: hostIO)
         default:
             throw CommandFailure(.invalidLogPage)
         }

@@ -4,24 +4,13 @@ import NVMe
 import PCIDevice
 import Synchronization
 
-/// What the controller and its device thread share: the state behind one lock.
-final class MockCore: Sendable {
-    private let state: SanitizedMutex<ControllerState>
-    init(_ state: sending ControllerState) { self.state = SanitizedMutex(state) }
-
-    /// Runs `body` under the controller lock.
-    @inline(__always)
-    func withLock<Result: Sendable>(_ body: (inout ControllerState) -> Result) -> Result {
-        state.withLock { state in body(&state) }
-    }
-}
-
 /// A software NVMe controller (NVMe Base 2.0, NVM Command Set 1.0) behind `DeviceInterface`:
 /// the device every test and CI run drives instead of hardware.
 ///
 /// The host programs it exactly as a PCIe controller: registers in BAR0, queues and data in
-/// memory mapped through `softwareIOMMU` (make a `DMAMapper` over `iommu`). All of its state
-/// sits behind one `Mutex`, so register writes may come from several queue-pair threads.
+/// memory mapped through `softwareIOMMU` (make a `DMAMapper` over `iommu`). Register writes may
+/// come from several queue-pair threads: each I/O queue pair's doorbells on the inline null
+/// device take that pair's lock alone, everything else the controller's (see `MockCore`).
 /// In `.inline` mode a doorbell write runs the new commands before it returns; in `.threaded`
 /// mode a device thread does, after the configured latency.
 public final class MockController: DeviceInterface {
@@ -33,6 +22,10 @@ public final class MockController: DeviceInterface {
     private let engine: ThreadedEngine?
     /// The registers up to the doorbells of the last queue, rounded up to 16 KiB, as a BAR is sized.
     public let registerSpaceSize: Int
+    /// Doorbell stride in bytes (4 << CAP.DSTRD) and whether commands run inline: what
+    /// `fastPathQueue` needs, kept outside the locks (both are fixed at creation).
+    private let strideBytes: Int
+    private let inlineMode: Bool
 
     /// Makes a controller in the power-on state (CC.EN = 0).
     ///
@@ -83,6 +76,8 @@ public final class MockController: DeviceInterface {
         self.softwareIOMMU = iommu
         let doorbells = 2 * (configuration.ioQueueCount + 1) * (4 << Int(configuration.doorbellStride))
         registerSpaceSize = (ControllerRegister.doorbellBase + doorbells + 0x3FFF) & ~0x3FFF
+        strideBytes = 4 << Int(configuration.doorbellStride)
+        if case .inline = configuration.executionMode { inlineMode = true } else { inlineMode = false }
         core = MockCore(ControllerState(configuration: configuration, iommu: iommu, backingFiles: backingFiles))
         if case .threaded(_, let outOfOrder) = configuration.executionMode {
             let engine = ThreadedEngine(core: core, outOfOrder: outOfOrder)
@@ -114,21 +109,37 @@ public final class MockController: DeviceInterface {
     /// beyond BAR0, zero for reserved registers and doorbells.
     public func readRegister32(at offset: Int) -> UInt32 {
         guard inBAR(offset, 4) else { return .max }
-        return core.withLock { $0.read32(offset) }
+        return core.withController { $0.read32(offset) }
     }
 
     /// Reads a 64-bit register (CAP, ASQ, ACQ) as two 32-bit reads, low dword first, in one
     /// critical section.
     public func readRegister64(at offset: Int) -> UInt64 {
         guard inBAR(offset, 8) else { return .max }
-        return core.withLock { $0.read64(offset) }
+        return core.withController { $0.read64(offset) }
     }
 
-    /// Writes a BAR0 register under the controller lock; a doorbell write runs the new commands
-    /// before returning (inline mode) or wakes the device thread (threaded mode).
+    /// Writes a BAR0 register; a doorbell write runs the new commands before returning (inline
+    /// mode) or wakes the device thread (threaded mode). An I/O queue pair's doorbell goes to its
+    /// fast path first, under its own lock; what that declines or hands on takes the controller lock.
     public func writeRegister32(_ value: UInt32, at offset: Int) {
         guard inBAR(offset, 4) else { return }
-        let wake = core.withLock { state in
+        if let qid = fastPathQueue(offset) {
+            switch core.fastPathDoorbell(value, offset: offset, qid: qid) {
+            case .handled: return
+            case .declined: break
+            case .continueOnController:
+                core.withController { state in
+                    state.epoch &+= 1
+                    state.processSubmissions(qid)
+                }
+                return
+            case .fatal(let fault):
+                core.withController { $0.fastPathFailed(qid, fault) }
+                return
+            }
+        }
+        let wake = core.withController { state in
             state.epoch &+= 1
             state.write32(value, offset)
             return state.engineWork || state.engineStopRequested
@@ -136,11 +147,21 @@ public final class MockController: DeviceInterface {
         if wake { engine?.signal() }
     }
 
+    /// The I/O queue pair whose doorbell `offset` is, when its fast path may take it: inline
+    /// mode, a doorbell of an I/O queue the controller has (the fast path checks the rest).
+    @inline(__always) private func fastPathQueue(_ offset: Int) -> Int? {
+        guard inlineMode, offset >= ControllerRegister.doorbellBase else { return nil }
+        let relative = offset - ControllerRegister.doorbellBase
+        guard relative & (strideBytes - 1) == 0 else { return nil }
+        let qid = relative / strideBytes / 2
+        return qid >= 1 && qid <= configuration.ioQueueCount ? qid : nil
+    }
+
     /// Writes a 64-bit register (ASQ, ACQ) as two 32-bit writes, low dword first, in one
     /// critical section; wakes the device thread if that created work.
     public func writeRegister64(_ value: UInt64, at offset: Int) {
         guard inBAR(offset, 8) else { return }
-        let wake = core.withLock { state in
+        let wake = core.withController { state in
             state.epoch &+= 1
             state.write64(value, offset)
             return state.engineWork || state.engineStopRequested
@@ -151,7 +172,7 @@ public final class MockController: DeviceInterface {
     /// A controller reset: the effects of CC.EN 1 -> 0 (queues deleted, outstanding commands
     /// dropped, CSTS.RDY and CFS cleared) with CC cleared; AQA, ASQ and ACQ keep their values.
     public func reset() throws {
-        core.withLock { state in
+        core.withController { state in
             guard !state.removed else { return }
             state.controllerReset()
             state.cc = ControllerConfiguration()
@@ -170,19 +191,19 @@ public final class MockController: DeviceInterface {
     /// Arms a fault (see `InjectedFault`). Per-command faults apply to commands fetched from now
     /// on; `.controllerFatal` and `.surpriseRemoval` take effect at once.
     public func inject(_ fault: InjectedFault) {
-        core.withLock { $0.arm(fault) }
+        core.withController { $0.arm(fault) }
     }
 
     /// Disarms every per-command fault (held commands stay held).
     public func removeInjectedFaults() {
-        core.withLock { $0.faultRules.removeAll() }
+        core.withController { $0.faultRules.removeAll() }
     }
 
     /// Ends a surprise removal: the device answers again, in the state after a power cycle.
     /// A device pulled from the bus lost power: what its write cache held is gone and the
     /// SMART log counts an unsafe shutdown (unless it had been shut down first), as `powerCut()`.
     public func reinsert() {
-        core.withLock { state in
+        core.withController { state in
             guard state.removed else { return }
             state.losePower(survivingFraction: 0, seed: 0)
         }
@@ -195,45 +216,45 @@ public final class MockController: DeviceInterface {
     /// with no cache or the cache disabled every write does.
     public func powerCut(survivingFraction: Double = 0, seed: UInt64 = 0) {
         precondition((0...1).contains(survivingFraction), "powerCut: survivingFraction must be in 0...1")
-        core.withLock { $0.losePower(survivingFraction: survivingFraction, seed: seed) }
+        core.withController { $0.losePower(survivingFraction: survivingFraction, seed: seed) }
     }
 
     /// Every data or queue pointer the controller refused for breaking a PRP or SGL rule, oldest
     /// first (the newest 4096), since creation or `clearDataPointerFaults()`. Addresses the IOMMU
     /// refused are in `dmaFaults`.
-    public var dataPointerFaults: [DataPointerFault] { core.withLock { $0.dataPointerFaults } }
+    public var dataPointerFaults: [DataPointerFault] { core.withController { $0.dataPointerFaults } }
 
     /// Forgets the recorded data pointer faults.
-    public func clearDataPointerFaults() { core.withLock { $0.dataPointerFaults.removeAll() } }
+    public func clearDataPointerFaults() { core.withController { $0.dataPointerFaults.removeAll() } }
 
     /// A snapshot of the counters and cache state, for assertions.
     public var statistics: MockStatistics {
-        core.withLock { state in
+        core.withController { state in
             MockStatistics(
-                hostReadCommands: state.health.hostReadCommands,
-                hostWriteCommands: state.health.hostWriteCommands,
-                dataUnitsRead512: state.health.unitsRead,
-                dataUnitsWritten512: state.health.unitsWritten,
+                hostReadCommands: state.hostIO.readCommands,
+                hostWriteCommands: state.hostIO.writeCommands,
+                dataUnitsRead512: state.hostIO.unitsRead,
+                dataUnitsWritten512: state.hostIO.unitsWritten,
                 dirtyCachedBlocks: state.namespaces.reduce(0) { $0 + $1.dirtyBlockCount },
                 storedChunks: state.namespaces.reduce(0) { $0 + $1.storedChunkCount },
                 heldCommands: state.held.count,
                 outstandingAsyncEventRequests: state.asyncEventRequests.count,
                 errorCount: state.errorLog.errorCount,
                 mmioDoorbellWrites: state.mmioDoorbellWritesTotal,
-                submissionTailDoorbellWrites: stride(from: 0, to: state.mmioDoorbellWrites.count, by: 2).map { state.mmioDoorbellWrites[$0] },
-                completionHeadDoorbellWrites: stride(from: 1, to: state.mmioDoorbellWrites.count, by: 2).map { state.mmioDoorbellWrites[$0] })
+                submissionTailDoorbellWrites: state.queueCounters.map { $0!.submissionTailWrites },
+                completionHeadDoorbellWrites: state.queueCounters.map { $0!.completionHeadWrites })
         }
     }
 
     /// MMIO doorbell writes received since creation, all queues (`MockStatistics.mmioDoorbellWrites`
     /// without the rest of the snapshot: no allocation, for per-run figures).
-    public var mmioDoorbellWrites: UInt64 { core.withLock { $0.mmioDoorbellWritesTotal } }
+    public var mmioDoorbellWrites: UInt64 { core.withController { $0.mmioDoorbellWritesTotal } }
 
     /// Reads `count` blocks at `lba` of namespace `nsid` as the media holds them now (cache
     /// first), without going through a queue: for tests that check what was stored. A backing
     /// file that cannot be read stops the program (its reason is logged).
     public func mediaContents(nsid: UInt32, lba: UInt64, count: Int) -> [UInt8] {
-        core.withLock { state in
+        core.withController { state in
             let storage = state.namespaces[Int(nsid) - 1]
             var out = [UInt8](repeating: 0, count: count * storage.blockSize)
             out.withUnsafeMutableBytes { bytes in

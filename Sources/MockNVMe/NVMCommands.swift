@@ -16,25 +16,16 @@ extension ControllerState {
             if let bit = Self.optionalCommandBit(opcode), !identifyController.oncs.contains(bit) {
                 throw CommandFailure(.invalidCommandOpcode)
             }
-            // PSDT: PRP, or SGL when advertised; 10b (metadata SGL) is not supported, 11b is reserved.
-            let pointer = entry.declaredDataPointer
-            guard pointer == .prp || (pointer == .sglContiguousMetadata && sglSupported) else {
-                throw CommandFailure(.invalidFieldInCommand)
-            }
+            try checks.checkDataPointerType(entry)
             if opcode == .flush { return try flush(entry) }
             let index = try activeNamespaceIndex(entry.nsid)
             switch opcode {
             case .read, .write, .compare, .verify, .writeZeroes:
-                let count = UInt64(entry.blockCount)
-                guard namespaces[index].contains(lba: entry.startingLBA, count: count) else { throw CommandFailure(.lbaOutOfRange) }
-                let bytes = Int(count) * namespaces[index].blockSize
-                if opcode != .verify, opcode != .writeZeroes, let limit = maximumTransferBytes, bytes > limit {
-                    throw CommandFailure(.invalidFieldInCommand)
-                }
+                let bytes = try checks.transferBytes(entry, opcode, index)
                 switch opcode {
-                case .read: try read(entry, index, bytes)
-                case .write: try write(entry, index, bytes)
-                case .compare: try compare(entry, index, bytes)
+                case .read: try read(entry, index, bytes, sqid: sqid)
+                case .write: try write(entry, index, bytes, sqid: sqid)
+                case .compare: try compare(entry, index, bytes, sqid: sqid)
                 case .writeZeroes: try writeZeroes(entry, index)
                 default: break  // Verify: the media is always readable, nothing moves
                 }
@@ -68,9 +59,8 @@ extension ControllerState {
         writeCacheEnabled && !entry.fua
     }
 
-    private mutating func read(_ entry: SubmissionQueueEntry, _ index: Int, _ bytes: Int) throws(CommandFailure) {
-        health.hostReadCommands += 1
-        health.unitsRead += UInt64(bytes / 512)
+    private mutating func read(_ entry: SubmissionQueueEntry, _ index: Int, _ bytes: Int, sqid: Int) throws(CommandFailure) {
+        queueCounters[sqid]!.hostIO.countRead(bytes: bytes)
         if discardData { return }
         try walker.map(entry, length: bytes, access: .deviceWrites)
         var cursor = SegmentCursor()
@@ -80,9 +70,8 @@ extension ControllerState {
         }
     }
 
-    private mutating func write(_ entry: SubmissionQueueEntry, _ index: Int, _ bytes: Int) throws(CommandFailure) {
-        health.hostWriteCommands += 1
-        health.unitsWritten += UInt64(bytes / 512)
+    private mutating func write(_ entry: SubmissionQueueEntry, _ index: Int, _ bytes: Int, sqid: Int) throws(CommandFailure) {
+        queueCounters[sqid]!.hostIO.countWrite(bytes: bytes)
         if discardData { return }
         try walker.map(entry, length: bytes, access: .deviceReads)
         var cursor = SegmentCursor()
@@ -94,8 +83,8 @@ extension ControllerState {
         }
     }
 
-    private mutating func compare(_ entry: SubmissionQueueEntry, _ index: Int, _ bytes: Int) throws(CommandFailure) {
-        health.hostReadCommands += 1
+    private mutating func compare(_ entry: SubmissionQueueEntry, _ index: Int, _ bytes: Int, sqid: Int) throws(CommandFailure) {
+        queueCounters[sqid]!.hostIO.readCommands &+= 1
         if discardData { return }
         try walker.map(entry, length: bytes, access: .deviceReads)
         var cursor = SegmentCursor()

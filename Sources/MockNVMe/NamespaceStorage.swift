@@ -49,7 +49,7 @@ struct NamespaceStorage {
 
     /// Whether `count` blocks from `lba` lie inside the namespace (overflow-safe).
     func contains(lba: UInt64, count: UInt64) -> Bool {
-        lba < blockCount && count <= blockCount - lba
+        NamespaceGeometry(blockSize: blockSize, blockCount: blockCount).contains(lba: lba, count: count)
     }
 
     /// The current content of one block (cache first), or nil when it reads as zeros. A block read

@@ -28,10 +28,18 @@ struct QueueMemory {
     /// Host address of entry `index` of a contiguous queue, or nil after the IOMMU refused.
     mutating func contiguousSlot(_ index: Int, epoch: UInt64, iommu: SoftwareIOMMU, access: DMAAccess) -> UnsafeMutableRawPointer? {
         if cachedEpoch != epoch || cachedHost == nil {
-            cachedHost = try? iommu.translate(iova: base, length: entries * entrySize, access: access)
+            cachedHost = translateRing(iommu: iommu, access: access)
             cachedEpoch = epoch
         }
         return cachedHost.map { $0 + index * entrySize }
+    }
+
+    /// The bytes of a contiguous queue's whole ring.
+    var ringBytes: Int { entries * entrySize }
+
+    /// The host address of a contiguous queue's whole ring, or nil after the IOMMU refused.
+    func translateRing(iommu: SoftwareIOMMU, access: DMAAccess) -> UnsafeMutableRawPointer? {
+        try? iommu.translate(iova: base, length: ringBytes, access: access)
     }
 
     /// Host address of entry `index` of a queue made of `pages`.
@@ -48,6 +56,13 @@ struct SubmissionQueue {
     var head = 0
     var tail = 0
     var size: Int { memory.entries }
+
+    /// Takes the entry at the head.
+    @inline(__always)
+    mutating func advanceHead() {
+        let next = head + 1
+        head = next == memory.entries ? 0 : next
+    }
 }
 
 struct CompletionQueue {
@@ -64,6 +79,37 @@ struct CompletionQueue {
     var used: Int { (tail - head + size) % size }
     /// Free slots: a queue is full when one slot is left (tail + 1 == head).
     var free: Int { size - 1 - used }
+
+    /// Whether the host may set the head to `newHead` (a doorbell or shadow value): inside the
+    /// queue, and moving only over entries the controller has posted.
+    @inline(__always)
+    func acceptsHead(_ newHead: Int) -> Bool {
+        newHead < size && (newHead - head + size) % size <= used
+    }
+
+    /// Stores one 16-byte entry at `slot`. Dwords 0-2 are plain stores; Dword 3 (command id,
+    /// status, phase) is a releasing atomic store, so a host that loads it acquiring (see
+    /// `DMAOrdering`) sees the whole entry, and the thread sanitizer agrees.
+    @inline(__always)
+    static func store(at slot: UnsafeMutableRawPointer, dw0: UInt32, sqHead: UInt16, sqid: UInt16,
+                      commandID: UInt16, status: CompletionStatus, phase: Bool) {
+        slot.storeBytes(of: dw0.littleEndian, toByteOffset: 0, as: UInt32.self)
+        slot.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
+        slot.storeBytes(of: (UInt32(sqHead) | UInt32(sqid) << 16).littleEndian, toByteOffset: 8, as: UInt32.self)
+        let statusAndPhase = UInt32(status.rawValue) << 1 | (phase ? 1 : 0)
+        DMAOrdering.storeReleasing(UInt32(commandID) | statusAndPhase << 16, at: slot + 12)
+    }
+
+    /// Moves the tail past the entry just stored, turning the phase at the end of the ring.
+    @inline(__always)
+    mutating func advanceTail() {
+        if tail + 1 == memory.entries {
+            tail = 0
+            phase.toggle()
+        } else {
+            tail += 1
+        }
+    }
 }
 
 extension ControllerState {
@@ -121,12 +167,11 @@ extension ControllerState {
     mutating func fetch(_ qid: Int) -> SubmissionQueueEntry? {
         guard let head = submissionQueues[qid]?.head else { return nil }
         guard let slot = submissionSlot(qid, head) else {
-            fail("submission queue \(qid) is not readable through the IOMMU")
+            fail(HostMemoryFault.submissionRing.reason(queue: qid))
             return nil
         }
         let entry = slot.loadUnaligned(as: SubmissionQueueEntry.self)
-        let next = head + 1
-        submissionQueues[qid]!.head = next == submissionQueues[qid]!.memory.entries ? 0 : next
+        submissionQueues[qid]!.advanceHead()
         return entry
     }
 
@@ -201,27 +246,16 @@ extension ControllerState {
         }
     }
 
-    /// Stores one 16-byte entry. Dwords 0-2 are plain stores; Dword 3 (command id, status,
-    /// phase) is a releasing atomic store, so a host that loads it acquiring (see `DMAOrdering`)
-    /// sees the whole entry, and the thread sanitizer agrees.
     @inline(__always)
     private mutating func writeEntry(_ completion: PendingCompletion, sqHead: UInt16, cqid: Int, invertPhase: Bool) {
         guard let tail = completionQueues[cqid]?.tail else { return }
         guard let slot = completionSlot(cqid, tail) else {
-            fail("completion queue \(cqid) is not writable through the IOMMU")
+            fail(HostMemoryFault.completionRing.reason(queue: cqid))
             return
         }
-        let phase = completionQueues[cqid]!.phase != invertPhase
-        slot.storeBytes(of: completion.dw0.littleEndian, toByteOffset: 0, as: UInt32.self)
-        slot.storeBytes(of: UInt32(0), toByteOffset: 4, as: UInt32.self)
-        slot.storeBytes(of: (UInt32(sqHead) | UInt32(completion.sqid) << 16).littleEndian, toByteOffset: 8, as: UInt32.self)
-        let statusAndPhase = UInt32(completion.status.rawValue) << 1 | (phase ? 1 : 0)
-        DMAOrdering.storeReleasing(UInt32(completion.commandID) | statusAndPhase << 16, at: slot + 12)
-        if tail + 1 == completionQueues[cqid]!.memory.entries {
-            completionQueues[cqid]!.tail = 0
-            completionQueues[cqid]!.phase.toggle()
-        } else {
-            completionQueues[cqid]!.tail = tail + 1
-        }
+        CompletionQueue.store(at: slot, dw0: completion.dw0, sqHead: sqHead, sqid: completion.sqid,
+                              commandID: completion.commandID, status: completion.status,
+                              phase: completionQueues[cqid]!.phase != invertPhase)
+        completionQueues[cqid]!.advanceTail()
     }
 }

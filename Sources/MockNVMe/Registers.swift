@@ -138,12 +138,15 @@ extension ControllerState {
 
     private mutating func doorbell(_ value: UInt32, _ offset: Int) {
         let relative = offset - ControllerRegister.doorbellBase
-        mmioDoorbellWritesTotal &+= 1
-        guard relative % strideBytes == 0 else { return }
         let index = relative / strideBytes
-        if index < mmioDoorbellWrites.count { mmioDoorbellWrites[index] &+= 1 }
-        guard csts.rdy, !csts.cfs else { return }
         let qid = index / 2
+        if relative % strideBytes == 0, qid < queueCounters.count {
+            queueCounters[qid]!.countDoorbell(index)
+        } else {
+            strayDoorbellWrites &+= 1
+        }
+        guard relative % strideBytes == 0 else { return }
+        guard csts.rdy, !csts.cfs else { return }
         if index % 2 == 0 {
             submissionTail(qid, value)
         } else {
@@ -165,8 +168,7 @@ extension ControllerState {
             return invalidDoorbell(info: AsyncEventInfo.invalidDoorbellRegister)
         }
         let newHead = Int(value)
-        // The head may only move over entries the controller has posted.
-        guard newHead < queue.size, (newHead - queue.head + queue.size) % queue.size <= queue.used else {
+        guard queue.acceptsHead(newHead) else {
             return invalidDoorbell(info: AsyncEventInfo.invalidDoorbellWriteValue)
         }
         completionQueues[qid]!.head = newHead

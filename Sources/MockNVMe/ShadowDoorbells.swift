@@ -86,7 +86,7 @@ extension ControllerState {
     private mutating func movedShadowHead(_ qid: Int) -> Int? {
         guard let value = loadShadow(doorbell: 2 * qid + 1), let queue = completionQueues[qid] else { return nil }
         let newHead = Int(value)
-        guard newHead != queue.head, newHead < queue.size, (newHead - queue.head + queue.size) % queue.size <= queue.used else { return nil }
+        guard newHead != queue.head, queue.acceptsHead(newHead) else { return nil }
         return newHead
     }
 
@@ -95,16 +95,24 @@ extension ControllerState {
     mutating func publishEventIndexes(_ qid: Int) -> Bool {
         guard let sq = submissionQueues[qid], let cq = completionQueues[sq.completionQueueID] else { return false }
         let cqid = sq.completionQueueID
-        let deviceWakesAnyway = !inline && !scheduled.isEmpty
-        let sqEvent = deviceWakesAnyway ? UInt16(truncatingIfNeeded: sq.tail) &- 1 : UInt16(truncatingIfNeeded: sq.tail)
-        let waitingForRoom = cq.free == 0 || cq.parked > 0
-        storeEventIndex(UInt32(sqEvent), doorbell: 2 * qid)
-        storeEventIndex(UInt32(waitingForRoom ? cq.head : cq.tail), doorbell: 2 * cqid + 1)
+        let events = Self.eventIndexes(sq, cq, deviceWakesAnyway: !inline && !scheduled.isEmpty)
+        storeEventIndex(events.submission, doorbell: 2 * qid)
+        storeEventIndex(events.completion, doorbell: 2 * cqid + 1)
         // Both stores and loads are sequentially consistent: the host's shadow store and EventIdx
         // load are too (or fenced), so one side always sees the other's write.
         let tailMoved = loadShadow(doorbell: 2 * qid).map { Int($0) != sq.tail && Int($0) < sq.size } ?? false
-        let headMoved = waitingForRoom && movedShadowHead(cqid) != nil
+        let headMoved = events.waitingForRoom && movedShadowHead(cqid) != nil
         return tailMoved || headMoved
+    }
+
+    /// The EventIdx values to publish for `sq` and its `cq` before the device rests (the rules
+    /// above), and whether the completion queue waits for room.
+    @inline(__always)
+    static func eventIndexes(_ sq: SubmissionQueue, _ cq: CompletionQueue, deviceWakesAnyway: Bool)
+        -> (submission: UInt32, completion: UInt32, waitingForRoom: Bool) {
+        let tail = UInt16(truncatingIfNeeded: sq.tail)
+        let waitingForRoom = cq.free == 0 || cq.parked > 0
+        return (UInt32(deviceWakesAnyway ? tail &- 1 : tail), UInt32(waitingForRoom ? cq.head : cq.tail), waitingForRoom)
     }
 
     // MARK: Buffer access
@@ -112,7 +120,7 @@ extension ControllerState {
     private mutating func slot(_ base: UInt64, doorbell index: Int, access: DMAAccess) -> UnsafeMutablePointer<Atomic<UInt32>>? {
         let iova = base + UInt64(index * strideBytes)
         guard let address = try? iommu.translate(iova: iova, length: 4, access: access) else {
-            fail("doorbell buffer at \(hex(iova)) is not accessible through the IOMMU")
+            fail(HostMemoryFault.doorbellBuffer(iova).reason(queue: index / 2))
             doorbellBuffers = nil
             return nil
         }

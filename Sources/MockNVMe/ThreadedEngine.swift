@@ -29,7 +29,7 @@ final class ThreadedEngine: Sendable {
 
     /// Stops the thread and waits for it to leave the core.
     func stop() {
-        core.withLock { $0.engineStopRequested = true }
+        core.withController { $0.engineStopRequested = true }
         wakeup.signal()
         finished.wait()
     }
@@ -37,7 +37,7 @@ final class ThreadedEngine: Sendable {
     private func run() {
         while true {
             let now = ContinuousClock.now
-            let (stop, next) = core.withLock { state in
+            let (stop, next) = core.withController { state in
                 (state.engineStopRequested, state.engineStopRequested ? nil : state.engineStep(now: now, outOfOrder: outOfOrder))
             }
             if stop { break }
