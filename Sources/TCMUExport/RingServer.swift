@@ -30,6 +30,8 @@ public final class RingServer: Sendable {
     let ringDefectSense = SenseData.build(SenseCondition(.hardwareError, .internalTargetFailure), descriptorFormat: false)
     let illegalRequestSense = SenseData.build(SenseCondition(.illegalRequest, .invalidFieldInCDB), descriptorFormat: false)
     let deliveryFailureSense = SenseData.build(SenseCondition(.hardwareError, .logicalUnitCommunicationFailure), descriptorFormat: false)
+    /// Data-out iovecs shorter than the CDB's data (`DataPhasePlan.refused`).
+    let commandIUSense = SenseData.build(SenseCondition(.illegalRequest, .invalidFieldInCommandIU), descriptorFormat: false)
 
     /// A server for the ring in `map`, with one worker per queue in `queues` (each queue then
     /// belongs to its worker's thread) and one `buffers` entry per worker. The mailbox is checked
@@ -131,14 +133,22 @@ public final class RingServer: Sendable {
         }
     }
 
-    /// Copies in, runs the task, copies out, responds.
+    /// Copies in, runs the task, copies out, responds. The task runs in a buffer of the CDB's
+    /// own length, whatever the iovecs hold (`DataPhasePlan`).
     func serve(_ worker: RingWorker) {
         let command = worker.command
-        let length = command.transferLength
-        let direction = transferDirection(cdb: command.cdb, transferLength: length)
-        if direction == .toDevice { DataCopy.gather(command.iovecs, from: map, into: worker.buffer.bytes) }
-        let task = SCSITask(lun: lun, cdb: command.cdb, buffer: length > 0 ? worker.buffer : nil,
-                            transferLength: length, direction: direction, tag: UInt64(command.id))
+        let given = command.transferLength
+        let plan = DataPhasePlan(phase: dataPhase(cdb: command.cdb, lun: lun, facts: adapter.facts),
+                                 given: given, capacity: worker.buffer.length)
+        guard !plan.refused else {
+            respond(command.id, RingResponse(status: .checkCondition), sense: commandIUSense)
+            return
+        }
+        if plan.gather > 0 {
+            DataCopy.gather(command.iovecs, from: map, into: UnsafeMutableRawBufferPointer(rebasing: worker.buffer.bytes[0..<plan.gather]))
+        }
+        let task = SCSITask(lun: lun, cdb: command.cdb, buffer: plan.runLength > 0 ? worker.buffer : nil,
+                            transferLength: plan.runLength, direction: plan.direction, tag: UInt64(command.id))
         let outcome = adapter.process(task, on: worker.queue)
         guard outcome.serviceResponse == .taskComplete else {
             logger.error("TCMU LUN \(lun): command \(command.id) (opcode \(command.cdb.first ?? 0)) not delivered: \(outcome.error.map { "\($0)" } ?? "no cause given")")
@@ -146,10 +156,15 @@ public final class RingServer: Sendable {
             return
         }
         var response = RingResponse(status: outcome.status)
-        if direction == .fromDevice {
-            let moved = min(max(0, outcome.bytesTransferred), length)
+        if given > 0, plan.direction != .toDevice {
+            let moved = plan.scattered(transferred: outcome.bytesTransferred, given: given)
             DataCopy.scatter(moved, of: UnsafeRawBufferPointer(worker.buffer.bytes), into: command.iovecs, of: map)
-            if moved < length { response.readLength = moved }
+            if moved < given {
+                // The kernel ignores a read_len of 0 and returns the whole data area: zeroed,
+                // it holds nothing of an earlier command.
+                DataCopy.zero(from: moved, of: command.iovecs, in: map)
+                response.readLength = moved
+            }
         }
         respond(command.id, response, sense: outcome.sense)
     }

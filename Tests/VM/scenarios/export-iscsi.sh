@@ -15,6 +15,8 @@ vm_prepare() { export_prepare "iscsi-test-cu:libiscsi-bin"; }
 
 vm_guest() {
     echo "MIN_PASSES=$EXPORT_MIN_PASSES MAX_FAILURES=$EXPORT_MAX_FAILURES"
+    # CU_SUITES="Unmap CompareAndWrite" runs only those suites (diagnosis by hand; CI runs all).
+    echo "CU_SUITES='${CU_SUITES:-}'"
     cat <<'GUEST'
 . /vm/data/export-guest.sh
 step "load LIO"
@@ -33,10 +35,17 @@ iscsi-test-cu --list >/tmp/cu.list 2>&1
 : >/tmp/cu.out
 : >/tmp/cu.timeouts
 for suite in $(grep -E '^ALL\.[^.]+$' /tmp/cu.list); do
+    if [ -n "$CU_SUITES" ]; then
+        case " $CU_SUITES " in *" ${suite#ALL.} "*) ;; *) continue ;; esac
+    fi
     timeout "${CU_SUITE_TIMEOUT:-90}" iscsi-test-cu --dataloss --verbose --test="$suite" "$URL" >/tmp/cu.one 2>&1
     [ "$?" -eq 124 ] && { echo "TIMEOUT $suite"; echo "${suite#ALL.}" >>/tmp/cu.timeouts; }
     cat /tmp/cu.one >>/tmp/cu.out
     grep -E "^Suite|FAILED$" /tmp/cu.one
+    # What failed and where: libiscsi's [FAILED] lines and CUnit's assertion list.
+    if grep -q "FAILED$" /tmp/cu.one; then
+        grep -E '\[FAILED\]|\[FAILURE\]|^ +[0-9]+\. ' /tmp/cu.one | sort | uniq -c | head -n 30
+    fi
 done
 # Per suite: a test passes unless FAILED; one that printed [SKIPPED] is a skip; a listed test
 # that never reported (its suite timed out) is a failure.
