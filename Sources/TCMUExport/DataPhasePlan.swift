@@ -16,15 +16,21 @@ import Translation
 ///   residual (`readLength`); the iovecs past them are zeroed, so no older command's bytes in the
 ///   data area can reach the initiator. More than the iovecs hold is an overflow the TCMU
 ///   response has no field for: the initiator gets the bytes it asked for, with GOOD.
-/// - data-out, iovecs at least the CDB's length: the command runs with the first bytes it asks
-///   for; the rest was never requested (an underflow, which TCMU cannot report for data-out).
-/// - data-out, iovecs shorter than the CDB's length: the data to carry the command out is not
-///   there, so nothing runs and the answer is CHECK CONDITION, ILLEGAL REQUEST, INVALID FIELD IN
-///   COMMAND INFORMATION UNIT (0Eh/03h): the CDB is valid, the command IU's length is not. LIO
-///   answers a write data CDB of mismatched length the same way for its own backstores, and
-///   FCP-4 9.4.2 names it as a device server's choice for an overflowing write.
+/// - data-out of a command whose data is logical blocks (WRITE, WRITE AND VERIFY, COMPARE AND
+///   WRITE: `DataPhase.writesBlocks`), iovecs of any other length than the CDB's: nothing runs
+///   (an initiator that sends other blocks than its CDB names has lost track of what it writes).
+///   LIO answers such a command the same way for its own backstores (target_cmd_size_check).
+/// - other data-out (parameter lists, WRITE SAME's block), iovecs at least the CDB's length: the
+///   command runs with the first bytes it asks for; the rest was never requested (an underflow,
+///   which TCMU cannot report for data-out). Shorter: nothing runs.
 /// - a command translation does not carry out (no length known): the iovecs as they are, in the
 ///   direction of the opcode table; translation refuses the command before touching the buffer.
+///
+/// What does not run is answered as the engine answers a task whose data-out buffer does not
+/// match its CDB: CHECK CONDITION, ILLEGAL REQUEST, INVALID FIELD IN CDB, the field pointer at the
+/// length field (`SenseCondition.invalidDataBuffer`). LIO's own backstores got the same answer
+/// until LIO moved data CDBs to INVALID FIELD IN COMMAND INFORMATION UNIT, which libiscsi's
+/// COMPARE AND WRITE test does not accept (it sends 0 blocks with 256 blocks of data).
 struct DataPhasePlan: Sendable, Equatable {
     /// The task's direction.
     var direction: DataDirection
@@ -32,8 +38,7 @@ struct DataPhasePlan: Sendable, Equatable {
     var runLength: Int
     /// Data-out bytes gathered from the iovecs into the buffer before the command runs.
     var gather: Int
-    /// The iovecs are too short for the data-out the CDB asks for: answer INVALID FIELD IN
-    /// COMMAND INFORMATION UNIT without running the command.
+    /// The data-out iovecs do not fit the CDB: answer INVALID FIELD IN CDB without running it.
     var refused: Bool
 
     /// The plan for a command whose CDB describes `phase`, with `given` bytes of iovecs and a
@@ -48,6 +53,11 @@ struct DataPhasePlan: Sendable, Equatable {
             return
         }
         direction = phase.direction
+        if phase.writesBlocks, given != length {
+            refused = true
+            runLength = 0
+            return
+        }
         switch phase.direction {
         case .none:
             runLength = 0

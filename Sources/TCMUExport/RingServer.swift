@@ -30,8 +30,6 @@ public final class RingServer: Sendable {
     let ringDefectSense = SenseData.build(SenseCondition(.hardwareError, .internalTargetFailure), descriptorFormat: false)
     let illegalRequestSense = SenseData.build(SenseCondition(.illegalRequest, .invalidFieldInCDB), descriptorFormat: false)
     let deliveryFailureSense = SenseData.build(SenseCondition(.hardwareError, .logicalUnitCommunicationFailure), descriptorFormat: false)
-    /// Data-out iovecs shorter than the CDB's data (`DataPhasePlan.refused`).
-    let commandIUSense = SenseData.build(SenseCondition(.illegalRequest, .invalidFieldInCommandIU), descriptorFormat: false)
 
     /// A server for the ring in `map`, with one worker per queue in `queues` (each queue then
     /// belongs to its worker's thread) and one `buffers` entry per worker. The mailbox is checked
@@ -141,7 +139,8 @@ public final class RingServer: Sendable {
         let plan = DataPhasePlan(phase: dataPhase(cdb: command.cdb, lun: lun, facts: adapter.facts),
                                  given: given, capacity: worker.buffer.length)
         guard !plan.refused else {
-            respond(command.id, RingResponse(status: .checkCondition), sense: commandIUSense)
+            let sense = SenseData.build(.invalidDataBuffer(cdb: command.cdb), descriptorFormat: false)
+            respond(command.id, RingResponse(status: .checkCondition), sense: sense)
             return
         }
         if plan.gather > 0 {

@@ -11,11 +11,17 @@ public struct DataPhase: Sendable, Equatable {
     /// PARAMETER LIST LENGTH. Nil when this layer does not carry the command out, or cannot tell
     /// for this LUN: translation then refuses the command before it touches any buffer.
     public var length: Int?
+    /// The data-out is the logical blocks the command writes (WRITE, WRITE AND VERIFY, COMPARE
+    /// AND WRITE: LIO's write data CDBs), rather than a parameter list; true even when the CDB
+    /// names 0 blocks. A transport that delivers such a command's data-out at another length than
+    /// the CDB's has lost track of what it writes.
+    public var writesBlocks: Bool
 
     /// A data phase of `length` bytes in `direction`.
-    public init(direction: DataDirection, length: Int?) {
+    public init(direction: DataDirection, length: Int?, writesBlocks: Bool = false) {
         self.direction = direction
         self.length = length
+        self.writesBlocks = writesBlocks
     }
 }
 
@@ -23,8 +29,14 @@ public struct DataPhase: Sendable, Equatable {
 /// and the length from the command's own fields, read as the command's handler reads them (a
 /// test checks that a buffer of this length in this direction is never refused for its size).
 public func dataPhase(cdb: [UInt8], lun: UInt64, facts: borrowing DeviceFacts) -> DataPhase {
-    let length = dataLength(cdb: cdb, lun: lun, facts: facts)
-    return DataPhase(direction: transferDirection(cdb: cdb, transferLength: length ?? 1), length: length)
+    let descriptor = CommandTable.lookup(cdb)
+    let length = descriptor.flatMap { dataLength(cdb: cdb, descriptor: $0, lun: lun, facts: facts) }
+    let blocks: Bool
+    switch descriptor?.kind {
+    case .write, .writeAndVerify, .compareAndWrite: blocks = true
+    default: blocks = false
+    }
+    return DataPhase(direction: transferDirection(cdb: cdb, transferLength: length ?? 1), length: length, writesBlocks: blocks)
 }
 
 /// Which way a CDB's data moves when `transferLength` bytes move: the data-out commands of
@@ -50,10 +62,10 @@ public func transferDirection(cdb: [UInt8], transferLength: Int) -> DataDirectio
     }
 }
 
-/// Bytes the CDB's fields ask to move, for the commands of the command table; nil for any other
-/// command, a CDB of the wrong length for its opcode, or a block command to a LUN that does not exist.
-private func dataLength(cdb: [UInt8], lun: UInt64, facts: borrowing DeviceFacts) -> Int? {
-    guard let descriptor = CommandTable.lookup(cdb), cdb.count == descriptor.length else { return nil }
+/// Bytes the CDB's fields ask to move, for a command of the command table; nil for a CDB of the
+/// wrong length for its opcode, or a block command to a LUN that does not exist.
+private func dataLength(cdb: [UInt8], descriptor: CommandDescriptor, lun: UInt64, facts: borrowing DeviceFacts) -> Int? {
+    guard cdb.count == descriptor.length else { return nil }
     let blockSize: Int? = lun < UInt64(facts.luns.count) ? facts.luns[Int(lun)].blockSize : nil
     let short = cdb.count == 6
     switch descriptor.kind {

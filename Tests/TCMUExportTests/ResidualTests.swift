@@ -54,30 +54,42 @@ import Translation
         #expect(try ring.run([0x28, 0, 0, 0, 0, 0, 0, 0, 1, 0]).status == 0)
     }
 
-    @Test func dataOutBeyondTheCDBsLengthIsNotWritten() throws {
-        // WRITE (10) of one block with two blocks of data-out: the block the CDB names is written,
-        // the second is not (the command never asked for it).
+    @Test func blockDataOutOfAnotherLengthIsRefusedAndNothingIsWritten() throws {
+        // WRITE (10) of one block with two blocks of data-out, of two blocks with one, of one
+        // block with 200 bytes and with none: the initiator's data is not the blocks its CDB
+        // names, so nothing is written: CHECK CONDITION, ILLEGAL REQUEST, INVALID FIELD IN CDB with
+        // the field pointer at TRANSFER LENGTH (byte 7), as the engine answers a task whose
+        // data-out buffer does not match its CDB, and as LIO's target_cmd_size_check refused a
+        // write data CDB of mismatched length.
         let ring = try ring()
         let data = ring.image.data(1024, fill: UInt8(ascii: "b"))
-        #expect(try ring.run([0x2A, 0, 0, 0, 0, 0, 0, 0, 1, 0], iovecs: [(data, 1024)]).status == 0)
-        let media = try read(ring)
-        #expect(media[0..<512].allSatisfy { $0 == UInt8(ascii: "b") })
-        #expect(media[512..<1024].allSatisfy { $0 == UInt8(ascii: "A") })
-    }
-
-    @Test func dataOutShorterThanTheCDBsLengthIsRefusedAndNothingIsWritten() throws {
-        // WRITE (10) of two blocks with one block of data-out, of one block with 200 bytes, and
-        // with none: CHECK CONDITION, ILLEGAL REQUEST, INVALID FIELD IN COMMAND INFORMATION UNIT
-        // (0Eh/03h), as LIO answers a mismatched write for its own backstores (FCP-4 9.4.2 b).
-        let ring = try ring()
-        let data = ring.image.data(512, fill: UInt8(ascii: "b"))
-        for (blocks, iovecs) in [(UInt8(2), [(data, 512)]), (1, [(data, 200)]), (1, [])] {
+        for (blocks, iovecs) in [(UInt8(1), [(data, 1024)]), (2, [(data, 512)]), (1, [(data, 200)]), (1, [])] {
             let response = try ring.run([0x2A, 0, 0, 0, 0, 0, 0, 0, blocks, 0], iovecs: iovecs)
             #expect(response.status == 0x02)
-            #expect(response.sense[2] & 0x0F == 0x05 && response.sense[12] == 0x0E && response.sense[13] == 0x03)
+            #expect(response.sense[2] & 0x0F == 0x05 && response.sense[12] == 0x24 && response.sense[13] == 0)
+            #expect(response.sense[15] == 0xC0 && response.sense[17] == 7, "SKSV, C/D: the CDB's TRANSFER LENGTH")
         }
+        // COMPARE AND WRITE of 0 blocks (SBC-4 5.3: no error by itself) with data-out: the same.
+        let caw = try ring.run([0x89] + [UInt8](repeating: 0, count: 15), iovecs: [(data, 1024)])
+        #expect(caw.status == 0x02 && caw.sense[12] == 0x24 && caw.sense[17] == 13)
         let media = try read(ring)
         #expect(media[0..<512].allSatisfy { $0 == UInt8(ascii: "a") } && media[512..<1024].allSatisfy { $0 == UInt8(ascii: "A") })
+    }
+
+    @Test func parameterDataBeyondTheCDBsLengthIsNotRead() throws {
+        // UNMAP with PARAMETER LIST LENGTH 24 (one descriptor: LBA 0, 1 block) and 512 bytes of
+        // data-out whose excess would describe LBA 1: only the 24 bytes the CDB names are the
+        // parameter list (the rest was never requested), so LBA 1 keeps its data.
+        let ring = try ring()
+        let data = ring.image.data(512)
+        let list: [UInt8] = [0, 22, 0, 16, 0, 0, 0, 0] + [UInt8](repeating: 0, count: 8) + [0, 0, 0, 1, 0, 0, 0, 0]
+        for (index, byte) in list.enumerated() { ring.image.bytes[data + index] = byte }
+        let unmap = try ring.run([0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0], iovecs: [(data, 512)])
+        #expect(unmap.status == 0)
+        #expect(try read(ring)[512..<1024].allSatisfy { $0 == UInt8(ascii: "A") })
+        // Fewer bytes than PARAMETER LIST LENGTH: refused at the length field (byte 7).
+        let short = try ring.run([0x42, 0, 0, 0, 0, 0, 0, 0, 24, 0], iovecs: [(data, 16)])
+        #expect(short.status == 0x02 && short.sense[12] == 0x24 && short.sense[17] == 7)
     }
 
     @Test func allocationLengthBelowTheIovecsIsAnUnderflow() throws {
@@ -99,10 +111,18 @@ import Translation
         #expect(DataPhasePlan(phase: read, given: 8192, capacity: 8192).scattered(transferred: 4096, given: 8192) == 4096)
         #expect(DataPhasePlan(phase: read, given: 0, capacity: 1024).runLength == 1024,
                 "above the buffer: the engine refuses the short buffer (SBC-4 MAXIMUM TRANSFER LENGTH)")
-        // Data-out: the CDB's length from the iovecs, or refused when they hold less.
-        let write = DataPhase(direction: .toDevice, length: 1024)
-        #expect(DataPhasePlan(phase: write, given: 4096, capacity: 8192).fields == (.toDevice, 1024, 1024, false))
-        #expect(DataPhasePlan(phase: write, given: 1023, capacity: 8192).refused)
+        // Parameter data-out: the CDB's length from the iovecs, or refused when they hold less.
+        let list = DataPhase(direction: .toDevice, length: 1024)
+        #expect(DataPhasePlan(phase: list, given: 4096, capacity: 8192).fields == (.toDevice, 1024, 1024, false))
+        #expect(DataPhasePlan(phase: list, given: 1023, capacity: 8192).refused)
+        // Blocks: exactly the CDB's length or refused.
+        let blocks = DataPhase(direction: .toDevice, length: 1024, writesBlocks: true)
+        #expect(DataPhasePlan(phase: blocks, given: 1024, capacity: 8192).fields == (.toDevice, 1024, 1024, false))
+        #expect(DataPhasePlan(phase: blocks, given: 1536, capacity: 8192).refused)
+        #expect(DataPhasePlan(phase: DataPhase(direction: .none, length: 0, writesBlocks: true), given: 512, capacity: 8192).refused,
+                "a WRITE of 0 blocks sent with data")
+        #expect(!DataPhasePlan(phase: DataPhase(direction: .none, length: 0), given: 512, capacity: 8192).refused,
+                "a READ of 0 blocks: the data-in iovecs are left unfilled (zeroed)")
         // No data phase in the CDB: nothing runs whatever the iovecs hold.
         #expect(DataPhasePlan(phase: DataPhase(direction: .none, length: 0), given: 512, capacity: 8192).fields == (.none, 0, 0, false))
         // A command translation does not know: the iovecs as they are.

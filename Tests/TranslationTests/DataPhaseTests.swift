@@ -13,8 +13,10 @@ import TestSupport
         #expect(dataPhase(cdb: [0x28, 0, 0, 0, 0, 0, 0, 0, 3, 0], lun: 0, facts: facts) == DataPhase(direction: .fromDevice, length: 1536))
         #expect(dataPhase(cdb: [0x28, 0, 0, 0, 0, 0, 0, 0, 3, 0], lun: 1, facts: facts) == DataPhase(direction: .fromDevice, length: 12288))
         // READ (6) / WRITE (6): TRANSFER LENGTH 0 means 256 blocks (SBC-4 5.15).
-        #expect(dataPhase(cdb: [0x0A, 0, 0, 0, 0, 0], lun: 0, facts: facts) == DataPhase(direction: .toDevice, length: 256 * 512))
-        #expect(dataPhase(cdb: [0xAA, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0], lun: 0, facts: facts) == DataPhase(direction: .toDevice, length: 1024))
+        #expect(dataPhase(cdb: [0x0A, 0, 0, 0, 0, 0], lun: 0, facts: facts) == DataPhase(direction: .toDevice, length: 256 * 512, writesBlocks: true))
+        #expect(dataPhase(cdb: [0xAA, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0], lun: 0, facts: facts) == DataPhase(direction: .toDevice, length: 1024, writesBlocks: true))
+        // WRITE (10) of 0 blocks: no data phase, but its data-out would be blocks.
+        #expect(dataPhase(cdb: [0x2A, 0, 0, 0, 0, 0, 0, 0, 0, 0], lun: 0, facts: facts) == DataPhase(direction: .none, length: 0, writesBlocks: true))
         // READ (16) of 0 blocks moves nothing: no data phase.
         #expect(dataPhase(cdb: [0x88] + [UInt8](repeating: 0, count: 15), lun: 0, facts: facts) == DataPhase(direction: .none, length: 0))
         // A block command to a LUN that does not exist has no length (translation refuses it).
@@ -33,7 +35,8 @@ import TestSupport
         #expect(dataPhase(cdb: [0x41, 0, 0, 0, 0, 0, 0, 0, 8, 0], lun: 1, facts: facts) == DataPhase(direction: .toDevice, length: 4096))
         #expect(dataPhase(cdb: [0x93, 0x01] + [UInt8](repeating: 0, count: 11) + [8, 0, 0], lun: 0, facts: facts) == DataPhase(direction: .none, length: 0))
         // COMPARE AND WRITE: verify data and write data, 2 x NUMBER OF LOGICAL BLOCKS (SBC-4 5.3).
-        #expect(dataPhase(cdb: [0x89] + [UInt8](repeating: 0, count: 12) + [2, 0, 0], lun: 0, facts: facts) == DataPhase(direction: .toDevice, length: 2048))
+        #expect(dataPhase(cdb: [0x89] + [UInt8](repeating: 0, count: 12) + [2, 0, 0], lun: 0, facts: facts)
+            == DataPhase(direction: .toDevice, length: 2048, writesBlocks: true))
         // UNMAP and MODE SELECT (10): PARAMETER LIST LENGTH; MODE SELECT (6): one byte.
         #expect(dataPhase(cdb: [0x42, 0, 0, 0, 0, 0, 0, 0x01, 0x18, 0], lun: 0, facts: facts) == DataPhase(direction: .toDevice, length: 280))
         #expect(dataPhase(cdb: [0x15, 0x10, 0, 0, 24, 0], lun: 0, facts: facts) == DataPhase(direction: .toDevice, length: 24))
