@@ -42,6 +42,6 @@ DISK=$(export_disk)
 step "export: fio 4 KiB randread QD32 on $DISK"
 randread tcm-loop "$DISK"
 export_stop
-echo "VM-PERF export ratio $(awk -v e="$(cat /tmp/iops.tcm-loop)" -v k="$(cat /tmp/iops.kernel-nvme)" 'BEGIN { printf "%.2f", k > 0 ? e / k : 0 }') (tcm_loop export / kernel nvme)"
+echo "VM-PERF export ratio $(awk -v e="$(cat /tmp/iops.tcm-loop)" -v k="$(cat /tmp/iops.kernel-nvme)" 'BEGIN { printf "%.3f", (k > 0 ? e / k : 0) }') (tcm_loop export / kernel nvme)"
 GUEST
 }
