@@ -20,7 +20,9 @@ public final class SCSIHostAdapter: Sendable {
 
     /// An adapter over a started controller: gathers `facts` from its Identify data, namespaces
     /// and validated constraints once, and gives every LUN a POWER ON RESET unit attention.
-    public init(controller: NVMeController) {
+    /// `transferLimit` lowers the largest task below what the engine could carry, for a caller
+    /// whose own buffers are smaller (the export's): VPD B0h then reports what it really accepts.
+    public init(controller: NVMeController, transferLimit: Int? = nil) {
         self.controller = controller
         let constraints = controller.constraints
         let facts = DeviceFacts(
@@ -28,7 +30,8 @@ public final class SCSIHostAdapter: Sendable {
             luns: controller.namespaces.map { LogicalUnit(nsid: $0.id, namespace: $0.identify) },
             // What one task may really carry: maxTransferSize, and no more commands of the segment
             // byte count than the segment count allows, in the stricter direction.
-            maximumTransferBytes: min(constraints.largestTransfer(write: false), constraints.largestTransfer(write: true)),
+            maximumTransferBytes: min(constraints.largestTransfer(write: false), constraints.largestTransfer(write: true),
+                                      transferLimit ?? Int.max),
             controllerMaximumTransferBytes: controller.maximumCommandBytes,
             maximumSegmentCount: min(constraints.maximumSegmentCountRead, constraints.maximumSegmentCountWrite),
             maximumSegmentBytes: min(constraints.maximumSegmentByteCountRead, constraints.maximumSegmentByteCountWrite),

@@ -31,4 +31,19 @@ public enum DataCopy {
         }
         return copied
     }
+
+    /// Zeroes the iovecs' bytes from byte `start` of their concatenation to their end; returns the bytes zeroed.
+    @discardableResult
+    public static func zero(from start: Int, of iovecs: UnsafeBufferPointer<IOVector>, in map: SharedMap) -> Int {
+        var position = 0, zeroed = 0
+        for vector in iovecs {
+            let skip = min(max(0, start - position), vector.length)
+            if vector.length > skip {
+                (map.bytes.baseAddress! + vector.offset + skip).initializeMemory(as: UInt8.self, repeating: 0, count: vector.length - skip)
+                zeroed += vector.length - skip
+            }
+            position += vector.length
+        }
+        return zeroed
+    }
 }

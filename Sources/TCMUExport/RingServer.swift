@@ -131,14 +131,23 @@ public final class RingServer: Sendable {
         }
     }
 
-    /// Copies in, runs the task, copies out, responds.
+    /// Copies in, runs the task, copies out, responds. The task runs in a buffer of the CDB's
+    /// own length, whatever the iovecs hold (`DataPhasePlan`).
     func serve(_ worker: RingWorker) {
         let command = worker.command
-        let length = command.transferLength
-        let direction = transferDirection(cdb: command.cdb, transferLength: length)
-        if direction == .toDevice { DataCopy.gather(command.iovecs, from: map, into: worker.buffer.bytes) }
-        let task = SCSITask(lun: lun, cdb: command.cdb, buffer: length > 0 ? worker.buffer : nil,
-                            transferLength: length, direction: direction, tag: UInt64(command.id))
+        let given = command.transferLength
+        let plan = DataPhasePlan(phase: dataPhase(cdb: command.cdb, lun: lun, facts: adapter.facts),
+                                 given: given, capacity: worker.buffer.length)
+        guard !plan.refused else {
+            let sense = SenseData.build(.invalidDataBuffer(cdb: command.cdb), descriptorFormat: false)
+            respond(command.id, RingResponse(status: .checkCondition), sense: sense)
+            return
+        }
+        if plan.gather > 0 {
+            DataCopy.gather(command.iovecs, from: map, into: UnsafeMutableRawBufferPointer(rebasing: worker.buffer.bytes[0..<plan.gather]))
+        }
+        let task = SCSITask(lun: lun, cdb: command.cdb, buffer: plan.runLength > 0 ? worker.buffer : nil,
+                            transferLength: plan.runLength, direction: plan.direction, tag: UInt64(command.id))
         let outcome = adapter.process(task, on: worker.queue)
         guard outcome.serviceResponse == .taskComplete else {
             logger.error("TCMU LUN \(lun): command \(command.id) (opcode \(command.cdb.first ?? 0)) not delivered: \(outcome.error.map { "\($0)" } ?? "no cause given")")
@@ -146,10 +155,15 @@ public final class RingServer: Sendable {
             return
         }
         var response = RingResponse(status: outcome.status)
-        if direction == .fromDevice {
-            let moved = min(max(0, outcome.bytesTransferred), length)
+        if given > 0, plan.direction != .toDevice {
+            let moved = plan.scattered(transferred: outcome.bytesTransferred, given: given)
             DataCopy.scatter(moved, of: UnsafeRawBufferPointer(worker.buffer.bytes), into: command.iovecs, of: map)
-            if moved < length { response.readLength = moved }
+            if moved < given {
+                // The kernel ignores a read_len of 0 and returns the whole data area: zeroed,
+                // it holds nothing of an earlier command.
+                DataCopy.zero(from: moved, of: command.iovecs, in: map)
+                response.readLength = moved
+            }
         }
         respond(command.id, response, sense: outcome.sense)
     }

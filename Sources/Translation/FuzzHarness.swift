@@ -16,8 +16,8 @@ public enum TranslationFuzzing {
     /// The first invariant the input breaks, described, or nil: a CHECK CONDITION carries sense
     /// data that decodes, local data never exceeds the task buffer, the residual is never
     /// negative, only a GOOD command announces a shared parameter change to the other LUNs, an
-    /// execute plan is never empty, and the READ/WRITE fast path agrees with `translate`
-    /// whenever it accepts a CDB. A trap inside is a finding too.
+    /// execute plan is never empty, the READ/WRITE fast path agrees with `translate` whenever it
+    /// accepts a CDB, and `dataPhase` reads any CDB to a sane length. A trap inside is a finding too.
     public static func violation(in input: UnsafeRawBufferPointer) -> String? {
         guard input.count >= 4 else { return nil }
         let flags = input[0], shape = input[1]
@@ -32,6 +32,11 @@ public enum TranslationFuzzing {
         var state = LogicalUnitState(descriptorSense: flags & 0x04 != 0,
                                      pendingUnitAttention: flags & 0x10 != 0 ? .powerOnReset : nil,
                                      deferredError: shape & 0x40 != 0 ? deferred : nil, stopped: flags & 0x08 != 0)
+        // The data phase a transport sizes its buffer by: never negative, and none when no data moves.
+        let phase = dataPhase(cdb: cdb, lun: lun, facts: facts)
+        if let length = phase.length, length < 0 || (length == 0) != (phase.direction == .none) {
+            return "data phase of \(length) bytes in direction \(phase.direction)"
+        }
         let fast = cdb.withUnsafeBytes {
             translateBlockTransfer(cdb: $0, lun: lun, transferLength: transferLength, direction: direction,
                                    facts: facts, state: state)

@@ -1,4 +1,4 @@
-/// READ/WRITE (6, 10, 12, 16), WRITE AND VERIFY (10, 16), VERIFY (10, 16) and
+/// READ/WRITE (6, 10, 12, 16), WRITE AND VERIFY (10, 12, 16), VERIFY (10, 12, 16) and
 /// SYNCHRONIZE CACHE (10, 16) (SBC-4 5.x; Reference "READ", "WRITE", "VERIFY", "SYNCHRONIZE CACHE").
 enum ReadWrite {
     /// The addressing fields of a block command, wherever its CDB keeps them.

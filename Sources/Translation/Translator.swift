@@ -73,7 +73,8 @@ public func needsDataOut(cdb: [UInt8]) -> Bool {
     switch opcode {
     case Opcode.unmap, Opcode.modeSelect6, Opcode.modeSelect10, Opcode.writeSame10, Opcode.writeSame16,
          Opcode.compareAndWrite: return true
-    case Opcode.verify10, Opcode.verify16, Opcode.writeAndVerify10, Opcode.writeAndVerify16:
+    case Opcode.verify10, Opcode.verify12, Opcode.verify16,
+         Opcode.writeAndVerify10, Opcode.writeAndVerify12, Opcode.writeAndVerify16:
         return cdb.count > 1 && cdb[1] & 0x06 != 0
     default: return false
     }

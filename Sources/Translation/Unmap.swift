@@ -31,6 +31,12 @@ enum Unmap {
             let offset = 8 + 16 * index
             let lba = data.be64(at: offset)
             let blocks = UInt64(data.be32(at: offset + 8))
+            // SBC-4 5.32.2: out of range only when LBA + NUMBER OF LOGICAL BLOCKS exceeds the
+            // capacity; a descriptor of 0 blocks unmaps nothing and is no error, even at the end.
+            if blocks == 0 {
+                guard lba <= request.lu.blockCount else { throw .lbaOutOfRange }
+                continue
+            }
             try request.checkRange(lba: lba, blocks: blocks)
             total += blocks
             if total > blockLimit { throw .invalidParameter(byte: offset + 8) }

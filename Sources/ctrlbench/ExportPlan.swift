@@ -42,7 +42,8 @@ struct ExportPlan {
         guard controller.ioQueues.count >= options.ioQueueCount else {
             throw .device("\(opened.name) granted \(controller.ioQueues.count) I/O queues; the export needs \(options.ioQueueCount) (lower --workers)")
         }
-        return (controller, SCSIHostAdapter(controller: controller))
+        // VPD B0h's MAXIMUM TRANSFER LENGTH is what the export's buffers take, not the engine's reach.
+        return (controller, SCSIHostAdapter(controller: controller, transferLimit: Self.maximumCommandBytes))
     }
 
     /// The largest command the export takes, whatever larger transfer the engine could break up:

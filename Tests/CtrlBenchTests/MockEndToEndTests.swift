@@ -85,8 +85,9 @@ import Translation
         try command.run()
         let bytes = try #require(FileManager.default.contents(atPath: path))
         #expect(bytes.count == 36)
-        // Direct access block device, VERSION 06h, RESPONSE DATA FORMAT 2, ADDITIONAL LENGTH 1Fh.
-        #expect(Array(bytes[0..<5]) == [0x00, 0x00, 0x06, 0x02, 0x1F])
+        // Direct access block device, VERSION 06h, RESPONSE DATA FORMAT 2, ADDITIONAL LENGTH 45h
+        // (74 bytes with the version descriptors; 36 asked for).
+        #expect(Array(bytes[0..<5]) == [0x00, 0x00, 0x06, 0x02, 0x45])
         #expect(Array(bytes[8..<16]) == Array("NVMe    ".utf8))
     }
 

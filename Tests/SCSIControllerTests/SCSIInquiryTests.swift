@@ -16,7 +16,7 @@ import TestSupport
             0x00,       // RMB 0
             0x06,       // VERSION: SPC-4 (Translation Reference)
             0x02,       // RESPONSE DATA FORMAT 2
-            0x1F,       // ADDITIONAL LENGTH: 36 - 5
+            0x45,       // ADDITIONAL LENGTH: 74 - 5 (the version descriptors follow byte 35)
             0x00, 0x00, // no SCCS..PROTECT, no MULTIP (namespace not shared)
             0x02,       // CMDQUE
         ] + Array("NVMe    ".utf8)          // T10 VENDOR IDENTIFICATION
@@ -30,13 +30,13 @@ import TestSupport
         let scsi = try Rig.scsi()
         let short = scsi.run(CDB.inquiry(allocation: 5), inLength: 36)
         #expect(short.isGood)
-        #expect(Array(short.data[0..<5]) == [0x00, 0x00, 0x06, 0x02, 0x1F])
+        #expect(Array(short.data[0..<5]) == [0x00, 0x00, 0x06, 0x02, 0x45])
         #expect(Array(short.data[5...]) == [UInt8](repeating: 0xEE, count: 31))
         #expect(short.response.bytesTransferred == 5 && short.response.residual == 31)
         // A buffer larger than the data: the rest is residual.
         let long = scsi.run(CDB.inquiry(allocation: 96), inLength: 96)
         #expect(long.isGood)
-        #expect(long.response.bytesTransferred == 36 && long.response.residual == 60)
+        #expect(long.response.bytesTransferred == 74 && long.response.residual == 22)
         // Allocation length 0: nothing is transferred, and that is not an error.
         let none = scsi.run(CDB.inquiry(allocation: 0), inLength: 36)
         #expect(none.isGood && none.response.bytesTransferred == 0)

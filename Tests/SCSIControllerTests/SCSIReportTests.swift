@@ -141,6 +141,7 @@ import TestSupport
             (0x2F, nil, 10), (0x35, nil, 10), (0x41, nil, 10), (0x42, nil, 10), (0x55, nil, 10), (0x5A, nil, 10),
             (0x88, nil, 16), (0x89, nil, 16), (0x8A, nil, 16), (0x8E, nil, 16), (0x8F, nil, 16), (0x91, nil, 16),
             (0x93, nil, 16), (0x9E, 0x10, 16), (0xA0, nil, 12), (0xA3, 0x0C, 12), (0xA8, nil, 12), (0xAA, nil, 12),
+            (0xAE, nil, 12), (0xAF, nil, 12),
         ]
         var expected: [UInt8] = be(UInt64(commands.count * 20), 4)     // COMMAND DATA LENGTH
         for (opcode, action, length) in commands {

@@ -26,7 +26,7 @@ final class ServedRing: @unchecked Sendable {
     let server: RingServer
     let done = DispatchSemaphore(value: 0)
 
-    init(ringSize: Int = 1 << 16, workers: Int = 4, flags: UInt16 = 0x3) throws {
+    init(ringSize: Int = 1 << 16, workers: Int = 4, flags: UInt16 = 0x3, transferLimit: Int? = nil) throws {
         image = RingImage(ringSize: ringSize, dataSize: 4 << 20, flags: flags)
         var configuration = MockConfiguration()
         configuration.ioQueueCount = workers
@@ -37,7 +37,7 @@ final class ServedRing: @unchecked Sendable {
         options.ioQueueCount = workers
         options.logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         let controller = try NVMeController(device: mock, options: options)
-        let adapter = SCSIHostAdapter(controller: controller)
+        let adapter = SCSIHostAdapter(controller: controller, transferLimit: transferLimit)
         let buffers = try (0..<workers).map { _ in try controller.mapper.allocate(length: 128 << 10) }
         self.controller = controller
         self.adapter = adapter
@@ -85,7 +85,7 @@ final class ServedRing: @unchecked Sendable {
         #expect(response.id == 42 && response.status == 0x00)
         let inquiry = ring.image.bytes(at: data, count: 36)
         #expect(inquiry[0] == 0x00, "direct access block device, qualifier 000b (SPC-5 6.7.2)")
-        #expect(inquiry[4] == 31)
+        #expect(inquiry[4] == 69, "ADDITIONAL LENGTH: 74 bytes of standard data, 36 of them asked for")
         #expect(Array(inquiry[8..<16]) == Array("NVMe    ".utf8))
         #expect(ring.doorbell.handlerKicks.load(ordering: .relaxed) >= 1)
     }
@@ -135,6 +135,19 @@ final class ServedRing: @unchecked Sendable {
         let data = ring.image.data(256 << 10)
         let response = try ring.run([0x28, 0, 0, 0, 0, 0, 0, 2, 0, 0], iovecs: [(data, 256 << 10)])
         #expect(response.status == 0x02 && response.sense[2] & 0x0F == 0x05 && response.sense[12] == 0x24)
+    }
+
+    @Test func blockLimitsReportWhatTheExportsBuffersTake() throws {
+        // The engine could carry far more than the export's 128 KiB buffers; VPD B0h's MAXIMUM
+        // TRANSFER LENGTH says what is accepted (256 blocks), and a READ of 257 blocks is an
+        // invalid TRANSFER LENGTH (SBC-4 6.6.4, 5.16) even with a small expected length.
+        let ring = try ServedRing(transferLimit: 128 << 10)
+        _ = try ring.run([0, 0, 0, 0, 0, 0])
+        let page = ring.image.data(64)
+        #expect(try ring.run([0x12, 0x01, 0xB0, 0, 64, 0], iovecs: [(page, 64)]).status == 0)
+        #expect(ring.image.bytes(at: page + 8, count: 4) == [0, 0, 0x01, 0x00])
+        let read = try ring.run([0x28, 0, 0, 0, 0, 0, 0, 0x01, 0x01, 0], iovecs: [(ring.image.data(512), 512)])
+        #expect(read.status == 0x02 && read.sense[12] == 0x24 && read.sense[17] == 7)
     }
 
     @Test func manyCommandsInFlightAcrossTheRingsWrap() throws {

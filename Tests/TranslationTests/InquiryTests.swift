@@ -7,16 +7,22 @@ import TestSupport
     let ascii = { (text: String) in Array(text.utf8) }
 
     @Test func standardData() {
-        // SPC-5 6.7.2: direct access, VERSION 06h, RESPONSE DATA FORMAT 2, ADDITIONAL LENGTH 31,
-        // CMDQUE; "NVMe    "; the first 16 model characters; the last 4 firmware characters.
-        let expected: [UInt8] = [0x00, 0x00, 0x06, 0x02, 0x1F, 0x00, 0x00, 0x02]
+        // SPC-5 6.7.2: direct access, VERSION 06h, RESPONSE DATA FORMAT 2, ADDITIONAL LENGTH 69
+        // (74 bytes), CMDQUE; "NVMe    "; the first 16 model characters; the last 4 firmware
+        // characters; then, at bytes 58-73, the version descriptors SAM-5 00A0h, SPC-4 0460h and
+        // SBC-3 04C0h (SPC-5 table "Version descriptor values", no version claimed).
+        let expected: [UInt8] = [0x00, 0x00, 0x06, 0x02, 0x45, 0x00, 0x00, 0x02]
             + ascii("NVMe    ") + ascii("ACME NVMe SSD 10") + ascii("2345")
         expectData(plan([0x12, 0, 0, 0, 36, 0], length: 36, direction: .fromDevice), expected)
+        let full = plan([0x12, 0, 0, 0, 96, 0], length: 96, direction: .fromDevice).response
+        #expect(full?.dataIn.count == 74 && full?.residual == 22)
+        #expect(Array(full?.dataIn[36..<58] ?? []) == [UInt8](repeating: 0, count: 22))
+        #expect(Array(full?.dataIn[58..<74] ?? []) == [0x00, 0xA0, 0x04, 0x60, 0x04, 0xC0] + [UInt8](repeating: 0, count: 10))
     }
 
     @Test func allocationLengthTruncates() {
         let response = plan([0x12, 0, 0, 0, 5, 0], length: 36, direction: .fromDevice).response
-        #expect(response?.dataIn == [0x00, 0x00, 0x06, 0x02, 0x1F])
+        #expect(response?.dataIn == [0x00, 0x00, 0x06, 0x02, 0x45])
         #expect(response?.residual == 31)
         // The task buffer bounds the data too.
         #expect(plan([0x12, 0, 0, 0, 36, 0], length: 8, direction: .fromDevice).response?.dataIn.count == 8)

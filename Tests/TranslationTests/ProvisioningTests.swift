@@ -100,6 +100,12 @@ import TestSupport
     @Test func limits() {
         // Beyond the capacity.
         expectCheck(unmap(list([(0xFFF, 2)])), lbaOutOfRangeSense)
+        // SBC-4 5.32.2: a descriptor is out of range only when LBA + NUMBER OF LOGICAL BLOCKS
+        // exceeds the capacity (1000h blocks); 0 blocks unmaps nothing and is no error.
+        #expect(unmap(list([(0x1000, 0)])).response?.status == .good)
+        #expect(unmap(list([(0x1000, 0), (0x10, 8)])).operations
+            == [.deallocate(nsid: 1, ranges: [DatasetManagementRange(blockCount: 8, startingLBA: 0x10)])])
+        expectCheck(unmap(list([(0x1001, 0)])), lbaOutOfRangeSense)
         // More blocks than MAXIMUM UNMAP LBA COUNT (10000h in the fixture): pointer at the second count.
         let many = list([(0, 0xFFFF), (0x10000, 2)])
         expectCheck(unmap(many, facts: Fixture.facts(namespaces: [Fixture.namespace(blocks: 0x20000)])), invalidParameter(byte: 32))

@@ -125,6 +125,20 @@ import TestSupport
             == [.write(nsid: 1, lba: 1, blocks: 1, fua: true, bufferOffset: 0)])
     }
 
+    @Test func twelveByteVerifyAndWriteAndVerify() {
+        // SBC-4 5.31 VERIFY (12) and 5.47 WRITE AND VERIFY (12): the (10) fields with a four-byte
+        // LBA at byte 2 and a four-byte length at byte 6.
+        #expect(plan([0xAF, 0, 0, 0, 0x01, 0x00, 0, 0, 0, 4, 0, 0]).operations == [.verify(nsid: 1, lba: 0x100, blocks: 4)])
+        #expect(plan([0xAF, 0x02, 0, 0, 0, 8, 0, 0, 0, 1, 0, 0], length: 512, direction: .toDevice).operations
+            == [.compare(nsid: 1, lba: 8, blocks: 1, bufferOffset: 0)])
+        #expect(plan([0xAE, 0, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0], length: 1024, direction: .toDevice).operations
+            == [.write(nsid: 1, lba: 1, blocks: 2, fua: true, bufferOffset: 0), .verify(nsid: 1, lba: 1, blocks: 2)])
+        // Past the end, and a reserved bit (byte 1 bit 0).
+        expectCheck(plan([0xAF, 0, 0, 0, 0x10, 0, 0, 0, 0, 1, 0, 0]), lbaOutOfRangeSense)
+        expectCheck(plan([0xAE, 0x01, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0], length: 512, direction: .toDevice), invalidCDB(byte: 1, bit: 0))
+        #expect(needsDataOut(cdb: [0xAF, 0x02, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0]) && !needsDataOut(cdb: [0xAF, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0]))
+    }
+
     @Test func synchronizeCache() {
         #expect(plan([0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0]).operations == [.flush(nsid: 1)])
         #expect(plan([0x91, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]).operations == [.flush(nsid: 1)])

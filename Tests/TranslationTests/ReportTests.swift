@@ -60,14 +60,14 @@ import TestSupport
 
     @Test func allCommands() {
         let rich = rsoc(0x00).response?.dataIn ?? []
-        #expect(rich.count == 4 + 8 * 30)
-        #expect(Array(rich[0..<4]) == [0, 0, 0, 0xF0])
+        #expect(rich.count == 4 + 8 * 32)
+        #expect(Array(rich[0..<4]) == [0, 0, 1, 0x00])
         // The first descriptor: TEST UNIT READY, CDB length 6.
         #expect(Array(rich[4..<12]) == [0x00, 0, 0, 0, 0, 0, 0, 6])
         // READ CAPACITY(16) is listed with SERVACTV and its service action.
         let descriptors = stride(from: 4, to: rich.count, by: 8).map { Array(rich[$0..<($0 + 8)]) }
         #expect(descriptors.contains([0x9E, 0, 0, 0x10, 0, 0x01, 0, 16]))
-        // A bare controller: no VERIFY (2), UNMAP or COMPARE AND WRITE.
-        #expect(rsoc(0x00, facts: Fixture.facts(rich: false)).response?.dataIn.count == 4 + 8 * 26)
+        // A bare controller: no VERIFY (3), UNMAP or COMPARE AND WRITE.
+        #expect(rsoc(0x00, facts: Fixture.facts(rich: false)).response?.dataIn.count == 4 + 8 * 27)
     }
 }

@@ -1,0 +1,47 @@
+# The export's performance figure, by hand (`bash Tests/VM/run.sh export-perf`; not in CI): on
+# QEMU's NVMe controller (null-co backing, so the device costs nothing), 4 KiB random reads at
+# queue depth 32 with fio (io_uring, direct): first through the guest kernel's own nvme driver,
+# then through `ctrlbench export` over VFIO and tcm_loop (/dev/sdX: sd, LIO, TCMU's ring, the copy,
+# the engine). Prints "VM-PERF export <path> <IOPS>" and the ratio; figures, not pass/fail.
+# shellcheck source=Tests/VM/export-lib.sh
+source "$VM_DIR/export-lib.sh"
+VM_MODULES="$VM_VFIO_MODULES $EXPORT_MODULES nvme-core nvme"
+VM_BINARIES="$(export_binaries "fio:fio")"
+PERF_RUNTIME=${PERF_RUNTIME:-10}
+VM_TIMEOUT_S=$(( 900 + PERF_RUNTIME * 20 ))
+VM_MEMORY_MB=2048
+
+vm_prepare() {
+    export_prepare "fio:fio"
+    VM_QEMU_ARGS+=(-drive "driver=null-co,read-zeroes=on,size=1G,if=none,id=null"
+                   -device nvme,serial=perfnull,drive=null)
+}
+
+vm_guest() {
+    echo "RUNTIME=$PERF_RUNTIME"
+    cat <<'GUEST'
+. /vm/data/export-guest.sh
+randread() { # label, disk
+    timeout $((RUNTIME + 120)) fio --name=perf --filename="$2" --ioengine=io_uring --direct=1 --rw=randread \
+        --bs=4k --iodepth=32 --runtime="$RUNTIME" --time_based --minimal >/tmp/fio.out 2>&1 \
+        || fail "fio on $2: $(cat /tmp/fio.out)"
+    echo "VM-PERF export $1 $(iops_of /tmp/fio.out fio)"
+    iops_of /tmp/fio.out fio >"/tmp/iops.$1"
+}
+disk=$(kernel_disk perfnull)
+BDF=$(bdf_with_serial perfnull)
+[ -n "$BDF" ] || fail "no controller with serial perfnull"
+step "kernel nvme: fio 4 KiB randread QD32 on $disk"
+randread kernel-nvme "$disk"
+step "ctrlbench export of $BDF through tcm_loop"
+check cb bind "$BDF"
+export_load_lio
+export_start --device "$BDF" --tcm-loop
+EXPORT_MODEL="QEMU NVMe Ctrl"
+DISK=$(export_disk)
+step "export: fio 4 KiB randread QD32 on $DISK"
+randread tcm-loop "$DISK"
+export_stop
+echo "VM-PERF export ratio $(awk -v e="$(cat /tmp/iops.tcm-loop)" -v k="$(cat /tmp/iops.kernel-nvme)" 'BEGIN { printf "%.3f", (k > 0 ? e / k : 0) }') (tcm_loop export / kernel nvme)"
+GUEST
+}
