@@ -146,7 +146,9 @@ import Testing
     /// Ctrl-C (a stop request): the run ends early, in-flight commands complete, partial results.
     @Test func aStopRequestGivesPartialResults() throws {
         let control = RunControl()
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(300)) { control.requestStop() }
+        // Late enough that both jobs have started and completed I/Os even on a loaded machine
+        // (a stop before the first pass may rightly end a job with none).
+        DispatchQueue.global().asyncAfter(deadline: .now() + .seconds(2)) { control.requestStop() }
         let start = Date()
         let report = try Self.run(["--runtime", "60s", "--numjobs", "2"], control: control)
         #expect(Date().timeIntervalSince(start) < 30)
