@@ -21,15 +21,17 @@ EXPORT_MAX_FAILURES=${EXPORT_MAX_FAILURES:-0}
 # - WriteSame16.Unmap: with no MAXIMUM WRITE SAME LENGTH the test writes and reads 65536 blocks
 #   (32 MiB) in one command, above Block Limits' MAXIMUM TRANSFER LENGTH (8 MiB), which the
 #   device rightly refuses.
-# - Reserve6.Logout: LIO's own SPC-2 reservation (the handler never sees RESERVE) is released
-#   when the old session is torn down, which can come after the test's next RESERVE.
-EXPORT_KNOWN_FAILURES="iSCSIResiduals.* iSCSIdatasn.iSCSIDataSnInvalid WriteSame16.Unmap Reserve6.Logout"
+EXPORT_KNOWN_FAILURES="iSCSIResiduals.* iSCSIdatasn.iSCSIDataSnInvalid WriteSame16.Unmap"
 # Suites not run: ExtendedCopy's 4 tests all skip here (EXTENDED COPY is not implemented), but the
 # suite sends a command whose expected transfer length makes LIO's iSCSI receive thread try one
 # huge scatterlist allocation (a kernel WARN in __alloc_pages under sgl_alloc_order, before any
 # handler sees the command), which the runner rightly counts as a kernel error; it also runs
 # into its 90 s limit.
-EXPORT_SKIP_SUITES="ExtendedCopy"
+# Reserve6: RESERVE(6) and RELEASE(6) are answered by LIO itself (the handler never sees them),
+# and its Logout and ITNexusLoss tests race LIO's teardown of the old session, which releases the
+# reservation after the test's next RESERVE on a slow guest (seen failing in 1 boot of 4 or so;
+# ProutReserve, the SPC-3 reservations, is run).
+EXPORT_SKIP_SUITES="ExtendedCopy Reserve6"
 
 vm_prepare() { export_prepare "iscsi-test-cu:libiscsi-bin"; }
 
