@@ -216,6 +216,19 @@ kernel_disk() {
     fail "no kernel block device for namespace ${2:-1} of the controller with serial $1"
 }
 
+# After unbind_to_kernel: the kernel's nvme reads back each region ("BYTES:OFFSET:PATTERN_OFFSET",
+# $3...) of namespace $2 of the controller with serial $1, as ctrlbench wrote it.
+kernel_reads_back() {
+    local serial=$1 nsid=$2 disk region
+    shift 2
+    disk=$(kernel_disk "$serial" "$nsid")
+    [ -n "$disk" ] || fail "the kernel did not find namespace $nsid after unbind"
+    for region in "$@"; do
+        step "kernel reads back ${region%%:*} bytes of namespace $nsid"
+        region_kernel_readback "$region" "$disk"
+    done
+}
+
 # IOPS in a ctrlbench bench report (text or JSON) or fio --minimal output ($1: file, $2: bench|fio).
 iops_of() {
     case "$2" in

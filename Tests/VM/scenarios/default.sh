@@ -56,12 +56,7 @@ grep -q "path block" /tmp/bench.out || fail "bench --bs 1m did not take the bloc
 check_verified
 step "unbind to the kernel's nvme"
 unbind_to_kernel
-DISK=$(kernel_disk vmdefault)
-[ -n "$DISK" ] || fail "the kernel did not find the namespace after unbind"
-for region in $REGIONS; do
-    step "kernel reads back ${region%%:*} bytes"
-    region_kernel_readback "$region" "$DISK"
-done
+kernel_reads_back vmdefault 1 $REGIONS
 GUEST
 }
 

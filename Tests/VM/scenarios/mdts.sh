@@ -41,12 +41,7 @@ grep -q "path block" /tmp/bench.out || fail "bench --bs 64k did not take the blo
 check_verified 16384
 step "unbind to the kernel's nvme"
 unbind_to_kernel
-DISK=$(kernel_disk vmmdts)
-[ -n "$DISK" ] || fail "the kernel did not find the namespace after unbind"
-for region in $REGIONS; do
-    step "kernel reads back ${region%%:*} bytes"
-    region_kernel_readback "$region" "$DISK"
-done
+kernel_reads_back vmmdts 1 $REGIONS
 GUEST
 }
 

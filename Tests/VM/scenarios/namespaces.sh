@@ -45,17 +45,8 @@ done
 step "LUN 1: read past the end"; check_read_past_end 1 "$NS2_BLOCKS" 4096
 step "unbind to the kernel's nvme"
 unbind_to_kernel
-DISK1=$(kernel_disk vmnamespaces 1)
-DISK2=$(kernel_disk vmnamespaces 2)
-[ -n "$DISK1" ] && [ -n "$DISK2" ] || fail "the kernel did not find both namespaces after unbind"
-for region in $NS1_REGIONS; do
-    step "kernel reads back ${region%%:*} bytes of namespace 1"
-    region_kernel_readback "$region" "$DISK1"
-done
-for region in $NS2_REGIONS; do
-    step "kernel reads back ${region%%:*} bytes of namespace 2"
-    region_kernel_readback "$region" "$DISK2"
-done
+kernel_reads_back vmnamespaces 1 $NS1_REGIONS
+kernel_reads_back vmnamespaces 2 $NS2_REGIONS
 GUEST
 }
 
