@@ -24,11 +24,9 @@ struct ConstraintRow: Encodable, Equatable, Sendable {
 
     /// `key = value  (source: from)`, the mask in hex, keys padded to one column.
     static func lines(_ rows: [ConstraintRow], indent: String = "  ") -> [String] {
-        let width = rows.map(\.key.count).max() ?? 0
-        return rows.map { row in
+        alignedRows(rows.map { row in
             let value = HBAConstraintKey(rawValue: row.key)?.text(row.value) ?? "\(row.value)"
-            return indent + row.key.padding(toLength: width, withPad: " ", startingAt: 0) + " = " + value
-                + "  (\(row.source): \(row.from))"
-        }
+            return [row.key, "= \(value)  (\(row.source): \(row.from))"]
+        }, separator: " ", indent: indent)
     }
 }

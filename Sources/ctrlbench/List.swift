@@ -73,13 +73,7 @@ struct Row: Codable {
             [row.address, row.vendor + ":" + row.device, row.class, row.driver ?? "-",
              row.iommuGroup.map(String.init) ?? "-", row.numaNode.map(String.init) ?? "-", row.nvme ? "*" : ""]
         }
-        let widths = header.indices.map { column in
-            ([header] + cells).map { $0[column].count }.max() ?? 0
-        }
-        let lines = ([header] + cells).map { line in
-            zip(line, widths).map { $0.padding(toLength: $1, withPad: " ", startingAt: 0) }
-                .joined(separator: "  ").trimmingCharacters(in: .whitespaces)
-        }
+        let lines = alignedRows([header] + cells)
         let nvmeCount = rows.filter(\.nvme).count
         return (lines + ["\(rows.count) function(s), \(nvmeCount) NVMe controller(s) (marked *)"])
             .joined(separator: "\n")

@@ -79,4 +79,11 @@ import Translation
         outcome.serviceResponse = .serviceDeliveryOrTargetFailure
         #expect(outcome.exitCode == 1)
     }
+
+    /// Every column but the last starts at the same place on every line; no line ends in spaces,
+    /// even when its last cell is empty or a row is shorter than the others.
+    @Test func alignedRowsLineUpColumns() {
+        let lines = alignedRows([["A", "BBB", "C"], ["DDDD", "E", ""], ["F"]], separator: "  ", indent: "> ")
+        #expect(lines == ["> A     BBB  C", "> DDDD  E", "> F"])
+    }
 }
