@@ -43,7 +43,7 @@ import TestSupport
 
     @Test func aMismatchInDescriptorFormat() throws {
         let scsi = try Rig.scsi()
-        let control: [UInt8] = [0, 0, 0, 0, 0x0A, 0x0A, 0x06, 0x10, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0]
+        let control = ModePage.selectList6(ModePage.control(dSense: true))
         #expect(scsi.run(CDB.modeSelect6(length: UInt8(control.count)), out: control).isGood)
         let old = pattern(512, seed: 1)
         #expect(scsi.scsiWrite(lba: 3, old).isGood)

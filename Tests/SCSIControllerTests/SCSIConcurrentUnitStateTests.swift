@@ -48,7 +48,7 @@ import TestSupport
         for round in 0..<8 {
             let descriptor = round % 2 == 0
             // MODE SELECT (6): header, then the control page with D_SENSE (byte 2 bit 2) as wanted.
-            let control: [UInt8] = [0, 0, 0, 0, 0x0A, 0x0A, descriptor ? 0x06 : 0x02, 0x10, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0]
+            let control = ModePage.selectList6(ModePage.control(dSense: descriptor))
             let parameters = try mapper.allocate(length: control.count)
             control.withUnsafeBytes { parameters.address.copyMemory(from: $0.baseAddress!, byteCount: control.count) }
             let selected = Atomic<Bool>(false)

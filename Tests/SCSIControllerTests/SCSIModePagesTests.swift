@@ -8,15 +8,6 @@ import TestSupport
 /// MODE SENSE (6)/(10) and MODE SELECT (6)/(10) (SPC-5 6.11-6.14): the caching page's WCE is the
 /// mock's volatile write cache; the control page's D_SENSE picks the sense format.
 @Suite struct SCSIModePagesTests {
-    /// Caching mode page (SBC-4 6.5.5): PAGE CODE 08h, PAGE LENGTH 12h, WCE is byte 2 bit 2.
-    static func cachingPage(wce: Bool) -> [UInt8] {
-        [0x08, 0x12, wce ? 0x04 : 0x00] + [UInt8](repeating: 0, count: 17)
-    }
-    /// Control mode page (SPC-5 7.5.10): PAGE CODE 0Ah, PAGE LENGTH 0Ah; byte 2 GLTSD (bit 1) and
-    /// D_SENSE (bit 2); byte 3 QUEUE ALGORITHM MODIFIER 1h; BUSY TIMEOUT PERIOD FFFFh (unlimited).
-    static func controlPage(dSense: Bool) -> [UInt8] {
-        [0x0A, 0x0A, 0x02 | (dSense ? 0x04 : 0), 0x10, 0x00, 0x00, 0x00, 0x00, 0xFF, 0xFF, 0x00, 0x00]
-    }
 
     func wceFromGetFeatures(_ scsi: Rig) throws -> Bool {
         let completion = try scsi.controller.adminCommand(.getFeatures(.volatileWriteCache), name: "Get Features")
@@ -31,7 +22,7 @@ import TestSupport
         // BLOCK DESCRIPTOR LENGTH 8; block descriptor: NUMBER OF LOGICAL BLOCKS 00200000h,
         // reserved, LOGICAL BLOCK LENGTH 000200h.
         let expected: [UInt8] = [0x1F, 0x00, 0x10, 0x08, 0x00, 0x20, 0x00, 0x00, 0x00, 0x00, 0x02, 0x00]
-            + Self.cachingPage(wce: true)
+            + ModePage.caching(wce: true)
         #expect(Array(sense.data[0..<32]) == expected)
         #expect(sense.response.bytesTransferred == 32)
     }
@@ -40,7 +31,7 @@ import TestSupport
         let scsi = try Rig.scsi { $0.volatileWriteCache = true }
         let sense = scsi.run(CDB.modeSense10(page: 0x3F, dbd: true), inLength: 1024)
         #expect(sense.isGood)
-        let pages = Self.cachingPage(wce: true) + Self.controlPage(dSense: false)
+        let pages = ModePage.caching(wce: true) + ModePage.control(dSense: false)
         // MODE DATA LENGTH (2 bytes) = 6 + pages, MEDIUM TYPE, DSP, LONGLBA 0, reserved, BLOCK DESCRIPTOR LENGTH 0.
         let expected: [UInt8] = [0x00, UInt8(6 + pages.count), 0x00, 0x10, 0x00, 0x00, 0x00, 0x00] + pages
         #expect(Array(sense.data[0..<expected.count]) == expected)
@@ -55,7 +46,7 @@ import TestSupport
         // reserved, 4-byte LOGICAL BLOCK LENGTH.
         let expected: [UInt8] = [0x00, 0x22, 0x00, 0x10, 0x01, 0x00, 0x00, 0x10,
                                  0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00,
-                                 0x00, 0x00, 0x02, 0x00] + Self.controlPage(dSense: false)
+                                 0x00, 0x00, 0x02, 0x00] + ModePage.control(dSense: false)
         #expect(Array(sense.data[0..<expected.count]) == expected)
     }
 
@@ -73,7 +64,7 @@ import TestSupport
         let sense = scsi.run(CDB.modeSense6(page: 0x3F, pc: 1, dbd: true), inLength: 255)
         #expect(sense.isGood)
         let pages = Array(sense.data[4..<(4 + 20 + 12)])
-        #expect(pages == Self.cachingPage(wce: true) + [0x0A, 0x0A, 0x04] + [UInt8](repeating: 0, count: 9))
+        #expect(pages == ModePage.caching(wce: true) + [0x0A, 0x0A, 0x04] + [UInt8](repeating: 0, count: 9))
     }
 
     @Test func anUnsupportedPageIsAnInvalidField() throws {
@@ -88,13 +79,13 @@ import TestSupport
     @Test func modeSelectWCEOffReachesTheDeviceAndMakesWritesDurable() throws {
         let scsi = try Rig.scsi { $0.volatileWriteCache = true }
         #expect(try wceFromGetFeatures(scsi))
-        let parameters: [UInt8] = [0x00, 0x00, 0x00, 0x00] + Self.cachingPage(wce: false)
+        let parameters: [UInt8] = [0x00, 0x00, 0x00, 0x00] + ModePage.caching(wce: false)
         let select = scsi.run(CDB.modeSelect6(length: UInt8(parameters.count)), out: parameters)
         #expect(select.isGood)
         #expect(try !wceFromGetFeatures(scsi))
         // MODE SENSE reports the new value.
         let sense = scsi.run(CDB.modeSense6(page: 0x08, dbd: true), inLength: 24)
-        #expect(Array(sense.data[4..<24]) == Self.cachingPage(wce: false))
+        #expect(Array(sense.data[4..<24]) == ModePage.caching(wce: false))
         // With the cache off a plain write survives a power cut.
         let data = pattern(8 * 512, seed: 6)
         #expect(scsi.scsiWrite(lba: 0, data).isGood)
@@ -104,10 +95,10 @@ import TestSupport
 
     @Test func modeSelect10WCEOnTurnsTheCacheBackOn() throws {
         let scsi = try Rig.scsi { $0.volatileWriteCache = true }
-        let off: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0] + Self.cachingPage(wce: false)
+        let off: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0] + ModePage.caching(wce: false)
         #expect(scsi.run(CDB.modeSelect10(length: UInt16(off.count)), out: off).isGood)
         #expect(try !wceFromGetFeatures(scsi))
-        let on: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0] + Self.cachingPage(wce: true)
+        let on: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0] + ModePage.caching(wce: true)
         #expect(scsi.run(CDB.modeSelect10(length: UInt16(on.count)), out: on).isGood)
         #expect(try wceFromGetFeatures(scsi))
         // Cached again: an unflushed write is lost in a power cut.
@@ -118,10 +109,10 @@ import TestSupport
 
     @Test func dSenseSwitchesLaterSenseToDescriptorFormat() throws {
         let scsi = try Rig.scsi()
-        let parameters: [UInt8] = [0x00, 0x00, 0x00, 0x00] + Self.controlPage(dSense: true)
+        let parameters: [UInt8] = [0x00, 0x00, 0x00, 0x00] + ModePage.control(dSense: true)
         #expect(scsi.run(CDB.modeSelect6(length: UInt8(parameters.count)), out: parameters).isGood)
         let sense = scsi.run(CDB.modeSense6(page: 0x0A, dbd: true), inLength: 16)
-        #expect(Array(sense.data[4..<16]) == Self.controlPage(dSense: true))
+        #expect(Array(sense.data[4..<16]) == ModePage.control(dSense: true))
         // An LBA out of range now comes back as 72h: ILLEGAL REQUEST, 21h/00h, no descriptors.
         let read = scsi.run(CDB.read10(lba: 0xFFFF_FFF0, blocks: 1), inLength: 512)
         #expect(read.sense == descriptorSense(0x05, 0x21, 0x00))
@@ -129,7 +120,7 @@ import TestSupport
         let bad = scsi.run([0x28, 0x04, 0, 0, 0, 0, 0, 0, 1, 0], inLength: 512)
         #expect(bad.sense == [0x72, 0x05, 0x24, 0x00, 0, 0, 0, 0x08, 0x02, 0x06, 0x00, 0x00, 0xCA, 0x00, 0x01, 0x00])
         // And back.
-        let fixed: [UInt8] = [0x00, 0x00, 0x00, 0x00] + Self.controlPage(dSense: false)
+        let fixed: [UInt8] = [0x00, 0x00, 0x00, 0x00] + ModePage.control(dSense: false)
         #expect(scsi.run(CDB.modeSelect6(length: UInt8(fixed.count)), out: fixed).isGood)
         #expect(scsi.run(CDB.read10(lba: 0xFFFF_FFF0, blocks: 1), inLength: 512).sense == fixedSense(0x05, 0x21, 0x00))
     }
@@ -144,7 +135,7 @@ import TestSupport
 
     @Test func requestSenseDescBitWinsOverDSense() throws {
         let scsi = try Rig.scsi()
-        let parameters: [UInt8] = [0x00, 0x00, 0x00, 0x00] + Self.controlPage(dSense: true)
+        let parameters: [UInt8] = [0x00, 0x00, 0x00, 0x00] + ModePage.control(dSense: true)
         #expect(scsi.run(CDB.modeSelect6(length: UInt8(parameters.count)), out: parameters).isGood)
         #expect(scsi.run(CDB.startStopUnit(start: false)).isGood)
         // DESC 0: fixed format, whatever D_SENSE says (SPC-5 6.39).
@@ -158,7 +149,7 @@ import TestSupport
         // A stuck write whose Abort fails makes the engine reset the controller, which puts the
         // device's features back to their defaults (cache on). MODE SELECT's WCE=0 must survive it.
         let scsi = try Rig.scsi({ $0.volatileWriteCache = true }, options: { $0.commandTimeoutMilliseconds = 50 })
-        let off: [UInt8] = [0, 0, 0, 0] + Self.cachingPage(wce: false)
+        let off: [UInt8] = [0, 0, 0, 0] + ModePage.caching(wce: false)
         #expect(scsi.run(CDB.modeSelect6(length: UInt8(off.count)), out: off).isGood)
         scsi.mock.inject(.neverComplete(.io(.write, count: 1)))
         scsi.mock.inject(.failCommands(.admin(.abort, count: 1), status: CompletionStatus(.abortCommandLimitExceeded)))
@@ -169,7 +160,7 @@ import TestSupport
         // The reset is reported once as a unit attention (29h/00h) before commands run again.
         #expect(scsi.run(CDB.testUnitReady).hasSense(0x06, 0x29, 0x00))
         let sense = scsi.run(CDB.modeSense6(page: 0x08, dbd: true), inLength: 24)
-        #expect(Array(sense.data[4..<24]) == Self.cachingPage(wce: false))
+        #expect(Array(sense.data[4..<24]) == ModePage.caching(wce: false))
         let data = pattern(8 * 512, seed: 8)
         #expect(scsi.scsiWrite(lba: 0, data).isGood)
         scsi.mock.powerCut()
@@ -179,14 +170,14 @@ import TestSupport
     @Test func modeSelectOfAFieldThatCannotChangeIsRefused() throws {
         let scsi = try Rig.scsi()
         // Caching page with RCD (byte 2 bit 0) set: not changeable. Parameter list byte 4 + 2 = 6, bit 0.
-        var page = Self.cachingPage(wce: true)
+        var page = ModePage.caching(wce: true)
         page[2] |= 0x01
         let result = scsi.run(CDB.modeSelect6(length: 24), out: [0, 0, 0, 0] + page)
         #expect(result.status == .checkCondition)
         // INVALID FIELD IN PARAMETER LIST, SKSV with C/D 0 and BPV, bit 0, FIELD POINTER 0006h.
         #expect(result.sense == fixedSense(0x05, 0x26, 0x00, specific: [0x88, 0x00, 0x06]))
         // PF = 0 is refused at CDB byte 1 bit 4.
-        let noPF = scsi.run(CDB.modeSelect6(length: 24, pf: false), out: [0, 0, 0, 0] + Self.cachingPage(wce: true))
+        let noPF = scsi.run(CDB.modeSelect6(length: 24, pf: false), out: [0, 0, 0, 0] + ModePage.caching(wce: true))
         #expect(noPF.sense == fixedSense(0x05, 0x24, 0x00, specific: [0xCC, 0x00, 0x01]))
     }
 

@@ -20,12 +20,12 @@ import TestSupport
     @Test func modeSelectConsumesItsParameterList() throws {
         let scsi = try Rig.scsi { $0.volatileWriteCache = true }
         // Caching page with WCE 0: a Set Features goes to the device. 4-byte header + 20-byte page.
-        let caching: [UInt8] = [0, 0, 0, 0] + SCSIModePagesTests.cachingPage(wce: false)
+        let caching: [UInt8] = [0, 0, 0, 0] + ModePage.caching(wce: false)
         expectConsumed(scsi.run(CDB.modeSelect6(length: 24), out: caching), 24)
         // The same again: nothing to change, answered without the device.
         expectConsumed(scsi.run(CDB.modeSelect6(length: 24), out: caching), 24)
         // The control page (D_SENSE 1), MODE SELECT (10): 8-byte header + 12-byte page.
-        let control: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0] + SCSIModePagesTests.controlPage(dSense: true)
+        let control: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0] + ModePage.control(dSense: true)
         expectConsumed(scsi.run(CDB.modeSelect10(length: 20), out: control), 20)
         // PARAMETER LIST LENGTH 0 transfers nothing (SPC-5 6.11): no buffer, no residual.
         let empty = scsi.run(CDB.modeSelect6(length: 0))
@@ -35,11 +35,11 @@ import TestSupport
     @Test func unmapConsumesItsParameterList() throws {
         let scsi = try Rig.scsi()
         #expect(scsi.scsiWrite(lba: 0, pattern(16 * 512, seed: 2)).isGood)
-        let list = SCSIUnmapWriteSameTests.unmapList([(lba: 0, blocks: 8)])
+        let list = unmapParameterList([(lba: 0, blocks: 8)])
         expectConsumed(scsi.run(CDB.unmap(length: UInt16(list.count)), out: list), 24)
         #expect(scsi.media(lba: 0, count: 8) == [UInt8](repeating: 0, count: 8 * 512))
         // A list with no descriptors unmaps nothing, but it was still read.
-        let header = SCSIUnmapWriteSameTests.unmapList([])
+        let header = unmapParameterList([])
         expectConsumed(scsi.run(CDB.unmap(length: UInt16(header.count)), out: header), 8)
     }
 

@@ -21,7 +21,7 @@ import TestSupport
 
     /// MODE SELECT (6) of the caching page (SBC-4 6.5.5, PAGE LENGTH 12h, WCE byte 2 bit 2) on `lun`.
     func select(_ scsi: Rig, wce: Bool, lun: UInt64) -> TaskResult {
-        let parameters: [UInt8] = [0, 0, 0, 0] + SCSIModePagesTests.cachingPage(wce: wce)
+        let parameters: [UInt8] = [0, 0, 0, 0] + ModePage.caching(wce: wce)
         return scsi.run(CDB.modeSelect6(length: UInt8(parameters.count)), lun: lun, out: parameters)
     }
 
@@ -68,7 +68,7 @@ import TestSupport
         let scsi = try twoLUNs()
         // WCE 1 while it is 1, and a D_SENSE change (the control page is per LUN, not shared).
         #expect(select(scsi, wce: true, lun: 0).isGood)
-        let control: [UInt8] = [0, 0, 0, 0] + SCSIModePagesTests.controlPage(dSense: true)
+        let control: [UInt8] = [0, 0, 0, 0] + ModePage.control(dSense: true)
         #expect(scsi.run(CDB.modeSelect6(length: UInt8(control.count)), lun: 0, out: control).isGood)
         #expect(scsi.run(CDB.testUnitReady, lun: 1).isGood)
         // LUN 1 keeps fixed-format sense: D_SENSE changed only for LUN 0.

@@ -60,7 +60,7 @@ import TestSupport
 
     /// Sets D_SENSE through MODE SELECT (6) and the control mode page.
     static func useDescriptorSense(_ scsi: Rig) {
-        let control: [UInt8] = [0, 0, 0, 0, 0x0A, 0x0A, 0x06, 0x10, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0]
+        let control = ModePage.selectList6(ModePage.control(dSense: true))
         let result = scsi.run(CDB.modeSelect6(length: UInt8(control.count)), out: control)
         #expect(result.isGood)
     }

@@ -7,20 +7,11 @@ import TestSupport
 
 /// UNMAP (SBC-4 5.32) and WRITE SAME (10)/(16) (SBC-4 5.50, 5.51), judged by reading back.
 @Suite struct SCSIUnmapWriteSameTests {
-    /// UNMAP parameter list: UNMAP DATA LENGTH (n - 2), BLOCK DESCRIPTOR DATA LENGTH, 4 reserved,
-    /// then 16-byte descriptors: LBA (8), NUMBER OF LOGICAL BLOCKS (4), reserved (4).
-    static func unmapList(_ ranges: [(lba: UInt64, blocks: UInt32)]) -> [UInt8] {
-        let descriptors: [UInt8] = ranges.flatMap { range -> [UInt8] in
-            be(range.lba, 8) + be(UInt64(range.blocks), 4) + [UInt8](repeating: 0, count: 4)
-        }
-        return be(UInt64(6 + descriptors.count), 2) + be(UInt64(descriptors.count), 2) + [0, 0, 0, 0] + descriptors
-    }
-
     @Test func unmappedBlocksReadBackAsZeros() throws {
         let scsi = try Rig.scsi()
         let data = pattern(32 * 512, seed: 1)
         #expect(scsi.scsiWrite(lba: 0, data).isGood)
-        let list = Self.unmapList([(lba: 4, blocks: 8), (lba: 20, blocks: 2)])
+        let list = unmapParameterList([(lba: 4, blocks: 8), (lba: 20, blocks: 2)])
         #expect(list.count == 40 && list[1] == 38 && list[3] == 32)
         let unmap = scsi.run(CDB.unmap(length: UInt16(list.count)), out: list)
         #expect(unmap.isGood)
@@ -32,7 +23,7 @@ import TestSupport
 
     @Test func unmapPastTheEndIsLBAOutOfRange() throws {
         let scsi = try Rig.scsi { $0.namespaces = [MockNamespace(blockCount: 64)] }
-        let list = Self.unmapList([(lba: 60, blocks: 5)])
+        let list = unmapParameterList([(lba: 60, blocks: 5)])
         let unmap = scsi.run(CDB.unmap(length: UInt16(list.count)), out: list)
         #expect(unmap.sense == fixedSense(0x05, 0x21, 0x00))
     }
@@ -141,15 +132,15 @@ import TestSupport
         let scsi = try Rig.scsi { $0.namespaces = [MockNamespace(blockCount: 0x2_0000_0000)] }
         let limits = scsi.run(CDB.inquiry(page: 0xB0, allocation: 64), inLength: 64)
         #expect(Array(limits.data[20..<28]) == [0xFF, 0xFF, 0xFF, 0xFF, 0x00, 0x00, 0x01, 0x00])
-        let most = Self.unmapList((0..<256).map { (lba: UInt64($0) * 16, blocks: UInt32(8)) })
+        let most = unmapParameterList((0..<256).map { (lba: UInt64($0) * 16, blocks: UInt32(8)) })
         #expect(scsi.run(CDB.unmap(length: UInt16(most.count)), out: most).isGood)
         // 257 descriptors: INVALID FIELD IN PARAMETER LIST, pointer (C/D 0) at BLOCK DESCRIPTOR DATA LENGTH.
-        let tooMany = Self.unmapList((0..<257).map { (lba: UInt64($0) * 16, blocks: UInt32(8)) })
+        let tooMany = unmapParameterList((0..<257).map { (lba: UInt64($0) * 16, blocks: UInt32(8)) })
         #expect(scsi.run(CDB.unmap(length: UInt16(tooMany.count)), out: tooMany).sense
             == fixedSense(0x05, 0x26, 0x00, specific: [0x80, 0x00, 0x02]))
         // More than FFFFFFFFh blocks in one UNMAP: no maximum, so GOOD, and the data is gone.
         #expect(scsi.scsiWrite(lba: 0x1_0000_0000, pattern(512, seed: 8)).isGood)
-        let huge = Self.unmapList([(lba: 0, blocks: 0xFFFF_FFFF), (lba: 0xFFFF_FFFF, blocks: 2)])
+        let huge = unmapParameterList([(lba: 0, blocks: 0xFFFF_FFFF), (lba: 0xFFFF_FFFF, blocks: 2)])
         #expect(scsi.run(CDB.unmap(length: UInt16(huge.count)), out: huge).isGood)
         #expect(scsi.scsiRead(lba: 0x1_0000_0000, blocks: 1).data == [UInt8](repeating: 0, count: 512))
     }

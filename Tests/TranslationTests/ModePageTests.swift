@@ -4,8 +4,8 @@ import TestSupport
 @testable import Translation
 
 @Suite struct ModePageTests {
-    let caching: [UInt8] = [0x08, 0x12, 0x04] + [UInt8](repeating: 0, count: 17)   // WCE set
-    let control: [UInt8] = [0x0A, 0x0A, 0x02, 0x10, 0, 0, 0, 0, 0xFF, 0xFF, 0, 0]  // GLTSD, QAM 1, busy timeout FFFFh
+    let caching = ModePage.caching(wce: true)
+    let control = ModePage.control(dSense: false)
 
     @Test func modeSense6CachingWithBlockDescriptor() {
         // Header: MODE DATA LENGTH 31, medium type 0, DPOFUA, block descriptor length 8; short

@@ -4,41 +4,31 @@ import TestSupport
 @testable import Translation
 
 @Suite struct UnmapTests {
-    /// An UNMAP parameter list (SBC-4 5.32.2) with 16-byte descriptors (LBA, block count).
-    func list(_ descriptors: [(UInt64, UInt32)]) -> [UInt8] {
-        var data: [UInt8] = [0, UInt8(6 + 16 * descriptors.count), 0, UInt8(16 * descriptors.count), 0, 0, 0, 0]
-        for (lba, blocks) in descriptors {
-            data += (0..<8).reversed().map { UInt8(truncatingIfNeeded: lba >> (8 * $0)) }
-            data += (0..<4).reversed().map { UInt8(truncatingIfNeeded: blocks >> (8 * $0)) } + [0, 0, 0, 0]
-        }
-        return data
-    }
-
     func unmap(_ data: [UInt8], facts: DeviceFacts = Fixture.facts()) -> TranslationPlan {
         plan([0x42, 0, 0, 0, 0, 0, 0, UInt8(data.count >> 8), UInt8(data.count & 0xFF), 0], dataOut: data,
              length: data.count, direction: .toDevice, facts: facts)
     }
 
     @Test func rangesBecomeDeallocate() {
-        #expect(unmap(list([(0x10, 8), (0x100, 0), (0x200, 16)])).operations
+        #expect(unmap(unmapParameterList([(0x10, 8), (0x100, 0), (0x200, 16)])).operations
             == [.deallocate(nsid: 1, ranges: [DatasetManagementRange(blockCount: 8, startingLBA: 0x10),
                                               DatasetManagementRange(blockCount: 16, startingLBA: 0x200)])])
     }
 
     @Test func emptyListsAreGood() {
         #expect(plan([0x42, 0, 0, 0, 0, 0, 0, 0, 0, 0]).response?.status == .good)
-        #expect(unmap(list([])).response?.status == .good)
+        #expect(unmap(unmapParameterList([])).response?.status == .good)
     }
 
     @Test func theParameterListCountsAsTransferred() throws {
         // SAM-5: the residual is what was not transferred; the list was, though Dataset
         // Management moves none of the task's bytes.
-        let data = list([(0x10, 8)])
+        let data = unmapParameterList([(0x10, 8)])
         let context = try #require(unmap(data).context)
         var state = LogicalUnitState()
         #expect(complete(context, results: [NVMeResult(operationIndex: 0, status: .success)],
                          facts: Fixture.facts(), state: &state) == SCSIResponse(status: .good, residual: 0))
-        #expect(unmap(list([])).response == SCSIResponse(status: .good, residual: 0))
+        #expect(unmap(unmapParameterList([])).response == SCSIResponse(status: .good, residual: 0))
         // PARAMETER LIST LENGTH 0 with a 24-byte buffer: nothing was sent.
         #expect(plan([0x42, 0, 0, 0, 0, 0, 0, 0, 0, 0], length: 24, direction: .toDevice).response
             == SCSIResponse(status: .good, residual: 24))
@@ -48,11 +38,11 @@ import TestSupport
         // Shorter than the 8-byte header.
         expectCheck(unmap([0, 6, 0, 0, 0, 0]), fixedSense(0x05, 0x1A, 0x00))
         // UNMAP DATA LENGTH larger than what was sent.
-        var data = list([(0, 1)])
+        var data = unmapParameterList([(0, 1)])
         data[1] = 0x40
         expectCheck(unmap(data), invalidParameter(byte: 0))
         // BLOCK DESCRIPTOR DATA LENGTH beyond what was sent.
-        data = list([(0, 1)])
+        data = unmapParameterList([(0, 1)])
         data[3] = 0x20
         expectCheck(unmap(data), invalidParameter(byte: 2))
     }
@@ -60,7 +50,7 @@ import TestSupport
     @Test func anIncompleteDescriptorIsIgnored() {
         // SBC-4 5.32.2: BLOCK DESCRIPTOR DATA LENGTH 31 holds one whole descriptor and 15 bytes
         // of the next, which is ignored.
-        var data = list([(0x10, 8), (0x200, 16)])
+        var data = unmapParameterList([(0x10, 8), (0x200, 16)])
         data[3] = 0x1F
         #expect(unmap(data).operations == [.deallocate(nsid: 1, ranges: [DatasetManagementRange(blockCount: 8, startingLBA: 0x10)])])
         // Less than one descriptor: nothing to unmap, GOOD.
@@ -71,7 +61,7 @@ import TestSupport
     @Test func aLongDescriptorIsSplitOverRanges() {
         var facts = Fixture.facts()
         facts.maximumBlocksPerDeallocateRange = 0x100
-        #expect(unmap(list([(0x10, 0x250)]), facts: facts).operations == [.deallocate(nsid: 1, ranges: [
+        #expect(unmap(unmapParameterList([(0x10, 0x250)]), facts: facts).operations == [.deallocate(nsid: 1, ranges: [
             DatasetManagementRange(blockCount: 0x100, startingLBA: 0x10),
             DatasetManagementRange(blockCount: 0x100, startingLBA: 0x110),
             DatasetManagementRange(blockCount: 0x50, startingLBA: 0x210),
@@ -82,7 +72,7 @@ import TestSupport
         // SBC-4 6.6.4: FFFFFFFFh is no limit, so more than 2^32 - 1 blocks in one UNMAP is fine.
         var facts = Fixture.facts(namespaces: [Fixture.namespace(blocks: 0x2_0000_0000)])
         facts.maximumDeallocateBlocks = 0xFFFF_FFFF
-        #expect(unmap(list([(0, 0xFFFF_FFFF), (0x1_0000_0000, 2)]), facts: facts).operations == [.deallocate(nsid: 1, ranges: [
+        #expect(unmap(unmapParameterList([(0, 0xFFFF_FFFF), (0x1_0000_0000, 2)]), facts: facts).operations == [.deallocate(nsid: 1, ranges: [
             DatasetManagementRange(blockCount: 0xFFFF_FFFF, startingLBA: 0),
             DatasetManagementRange(blockCount: 2, startingLBA: 0x1_0000_0000),
         ])])
@@ -91,26 +81,26 @@ import TestSupport
     @Test func maximumUnmapBlockDescriptorCount() {
         var facts = Fixture.facts()
         facts.maximumDeallocateRanges = 2
-        #expect(unmap(list([(0, 1), (8, 1)]), facts: facts).operations?.count == 1)
+        #expect(unmap(unmapParameterList([(0, 1), (8, 1)]), facts: facts).operations?.count == 1)
         // SBC-4 5.32.1: more descriptors than MAXIMUM UNMAP BLOCK DESCRIPTOR COUNT is INVALID
         // FIELD IN PARAMETER LIST; the pointer is at BLOCK DESCRIPTOR DATA LENGTH.
-        expectCheck(unmap(list([(0, 1), (8, 1), (16, 1)]), facts: facts), invalidParameter(byte: 2))
+        expectCheck(unmap(unmapParameterList([(0, 1), (8, 1), (16, 1)]), facts: facts), invalidParameter(byte: 2))
     }
 
     @Test func limits() {
         // Beyond the capacity.
-        expectCheck(unmap(list([(0xFFF, 2)])), lbaOutOfRangeSense)
+        expectCheck(unmap(unmapParameterList([(0xFFF, 2)])), lbaOutOfRangeSense)
         // SBC-4 5.32.2: a descriptor is out of range only when LBA + NUMBER OF LOGICAL BLOCKS
         // exceeds the capacity (1000h blocks); 0 blocks unmaps nothing and is no error.
-        #expect(unmap(list([(0x1000, 0)])).response?.status == .good)
-        #expect(unmap(list([(0x1000, 0), (0x10, 8)])).operations
+        #expect(unmap(unmapParameterList([(0x1000, 0)])).response?.status == .good)
+        #expect(unmap(unmapParameterList([(0x1000, 0), (0x10, 8)])).operations
             == [.deallocate(nsid: 1, ranges: [DatasetManagementRange(blockCount: 8, startingLBA: 0x10)])])
-        expectCheck(unmap(list([(0x1001, 0)])), lbaOutOfRangeSense)
+        expectCheck(unmap(unmapParameterList([(0x1001, 0)])), lbaOutOfRangeSense)
         // More blocks than MAXIMUM UNMAP LBA COUNT (10000h in the fixture): pointer at the second count.
-        let many = list([(0, 0xFFFF), (0x10000, 2)])
+        let many = unmapParameterList([(0, 0xFFFF), (0x10000, 2)])
         expectCheck(unmap(many, facts: Fixture.facts(namespaces: [Fixture.namespace(blocks: 0x20000)])), invalidParameter(byte: 32))
         // Not supported without Dataset Management.
-        expectCheck(unmap(list([(0, 1)]), facts: Fixture.facts(rich: false)), invalidOpcodeSense)
+        expectCheck(unmap(unmapParameterList([(0, 1)]), facts: Fixture.facts(rich: false)), invalidOpcodeSense)
         // ANCHOR is not supported.
         expectCheck(plan([0x42, 0x01, 0, 0, 0, 0, 0, 0, 0, 0]), invalidCDB(byte: 1, bit: 0))
     }
@@ -201,26 +191,22 @@ import TestSupport
     let compare = [UInt8](repeating: 0x11, count: 1024)
     let write = [UInt8](repeating: 0x22, count: 1024)
 
-    func cdb(blocks: UInt8, fua: Bool = false) -> [UInt8] {
-        [0x89, fua ? 0x08 : 0, 0, 0, 0, 0, 0, 0, 0, 0x20, 0, 0, 0, blocks, 0, 0]
-    }
-
     @Test func fusedOperation() {
-        #expect(plan(cdb(blocks: 2, fua: true), dataOut: compare + write, length: 2048, direction: .toDevice).operations
+        #expect(plan(CDB.compareAndWrite(lba: 0x20, blocks: 2, fua: true), dataOut: compare + write, length: 2048, direction: .toDevice).operations
             == [.compareAndWrite(nsid: 1, lba: 0x20, blocks: 2, compareOffset: 0, writeOffset: 1024, fua: true)])
-        #expect(plan(cdb(blocks: 0)).response?.status == .good)
+        #expect(plan(CDB.compareAndWrite(lba: 0x20, blocks: 0)).response?.status == .good)
     }
 
     @Test func limits() {
         // ACWU 7 (0's based): at most 8 blocks.
-        expectCheck(plan(cdb(blocks: 9), length: 9 * 1024, direction: .toDevice), invalidCDB(byte: 13))
-        expectCheck(plan(cdb(blocks: 2), length: 1024, direction: .toDevice), invalidCDB(byte: 13))
-        expectCheck(plan(cdb(blocks: 1), length: 1024, direction: .toDevice, facts: Fixture.facts(rich: false)), invalidOpcodeSense)
+        expectCheck(plan(CDB.compareAndWrite(lba: 0x20, blocks: 9), length: 9 * 1024, direction: .toDevice), invalidCDB(byte: 13))
+        expectCheck(plan(CDB.compareAndWrite(lba: 0x20, blocks: 2), length: 1024, direction: .toDevice), invalidCDB(byte: 13))
+        expectCheck(plan(CDB.compareAndWrite(lba: 0x20, blocks: 1), length: 1024, direction: .toDevice, facts: Fixture.facts(rich: false)), invalidOpcodeSense)
     }
 
     @Test func miscompareOffset() {
         var state = LogicalUnitState()
-        guard let context = plan(cdb(blocks: 2), dataOut: compare + write, length: 2048, direction: .toDevice).context else {
+        guard let context = plan(CDB.compareAndWrite(lba: 0x20, blocks: 2), dataOut: compare + write, length: 2048, direction: .toDevice).context else {
             Issue.record("expected a plan")
             return
         }
