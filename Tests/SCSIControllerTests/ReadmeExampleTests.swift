@@ -1,5 +1,6 @@
 import Foundation
 import MockNVMe
+import PCIDevice
 import SCSIController
 import Testing
 import Translation
@@ -30,6 +31,20 @@ import Translation
         // INQUIRY is answered even with the power-on unit attention pending (SPC-5 5.14).
         #expect(response.status == .good)
         #expect(Array(inquiry[8..<16]) == Array("NVMe    ".utf8))
+    }
+
+    /// The README's first comment names how a real controller is opened instead of the mock.
+    /// That expression is compiled here (never run: it would open a real device) and must be
+    /// the README's, character for character.
+    @Test func theReadmeVFIOAlternativeCompiles() throws {
+        let expression = #"VFIODevice.open(try PCIAddress(parsing: "0000:01:00.0"))"#
+        let open: () throws -> any DeviceInterface = { try VFIODevice.open(try PCIAddress(parsing: "0000:01:00.0")) }
+        _ = open
+        let here = URL(fileURLWithPath: #filePath)
+        let readme = try String(contentsOf: here.deletingLastPathComponent().appendingPathComponent("../../README.md").standardized, encoding: .utf8)
+        let source = try String(contentsOf: here, encoding: .utf8)
+        #expect(readme.contains("// or PCIDevice: " + expression))
+        #expect(source.contains("{ try " + expression + " }"))
     }
 
     /// The README's Swift block, without its import lines, is the code between the markers above,
