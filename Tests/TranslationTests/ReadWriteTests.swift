@@ -203,7 +203,7 @@ import TestSupport
         var withFUA = [0, 0]   // reads, writes
         for _ in 0..<200_000 {
             let opcode: UInt8 = [0x08, 0x0A, 0x28, 0x2A, 0xA8, 0xAA, 0x88, 0x8A, 0x00][Int(random.next() % 9)]
-            let length = random.next() % 8 == 0 ? Int(random.next() % 17) : (CommandTable.groupLength(opcode) ?? 6)
+            let length = random.next() % 8 == 0 ? Int(random.next() % 17) : (CDB.groupLength(opcode) ?? 6)
             var cdb = (0..<length).map { _ in random.next() % 3 == 0 ? UInt8.random(in: 0...255, using: &random) : 0 }
             if !cdb.isEmpty { cdb[0] = opcode }
             if random.next() % 2 == 0, let shape = Self.shapes[cdb.count] {

@@ -123,7 +123,7 @@ import TestSupport
             // per-command paths are reached, not only the opcode check.
             let known = random.next() & 1 == 0
             let opcode = known ? opcodes[Int.random(in: 0..<opcodes.count, using: &random)] : UInt8.random(in: 0...255, using: &random)
-            let length = known && random.next() % 8 != 0 ? (CommandTable.groupLength(opcode) ?? 16) : Int.random(in: 0...20, using: &random)
+            let length = known && random.next() % 8 != 0 ? (CDB.groupLength(opcode) ?? 16) : Int.random(in: 0...20, using: &random)
             var cdb = (0..<length).map { _ in UInt8.random(in: 0...255, using: &random) }
             if !cdb.isEmpty { cdb[0] = opcode }
             // Bias towards clean reserved bits and control bytes now and then.

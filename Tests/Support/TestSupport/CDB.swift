@@ -10,6 +10,19 @@ public func be(_ value: UInt64, _ count: Int) -> [UInt8] {
 public enum CDB {
     public static let testUnitReady: [UInt8] = [0x00, 0, 0, 0, 0, 0]
 
+    /// The CDB length an opcode's group code (bits 7-5) implies (SPC-5, OPERATION CODE): 000b 6 bytes,
+    /// 001b and 010b 10, 100b 16, 101b 12; nil for the reserved, variable-length and
+    /// vendor-specific groups.
+    public static func groupLength(_ opcode: UInt8) -> Int? {
+        switch opcode >> 5 {
+        case 0: 6
+        case 1, 2: 10
+        case 4: 16
+        case 5: 12
+        default: nil
+        }
+    }
+
     /// REQUEST SENSE: byte 1 bit 0 DESC, byte 4 ALLOCATION LENGTH.
     public static func requestSense(desc: Bool = false, allocation: UInt8 = 252) -> [UInt8] {
         [0x03, desc ? 1 : 0, 0, 0, allocation, 0]
