@@ -14,6 +14,9 @@ import Testing
         let written = rig.queue.write(nsid: rig.nsid, lba: lba, blocks: blocks, from: source, offset: offset)
         #expect(written.succeeded, "\(written.error.map { "\($0)" } ?? "")")
         #expect(written.bytesTransferred == bytes)
+        // The media, read by the mock directly: a read through the same breaker would hide a
+        // piece written to the wrong blocks and read back from them.
+        #expect(rig.media(lba: lba, count: blocks) == Array(UnsafeRawBufferPointer(start: source.address + offset, count: bytes)))
         let sink = try rig.controller.mapper.allocate(length: bytes + offset)
         let read = rig.queue.read(nsid: rig.nsid, lba: lba, blocks: blocks, into: sink, offset: offset)
         #expect(read.succeeded, "\(read.error.map { "\($0)" } ?? "")")
@@ -117,6 +120,8 @@ import Testing
         let written = rig.queue.write(nsid: rig.nsid, lba: 100, blocks: bytes / 512, from: source)
         #expect(written.succeeded)
         #expect(written.commands == (bytes + (64 << 10) - 1) / (64 << 10))
+        #expect(rig.media(lba: 100, count: bytes / 512) == Array(UnsafeRawBufferPointer(start: source.address, count: bytes)),
+                "the media, not a read through the same breaker")
         let sink = try rig.controller.mapper.allocate(length: bytes)
         let read = rig.queue.read(nsid: rig.nsid, lba: 100, blocks: bytes / 512, into: sink)
         #expect(read.succeeded && read.residual == 0)

@@ -22,6 +22,12 @@ import TestSupport
         #expect(write.status == .good && write.sense.isEmpty, "\(write.sense) \(String(describing: write.error))")
         #expect(write.bytesTransferred == gib && write.residual == 0)
         #expect(scsi.mock.statistics.hostWriteCommands - writes == UInt64(gib / (16 << 10)))
+        // The media at pieces each side of the first cut, in the middle and at the end (16 KiB,
+        // 32 blocks each), as the mock holds them: not read back through the same breaker.
+        for piece in [0, 1, 32767, 32768, 65535] {
+            let expected = Array(UnsafeRawBufferPointer(start: source.address + piece * (16 << 10), count: 16 << 10))
+            #expect(scsi.media(lba: 8 + UInt64(piece) * 32, count: 32) == expected, "piece \(piece)")
+        }
 
         let sink = try scsi.controller.mapper.allocate(length: gib)
         memset(sink.address, 0xEE, gib)
