@@ -146,18 +146,6 @@ enum CommandTable {
         guard let opcode = cdb.first else { return nil }
         return lookup(opcode: opcode, serviceAction: hasServiceActions(opcode) && cdb.count > 1 ? cdb[1] & 0x1F : nil)
     }
-
-    /// The CDB length the opcode's group code implies (SPC-5 "Operation code"), nil for the
-    /// variable-length and vendor-specific groups.
-    static func groupLength(_ opcode: UInt8) -> Int? {
-        switch opcode >> 5 {
-        case 0: 6
-        case 1, 2: 10
-        case 4: 16
-        case 5: 12
-        default: nil
-        }
-    }
 }
 
 /// Field checks shared by every command.
