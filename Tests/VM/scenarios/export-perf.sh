@@ -3,12 +3,15 @@
 # queue depth 32 with fio (io_uring, direct): first through the guest kernel's own nvme driver,
 # then through `ctrlbench export` over VFIO and tcm_loop (/dev/sdX: sd, LIO, TCMU's ring, the copy,
 # the engine). Prints "VM-PERF export <path> <IOPS>" and the ratio; figures, not pass/fail.
+# PERF_WORKERS="1 2 4" measures the export once per --workers value (default: the export's own
+# default only); the export's counters (commands, kicks each way, workers woken) follow each run.
 # shellcheck source=Tests/VM/export-lib.sh
 source "$VM_DIR/export-lib.sh"
 VM_MODULES="$VM_VFIO_MODULES $EXPORT_MODULES nvme-core nvme"
 VM_BINARIES="$(export_binaries "fio:fio")"
 PERF_RUNTIME=${PERF_RUNTIME:-10}
-VM_TIMEOUT_S=$(( 900 + PERF_RUNTIME * 20 ))
+PERF_WORKERS=${PERF_WORKERS:-default}
+VM_TIMEOUT_S=$(( 900 + PERF_RUNTIME * 20 * $(echo "$PERF_WORKERS" | wc -w) ))
 VM_MEMORY_MB=2048
 
 vm_prepare() {
@@ -19,6 +22,7 @@ vm_prepare() {
 
 vm_guest() {
     echo "RUNTIME=$PERF_RUNTIME"
+    echo "WORKERS=\"$PERF_WORKERS\""
     cat <<'GUEST'
 . /vm/data/export-guest.sh
 randread() { # label, disk
@@ -33,15 +37,22 @@ BDF=$(bdf_with_serial perfnull)
 [ -n "$BDF" ] || fail "no controller with serial perfnull"
 step "kernel nvme: fio 4 KiB randread QD32 on $disk"
 randread kernel-nvme "$disk"
-step "ctrlbench export of $BDF through tcm_loop"
 check cb bind "$BDF"
 export_load_lio
-export_start --device "$BDF" --tcm-loop
 EXPORT_MODEL="QEMU NVMe Ctrl"
-DISK=$(export_disk)
-step "export: fio 4 KiB randread QD32 on $DISK"
-randread tcm-loop "$DISK"
-export_stop
-echo "VM-PERF export ratio $(awk -v e="$(cat /tmp/iops.tcm-loop)" -v k="$(cat /tmp/iops.kernel-nvme)" 'BEGIN { printf "%.3f", (k > 0 ? e / k : 0) }') (tcm_loop export / kernel nvme)"
+for workers in $WORKERS; do
+    label=tcm-loop
+    set --
+    [ "$workers" = default ] || { label=tcm-loop-workers-$workers; set -- --workers "$workers"; }
+    step "ctrlbench export of $BDF through tcm_loop ($workers workers)"
+    export_start --device "$BDF" --tcm-loop --verbose "$@"
+    DISK=$(export_disk)
+    step "export: fio 4 KiB randread QD32 on $DISK"
+    randread "$label" "$DISK"
+    export_stop
+    grep "LUN 0: .* commands" /tmp/export.log | sed 's/^.*LUN 0: /VM-PERF export counters: /'
+    echo "VM-PERF export ratio $(awk -v e="$(cat "/tmp/iops.$label")" -v k="$(cat /tmp/iops.kernel-nvme)" 'BEGIN { printf "%.3f", (k > 0 ? e / k : 0) }') ($label export / kernel nvme)"
+    export_disk_gone
+done
 GUEST
 }
