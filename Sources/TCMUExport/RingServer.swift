@@ -13,8 +13,10 @@ import Translation
 /// thread to thread: an idle worker is woken only when the ring has more entries than the busy
 /// ones take, and one idle worker at a time waits for the kernel's kick. Responses are kicked to
 /// the kernel once the ring runs dry, or every `responsesPerKick` responses, not one by one: each
-/// kick is a system call, and the engine's polling already shares the CPU with the kernel's side.
-/// Malformed entries are failed with sense.
+/// kick is a system call in which the kernel completes every response published so far, and the
+/// engine's polling already shares the CPU with the kernel's side (measured in a 2-vCPU TCG guest,
+/// fio QD32: a kick per response 499 IOPS, per 8 705, per 32 905). Malformed entries are failed
+/// with sense.
 public final class RingServer: Sendable {
     /// The logical unit every command of this ring goes to.
     public let lun: UInt64
@@ -43,7 +45,7 @@ public final class RingServer: Sendable {
     /// `responsesPerKick` bounds the responses published before the kernel is kicked while the
     /// ring still holds commands (at least 1: a kick per response).
     public init(map: SharedMap, doorbell: any RingDoorbell, adapter: SCSIHostAdapter, lun: UInt64,
-                queues: [IOQueue], buffers: [DMABuffer], iovecCapacity: Int = 512, responsesPerKick: Int = 8,
+                queues: [IOQueue], buffers: [DMABuffer], iovecCapacity: Int = 512, responsesPerKick: Int = 32,
                 logger: Logger) throws(RingError) {
         precondition(!queues.isEmpty && queues.count == buffers.count, "RingServer: one buffer per queue, at least one")
         precondition(responsesPerKick >= 1, "RingServer: at least one response per kick")

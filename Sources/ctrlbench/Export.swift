@@ -47,8 +47,8 @@ struct Export: ParsableCommand {
     @Flag(help: "Export every namespace as its own LUN (default: namespace 1 only).")
     var lunPerNamespace = false
 
-    @Option(help: "Commands in flight per LUN (one I/O queue and one DMA buffer each).")
-    var workers = 4
+    @Option(help: "Commands in flight per LUN (one I/O queue, one DMA buffer and one polling thread each).")
+    var workers = 2
 
     @Option(help: "Mock: number of namespaces.")
     var mockNamespaces = 1

@@ -5,6 +5,10 @@
 # the engine). Prints "VM-PERF export <path> <IOPS>" and the ratio; figures, not pass/fail.
 # PERF_WORKERS="1 2 4" measures the export once per --workers value (default: the export's own
 # default only); the export's counters (commands, kicks each way, workers woken) follow each run.
+# PERF_BENCH_DEPTHS="1 32" first measures the engine alone (ctrlbench bench) at those depths.
+# The guest runs on the TSC clocksource: under TCG its kernel otherwise picks the HPET, and every
+# clock_gettime becomes a system call and an emulated MMIO read, which the polled engine (a clock
+# read per submitted batch and per watchdog check) pays and a real machine's vDSO does not.
 # shellcheck source=Tests/VM/export-lib.sh
 source "$VM_DIR/export-lib.sh"
 VM_MODULES="$VM_VFIO_MODULES $EXPORT_MODULES nvme-core nvme"
@@ -13,6 +17,7 @@ PERF_RUNTIME=${PERF_RUNTIME:-10}
 PERF_WORKERS=${PERF_WORKERS:-default}
 VM_TIMEOUT_S=$(( 900 + PERF_RUNTIME * 20 * $(echo "$PERF_WORKERS" | wc -w) ))
 VM_MEMORY_MB=2048
+VM_APPEND="clocksource=tsc tsc=reliable"
 
 vm_prepare() {
     export_prepare "fio:fio"
@@ -22,7 +27,7 @@ vm_prepare() {
 
 vm_guest() {
     echo "RUNTIME=$PERF_RUNTIME"
-    echo "WORKERS=\"$PERF_WORKERS\""
+    echo "WORKERS=\"$PERF_WORKERS\" BENCH_DEPTHS=\"${PERF_BENCH_DEPTHS:-}\""
     cat <<'GUEST'
 . /vm/data/export-guest.sh
 randread() { # label, disk
@@ -32,12 +37,19 @@ randread() { # label, disk
     echo "VM-PERF export $1 $(iops_of /tmp/fio.out fio)"
     iops_of /tmp/fio.out fio >"/tmp/iops.$1"
 }
+echo "VM-PERF export clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 disk=$(kernel_disk perfnull)
 BDF=$(bdf_with_serial perfnull)
 [ -n "$BDF" ] || fail "no controller with serial perfnull"
 step "kernel nvme: fio 4 KiB randread QD32 on $disk"
 randread kernel-nvme "$disk"
 check cb bind "$BDF"
+for depth in ${BENCH_DEPTHS:-}; do
+    step "engine alone: ctrlbench bench 4 KiB randread QD$depth"
+    cb bench --device "$BDF" --rw randread --bs 4096 --iodepth "$depth" --runtime "$RUNTIME" >/tmp/bench.out 2>&1 \
+        || fail "bench: $(cat /tmp/bench.out)"
+    echo "VM-PERF export engine-qd$depth $(iops_of /tmp/bench.out bench)"
+done
 export_load_lio
 EXPORT_MODEL="QEMU NVMe Ctrl"
 for workers in $WORKERS; do
