@@ -136,7 +136,12 @@ public final class RingServer: Sendable {
     /// worker does), or parks until there is a backlog.
     func claim(for worker: RingWorker, _ state: inout RingState, waitedForKick: Bool) -> RingStep {
         if waitedForKick { state.kickWaiter = false }
-        if state.failure != nil { return .exit }
+        if state.failure != nil {
+            // The responses published before the ring broke still reach the kernel.
+            guard state.unkicked > 0 else { return .exit }
+            state.unkicked = 0
+            return .kick
+        }
         var ringEmpty = false
         while state.completer.hasRoom {
             let head: Int, entry: RingEntry
@@ -149,7 +154,7 @@ public final class RingServer: Sendable {
                 entry = try parser.entry(at: state.cursor, head: head, into: worker.command)
             } catch {
                 state.failure = error
-                return .exit
+                return claim(for: worker, &state, waitedForKick: false)
             }
             state.cursor = (state.cursor + entry.length) % parser.geometry.commandRingSize
             switch entry {

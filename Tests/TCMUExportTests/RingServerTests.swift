@@ -207,6 +207,22 @@ final class ServedRing: @unchecked Sendable {
         #expect(ring.server.commandsServed == 25)
     }
 
+    @Test func aResponseServedBeforeTheRingBrokeIsStillKicked() throws {
+        let ring = try ServedRing(workers: 1, responsesPerKick: 32)
+        let served = ring.image.command(id: 5, cdb: [0x12, 0, 0, 0, 36, 0], iovecs: [(ring.image.data(36), 36)])
+        let broken = ring.image.head
+        ring.image.put(UInt32(0) | 1, at: ring.image.ringOffset + broken)  // a CMD entry of length 0
+        ring.image.head += 128
+        ring.image.publishHead()
+        ring.doorbell.kicks.signal()
+        #expect(ring.done.wait(timeout: .now() + 10) == .success, "run() returns (throws) instead of hanging")
+        ring.done.signal()
+        #expect(ring.image.response(at: served).id == 5 && ring.image.response(at: served).status == 0)
+        #expect(ring.image.tail == broken, "cmd_tail passed the answered command and stopped at the broken entry")
+        #expect(ring.doorbell.tailAtLastKick.load(ordering: .relaxed) == ring.image.tail,
+                "the kernel was kicked for the response published before the broken entry")
+    }
+
     /// Waits (bounded, against a hang) until the server's latest kick announced the whole ring answered.
     func waitForKickAtTail(_ ring: ServedRing) throws {
         let deadline = Date().addingTimeInterval(10)
