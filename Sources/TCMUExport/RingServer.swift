@@ -6,11 +6,17 @@ import SCSIController
 import Synchronization
 import Translation
 
-/// Serves one TCMU command ring with the SCSI host adapter: the calling thread walks the ring
-/// from cmd_tail to cmd_head and hands each command to an idle worker (one per I/O queue, so as
-/// many commands are in flight on the engine as there are workers); a worker copies data-out from
-/// the iovecs into its DMA buffer, runs the task, copies data-in back and writes the response at
-/// the tail. Malformed entries are failed with sense by the ring thread itself.
+/// Serves one TCMU command ring with the SCSI host adapter. Every worker (one per I/O queue, so as
+/// many commands are in flight on the engine as there are workers) claims the next entry from the
+/// ring itself under the server's lock, copies data-out from the iovecs into its DMA buffer, runs
+/// the task, copies data-in back and writes the response at the tail. No command is handed from
+/// thread to thread: an idle worker is woken only when the ring has more entries than the busy
+/// ones take, and one idle worker at a time waits for the kernel's kick. Responses are kicked to
+/// the kernel once the ring runs dry, or every `responsesPerKick` responses, not one by one: each
+/// kick is a system call in which the kernel completes every response published so far, and the
+/// engine's polling already shares the CPU with the kernel's side (measured in a 2-vCPU TCG guest,
+/// fio QD32: a kick per response 499 IOPS, per 8 705, per 32 905). Malformed entries are failed
+/// with sense.
 public final class RingServer: Sendable {
     /// The logical unit every command of this ring goes to.
     public let lun: UInt64
@@ -19,12 +25,14 @@ public final class RingServer: Sendable {
     let doorbell: any RingDoorbell
     let adapter: SCSIHostAdapter
     let workers: [RingWorker]
-    let completer: Mutex<RingCompleter>
-    let idle: Mutex<IdleWorkers>
-    let idleCount: DispatchSemaphore
+    let state: Mutex<RingState>
+    let responsesPerKick: Int
     let stopRequested = Atomic<Bool>(false)
     let served = Atomic<Int>(0)
     let refused = Atomic<Int>(0)
+    let kicks = Atomic<Int>(0)
+    let kernelKicks = Atomic<Int>(0)
+    let helperWakeups = Atomic<Int>(0)
     let logger: Logger
     /// Sense prepared once: ring defects, oversized requests, delivery failures.
     let ringDefectSense = SenseData.build(SenseCondition(.hardwareError, .internalTargetFailure), descriptorFormat: false)
@@ -34,9 +42,13 @@ public final class RingServer: Sendable {
     /// A server for the ring in `map`, with one worker per queue in `queues` (each queue then
     /// belongs to its worker's thread) and one `buffers` entry per worker. The mailbox is checked
     /// now. Without the kernel's out-of-order completion only the first queue is used.
+    /// `responsesPerKick` bounds the responses published before the kernel is kicked while the
+    /// ring still holds commands (at least 1: a kick per response).
     public init(map: SharedMap, doorbell: any RingDoorbell, adapter: SCSIHostAdapter, lun: UInt64,
-                queues: [IOQueue], buffers: [DMABuffer], iovecCapacity: Int = 512, logger: Logger) throws(RingError) {
+                queues: [IOQueue], buffers: [DMABuffer], iovecCapacity: Int = 512, responsesPerKick: Int = 32,
+                logger: Logger) throws(RingError) {
         precondition(!queues.isEmpty && queues.count == buffers.count, "RingServer: one buffer per queue, at least one")
+        precondition(responsesPerKick >= 1, "RingServer: at least one response per kick")
         parser = try RingParser(map: map)
         let geometry = parser.geometry
         let tail = try geometry.checkedHead(UInt32(littleEndian: UnsafeRawBufferPointer(map.bytes)
@@ -45,9 +57,8 @@ public final class RingServer: Sendable {
         workers = (0..<count).map { RingWorker(index: $0, queue: queues[$0], buffer: buffers[$0], iovecCapacity: iovecCapacity) }
         var completer = RingCompleter(map: map, geometry: geometry, capacity: 2 * count + 16)
         completer.start(at: tail)
-        self.completer = Mutex(completer)
-        idle = Mutex(IdleWorkers(count: count))
-        idleCount = DispatchSemaphore(value: count)
+        state = Mutex(RingState(cursor: tail, completer: completer, idle: IdleWorkers(capacity: count)))
+        self.responsesPerKick = responsesPerKick
         self.map = map
         self.doorbell = doorbell
         self.adapter = adapter
@@ -59,76 +70,126 @@ public final class RingServer: Sendable {
     public var commandsServed: Int { served.load(ordering: .relaxed) }
     /// Commands refused for a malformed entry.
     public var entriesRefused: Int { refused.load(ordering: .relaxed) }
+    /// Kicks sent to the kernel (one system call each).
+    public var kicksSent: Int { kicks.load(ordering: .relaxed) }
+    /// Waits for the kernel's kick that ended with one (two system calls and a wake-up each).
+    public var kicksTaken: Int { kernelKicks.load(ordering: .relaxed) }
+    /// Idle workers woken for a backlog (a thread wake-up each).
+    public var helpersWoken: Int { helperWakeups.load(ordering: .relaxed) }
 
     /// Asks `run()` to return once the ring is empty and every command in flight has completed.
     public func stop() { stopRequested.store(true, ordering: .releasing) }
 
-    /// Serves the ring on the calling thread until `stop()`; returns when the workers are done.
+    /// Serves the ring on the calling thread and one thread per further worker until `stop()`;
+    /// returns when every worker is done.
     /// - Throws: `RingError` when the kernel's ring cannot be walked; commands in flight still complete.
     public func run() throws(RingError) {
         let finished = DispatchGroup()
-        for worker in workers {
+        for worker in workers.dropFirst() {
             finished.enter()
             let thread = Thread { [self] in
-                serveCommands(worker)
+                serveRing(worker)
                 finished.leave()
             }
             thread.name = "tcmu-lun\(lun)-\(worker.index)"
             thread.start()
         }
-        defer {
-            for _ in workers { idleCount.wait() }
-            for worker in workers {
-                worker.exitRequested = true
-                worker.go.signal()
-            }
-            finished.wait()
-            // Back to the initial count: libdispatch traps on freeing a semaphore below it.
-            for _ in workers { idleCount.signal() }
-        }
-        var cursor = completer.withLock { $0.tail }
+        serveRing(workers[0])
+        finished.wait()
+        if let failure = state.withLock({ $0.failure }) { throw failure }
+    }
+
+    /// A worker's loop: claim the next command and serve it, or kick, or wait, until told to exit.
+    func serveRing(_ worker: RingWorker) {
+        var waitedForKick = false
         while true {
-            let head = try parser.head()
-            if cursor == head {
-                if stopRequested.load(ordering: .acquiring) { return }
-                _ = doorbell.waitForKick(milliseconds: 100)
-                continue
-            }
-            idleCount.wait()
-            let worker = workers[idle.withLock { $0.pop() }]
-            while !completer.withLock({ $0.hasRoom }) { usleep(50) }
-            let entry: RingEntry
-            do { entry = try parser.entry(at: cursor, head: head, into: worker.command) } catch {
-                handBack(worker)
-                throw error
-            }
-            cursor = (cursor + entry.length) % parser.geometry.commandRingSize
-            switch entry {
-            case let .skip(length):
-                completer.withLock { $0.record(length: length, command: false) }
-                handBack(worker)
-            case let .command(length):
-                completer.withLock { $0.record(length: length, command: true) }
-                worker.go.signal()
-            case let .malformed(length, defect):
+            let step = state.withLock { claim(for: worker, &$0, waitedForKick: waitedForKick) }
+            waitedForKick = false
+            switch step {
+            case let .serve(helper):
+                wakeHelper(helper)
+                serve(worker)
+            case let .refuse(defect, helper):
+                wakeHelper(helper)
                 logger.warning("TCMU LUN \(lun): refusing command \(worker.command.id): \(defect)")
                 refused.add(1, ordering: .relaxed)
-                let sense = defect.isIllegalRequest ? illegalRequestSense : ringDefectSense
-                completer.withLock { $0.record(length: length, command: true) }
-                respond(worker.command.id, RingResponse(status: .checkCondition), sense: sense)
-                handBack(worker)
+                respond(worker.command.id, RingResponse(status: .checkCondition),
+                        sense: defect.isIllegalRequest ? illegalRequestSense : ringDefectSense)
+            case .kick:
+                kick()
+            case .waitForKick:
+                if doorbell.waitForKick(milliseconds: 100) { kernelKicks.add(1, ordering: .relaxed) }
+                waitedForKick = true
+            case .idle:
+                worker.wake.wait()
+            case .exit:
+                // Idle workers come back, find the same reason to exit and exit too.
+                while let index = state.withLock({ $0.idle.pop() }) { workers[index].wake.signal() }
+                return
             }
         }
     }
 
-    /// A worker's thread: serve each command it is handed until told to exit.
-    func serveCommands(_ worker: RingWorker) {
-        while true {
-            worker.go.wait()
-            if worker.exitRequested { return }
-            serve(worker)
-            handBack(worker)
+    /// What a worker does next, decided under the lock: the next command entry is parsed into its
+    /// `command` (PAD and TMR entries are walked past); with none, unkicked responses are kicked,
+    /// then the worker exits (stop or a broken ring), waits for the kernel's kick (if no other
+    /// worker does), or parks until there is a backlog.
+    func claim(for worker: RingWorker, _ state: inout RingState, waitedForKick: Bool) -> RingStep {
+        if waitedForKick { state.kickWaiter = false }
+        if state.failure != nil {
+            // The responses published before the ring broke still reach the kernel.
+            guard state.unkicked > 0 else { return .exit }
+            state.unkicked = 0
+            return .kick
         }
+        var ringEmpty = false
+        while state.completer.hasRoom {
+            let head: Int, entry: RingEntry
+            do throws(RingError) {
+                head = try parser.head()
+                if state.cursor == head {
+                    ringEmpty = true
+                    break
+                }
+                entry = try parser.entry(at: state.cursor, head: head, into: worker.command)
+            } catch {
+                state.failure = error
+                return claim(for: worker, &state, waitedForKick: false)
+            }
+            state.cursor = (state.cursor + entry.length) % parser.geometry.commandRingSize
+            switch entry {
+            case let .skip(length):
+                state.completer.record(length: length, command: false)
+                continue
+            case let .command(length):
+                state.completer.record(length: length, command: true)
+                return .serve(helper: state.cursor != head ? state.idle.pop() : nil)
+            case let .malformed(length, defect):
+                state.completer.record(length: length, command: true)
+                return .refuse(defect, helper: state.cursor != head ? state.idle.pop() : nil)
+            }
+        }
+        if state.unkicked > 0 {
+            state.unkicked = 0
+            return .kick
+        }
+        // No room means commands are in flight (entries at the tail wait for their responses): their
+        // workers come back to the ring, and one of them waits for the kick when it runs dry.
+        if ringEmpty {
+            if stopRequested.load(ordering: .acquiring) { return .exit }
+            if !state.kickWaiter {
+                state.kickWaiter = true
+                return .waitForKick
+            }
+        }
+        state.idle.push(worker.index)
+        return .idle
+    }
+
+    func wakeHelper(_ helper: Int?) {
+        guard let helper else { return }
+        helperWakeups.add(1, ordering: .relaxed)
+        workers[helper].wake.signal()
     }
 
     /// Copies in, runs the task, copies out, responds. The task runs in a buffer of the CDB's
@@ -168,18 +229,55 @@ public final class RingServer: Sendable {
         respond(command.id, response, sense: outcome.sense)
     }
 
-    /// Writes the response at the tail, publishes it and kicks the kernel.
+    /// Writes the response at the tail and publishes it; kicks the kernel when `responsesPerKick`
+    /// responses are waiting for one (else the worker kicks when it finds the ring dry).
     func respond(_ id: UInt16, _ response: RingResponse, sense: [UInt8]) {
-        completer.withLock {
-            $0.complete(id: id, response: response, sense: sense)
-            $0.publish()
+        let kickNow = state.withLock { state in
+            state.completer.complete(id: id, response: response, sense: sense)
+            state.completer.publish()
+            state.unkicked += 1
+            guard state.unkicked >= responsesPerKick else { return false }
+            state.unkicked = 0
+            return true
         }
         served.add(1, ordering: .relaxed)
-        doorbell.kick()
+        if kickNow { kick() }
     }
 
-    func handBack(_ worker: RingWorker) {
-        idle.withLock { $0.push(worker.index) }
-        idleCount.signal()
+    func kick() {
+        kicks.add(1, ordering: .relaxed)
+        doorbell.kick()
     }
+}
+
+/// What the workers of one ring share, under the server's lock.
+struct RingState: ~Copyable {
+    /// Ring position of the next entry to parse.
+    var cursor: Int
+    /// The entries between cmd_tail and the cursor, and the tail.
+    var completer: RingCompleter
+    /// Workers parked until the ring has a backlog.
+    var idle: IdleWorkers
+    /// Whether a worker waits for the kernel's kick (one at a time: the uio device has one event count).
+    var kickWaiter = false
+    /// Responses published since the last kick.
+    var unkicked = 0
+    /// The ring broke: every worker exits once its command in flight is answered.
+    var failure: RingError?
+}
+
+/// A worker's next step (`RingServer.claim`).
+enum RingStep {
+    /// Serve the command parsed into the worker's `command`; wake `helper` for the backlog.
+    case serve(helper: Int?)
+    /// Fail the malformed entry whose id is in the worker's `command` with sense.
+    case refuse(EntryDefect, helper: Int?)
+    /// Kick the kernel for the responses published, then look again.
+    case kick
+    /// Wait for the kernel's kick, then look again.
+    case waitForKick
+    /// Park until woken.
+    case idle
+    /// Leave the loop.
+    case exit
 }

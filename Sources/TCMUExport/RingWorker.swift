@@ -3,17 +3,17 @@ import Dispatch
 import SCSIController
 
 /// One command in flight: a thread with its own I/O queue, the storage for one parsed command and
-/// the DMA buffer its data is copied through. Allocated once; the ring thread fills `command` and
-/// signals `go`, the worker serves it and hands itself back.
+/// the DMA buffer its data is copied through. Allocated once. The worker claims its commands from
+/// the ring itself (`RingServer`); `wake` is signalled only to get an idle worker going when the
+/// ring has a backlog, or to let it exit.
 final class RingWorker: @unchecked Sendable {
-    // Unchecked: `command` and `exitRequested` are written by the ring thread only while the worker
-    // waits on `go`, and read by the worker after it, so the semaphore orders every access.
+    // Unchecked: `command` is written and read by this worker's own thread only (the parser fills
+    // it under the server's lock, the worker then serves it).
     let index: Int
     let queue: IOQueue
     let buffer: DMABuffer
     let command: ParsedCommand
-    let go = DispatchSemaphore(value: 0)
-    var exitRequested = false
+    let wake = DispatchSemaphore(value: 0)
 
     init(index: Int, queue: IOQueue, buffer: DMABuffer, iovecCapacity: Int) {
         self.index = index
@@ -23,20 +23,19 @@ final class RingWorker: @unchecked Sendable {
     }
 }
 
-/// The indices of idle workers: a fixed stack, so handing a worker back allocates nothing.
+/// The indices of idle workers: a fixed stack, so parking a worker allocates nothing.
 struct IdleWorkers: ~Copyable {
     private let slots: UnsafeMutablePointer<Int>
-    private(set) var count: Int
+    private(set) var count = 0
 
-    init(count: Int) {
-        slots = .allocate(capacity: count)
-        for index in 0..<count { slots[index] = index }
-        self.count = count
+    init(capacity: Int) {
+        slots = .allocate(capacity: capacity)
     }
 
     deinit { slots.deallocate() }
 
-    mutating func pop() -> Int {
+    mutating func pop() -> Int? {
+        guard count > 0 else { return nil }
         count -= 1
         return slots[count]
     }

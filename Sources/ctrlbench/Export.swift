@@ -47,8 +47,9 @@ struct Export: ParsableCommand {
     @Flag(help: "Export every namespace as its own LUN (default: namespace 1 only).")
     var lunPerNamespace = false
 
-    @Option(help: "Commands in flight per LUN (one I/O queue and one DMA buffer each).")
-    var workers = 4
+    @Option(help: ArgumentHelp("Commands in flight per LUN: one I/O queue, one DMA buffer and one polling thread each (default: half the CPUs, 1 to 4).",
+                               valueName: "N"))
+    var workers: Int?
 
     @Option(help: "Mock: number of namespaces.")
     var mockNamespaces = 1
@@ -63,7 +64,7 @@ struct Export: ParsableCommand {
     var verbose = false
 
     func validate() throws {
-        guard (1...16).contains(workers) else { throw ValidationError("--workers \(workers): choose 1 to 16") }
+        if let workers, !(1...16).contains(workers) { throw ValidationError("--workers \(workers): choose 1 to 16") }
         if let iscsi, ExportPlan.portalProblem(iscsi) != nil { throw ValidationError(ExportPlan.portalProblem(iscsi)!) }
         if backing != nil, device.lowercased() != "mock" { throw ValidationError("--backing is for --device mock") }
     }
@@ -94,6 +95,7 @@ struct Export: ParsableCommand {
             for line in removed { print("removed \(line)") }
         } catch { throw ScsiToolError.device("cannot remove a stale export: \(error)") }
 
+        let workers = workers ?? Self.defaultWorkers(processors: ProcessInfo.processInfo.activeProcessorCount)
         let plan = ExportPlan(device: device, backing: backing, workers: workers, lunPerNamespace: lunPerNamespace)
         let (controller, adapter) = try plan.bringUp(
             MockGeometry(namespaces: mockNamespaces, blocks: mockBlocks, blockSize: mockBlockSize), logger: logger)
@@ -126,6 +128,14 @@ struct Export: ParsableCommand {
         print(problems.isEmpty ? "stopped cleanly" : "stopped with \(problems.count) problem(s)")
         if !problems.isEmpty { throw ExitCode(1) }
     }
+}
+
+extension Export {
+    /// Workers per LUN when `--workers` is not given: half the CPUs, 1 to 4. Each worker's thread
+    /// polls while its command is at the device, and the kernel's side of every command (sd, LIO,
+    /// TCMU, the copy back) needs CPU too: on a 2-vCPU TCG guest, fio QD32 through tcm_loop gave
+    /// 1 086 IOPS with 1 worker, 897 with 2 and 475 with 4 in one boot.
+    static func defaultWorkers(processors: Int) -> Int { min(4, max(1, processors / 2)) }
 }
 
 extension Fabric {

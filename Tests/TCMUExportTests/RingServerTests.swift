@@ -9,25 +9,37 @@ import Testing
 @testable import TCMUExport
 
 /// The kernel's side of the doorbell, in memory: the test kicks after publishing cmd_head, the
-/// server's kicks are counted.
+/// server's kicks are counted with the cmd_tail each one announced.
 final class TestDoorbell: RingDoorbell {
     let kicks = DispatchSemaphore(value: 0)
     let handlerKicks = Atomic<Int>(0)
+    /// cmd_tail when the server last kicked (-1 before its first kick).
+    let tailAtLastKick = Atomic<Int>(-1)
+    let tail: @Sendable () -> Int
+
+    init(tail: @escaping @Sendable () -> Int) { self.tail = tail }
+
     func waitForKick(milliseconds: Int32) -> Bool { kicks.wait(timeout: .now() + .milliseconds(Int(milliseconds))) == .success }
-    func kick() { handlerKicks.add(1, ordering: .relaxed) }
+    func kick() {
+        tailAtLastKick.store(tail(), ordering: .relaxed)
+        handlerKicks.add(1, ordering: .relaxed)
+    }
 }
 
 /// A ring served by a RingServer over a mock controller, on its own thread.
 final class ServedRing: @unchecked Sendable {
     let image: RingImage
-    let doorbell = TestDoorbell()
+    let doorbell: TestDoorbell
     let controller: NVMeController
     let adapter: SCSIHostAdapter
     let server: RingServer
     let done = DispatchSemaphore(value: 0)
 
-    init(ringSize: Int = 1 << 16, workers: Int = 4, flags: UInt16 = 0x3, transferLimit: Int? = nil) throws {
-        image = RingImage(ringSize: ringSize, dataSize: 4 << 20, flags: flags)
+    init(ringSize: Int = 1 << 16, workers: Int = 4, flags: UInt16 = 0x3, transferLimit: Int? = nil,
+         responsesPerKick: Int = 8) throws {
+        let image = RingImage(ringSize: ringSize, dataSize: 4 << 20, flags: flags)
+        self.image = image
+        doorbell = TestDoorbell(tail: { image.tail })
         var configuration = MockConfiguration()
         configuration.ioQueueCount = workers
         configuration.namespaces = [MockNamespace(blockCount: 1 << 16, blockSize: 512)]
@@ -42,7 +54,8 @@ final class ServedRing: @unchecked Sendable {
         self.controller = controller
         self.adapter = adapter
         server = try RingServer(map: image.map, doorbell: doorbell, adapter: adapter, lun: 0,
-                                queues: controller.ioQueues, buffers: buffers, logger: options.logger)
+                                queues: controller.ioQueues, buffers: buffers, responsesPerKick: responsesPerKick,
+                                logger: options.logger)
         let server = server, done = done
         Thread {
             try? server.run()
@@ -176,6 +189,47 @@ final class ServedRing: @unchecked Sendable {
             #expect(ring.image.bytes(at: offset, count: 512).allSatisfy { $0 == UInt8(truncatingIfNeeded: index) &+ 1 }, "LBA \(index)")
         }
         #expect(ring.server.commandsServed == 2 * batches * perBatch + 1)
+    }
+
+    @Test func aBacklogSharesKicksAndNoResponseIsLeftUnkicked() throws {
+        // The kernel reads cmd_tail only when kicked (target_core_user's irqcontrol), so the
+        // last response must be followed by a kick; a backlog of 24 needs no more than one kick
+        // per 8 responses.
+        let ring = try ServedRing(ringSize: 4096, workers: 1, responsesPerKick: 8)
+        _ = try ring.run([0, 0, 0, 0, 0, 0])
+        try waitForKickAtTail(ring)
+        let before = ring.doorbell.handlerKicks.load(ordering: .relaxed)
+        for index in 0..<24 { _ = ring.image.command(id: UInt16(index), cdb: [0x12, 0, 0, 0, 36, 0], iovecs: [(ring.image.data(36), 36)]) }
+        try ring.submit()
+        try waitForKickAtTail(ring)
+        let kicks = ring.doorbell.handlerKicks.load(ordering: .relaxed) - before
+        #expect(kicks >= 1 && kicks <= 3, "24 responses took \(kicks) kicks")
+        #expect(ring.server.commandsServed == 25)
+    }
+
+    @Test func aResponseServedBeforeTheRingBrokeIsStillKicked() throws {
+        let ring = try ServedRing(workers: 1, responsesPerKick: 32)
+        let served = ring.image.command(id: 5, cdb: [0x12, 0, 0, 0, 36, 0], iovecs: [(ring.image.data(36), 36)])
+        let broken = ring.image.head
+        ring.image.put(UInt32(0) | 1, at: ring.image.ringOffset + broken)  // a CMD entry of length 0
+        ring.image.head += 128
+        ring.image.publishHead()
+        ring.doorbell.kicks.signal()
+        #expect(ring.done.wait(timeout: .now() + 10) == .success, "run() returns (throws) instead of hanging")
+        ring.done.signal()
+        #expect(ring.image.response(at: served).id == 5 && ring.image.response(at: served).status == 0)
+        #expect(ring.image.tail == broken, "cmd_tail passed the answered command and stopped at the broken entry")
+        #expect(ring.doorbell.tailAtLastKick.load(ordering: .relaxed) == ring.image.tail,
+                "the kernel was kicked for the response published before the broken entry")
+    }
+
+    /// Waits (bounded, against a hang) until the server's latest kick announced the whole ring answered.
+    func waitForKickAtTail(_ ring: ServedRing) throws {
+        let deadline = Date().addingTimeInterval(10)
+        while ring.doorbell.tailAtLastKick.load(ordering: .relaxed) != ring.image.head {
+            guard Date() < deadline else { throw ExportError("no kick announced cmd_tail \(ring.image.head)") }
+            usleep(200)
+        }
     }
 
     @Test func withoutOutOfOrderCompletionOneWorkerServesInOrder() throws {

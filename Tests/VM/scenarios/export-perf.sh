@@ -3,22 +3,36 @@
 # queue depth 32 with fio (io_uring, direct): first through the guest kernel's own nvme driver,
 # then through `ctrlbench export` over VFIO and tcm_loop (/dev/sdX: sd, LIO, TCMU's ring, the copy,
 # the engine). Prints "VM-PERF export <path> <IOPS>" and the ratio; figures, not pass/fail.
+# PERF_WORKERS="1 2 4" measures the export once per --workers value (default: the export's own
+# default only); the export's counters (commands, kicks each way, workers woken) follow each run.
+# PERF_BENCH_DEPTHS="1 32" first measures the engine alone (ctrlbench bench) at those depths.
+# PERF_BASELINE=path (another static ctrlbench, e.g. main's) also measures that binary's export
+# right after this one's, and PERF_ROUNDS=N repeats the kernel and export runs N times: the host's
+# load moves every figure between runs, so compare within a round.
+# The guest runs on the TSC clocksource: under TCG its kernel otherwise picks the HPET, and every
+# clock_gettime becomes a system call and an emulated MMIO read, which the polled engine (a clock
+# read per submitted batch and per watchdog check) pays and a real machine's vDSO does not.
 # shellcheck source=Tests/VM/export-lib.sh
 source "$VM_DIR/export-lib.sh"
 VM_MODULES="$VM_VFIO_MODULES $EXPORT_MODULES nvme-core nvme"
 VM_BINARIES="$(export_binaries "fio:fio")"
 PERF_RUNTIME=${PERF_RUNTIME:-10}
-VM_TIMEOUT_S=$(( 900 + PERF_RUNTIME * 20 ))
+PERF_WORKERS=${PERF_WORKERS:-default}
+PERF_ROUNDS=${PERF_ROUNDS:-1}
+VM_TIMEOUT_S=$(( 900 + PERF_RUNTIME * 40 * PERF_ROUNDS * $(echo "$PERF_WORKERS" | wc -w) ))
 VM_MEMORY_MB=2048
+VM_APPEND="clocksource=tsc tsc=reliable"
 
 vm_prepare() {
     export_prepare "fio:fio"
+    if [ -n "${PERF_BASELINE:-}" ]; then cp "$PERF_BASELINE" "$VM_WORK/guest/ctrlbench-baseline"; fi
     VM_QEMU_ARGS+=(-drive "driver=null-co,read-zeroes=on,size=1G,if=none,id=null"
                    -device nvme,serial=perfnull,drive=null)
 }
 
 vm_guest() {
     echo "RUNTIME=$PERF_RUNTIME"
+    echo "WORKERS=\"$PERF_WORKERS\" BENCH_DEPTHS=\"${PERF_BENCH_DEPTHS:-}\" ROUNDS=$PERF_ROUNDS"
     cat <<'GUEST'
 . /vm/data/export-guest.sh
 randread() { # label, disk
@@ -28,20 +42,55 @@ randread() { # label, disk
     echo "VM-PERF export $1 $(iops_of /tmp/fio.out fio)"
     iops_of /tmp/fio.out fio >"/tmp/iops.$1"
 }
-disk=$(kernel_disk perfnull)
+# The export with each --workers value: $1 a label suffix, $2 the kernel's label to compare with.
+export_runs() {
+    local workers label
+    for workers in $WORKERS; do
+        label=tcm-loop$1
+        set --
+        [ "$workers" = default ] || { label=$label-workers-$workers; set -- --workers "$workers"; }
+        step "ctrlbench export of $BDF through tcm_loop ($label)"
+        export_start --device "$BDF" --tcm-loop --verbose "$@"
+        DISK=$(export_disk)
+        step "export: fio 4 KiB randread QD32 on $DISK"
+        randread "$label" "$DISK"
+        export_stop
+        grep "LUN 0: .* commands" /tmp/export.log | sed 's/^.*LUN 0: /VM-PERF export counters: /'
+        echo "VM-PERF export ratio $(awk -v e="$(cat "/tmp/iops.$label")" -v k="$(cat "/tmp/iops.$kernel_label")" 'BEGIN { printf "%.3f", (k > 0 ? e / k : 0) }') ($label export / $kernel_label)"
+        export_disk_gone
+    done
+}
+echo "VM-PERF export clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
 BDF=$(bdf_with_serial perfnull)
 [ -n "$BDF" ] || fail "no controller with serial perfnull"
-step "kernel nvme: fio 4 KiB randread QD32 on $disk"
-randread kernel-nvme "$disk"
-step "ctrlbench export of $BDF through tcm_loop"
-check cb bind "$BDF"
-export_load_lio
-export_start --device "$BDF" --tcm-loop
 EXPORT_MODEL="QEMU NVMe Ctrl"
-DISK=$(export_disk)
-step "export: fio 4 KiB randread QD32 on $DISK"
-randread tcm-loop "$DISK"
-export_stop
-echo "VM-PERF export ratio $(awk -v e="$(cat /tmp/iops.tcm-loop)" -v k="$(cat /tmp/iops.kernel-nvme)" 'BEGIN { printf "%.3f", (k > 0 ? e / k : 0) }') (tcm_loop export / kernel nvme)"
+round=1
+while [ "$round" -le "$ROUNDS" ]; do
+    suffix=""
+    [ "$ROUNDS" -eq 1 ] || suffix="-round-$round"
+    [ "$round" -eq 1 ] || unbind_to_kernel
+    disk=$(kernel_disk perfnull)
+    kernel_label=kernel-nvme$suffix
+    step "kernel nvme: fio 4 KiB randread QD32 on $disk"
+    randread "$kernel_label" "$disk"
+    check cb bind "$BDF"
+    if [ "$round" -eq 1 ]; then
+        for depth in ${BENCH_DEPTHS:-}; do
+            step "engine alone: ctrlbench bench 4 KiB randread QD$depth"
+            cb bench --device "$BDF" --rw randread --bs 4096 --iodepth "$depth" --runtime "$RUNTIME" >/tmp/bench.out 2>&1 \
+                || fail "bench: $(cat /tmp/bench.out)"
+            echo "VM-PERF export engine-qd$depth $(iops_of /tmp/bench.out bench)"
+        done
+        export_load_lio
+    fi
+    export_runs "$suffix"
+    if [ -x /vm/data/ctrlbench-baseline ]; then
+        cp /bin/ctrlbench /tmp/ctrlbench.measured
+        cp /vm/data/ctrlbench-baseline /bin/ctrlbench
+        export_runs "-baseline$suffix"
+        cp /tmp/ctrlbench.measured /bin/ctrlbench
+    fi
+    round=$((round + 1))
+done
 GUEST
 }

@@ -1,0 +1,20 @@
+import Testing
+@testable import ctrlbench
+
+/// `ctrlbench export --workers`: each worker is a polling thread, so the default leaves half the
+/// CPUs to the kernel's side of the path; an explicit count is checked against 1...16.
+@Suite struct ExportOptionTests {
+    @Test func theDefaultIsHalfTheCPUsFromOneToFour() {
+        #expect(Export.defaultWorkers(processors: 1) == 1)
+        #expect(Export.defaultWorkers(processors: 2) == 1)
+        #expect(Export.defaultWorkers(processors: 6) == 3)
+        #expect(Export.defaultWorkers(processors: 64) == 4)
+    }
+
+    @Test func anExplicitCountIsKeptWithinItsRange() throws {
+        #expect(try Export.parse(["--device", "mock"]).workers == nil)
+        #expect(try Export.parse(["--device", "mock", "--workers", "16"]).workers == 16)
+        #expect(throws: (any Error).self) { try Export.parse(["--device", "mock", "--workers", "0"]) }
+        #expect(throws: (any Error).self) { try Export.parse(["--device", "mock", "--workers", "17"]) }
+    }
+}
