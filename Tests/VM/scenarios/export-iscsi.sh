@@ -18,10 +18,7 @@ EXPORT_MAX_FAILURES=${EXPORT_MAX_FAILURES:-0}
 #   response can only shorten a data-in (read_len), so no TCMU handler can report them.
 # - iSCSIdatasn.iSCSIDataSnInvalid: LIO's iSCSI layer (ERL 0) completes one of the writes with
 #   an invalid DataSN before the handler sees anything wrong with it.
-# - WriteSame16.Unmap: with no MAXIMUM WRITE SAME LENGTH the test writes and reads 65536 blocks
-#   (32 MiB) in one command, above Block Limits' MAXIMUM TRANSFER LENGTH (8 MiB), which the
-#   device rightly refuses.
-EXPORT_KNOWN_FAILURES="iSCSIResiduals.* iSCSIdatasn.iSCSIDataSnInvalid WriteSame16.Unmap"
+EXPORT_KNOWN_FAILURES="iSCSIResiduals.* iSCSIdatasn.iSCSIDataSnInvalid"
 # Suites not run: ExtendedCopy's 4 tests all skip here (EXTENDED COPY is not implemented), but the
 # suite sends a command whose expected transfer length makes LIO's iSCSI receive thread try one
 # huge scatterlist allocation (a kernel WARN in __alloc_pages under sgl_alloc_order, before any
