@@ -12,8 +12,9 @@ public enum DataCopy {
         for vector in iovecs {
             let skip = min(max(0, start - position), vector.length)
             position += vector.length
+            if copied == buffer.count { break }
             let count = min(vector.length - skip, buffer.count - copied)
-            guard count > 0 else { if copied == buffer.count { break } else { continue } }
+            guard count > 0 else { continue }      // before `start`
             (buffer.baseAddress! + copied).copyMemory(from: map.bytes.baseAddress! + vector.offset + skip, byteCount: count)
             copied += count
         }
@@ -30,8 +31,9 @@ public enum DataCopy {
         for vector in iovecs {
             let skip = min(max(0, start - position), vector.length)
             position += vector.length
+            if copied == total { break }
             let count = min(vector.length - skip, total - copied)
-            guard count > 0 else { if copied == total { break } else { continue } }
+            guard count > 0 else { continue }      // before `start`
             (map.bytes.baseAddress! + vector.offset + skip).copyMemory(from: buffer.baseAddress! + copied, byteCount: count)
             copied += count
         }
