@@ -65,9 +65,9 @@ struct DataPhasePlan: Sendable, Equatable {
         case .none:
             runLength = 0
         case .fromDevice:
-            // Above the buffer the command cannot run in full; the engine refuses a data-in
-            // buffer shorter than the CDB's length with INVALID FIELD IN CDB, as SBC-4 6.6.4
-            // asks for a transfer above Block Limits' MAXIMUM TRANSFER LENGTH.
+            // Above the buffer, and not run in pieces (`BlockPieces`), the command cannot run in
+            // full: translation refuses a data-in buffer shorter than the CDB's length (INVALID
+            // FIELD IN CDB, unless an earlier check such as the range answers first).
             runLength = min(length, capacity)
         case .toDevice:
             if given < length {
