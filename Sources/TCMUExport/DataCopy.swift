@@ -3,30 +3,38 @@
 /// so this copy is the price of the export. Bounded by the iovecs (checked by the parser against
 /// the data area) and by the buffer: nothing is allocated.
 public enum DataCopy {
-    /// Gathers the iovecs' bytes, in order, into `buffer`; returns the bytes copied.
+    /// Gathers the iovecs' bytes, in order from byte `start` of their concatenation, into
+    /// `buffer` until it is full; returns the bytes copied.
     @discardableResult
-    public static func gather(_ iovecs: UnsafeBufferPointer<IOVector>, from map: SharedMap,
+    public static func gather(_ iovecs: UnsafeBufferPointer<IOVector>, from map: SharedMap, startingAt start: Int = 0,
                               into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        var copied = 0
+        var copied = 0, position = 0
         for vector in iovecs {
-            let count = min(vector.length, buffer.count - copied)
-            guard count > 0 else { break }
-            (buffer.baseAddress! + copied).copyMemory(from: map.bytes.baseAddress! + vector.offset, byteCount: count)
+            let skip = min(max(0, start - position), vector.length)
+            position += vector.length
+            if copied == buffer.count { break }
+            let count = min(vector.length - skip, buffer.count - copied)
+            guard count > 0 else { continue }      // before `start`
+            (buffer.baseAddress! + copied).copyMemory(from: map.bytes.baseAddress! + vector.offset + skip, byteCount: count)
             copied += count
         }
         return copied
     }
 
-    /// Scatters the first `byteCount` bytes of `buffer` over the iovecs, in order; returns the bytes copied.
+    /// Scatters the first `byteCount` bytes of `buffer` over the iovecs, in order from byte
+    /// `start` of their concatenation; returns the bytes copied.
     @discardableResult
     public static func scatter(_ byteCount: Int, of buffer: UnsafeRawBufferPointer,
-                               into iovecs: UnsafeBufferPointer<IOVector>, of map: SharedMap) -> Int {
+                               into iovecs: UnsafeBufferPointer<IOVector>, startingAt start: Int = 0, of map: SharedMap) -> Int {
         let total = min(byteCount, buffer.count)
-        var copied = 0
+        var copied = 0, position = 0
         for vector in iovecs {
-            let count = min(vector.length, total - copied)
-            guard count > 0 else { break }
-            (map.bytes.baseAddress! + vector.offset).copyMemory(from: buffer.baseAddress! + copied, byteCount: count)
+            let skip = min(max(0, start - position), vector.length)
+            position += vector.length
+            if copied == total { break }
+            let count = min(vector.length - skip, total - copied)
+            guard count > 0 else { continue }      // before `start`
+            (map.bytes.baseAddress! + vector.offset + skip).copyMemory(from: buffer.baseAddress! + copied, byteCount: count)
             copied += count
         }
         return copied

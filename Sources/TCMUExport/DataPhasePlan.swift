@@ -23,6 +23,9 @@ import Translation
 /// - other data-out (parameter lists, WRITE SAME's block), iovecs at least the CDB's length: the
 ///   command runs with the first bytes it asks for; the rest was never requested (an underflow,
 ///   which TCMU cannot report for data-out). Shorter: nothing runs.
+/// - a command whose data does not fit the buffer, and is not run in pieces (`BlockPieces`): it
+///   runs in the whole buffer, shorter than the CDB's length, for translation to refuse (INVALID
+///   FIELD IN CDB, unless an earlier check answers first); data-out is then not gathered.
 /// - a command translation does not carry out (no length known): the iovecs as they are, in the
 ///   direction of the opcode table; translation refuses the command before touching the buffer.
 ///
@@ -48,8 +51,8 @@ struct DataPhasePlan: Sendable, Equatable {
         gather = 0
         guard let length = phase.length else {
             direction = given > 0 ? phase.direction : .none
-            runLength = direction == .none ? 0 : given
-            if direction == .toDevice { gather = given }
+            runLength = direction == .none ? 0 : min(given, capacity)
+            if direction == .toDevice { gather = runLength }
             return
         }
         direction = phase.direction
@@ -62,17 +65,22 @@ struct DataPhasePlan: Sendable, Equatable {
         case .none:
             runLength = 0
         case .fromDevice:
-            // Above the buffer the command cannot run in full; the engine refuses a data-in
-            // buffer shorter than the CDB's length with INVALID FIELD IN CDB, as SBC-4 6.6.4
-            // asks for a transfer above Block Limits' MAXIMUM TRANSFER LENGTH.
+            // Above the buffer, and not run in pieces (`BlockPieces`), the command cannot run in
+            // full: translation refuses a data-in buffer shorter than the CDB's length (INVALID
+            // FIELD IN CDB, unless an earlier check such as the range answers first).
             runLength = min(length, capacity)
         case .toDevice:
-            runLength = length
-            gather = length
             if given < length {
                 refused = true
                 runLength = 0
-                gather = 0
+            } else if length > capacity {
+                // Not run in pieces (`BlockPieces`): translation is to refuse it, in SAM-5's order
+                // (a unit attention or an LBA out of range before the length), and it does so for
+                // a data-out buffer shorter than the CDB's length before reading it.
+                runLength = capacity
+            } else {
+                runLength = length
+                gather = length
             }
         }
     }

@@ -22,7 +22,7 @@ public enum EntryDefect: Sendable, Equatable, CustomStringConvertible {
     case cdbTooLong(length: Int)
     /// An iovec points outside the data area.
     case iovecOutsideDataArea(index: Int, offset: UInt64, length: UInt64)
-    /// The iovecs add up to more than the largest transfer this export announced.
+    /// The iovecs add up to more than the largest transfer this export announced (`ParsedCommand.transferLimit`).
     case transferTooLarge(bytes: Int, limit: Int)
 
     public var description: String {
@@ -65,13 +65,21 @@ public final class ParsedCommand {
     public internal(set) var iovecCount = 0
     /// The most iovecs a command may carry.
     public let iovecCapacity: Int
-    /// The most data bytes a command may carry (the export's buffer per command).
+    /// The data bytes one command's DMA buffer holds; a larger READ or WRITE runs in pieces (`BlockPieces`).
     public let transferCapacity: Int
+    /// The most data bytes a command may carry: the transfer the export announced (VPD B0h
+    /// MAXIMUM TRANSFER LENGTH), at least `transferCapacity`; iovecs adding up to more are refused.
+    public internal(set) var transferLimit: Int
+    /// Storage for the CDB of one piece of a command run in pieces, reused like `cdb`.
+    var pieceCDB: [UInt8]
 
     /// Storage for one command of at most `iovecCapacity` iovecs and `transferCapacity` bytes.
     public init(iovecCapacity: Int, transferCapacity: Int) {
         self.iovecCapacity = max(1, iovecCapacity)
         self.transferCapacity = transferCapacity
+        transferLimit = transferCapacity
+        pieceCDB = []
+        pieceCDB.reserveCapacity(16)
         iovecStorage = .allocate(capacity: self.iovecCapacity)
         cdb = []
         cdb.reserveCapacity(RingLayout.maximumCDBLength)

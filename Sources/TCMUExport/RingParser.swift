@@ -89,7 +89,7 @@ public struct RingParser: Sendable {
             total += Int(length)
             command.iovecStorage[index] = IOVector(offset: Int(offset), length: Int(length))
         }
-        guard total <= command.transferCapacity else { return .transferTooLarge(bytes: total, limit: command.transferCapacity) }
+        guard total <= command.transferLimit else { return .transferTooLarge(bytes: total, limit: command.transferLimit) }
         command.iovecCount = Int(count)
         command.transferLength = total
         return nil

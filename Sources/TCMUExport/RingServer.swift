@@ -55,6 +55,8 @@ public final class RingServer: Sendable {
             .loadUnaligned(fromByteOffset: RingLayout.tailOffset, as: UInt32.self)))
         let count = geometry.capabilities.contains(.outOfOrderCompletion) ? queues.count : 1
         workers = (0..<count).map { RingWorker(index: $0, queue: queues[$0], buffer: buffers[$0], iovecCapacity: iovecCapacity) }
+        // Up to the announced transfer; above its buffer a worker runs a READ or WRITE in pieces.
+        for worker in workers { worker.command.transferLimit = max(worker.buffer.length, adapter.facts.maximumTransferBytes) }
         var completer = RingCompleter(map: map, geometry: geometry, capacity: 2 * count + 16)
         completer.start(at: tail)
         state = Mutex(RingState(cursor: tail, completer: completer, idle: IdleWorkers(capacity: count)))
@@ -193,8 +195,10 @@ public final class RingServer: Sendable {
     }
 
     /// Copies in, runs the task, copies out, responds. The task runs in a buffer of the CDB's
-    /// own length, whatever the iovecs hold (`DataPhasePlan`).
+    /// own length, whatever the iovecs hold (`DataPhasePlan`); a READ or WRITE larger than the
+    /// buffer runs in pieces (`servedInPieces`).
     func serve(_ worker: RingWorker) {
+        if servedInPieces(worker) { return }
         let command = worker.command
         let given = command.transferLength
         let plan = DataPhasePlan(phase: dataPhase(cdb: command.cdb, lun: lun, facts: adapter.facts),

@@ -42,14 +42,19 @@ struct ExportPlan {
         guard controller.ioQueues.count >= options.ioQueueCount else {
             throw .device("\(opened.name) granted \(controller.ioQueues.count) I/O queues; the export needs \(options.ioQueueCount) (lower --workers)")
         }
-        // VPD B0h's MAXIMUM TRANSFER LENGTH is what the export's buffers take, not the engine's reach.
+        // VPD B0h's MAXIMUM TRANSFER LENGTH: what the engine and the ring carry; a worker runs a
+        // READ or WRITE larger than its buffer in pieces.
         return (controller, SCSIHostAdapter(controller: controller, transferLimit: Self.maximumCommandBytes))
     }
 
-    /// The largest command the export takes, whatever larger transfer the engine could break up:
-    /// each command in flight holds a DMA buffer this big (pinned, on a real controller). The
-    /// block layer sends at most VPD B0h's optimal transfer length (1 MiB here) anyway.
-    static let maximumCommandBytes = 8 << 20
+    /// The largest command the export takes: TCMU's default data area (max_data_area_mb 1024),
+    /// which no command's data can exceed, unless the engine carries less.
+    static let maximumCommandBytes = 1 << 30
+
+    /// Each command in flight holds a DMA buffer this big (pinned, on a real controller); larger
+    /// READs and WRITEs run through it in pieces. The block layer sends at most VPD B0h's optimal
+    /// transfer length (1 MiB here), so only initiators that ignore it (SG_IO, iSCSI tools) pay.
+    static let bufferBytes = 8 << 20
 
     /// One backstore per exported namespace (LUN n = the n-th active namespace).
     func backstores(adapter: SCSIHostAdapter, pid: Int32) -> [Backstore] {
@@ -59,7 +64,7 @@ struct ExportPlan {
             let namespace = namespaces[index]
             return Backstore(name: Backstore.name(device: deviceName, lun: UInt64(index)), lun: UInt64(index),
                              sizeBytes: namespace.capacityBytes, blockSize: namespace.blockSize,
-                             maximumSectors: max(1, min(adapter.facts.maximumTransferBytes, Self.maximumCommandBytes) / namespace.blockSize),
+                             maximumSectors: max(1, min(adapter.facts.maximumTransferBytes, Self.bufferBytes) / namespace.blockSize),
                              pid: pid, device: deviceName)
         }
     }

@@ -23,7 +23,7 @@ import Testing
         geometry.blockSize = 4096
         let all = try backstores(lunPerNamespace: true, geometry: geometry)
         // LUN n is the n-th namespace: one backstore each, named and configured for its LUN, with
-        // the namespace's capacity and block size, and the export's 8 MiB commands as hw_max_sectors.
+        // the namespace's capacity and block size, and the export's 8 MiB buffer per command as hw_max_sectors.
         #expect(all.map(\.lun) == [0, 1, 2])
         #expect(all.map(\.name) == ["ctrlbench_mock_lun0", "ctrlbench_mock_lun1", "ctrlbench_mock_lun2"])
         for backstore in all {

@@ -115,6 +115,10 @@ import Translation
         let list = DataPhase(direction: .toDevice, length: 1024)
         #expect(DataPhasePlan(phase: list, given: 4096, capacity: 8192).fields == (.toDevice, 1024, 1024, false))
         #expect(DataPhasePlan(phase: list, given: 1023, capacity: 8192).refused)
+        // Above the buffer (not run in pieces): the whole buffer, nothing gathered, for translation to refuse.
+        #expect(DataPhasePlan(phase: list, given: 4096, capacity: 512).fields == (.toDevice, 512, 0, false))
+        #expect(DataPhasePlan(phase: DataPhase(direction: .toDevice, length: 4096, writesBlocks: true), given: 4096, capacity: 512).fields
+                == (.toDevice, 512, 0, false))
         // Blocks: exactly the CDB's length or refused.
         let blocks = DataPhase(direction: .toDevice, length: 1024, writesBlocks: true)
         #expect(DataPhasePlan(phase: blocks, given: 1024, capacity: 8192).fields == (.toDevice, 1024, 1024, false))
@@ -128,6 +132,8 @@ import Translation
         // A command translation does not know: the iovecs as they are.
         #expect(DataPhasePlan(phase: DataPhase(direction: .toDevice, length: nil), given: 24, capacity: 8192).fields == (.toDevice, 24, 24, false))
         #expect(DataPhasePlan(phase: DataPhase(direction: .fromDevice, length: nil), given: 0, capacity: 8192).fields == (.none, 0, 0, false))
+        #expect(DataPhasePlan(phase: DataPhase(direction: .toDevice, length: nil), given: 9000, capacity: 8192).fields == (.toDevice, 8192, 8192, false),
+                "never more than the buffer")
     }
 }
 

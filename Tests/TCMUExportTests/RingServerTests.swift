@@ -30,6 +30,7 @@ final class TestDoorbell: RingDoorbell {
 final class ServedRing: @unchecked Sendable {
     let image: RingImage
     let doorbell: TestDoorbell
+    let mock: MockController
     let controller: NVMeController
     let adapter: SCSIHostAdapter
     let server: RingServer
@@ -40,10 +41,8 @@ final class ServedRing: @unchecked Sendable {
         let image = RingImage(ringSize: ringSize, dataSize: 4 << 20, flags: flags)
         self.image = image
         doorbell = TestDoorbell(tail: { image.tail })
-        var configuration = MockConfiguration()
-        configuration.ioQueueCount = workers
-        configuration.namespaces = [MockNamespace(blockCount: 1 << 16, blockSize: 512)]
-        let mock = MockController(configuration: configuration)
+        let mock = MockController(configuration: Self.configuration(workers: workers))
+        self.mock = mock
         var options = ControllerOptions()
         options.pinning = .disabled
         options.ioQueueCount = workers
@@ -61,6 +60,14 @@ final class ServedRing: @unchecked Sendable {
             try? server.run()
             done.signal()
         }.start()
+    }
+
+    /// One namespace of 65536 blocks of 512 bytes (32 MiB), one I/O queue per worker.
+    static func configuration(workers: Int) -> MockConfiguration {
+        var configuration = MockConfiguration()
+        configuration.ioQueueCount = workers
+        configuration.namespaces = [MockNamespace(blockCount: 1 << 16, blockSize: 512)]
+        return configuration
     }
 
     deinit {
@@ -144,7 +151,7 @@ final class ServedRing: @unchecked Sendable {
     }
 
     @Test func moreThanAnnouncedIsAnIllegalRequest() throws {
-        let ring = try ServedRing()
+        let ring = try ServedRing(transferLimit: 128 << 10)
         let data = ring.image.data(256 << 10)
         let response = try ring.run([0x28, 0, 0, 0, 0, 0, 0, 2, 0, 0], iovecs: [(data, 256 << 10)])
         #expect(response.status == 0x02 && response.sense[2] & 0x0F == 0x05 && response.sense[12] == 0x24)
@@ -161,6 +168,59 @@ final class ServedRing: @unchecked Sendable {
         #expect(ring.image.bytes(at: page + 8, count: 4) == [0, 0, 0x01, 0x00])
         let read = try ring.run([0x28, 0, 0, 0, 0, 0, 0, 0x01, 0x01, 0], iovecs: [(ring.image.data(512), 512)])
         #expect(read.status == 0x02 && read.sense[12] == 0x24 && read.sense[17] == 7)
+    }
+
+    /// 1 MiB of distinct bytes in the data area, as iovecs of the given lengths.
+    func pattern(_ ring: ServedRing, lengths: [Int], seed: Int) -> (iovecs: [(offset: Int, length: Int)], bytes: [UInt8]) {
+        var iovecs: [(offset: Int, length: Int)] = [], bytes: [UInt8] = []
+        for length in lengths {
+            let offset = ring.image.data(length)
+            for index in 0..<length {
+                let byte = UInt8(truncatingIfNeeded: (bytes.count + index) &* 31 &+ (bytes.count + index) >> 9 &+ seed)
+                ring.image.bytes[offset + index] = byte
+            }
+            bytes += ring.image.bytes(at: offset, count: length)
+            iovecs.append((offset, length))
+        }
+        return (iovecs, bytes)
+    }
+
+    @Test func aWriteAndAReadAboveTheBufferRunInPiecesThroughOddIovecs() throws {
+        // 128 KiB buffers, 4 MiB announced: WRITE (10) of 2048 blocks (1 MiB) at LBA 300 runs as
+        // eight pieces; the media holds every byte where the CDB put it, and nothing beside it.
+        let ring = try ServedRing(transferLimit: 4 << 20)
+        _ = try ring.run([0, 0, 0, 0, 0, 0])
+        let sent = pattern(ring, lengths: [300_000, 500_000, 248_576], seed: 7)
+        let write = try ring.run([0x2A, 0x08, 0, 0, 0x01, 0x2C, 0, 0x08, 0x00, 0], iovecs: sent.iovecs)
+        #expect(write.status == 0x00)
+        #expect(ring.mock.mediaContents(nsid: 1, lba: 300, count: 2048) == sent.bytes)
+        #expect(ring.mock.mediaContents(nsid: 1, lba: 299, count: 1).allSatisfy { $0 == 0 })
+        #expect(ring.mock.mediaContents(nsid: 1, lba: 2348, count: 1).allSatisfy { $0 == 0 })
+        // READ (16) of the same blocks into two other iovecs: all of them, no read_len.
+        let a = ring.image.data(700_000), b = ring.image.data(348_576)
+        let read = try ring.run([0x88, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x2C, 0, 0, 0x08, 0x00, 0, 0], iovecs: [(a, 700_000), (b, 348_576)])
+        #expect(read.status == 0x00 && read.uflags == 0)
+        #expect(ring.image.bytes(at: a, count: 700_000) + ring.image.bytes(at: b, count: 348_576) == sent.bytes)
+    }
+
+    @Test func aCommandAboveTheBufferIsRefusedWholeAsTranslationWould() throws {
+        let ring = try ServedRing(transferLimit: 4 << 20)
+        let sent = pattern(ring, lengths: [1 << 20], seed: 3)
+        // The first command reports POWER ON RESET before any piece moves a block (SAM-5).
+        let first = try ring.run([0x2A, 0, 0, 0, 0, 0, 0, 0x08, 0x00, 0], iovecs: sent.iovecs)
+        #expect(first.status == 0x02 && first.sense[2] & 0x0F == 0x06 && first.sense[12] == 0x29)
+        // Running past the last block: LBA OUT OF RANGE (SBC-4 4.5), nothing written.
+        let past = try ring.run([0x8A, 0, 0, 0, 0, 0, 0, 0, 0xFC, 0x00, 0, 0, 0x08, 0x00, 0, 0], iovecs: sent.iovecs)
+        #expect(past.status == 0x02 && past.sense[2] & 0x0F == 0x05 && past.sense[12] == 0x21 && past.sense[13] == 0)
+        // iovecs of one block more than the CDB's 2048: INVALID FIELD IN CDB, nothing written.
+        let extra = ring.image.data(512, fill: 0xEE)
+        let mismatch = try ring.run([0x2A, 0, 0, 0, 0, 0, 0, 0x08, 0x00, 0], iovecs: sent.iovecs + [(extra, 512)])
+        #expect(mismatch.status == 0x02 && mismatch.sense[2] & 0x0F == 0x05 && mismatch.sense[12] == 0x24)
+        // Above the announced 4 MiB: INVALID FIELD IN CDB, the TRANSFER LENGTH field (SBC-4 6.6.4).
+        let big = try ring.run([0x28, 0, 0, 0, 0, 0, 0, 0x20, 0x01, 0], iovecs: [(ring.image.data(512), 512)])
+        #expect(big.status == 0x02 && big.sense[12] == 0x24 && big.sense[17] == 7)
+        #expect(ring.mock.mediaContents(nsid: 1, lba: 0, count: 2048).allSatisfy { $0 == 0 })
+        #expect(ring.mock.mediaContents(nsid: 1, lba: 64512, count: 1024).allSatisfy { $0 == 0 })
     }
 
     @Test func manyCommandsInFlightAcrossTheRingsWrap() throws {

@@ -157,3 +157,20 @@ config_unchanged() {
     diff /tmp/config-before.txt /tmp/config-after.txt | head -n 20
     fail "configfs is not as it was before the export ($1)"
 }
+
+# The /dev/sdX of the export's tcm_loop LUN $1 (the last field of its H:C:T:L), once it appears.
+export_disk_of_lun() {
+    local lun=$1 tries=600 disk
+    while [ "$tries" -gt 0 ]; do
+        for disk in /sys/block/sd*; do
+            [ -e "$disk/device/model" ] || continue
+            case "$(cat "$disk/device/model")" in "${EXPORT_MODEL:-SwiftNVMe Mock C}"*) ;; *) continue ;; esac
+            case "$(basename "$(readlink "$disk/device")")" in *":$lun")
+                [ "$(cat "$disk/size")" -gt 0 ] && { echo "/dev/${disk##*/}"; return 0; } ;;
+            esac
+        done
+        sleep 0.1
+        tries=$((tries - 1))
+    done
+    fail "no SCSI disk for the export's LUN $lun appeared in 60 s"
+}
