@@ -186,25 +186,24 @@ public struct DataPointerEncoder: Sendable {
         }
         entry.psdt = .prp
         entry.dptr1 = iova
-        // Bytes from the start of the first page to the end of the range. Lengths are at most the
-        // queue's maximum command size and offsets below a page: wrapping arithmetic drops only
+        // The range's last byte: in PRP1's page, in the next one (PRP2), or further (a list).
+        // Lengths are at most the queue's maximum command size: wrapping arithmetic drops only
         // overflow traps that cannot fire.
-        let end = (iova & pageMask) &+ UInt64(truncatingIfNeeded: length)
-        let page = UInt64(truncatingIfNeeded: pageSize)
-        if end <= page {
+        let last = iova &+ UInt64(truncatingIfNeeded: length) &- 1
+        if iova ^ last <= pageMask {
             entry.dptr2 = 0
             return
         }
         let secondPage = (iova | pageMask) &+ 1
-        if end <= page &<< 1 {
+        if secondPage ^ last <= pageMask {
             entry.dptr2 = secondPage
             return
         }
         let (listIOVA, listHost) = list()
         entry.dptr2 = listIOVA
         // Every page after the first: the list's entries.
-        writeList(firstPage: secondPage, pages: Int(truncatingIfNeeded: (end &- 1) &>> UInt64(truncatingIfNeeded: pageShift)),
-                  listIOVA: listIOVA, listHost: listHost)
+        let pages = (last &>> UInt64(truncatingIfNeeded: pageShift)) &- (iova &>> UInt64(truncatingIfNeeded: pageShift))
+        writeList(firstPage: secondPage, pages: Int(truncatingIfNeeded: pages), listIOVA: listIOVA, listHost: listHost)
     }
 
     /// Writes `pages` page addresses into the list: a list page at a time, each but the last

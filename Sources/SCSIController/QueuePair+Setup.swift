@@ -32,6 +32,8 @@ public final class QueuePair: @unchecked Sendable {
     let listPages: DMABuffer?
     @usableFromInline let encoder: DataPointerEncoder
     @usableFromInline let sq: UnsafeMutablePointer<SubmissionQueueEntry>
+    /// The submission ring's size in bytes (where `RingState.sqTailOffset` wraps).
+    @usableFromInline let submissionRingBytes: Int
     @usableFromInline let cq: UnsafeMutablePointer<CompletionQueueEntry>
     @usableFromInline let trackers: UnsafeMutablePointer<Tracker>
     @usableFromInline let freeList: UnsafeMutablePointer<UInt16>
@@ -80,6 +82,7 @@ public final class QueuePair: @unchecked Sendable {
         }
         encoder = DataPointerEncoder(pageSize: pageSize, useSGL: useSGL)
         sq = submissionRing.address.bindMemory(to: SubmissionQueueEntry.self, capacity: depth)
+        submissionRingBytes = depth * MemoryLayout<SubmissionQueueEntry>.stride
         cq = completionRing.address.bindMemory(to: CompletionQueueEntry.self, capacity: depth)
         cq.initialize(repeating: CompletionQueueEntry(), count: depth)
         // One tracker per index the mask lets through: `poll` then needs no range check, since

@@ -46,10 +46,10 @@ extension QueuePair {
                 return (listBaseIOVA &+ UInt64(truncatingIfNeeded: listOffset), listBaseHost + listOffset)
             }
         }
-        let tail = s.pointee.sqTail
-        (sq + Int(tail)).initialize(to: entry)
-        let next = tail &+ 1
-        s.pointee.sqTail = next == UInt16(truncatingIfNeeded: depth) ? 0 : next
+        let tailOffset = s.pointee.sqTailOffset
+        (UnsafeMutableRawPointer(sq) + tailOffset).assumingMemoryBound(to: SubmissionQueueEntry.self).initialize(to: entry)
+        let next = tailOffset &+ MemoryLayout<SubmissionQueueEntry>.stride
+        s.pointee.sqTailOffset = next == submissionRingBytes ? 0 : next
         return .submitted
     }
 
@@ -74,19 +74,13 @@ extension QueuePair {
     @inlinable @inline(__always) @discardableResult
     public func poll(limit: Int = .max, _ handler: (Completion) -> Void) -> Int {
         let s = state
-        if _slowPath(epoch.value.load(ordering: .acquiring) != s.pointee.epoch) {
-            return catchUp(handler)
-        }
+        if _slowPath(epoch.value.load(ordering: .acquiring) != s.pointee.epoch) { return catchUp(handler) }
         guard limit > 0 else { return 0 }
         // The ring position, the phase and the free list's tail live in locals for the pass
         // (nothing the handler may call reads them), as do the queue's constants: the handler is
         // opaque to the optimizer, so whatever is read through `self` or `state` would be loaded
         // again after each call.
-        let cq = self.cq
-        let trackers = self.trackers
-        let freeList = self.freeList
-        let indexMask = self.indexMask
-        let depth = self.depth
+        let (cq, trackers, freeList, indexMask, depth) = (self.cq, self.trackers, self.freeList, self.indexMask, self.depth)
         let startHead = Int(s.pointee.cqHead)
         // A pass ends at `stopHead`: after `limit` entries, and at most depth - 1, as many as the
         // controller may post before it sees the CQ head doorbell - so a hostile one that keeps
@@ -101,31 +95,23 @@ extension QueuePair {
         var phase: UInt32 = s.pointee.phase ? 0x1_0000 : 0
         var freeTail = s.pointee.freeTail
         var rejected = 0
-        // The inner loop walks one stretch of the ring, [head, end), by pointer and calls nothing
-        // but the handler, so its values can stay in registers; a hostile completion leaves it for
-        // the outer one, which reports it and goes on.
+        // The inner loop calls nothing but the handler, so its values can stay in registers; a
+        // hostile completion leaves it for the outer one, which reports it and goes on.
         scan: while true {
-            var entry = cq + head
-            let stretchEnd = cq + end
             var hostile: UInt16
             while true {
-                if _slowPath(entry == stretchEnd) {
-                    head = end
+                if _slowPath(head == end) {
                     guard end == depth else { break scan }
-                    head = 0
+                    (head, end) = (0, stopHead)
                     phase ^= 0x1_0000
-                    end = stopHead
-                    continue scan
+                    continue
                 }
+                let entry = cq + head
                 // Dword 3 (command id, status, phase) is read first with acquire ordering, so the
                 // rest of the entry, which the device wrote before it, is seen complete.
                 let dw3 = DMAOrdering.loadAcquiring(at: UnsafeRawPointer(entry) + 12)
-                guard dw3 & 0x1_0000 == phase else {
-                    head = cq.distance(to: entry)
-                    break scan
-                }
-                let current = entry
-                entry += 1
+                guard dw3 & 0x1_0000 == phase else { break scan }
+                head &+= 1
                 let cid = UInt16(truncatingIfNeeded: dw3)
                 // `trackers` has an entry for every index the mask lets through; those past
                 // `trackerCount` are never in use, so this one compare also refuses ids out of
@@ -140,9 +126,8 @@ extension QueuePair {
                 freeList[Int(freeTail & UInt32(indexMask))] = cid & indexMask
                 freeTail &+= 1
                 handler(Completion(tag: tracker.pointee.tag, status: CompletionStatus(rawValue: UInt16(truncatingIfNeeded: dw3 >> 17)),
-                                   dw0: UInt32(littleEndian: current.pointee.dw0), commandID: cid))
+                                   dw0: UInt32(littleEndian: entry.pointee.dw0), commandID: cid))
             }
-            head = cq.distance(to: entry)
             rejectCompletion(commandID: hostile)
             rejected &+= 1
         }
@@ -172,11 +157,7 @@ extension QueuePair {
         // All three are below `depth`: wrapping arithmetic drops only traps that cannot fire.
         let advance = value >= head ? value &- head : value &+ depth &- head
         let window = tail >= head ? tail &- head : tail &+ depth &- head
-        if value < depth && advance <= window {
-            s.pointee.sqHead = reported
-        } else {
-            rejectSQHead(reported)
-        }
+        if value < depth && advance <= window { s.pointee.sqHead = reported } else { rejectSQHead(reported) }
         refreshSubmitLimit()
     }
 
@@ -237,8 +218,7 @@ extension Doorbell {
 
     @inlinable @inline(__always)
     static func loadSlot(at slot: UnsafeMutableRawPointer) -> UInt16 {
-        UInt16(truncatingIfNeeded: UInt32(littleEndian: slot.assumingMemoryBound(to: Atomic<UInt32>.self).pointee
-            .load(ordering: .sequentiallyConsistent)))
+        UInt16(truncatingIfNeeded: UInt32(littleEndian: slot.assumingMemoryBound(to: Atomic<UInt32>.self).pointee.load(ordering: .sequentiallyConsistent)))
     }
 }
 

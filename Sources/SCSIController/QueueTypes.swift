@@ -73,7 +73,11 @@ public enum SubmitResult: Sendable, Equatable {
 /// The mutable ring state, kept behind a pointer so the hot path touches plain memory with no
 /// class-property exclusivity checks. Only the queue pair's owner thread touches it.
 @usableFromInline struct RingState {
-    @usableFromInline var sqTail: UInt16 = 0
+    /// Where the next command goes in the SQ: its slot's byte offset (the tail times 64), so
+    /// `submit` addresses the slot and wraps with no multiply.
+    @usableFromInline var sqTailOffset = 0
+    /// The SQ tail: the slot the next command goes into.
+    @inlinable var sqTail: UInt16 { UInt16(truncatingIfNeeded: sqTailOffset &>> 6) }
     /// Last SQ head the controller reported: entries between it and the tail are still the controller's.
     @usableFromInline var sqHead: UInt16 = 0
     @usableFromInline var cqHead: UInt16 = 0
