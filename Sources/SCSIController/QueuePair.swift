@@ -147,7 +147,8 @@ extension QueuePair {
 
     /// Takes a completion's SQ head only if it lies between the last head and the tail the
     /// controller was told about (circularly): it cannot have fetched entries it was never given,
-    /// nor un-fetch some. Anything else is hostile and leaves the head where it was.
+    /// nor un-fetch some. Anything else is hostile and leaves the head where it was. Then works
+    /// out the submit credit again (once per poll pass that consumed something).
     @inlinable @inline(__always)
     func acceptSQHead(_ reported: UInt16) {
         let s = state
@@ -158,18 +159,13 @@ extension QueuePair {
         let advance = value >= head ? value &- head : value &+ depth &- head
         let window = tail >= head ? tail &- head : tail &+ depth &- head
         if value < depth && advance <= window { s.pointee.sqHead = reported } else { rejectSQHead(reported) }
-        refreshSubmitLimit()
-    }
-
-    /// Works out `RingState.submitLimit` again from the free trackers and the free SQ slots (by
-    /// the last SQ head the controller reported), once per poll pass that consumed something.
-    @inlinable @inline(__always)
-    func refreshSubmitLimit() {
-        let s = state
+        // `RingState.submitLimit` again, from the free trackers and the free SQ slots by the SQ
+        // head just taken.
         let used = Int(s.pointee.sqTail) &- Int(s.pointee.sqHead)
         let freeSlots = trackerCount &- (used < 0 ? used &+ depth : used)
         s.pointee.submitLimit = s.pointee.freeHead &+ UInt32(truncatingIfNeeded: min(s.pointee.freeCount, freeSlots))
     }
+
 }
 
 extension QueuePair {
@@ -182,10 +178,7 @@ extension QueuePair {
         bell.pointee.last = value
         if let shadow = bell.pointee.shadow {
             Doorbell.storeSlot(value, at: shadow)
-            if let eventIndex = bell.pointee.eventIndex,
-               !Doorbell.mustWrite(value, old: old, event: Doorbell.loadSlot(at: eventIndex)) {
-                return
-            }
+            if let eventIndex = bell.pointee.eventIndex, !Doorbell.mustWrite(value, old: old, event: Doorbell.loadSlot(at: eventIndex)) { return }
         }
         state.pointee.mmioDoorbellWrites &+= 1
         if let register = bell.pointee.register {

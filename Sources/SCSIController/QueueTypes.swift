@@ -87,7 +87,7 @@ public enum SubmitResult: Sendable, Equatable {
     /// Submissions may take trackers while `freeHead` differs from this: it lies ahead of
     /// `freeHead` by the lesser of the free trackers and the free SQ slots (by the last SQ head the
     /// controller reported), so `submit` makes one check for both. Poll works it out again at the
-    /// end of a pass that consumed anything (`QueuePair.refreshSubmitLimit`), reset moves it a
+    /// end of a pass that consumed anything (`QueuePair.acceptSQHead`), reset moves it a
     /// queue's capacity ahead, close sets it to `freeHead`.
     @usableFromInline var submitLimit: UInt32 = 0
     /// The clock read by the first command submitted since the last doorbell, stamped on the
