@@ -10,7 +10,9 @@ import Synchronization
 /// through `DeviceInterface.writeRegister32` (the mock). With shadow doorbells (Doorbell Buffer
 /// Config, see `ShadowDoorbells`) every new value goes to the doorbell's shadow slot in host memory
 /// first, and the register is written only when the controller's EventIdx for it lies between the
-/// previous value and the new one - what it asked to be told about.
+/// previous value and the new one - what it asked to be told about. The write itself
+/// (`QueuePair.ring`, with the EventIdx rule) is on the hot path, in QueuePair.swift; this file
+/// holds the doorbell's state and its setup.
 @usableFromInline struct Doorbell {
     /// The register's offset in BAR0 (for the protocol path and for messages).
     @usableFromInline let offset: Int
