@@ -43,13 +43,16 @@ switch arguments[1] {
 case "queue-pair":
     let queue = ioQueue.queuePair
     var command = SubmissionQueueEntry.io(.read, nsid: 1, lba: 0, blocks: blocks)
+    let base = buffer.iova
     var submitted = 0
     var completed = 0
     while completed < ios {
-        while submitted < ios, submitted &- completed < depth {
+        // A batch fills the queue up to `depth` in flight; each command has its own buffer slot.
+        let batchEnd = min(completed &+ depth, ios)
+        while submitted < batchEnd {
             let slot = submitted & (depth - 1)
             command.startingLBA = UInt64(truncatingIfNeeded: slot &* blocks)
-            if queue.submit(command, dataIOVA: buffer.iova &+ UInt64(truncatingIfNeeded: slot &* bytes), dataLength: bytes,
+            if queue.submit(command, dataIOVA: base &+ UInt64(truncatingIfNeeded: slot &* bytes), dataLength: bytes,
                             tag: UInt64(truncatingIfNeeded: submitted)) != .submitted { failures += 1; break }
             submitted &+= 1
         }

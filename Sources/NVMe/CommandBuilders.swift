@@ -141,22 +141,6 @@ extension SubmissionQueueEntry {
         return entry
     }
 
-    /// NVM Read, Write, Compare or Verify of `blocks` blocks at `lba`.
-    ///
-    /// The per-I/O builder: no check, no trap. `blocks` must lie in `CommandLimits.blocksPerCommand`
-    /// (check it where the request enters, with `CommandLimits.check`); a value outside is clamped
-    /// into it, as `blockCount` documents.
-    @inlinable
-    public static func io(_ opcode: NVMOpcode, nsid: UInt32, lba: UInt64, blocks: Int, fua: Bool = false) -> Self {
-        var entry = Self()
-        entry.opcode = opcode.rawValue
-        entry.nsid = nsid
-        entry.startingLBA = lba
-        entry.blockCount = blocks
-        entry.fua = fua
-        return entry
-    }
-
     /// NVM Flush of the namespace's volatile write cache (0xFFFFFFFF: every namespace).
     public static func flush(nsid: UInt32) -> Self {
         var entry = Self()

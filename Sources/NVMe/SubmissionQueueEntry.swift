@@ -109,6 +109,138 @@ public struct SubmissionQueueEntry: Sendable, Hashable, BitwiseCopyable {
     }
 }
 
+/// The hot path's builders: the NVM I/O command (here) and its data pointer (`DataPointerEncoder`), the two parts of an entry
+/// every read and write needs (the other commands' builders are in CommandBuilders.swift).
+extension SubmissionQueueEntry {
+    /// NVM Read, Write, Compare or Verify of `blocks` blocks at `lba`.
+    ///
+    /// The per-I/O builder: no check, no trap. `blocks` must lie in `CommandLimits.blocksPerCommand`
+    /// (check it where the request enters, with `CommandLimits.check`); a value outside is clamped
+    /// into it, as `blockCount` documents.
+    @inlinable
+    public static func io(_ opcode: NVMOpcode, nsid: UInt32, lba: UInt64, blocks: Int, fua: Bool = false) -> Self {
+        var entry = Self()
+        entry.opcode = opcode.rawValue
+        entry.nsid = nsid
+        entry.startingLBA = lba
+        entry.blockCount = blocks
+        entry.fua = fua
+        return entry
+    }
+}
+
+/// Encodes one contiguous IOVA range into a command's data pointer (PSDT and DPTR): one SGL Data
+/// Block descriptor, or PRP1 and PRP2, with a PRP list once the range touches more than two memory
+/// pages. Pure arithmetic plus stores into the command's preallocated list pages: no allocation,
+/// no locks.
+public struct DataPointerEncoder: Sendable {
+    /// Memory page size the controller was configured with (CC.MPS).
+    public let pageSize: Int
+    @usableFromInline let pageMask: UInt64
+    /// log2 of `pageSize` (a power of two).
+    @usableFromInline let pageShift: Int
+    /// PRP entries that fit in one list page.
+    @usableFromInline let entriesPerListPage: Int
+    /// Whether ranges become SGL descriptors rather than PRPs.
+    public let useSGL: Bool
+
+    /// An encoder for `pageSize` (a power of two, CC.MPS) and the controller's data pointer kind.
+    public init(pageSize: Int, useSGL: Bool) {
+        self.pageSize = pageSize
+        self.pageMask = UInt64(pageSize - 1)
+        self.pageShift = pageSize.trailingZeroBitCount
+        self.entriesPerListPage = PRP.entriesPerListPage(pageSize: pageSize)
+        self.useSGL = useSGL
+    }
+
+    /// List pages one command of `maximumBytes` may need, chaining included: each page but the
+    /// last gives its final slot to the pointer to the next page.
+    public static func listPagesNeeded(maximumBytes: Int, pageSize: Int) -> Int {
+        // Worst case: the transfer starts one dword before a page end, so it touches one extra page.
+        let entries = (maximumBytes + pageSize - 1) / pageSize + 1
+        let listEntries = entries - 1  // PRP1 is in the command
+        guard listEntries > 1 else { return 0 }
+        let perPage = PRP.entriesPerListPage(pageSize: pageSize)
+        if listEntries <= perPage { return 1 }
+        return 1 + (listEntries - perPage + (perPage - 1) - 1) / (perPage - 1)
+    }
+
+    /// Fills PSDT and DPTR of `entry` for the range [iova, iova + length).
+    /// `listIOVA`/`listHost` address this command's preallocated list pages (contiguous).
+    @inlinable @inline(__always)
+    public func encode(into entry: inout SubmissionQueueEntry, iova: UInt64, length: Int,
+                       listIOVA: UInt64, listHost: UnsafeMutableRawPointer) {
+        encode(into: &entry, iova: iova, length: length) { (listIOVA, listHost) }
+    }
+
+    /// `encode`, with the command's list pages given by `list`, which is called only when the
+    /// range needs a PRP list: a caller that works the list address out (the queue pair, from
+    /// its tracker) pays for it only then.
+    @inlinable @inline(__always)
+    public func encode(into entry: inout SubmissionQueueEntry, iova: UInt64, length: Int,
+                       list: () -> (iova: UInt64, host: UnsafeMutableRawPointer)) {
+        if useSGL {
+            entry.psdt = .sglContiguousMetadata
+            entry.sgl1 = SGLDescriptor(type: .dataBlock, address: iova, length: UInt32(truncatingIfNeeded: length))
+            return
+        }
+        entry.psdt = .prp
+        entry.dptr1 = iova
+        // The range's last byte: in PRP1's page, in the next one (PRP2), or further (a list).
+        // Lengths are at most the queue's maximum command size: wrapping arithmetic drops only
+        // overflow traps that cannot fire.
+        let last = iova &+ UInt64(truncatingIfNeeded: length) &- 1
+        if iova ^ last <= pageMask {
+            entry.dptr2 = 0
+            return
+        }
+        let secondPage = (iova | pageMask) &+ 1
+        if secondPage ^ last <= pageMask {
+            entry.dptr2 = secondPage
+            return
+        }
+        let (listIOVA, listHost) = list()
+        entry.dptr2 = listIOVA
+        // Every page after the first: the list's entries.
+        let pages = (last &>> UInt64(truncatingIfNeeded: pageShift)) &- (iova &>> UInt64(truncatingIfNeeded: pageShift))
+        writeList(firstPage: secondPage, pages: Int(truncatingIfNeeded: pages), listIOVA: listIOVA, listHost: listHost)
+    }
+
+    /// Writes `pages` page addresses into the list: a list page at a time, each but the last
+    /// filled up to its final slot, which then points to the next list page. The entry loop is a
+    /// store and two additions; counts and addresses are bounded by the tracker's list pages
+    /// (sized at bring-up for the largest command), so wrapping arithmetic drops only traps that
+    /// cannot fire.
+    @inlinable
+    func writeList(firstPage: UInt64, pages: Int, listIOVA: UInt64, listHost: UnsafeMutableRawPointer) {
+        let step = UInt64(truncatingIfNeeded: pageSize)
+        var address = firstPage
+        var left = pages
+        var listPage = listHost.assumingMemoryBound(to: UInt64.self)
+        var nextListIOVA = listIOVA
+        while left > entriesPerListPage {
+            let end = listPage + (entriesPerListPage &- 1)
+            var slot = listPage
+            while slot != end {
+                slot.pointee = address.littleEndian
+                address &+= step
+                slot += 1
+            }
+            left &-= entriesPerListPage &- 1
+            nextListIOVA &+= step
+            end.pointee = nextListIOVA.littleEndian
+            listPage = UnsafeMutableRawPointer(listPage).advanced(by: pageSize).assumingMemoryBound(to: UInt64.self)
+        }
+        let end = listPage + left
+        var slot = listPage
+        while slot != end {
+            slot.pointee = address.littleEndian
+            address &+= step
+            slot += 1
+        }
+    }
+}
+
 /// CDW0 FUSE values.
 public enum FusedOperation: UInt8, Sendable {
     /// 00b: a normal, unfused command.

@@ -10,7 +10,9 @@ import Synchronization
 /// through `DeviceInterface.writeRegister32` (the mock). With shadow doorbells (Doorbell Buffer
 /// Config, see `ShadowDoorbells`) every new value goes to the doorbell's shadow slot in host memory
 /// first, and the register is written only when the controller's EventIdx for it lies between the
-/// previous value and the new one - what it asked to be told about.
+/// previous value and the new one - what it asked to be told about. The write itself
+/// (`QueuePair.ring`, with the EventIdx rule) is on the hot path, in QueuePair.swift; this file
+/// holds the doorbell's state and its setup.
 @usableFromInline struct Doorbell {
     /// The register's offset in BAR0 (for the protocol path and for messages).
     @usableFromInline let offset: Int
@@ -29,16 +31,6 @@ import Synchronization
         register = device.registerAddress32(at: offset)
     }
 
-    /// Whether the new value `value` must reach the register, given the controller's `event`
-    /// index and the previous value `old` (NVMe Base 2.0, Doorbell Buffer Config; the same rule
-    /// as virtio's event index): only when `event` lies in [old, value), circularly. Both sides
-    /// wrap at 2^16; ring indexes wrap earlier, at the queue size, and the rule still holds
-    /// because all three values lie below it.
-    @inlinable @inline(__always)
-    static func mustWrite(_ value: UInt16, old: UInt16, event: UInt16) -> Bool {
-        value &- event &- 1 < value &- old
-    }
-
     /// Writes `last` into the shadow slot and 0 into the EventIdx slot, for a queue the controller
     /// does not have yet (before it is created) or is just being told about (the admin queue's
     /// mirror, whose EventIdx is left alone).
@@ -46,45 +38,9 @@ import Synchronization
         if let shadow { Self.storeSlot(last, at: shadow) }
         if let eventIndex { Self.storeSlot(0, at: eventIndex) }
     }
-
-    /// A sequentially consistent store: on top of the store fence that orders the queue entries
-    /// before it, it is the full barrier Linux's `mb()` is here - the shadow value must be visible
-    /// before EventIdx is read, or host and controller can each miss the other's update.
-    @inlinable @inline(__always)
-    static func storeSlot(_ value: UInt16, at slot: UnsafeMutableRawPointer) {
-        slot.assumingMemoryBound(to: Atomic<UInt32>.self).pointee.store(UInt32(value).littleEndian, ordering: .sequentiallyConsistent)
-    }
-
-    @inlinable @inline(__always)
-    static func loadSlot(at slot: UnsafeMutableRawPointer) -> UInt16 {
-        UInt16(truncatingIfNeeded: UInt32(littleEndian: slot.assumingMemoryBound(to: Atomic<UInt32>.self).pointee
-            .load(ordering: .sequentiallyConsistent)))
-    }
 }
 
 extension QueuePair {
-    /// Announces `value` on `bell` (the caller has fenced the stores the value publishes):
-    /// through the shadow slot and EventIdx when they are set, else straight to the register.
-    /// Counts the register writes in `mmioDoorbellWrites`.
-    @inlinable @inline(__always)
-    func ring(_ bell: UnsafeMutablePointer<Doorbell>, _ value: UInt16) {
-        let old = bell.pointee.last
-        bell.pointee.last = value
-        if let shadow = bell.pointee.shadow {
-            Doorbell.storeSlot(value, at: shadow)
-            if let eventIndex = bell.pointee.eventIndex,
-               !Doorbell.mustWrite(value, old: old, event: Doorbell.loadSlot(at: eventIndex)) {
-                return
-            }
-        }
-        state.pointee.mmioDoorbellWrites &+= 1
-        if let register = bell.pointee.register {
-            cvfio_mmio_write32(register, UInt32(value))
-        } else {
-            device.writeRegister32(UInt32(value), at: bell.pointee.offset)
-        }
-    }
-
     /// Points this queue's doorbells at their shadow slots, or back at the registers alone (nil).
     /// Each shadow slot starts at the doorbell's current value and each EventIdx slot at 0, which
     /// is what the controller must find when it creates the queue. The admin queue only mirrors its

@@ -70,7 +70,7 @@ extension QueuePair {
     func dropOutstanding(_ drop: CommandDrop, _ handler: (Completion) -> Void) -> Int {
         var dropped = 0
         for index in 0..<trackerCount where trackers[index].inUse {
-            trackers[index].inUse = false
+            trackers[index].release()
             dropped &+= 1
             handler(Completion(tag: trackers[index].tag, status: CompletionStatus(.abortedSQDeletion), dw0: 0,
                                commandID: trackers[index].commandID, droppedBy: drop))
@@ -86,7 +86,7 @@ extension QueuePair {
     /// After a stop the queue closes; after a reset the rings start over and the queue is
     /// re-created (or closes when that fails).
     @usableFromInline func finishCatchUp(observed: Int, reconnect: (QueuePair) throws(ControllerError) -> Int) {
-        state.pointee.batchOpen = false
+        state.pointee.batchTime = 0
         if observed & ControllerEpoch.stoppedBit != 0 {
             close(because: .stopped, epoch: observed)
             return
@@ -115,7 +115,7 @@ extension QueuePair {
         cq.update(repeating: CompletionQueueEntry(), count: depth)
         for index in 0..<trackerCount {
             freeList[index] = UInt16(index)
-            trackers[index].inUse = false
+            trackers[index].release()
         }
         let epochSeen = state.pointee.epoch
         let hostile = state.pointee.hostileCompletions
@@ -141,7 +141,7 @@ extension QueuePair {
     /// Marks a command as having had an Abort sent for it at `time`; its deadline restarts from then.
     func markAborted(commandID: UInt16, at time: UInt64) {
         let index = Int(commandID & indexMask)
-        guard index < trackerCount, trackers[index].inUse, trackers[index].commandID == commandID else { return }
+        guard index < trackerCount, trackers[index].word == UInt32(commandID) else { return }
         trackers[index].aborted = true
         trackers[index].submittedAt = time
     }
@@ -154,7 +154,35 @@ struct ExpiredCommand {
     var aborted: Bool
 }
 
+/// What a queue pair's owner and its tests read outside the hot path: its size, its counters,
+/// whether it is closed, and where its rings are for the commands that create them.
 extension QueuePair {
+    /// Most commands that can be outstanding at once.
+    public var capacity: Int { trackerCount }
+    /// Commands submitted and not yet completed.
+    public var outstanding: Int { isClosed ? 0 : trackerCount - state.pointee.freeCount }
+    /// Whether another command can be submitted now.
+    @inlinable public var hasFreeSlot: Bool { state.pointee.freeHead != state.pointee.submitLimit }
+    /// Doorbell register (MMIO) writes this queue has made, counted by its owner thread: one per
+    /// announced batch and one per poll pass that consumed completions, fewer with shadow
+    /// doorbells (see `usesShadowDoorbells`). Read it on the owner thread.
+    public var mmioDoorbellWrites: Int { state.pointee.mmioDoorbellWrites }
+    /// Invalid completions seen (unknown or stale command id, SQ head outside its window).
+    public var hostileCompletionCount: Int { state.pointee.hostileCompletions }
+    /// Whether no command may be submitted any more (see `closeReason`).
+    public var isClosed: Bool { state.pointee.closeReason != nil }
+    /// IOVA of the submission ring (for Create I/O Submission Queue / ASQ).
+    public var submissionRingIOVA: UInt64 { submissionRing.iova }
+    /// IOVA of the completion ring (for Create I/O Completion Queue / ACQ).
+    public var completionRingIOVA: UInt64 { completionRing.iova }
+
+    /// Whether the SQ has no free slot by the last SQ head the controller reported (`submitLimit`
+    /// already counts this; kept for the no-progress description).
+    var sqFull: Bool {
+        let next = state.pointee.sqTail &+ 1
+        return (next == UInt16(truncatingIfNeeded: depth) ? 0 : next) == state.pointee.sqHead
+    }
+
     /// What the queue looks like to a loop that cannot move, for the no-progress error.
     var stallDescription: String {
         let s = state.pointee

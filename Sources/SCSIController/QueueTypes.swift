@@ -50,33 +50,49 @@ public enum SubmitResult: Sendable, Equatable {
 @usableFromInline struct Tracker {
     @usableFromInline var tag: UInt64 = 0
     @usableFromInline var submittedAt: UInt64 = 0
-    /// The identifier of the current (or last) command: index | generation << indexBits.
-    @usableFromInline var commandID: UInt16 = 0
-    @usableFromInline var inUse = false
+    /// The current (or last) command's identifier (index | generation << indexBits) in the low 16
+    /// bits, with `Tracker.free` set above them while no command runs: a completion's identifier
+    /// equals this word only when it names the command the tracker runs now, so `poll` checks
+    /// "in use" and "this generation" with one compare.
+    @usableFromInline var word: UInt32 = Tracker.free
     @usableFromInline var aborted = false
     /// Pads a tracker to 32 bytes, so that its address is its index shifted (no multiply on the
     /// hot path). Unused.
     @usableFromInline var spare: UInt64 = 0
+
+    /// The bit of `word` that marks a free tracker (above every 16-bit command identifier).
+    @inlinable static var free: UInt32 { 0x1_0000 }
+    /// The identifier of the current (or last) command.
+    @inlinable var commandID: UInt16 { UInt16(truncatingIfNeeded: word) }
+    /// Whether a command runs on this tracker.
+    @inlinable var inUse: Bool { word & Tracker.free == 0 }
+    /// Frees the tracker, keeping its last identifier (the next use counts on from it).
+    @inlinable mutating func release() { word |= Tracker.free }
 }
 
 /// The mutable ring state, kept behind a pointer so the hot path touches plain memory with no
 /// class-property exclusivity checks. Only the queue pair's owner thread touches it.
 @usableFromInline struct RingState {
-    @usableFromInline var sqTail: UInt16 = 0
+    /// Where the next command goes in the SQ: its slot's byte offset (the tail times 64), so
+    /// `submit` addresses the slot and wraps with no multiply.
+    @usableFromInline var sqTailOffset = 0
+    /// The SQ tail: the slot the next command goes into.
+    @inlinable var sqTail: UInt16 { UInt16(truncatingIfNeeded: sqTailOffset &>> 6) }
     /// Last SQ head the controller reported: entries between it and the tail are still the controller's.
     @usableFromInline var sqHead: UInt16 = 0
     @usableFromInline var cqHead: UInt16 = 0
     @usableFromInline var phase = true
-    /// Whether commands were submitted since the last doorbell (the first of a batch reads the clock).
-    @usableFromInline var batchOpen = false
     @usableFromInline var freeHead: UInt32 = 0
     @usableFromInline var freeTail: UInt32 = 0
     /// Submissions may take trackers while `freeHead` differs from this: it lies ahead of
     /// `freeHead` by the lesser of the free trackers and the free SQ slots (by the last SQ head the
     /// controller reported), so `submit` makes one check for both. Poll works it out again at the
-    /// end of a pass that consumed anything (`QueuePair.refreshSubmitLimit`), reset moves it a
+    /// end of a pass that consumed anything (`QueuePair.acceptSQHead`), reset moves it a
     /// queue's capacity ahead, close sets it to `freeHead`.
     @usableFromInline var submitLimit: UInt32 = 0
+    /// The clock read by the first command submitted since the last doorbell, stamped on the
+    /// batch's commands; 0 while no batch is open (the monotonic clock never reads 0 once the
+    /// system is up).
     @usableFromInline var batchTime: UInt64 = 0
     @usableFromInline var hostileCompletions = 0
     /// Doorbell register writes made (see `QueuePair.mmioDoorbellWrites`).
