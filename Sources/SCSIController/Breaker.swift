@@ -70,7 +70,7 @@ extension IOQueue {
     /// decides the error; the bytes of the pieces before it count as transferred.
     @inline(__always)
     func run(_ plan: BreakerPlan) -> BlockOutcome {
-        let requested = plan.hasData ? plan.blocks * plan.blockSize : 0
+        let requested = plan.hasData ? plan.blocks &* plan.blockSize : 0  // checked: it fits the buffer
         let result = queuePair.run(plan, watchedBy: core)
         guard let failed = result.firstFailed else {
             return BlockOutcome(requestedBytes: requested, bytesTransferred: requested, commands: plan.count)

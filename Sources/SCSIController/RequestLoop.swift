@@ -138,7 +138,7 @@ extension QueuePair {
                         result.fail(next, refusal(outcome, plan.name, bytes: command.dataLength))
                         break submitting
                     }
-                    next += 1
+                    next &+= 1
                     progressed = true
                 }
             }
@@ -146,9 +146,9 @@ extension QueuePair {
             // The pass's lowest failed command, turned into an error after the pass: the handler
             // touches no error, so `result` stays a plain local the success path never copies.
             var failedIndex = Int.max
-            var failed = Completion(tag: 0, status: CompletionStatus(rawValue: 0), dw0: 0, commandID: 0)
+            var failed: Completion?
             let handled = reap(request: request, submitted: next, completed: &completed, failedIndex: &failedIndex, failed: &failed)
-            if _slowPath(failedIndex != .max) { result.fail(failedIndex, plan: plan, failed) }
+            if _slowPath(failedIndex != .max) { result.fail(failedIndex, plan: plan, failed.unsafelyUnwrapped) }
             if _slowPath(hostileCompletionCount != hostileAtStart) { noteHostile(&result) }
             if progressed || handled > 0 {
                 idlePasses = 0
@@ -170,11 +170,11 @@ extension QueuePair {
     /// failed one. Non-generic and out of line so that `poll` and this handler are inlined here
     /// (from the generic loop, `poll` was a call with its closure, and a larger loop around it).
     @inline(never)
-    func reap(request: UInt32, submitted next: Int, completed: inout Int, failedIndex: inout Int, failed: inout Completion) -> Int {
+    func reap(request: UInt32, submitted next: Int, completed: inout Int, failedIndex: inout Int, failed: inout Completion?) -> Int {
         poll { completion in
             // Another request's command: one abandoned earlier.
             guard let index = RequestTag.index(of: completion.tag, request: request), index < next else { return }
-            completed += 1
+            completed &+= 1
             if _slowPath(completion.droppedBy != nil || !completion.status.isSuccess), index < failedIndex {
                 (failedIndex, failed) = (index, completion)
             }
