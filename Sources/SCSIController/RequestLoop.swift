@@ -143,8 +143,7 @@ extension QueuePair {
                 }
             }
             ringDoorbell()
-            // The pass's lowest failed command, turned into an error after the pass: the handler
-            // touches no error, so `result` stays a plain local the success path never copies.
+            // The pass's lowest failed command, an error only after the pass (`result` stays a plain local).
             var failedIndex = Int.max
             var failed: Completion?
             let handled = reap(request: request, submitted: next, completed: &completed, failedIndex: &failedIndex, failed: &failed)
@@ -175,9 +174,7 @@ extension QueuePair {
             // Another request's command: one abandoned earlier.
             guard let index = RequestTag.index(of: completion.tag, request: request), index < next else { return }
             completed &+= 1
-            if _slowPath(completion.droppedBy != nil || !completion.status.isSuccess), index < failedIndex {
-                (failedIndex, failed) = (index, completion)
-            }
+            if _slowPath(completion.droppedBy != nil || !completion.status.isSuccess), index < failedIndex { (failedIndex, failed) = (index, completion) }
         }
     }
 
