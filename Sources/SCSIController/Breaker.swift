@@ -70,7 +70,7 @@ extension IOQueue {
     /// decides the error; the bytes of the pieces before it count as transferred.
     @inline(__always)
     func run(_ plan: BreakerPlan) -> BlockOutcome {
-        let requested = plan.hasData ? plan.blocks * plan.blockSize : 0
+        let requested = plan.hasData ? plan.blocks &* plan.blockSize : 0  // checked: it fits the buffer
         let result = queuePair.run(plan, watchedBy: core)
         guard let failed = result.firstFailed else {
             return BlockOutcome(requestedBytes: requested, bytesTransferred: requested, commands: plan.count)
@@ -166,8 +166,9 @@ struct RequestLimits {
 
     /// The geometry of active namespace `nsid`.
     func namespace(_ nsid: UInt32) -> NamespaceGeometry? {
-        for namespace in namespaces where namespace.id == nsid { return namespace }
-        return nil
+        // By index: iterating would copy every geometry it passes.
+        guard let index = namespaces.firstIndex(where: { $0.id == nsid }) else { return nil }
+        return namespaces[index]
     }
 
     /// Why a transfer cannot be served as asked, or nil when it can. `iova` is nil for commands

@@ -124,7 +124,8 @@ extension ControllerCore {
     /// stopped, device gone or not ready (the request ends at once), CSTS.CFS (reset), expired
     /// deadlines (Abort, then reset) and no progress at all for longer than the command timeout
     /// (reset). After a reset the loop keeps polling: the queue's catch-up hands every outstanding
-    /// command back as dropped.
+    /// command back as dropped. Out of line: inlined, its messages' setup lands before the loop.
+    @inline(never)
     func watch<Plan: CommandPlan>(_ queue: QueuePair, plan: Plan, request: UInt32, whileStopping: Bool,
                                   idlePasses: Int, watchdog: inout Watchdog?, result: inout PlanResult) -> WatchVerdict {
         if !whileStopping && isStopped {

@@ -138,25 +138,16 @@ extension QueuePair {
                         result.fail(next, refusal(outcome, plan.name, bytes: command.dataLength))
                         break submitting
                     }
-                    next += 1
+                    next &+= 1
                     progressed = true
                 }
             }
             ringDoorbell()
-            // The pass's lowest failed command, turned into an error after the pass: the handler
-            // touches no error, so `result` stays a plain local the success path never copies.
+            // The pass's lowest failed command, an error only after the pass (`result` stays a plain local).
             var failedIndex = Int.max
-            var failed = Completion(tag: 0, status: CompletionStatus(rawValue: 0), dw0: 0, commandID: 0)
-            let handled = poll { completion in
-                // Another request's command: one abandoned earlier.
-                guard let index = RequestTag.index(of: completion.tag, request: request), index < next else { return }
-                completed += 1
-                if _slowPath(completion.droppedBy != nil || !completion.status.isSuccess), index < failedIndex {
-                    failedIndex = index
-                    failed = completion
-                }
-            }
-            if _slowPath(failedIndex != .max) { result.fail(failedIndex, plan: plan, failed) }
+            var failed: Completion?
+            let handled = reap(request: request, submitted: next, completed: &completed, failedIndex: &failedIndex, failed: &failed)
+            if _slowPath(failedIndex != .max) { result.fail(failedIndex, plan: plan, failed.unsafelyUnwrapped) }
             if _slowPath(hostileCompletionCount != hostileAtStart) { noteHostile(&result) }
             if progressed || handled > 0 {
                 idlePasses = 0
@@ -172,6 +163,19 @@ extension QueuePair {
             }
         }
         return result
+    }
+
+    /// One poll pass of request `request`'s loop: counts its completions and notes its lowest
+    /// failed one. Non-generic and out of line so that `poll` and this handler are inlined here
+    /// (from the generic loop, `poll` was a call with its closure, and a larger loop around it).
+    @inline(never)
+    func reap(request: UInt32, submitted next: Int, completed: inout Int, failedIndex: inout Int, failed: inout Completion?) -> Int {
+        poll { completion in
+            // Another request's command: one abandoned earlier.
+            guard let index = RequestTag.index(of: completion.tag, request: request), index < next else { return }
+            completed &+= 1
+            if _slowPath(completion.droppedBy != nil || !completion.status.isSuccess), index < failedIndex { (failedIndex, failed) = (index, completion) }
+        }
     }
 
     /// Why `submit` refused a command of the plan.

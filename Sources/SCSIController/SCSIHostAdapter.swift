@@ -49,7 +49,10 @@ public final class SCSIHostAdapter: Sendable {
         // The fast path: a READ or WRITE that needs one NVMe command, on a buffer that holds it,
         // to a unit with nothing to report, on a running controller. Anything else, including
         // every refusal, goes through `processTranslated`, which checks in the order SAM asks.
-        if Self.bufferHolds(task), !controller.isStopped, units.isClear(task.lun, resetCount: controller.resetCount),
+        // One look at the controller's run state answers both "stopped?" and "resets so far".
+        let run = controller.core.epoch.value.load(ordering: .sequentiallyConsistent)
+        if Self.bufferHolds(task), run & ControllerEpoch.stoppingBit == 0,
+           units.isClear(task.lun, resetCount: run / ControllerEpoch.generationUnit),
            let transfer = task.cdb.withUnsafeBytes({
                translateBlockTransfer(cdb: $0, lun: task.lun, transferLength: task.transferLength, direction: task.direction,
                                       luns: facts.luns, maximumTransferBytes: facts.maximumTransferBytes)

@@ -49,12 +49,47 @@ public struct SCSITaskResponse: Sendable {
     /// SCSI status.
     public var status: SCSIStatus
     /// Sense data (fixed or descriptor, as D_SENSE selects); empty with GOOD.
-    public var sense: [UInt8]
+    public var sense: [UInt8] {
+        get { detail?.sense ?? [] }
+        set { detail = Detail.make(sense: newValue, error: error) }
+    }
     /// Bytes moved.
     public var bytesTransferred: Int
     /// Bytes of `transferLength` not moved.
     public var residual: Int
     /// The engine-level cause behind a failure, when there is one (which command, which limit,
     /// which NVMe status), so that no failure is only a sense code.
-    public var error: ControllerError?
+    public var error: ControllerError? {
+        get { detail?.error }
+        set { detail = Detail.make(sense: sense, error: newValue) }
+    }
+    /// The sense and the error, which a GOOD response has neither of: it carries one nil
+    /// reference, nothing for its caller to check and drop case by case (as for `PlanResult`).
+    private var detail: Detail?
+
+    init(tag: UInt64, serviceResponse: ServiceResponse, status: SCSIStatus, sense: [UInt8], bytesTransferred: Int,
+         residual: Int, error: ControllerError?) {
+        self.tag = tag
+        self.serviceResponse = serviceResponse
+        self.status = status
+        self.bytesTransferred = bytesTransferred
+        self.residual = residual
+        detail = Detail.make(sense: sense, error: error)
+    }
+
+    private final class Detail: Sendable {
+        let sense: [UInt8]
+        let error: ControllerError?
+
+        init(sense: [UInt8], error: ControllerError?) {
+            self.sense = sense
+            self.error = error
+        }
+
+        /// Nil when there is neither sense nor an error.
+        static func make(sense: [UInt8], error: ControllerError?) -> Detail? {
+            if sense.isEmpty, case .none = error { return nil }
+            return Detail(sense: sense, error: error)
+        }
+    }
 }
