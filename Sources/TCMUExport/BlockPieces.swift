@@ -1,4 +1,3 @@
-import NVMe
 import Translation
 
 /// A READ, WRITE or WRITE AND VERIFY whose data is larger than the worker's DMA buffer, run as
@@ -52,24 +51,19 @@ struct BlockPieces: Sendable, Equatable {
         cdb.append(control)
     }
 
-    /// The pieces for `cdb` on a unit of `unit`'s geometry, with `given` bytes of iovecs, a
-    /// buffer of `bufferBytes` and an announced limit of `transferLimit` bytes; nil when the
-    /// command runs whole (it fits the buffer, or the translation is to refuse it).
-    init?(cdb: [UInt8], given: Int, unit: IdentifyNamespace, bufferBytes: Int, transferLimit: Int) {
-        guard let form = Self.form(of: cdb) else { return nil }
-        let lba: UInt64, blocks: UInt64, group: UInt8
-        switch cdb.count {
-        case 10: (lba, blocks, group) = (UInt64(cdb.bigEndian32(at: 2)), UInt64(cdb.bigEndian16(at: 7)), cdb[6])
-        case 12: (lba, blocks, group) = (UInt64(cdb.bigEndian32(at: 2)), UInt64(cdb.bigEndian32(at: 6)), cdb[10])
-        default: (lba, blocks, group) = (cdb.bigEndian64(at: 2), UInt64(cdb.bigEndian32(at: 10)), cdb[14])
-        }
-        // The block size as translation derives it from the LBA format (shift clamped).
-        let blockSize = 1 << min(Int(unit.formattedLBAFormat.lbaDataSizeShift), 30)
+    /// The pieces for `cdb` on logical unit `unit`, with `given` bytes of iovecs, a buffer of
+    /// `bufferBytes` and an announced limit of `transferLimit` bytes; nil when the command runs
+    /// whole (it fits the buffer, or the translation is to refuse it).
+    init?(cdb: [UInt8], given: Int, unit: LogicalUnit, bufferBytes: Int, transferLimit: Int) {
+        guard let form = Self.form(of: cdb), let (lba, blocks) = blockCommandAddress(cdb) else { return nil }
+        // GROUP NUMBER: byte 6 of the 10-byte form, the byte before CONTROL in the 12- and 16-byte ones.
+        let group = cdb[cdb.count == 10 ? 6 : cdb.count - 2]
+        let blockSize = unit.blockSize
         let perPiece = UInt64(min(bufferBytes, transferLimit) / blockSize)
         let (bytes, overflow) = blocks.multipliedReportingOverflow(by: UInt64(blockSize))
         guard !overflow, bytes > UInt64(bufferBytes), bytes <= UInt64(transferLimit), bytes == UInt64(given), perPiece > 0,
               cdb[1] & ~form.flagMask == 0, group & ~0x3F == 0, cdb[cdb.count - 1] == 0,
-              lba < unit.nsze, blocks <= unit.nsze - lba else { return nil }
+              lba < unit.blockCount, blocks <= unit.blockCount - lba else { return nil }
         self.init(opcode: form.opcode, flags: cdb[1], group: group, control: cdb[cdb.count - 1],
                   direction: form.direction, lba: lba, blocks: blocks, blockSize: blockSize, blocksPerPiece: perPiece)
     }
@@ -98,10 +92,4 @@ struct BlockPieces: Sendable, Equatable {
         }
         return cdb.count == length ? form : nil
     }
-}
-
-private extension Array where Element == UInt8 {
-    func bigEndian16(at offset: Int) -> UInt16 { UInt16(self[offset]) << 8 | UInt16(self[offset + 1]) }
-    func bigEndian32(at offset: Int) -> UInt32 { UInt32(bigEndian16(at: offset)) << 16 | UInt32(bigEndian16(at: offset + 2)) }
-    func bigEndian64(at offset: Int) -> UInt64 { UInt64(bigEndian32(at: offset)) << 32 | UInt64(bigEndian32(at: offset + 4)) }
 }

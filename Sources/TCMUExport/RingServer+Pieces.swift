@@ -8,7 +8,7 @@ extension RingServer {
         let command = worker.command
         guard command.transferLength > worker.buffer.length, lun < UInt64(adapter.facts.luns.count),
               let pieces = BlockPieces(cdb: command.cdb, given: command.transferLength,
-                                       unit: adapter.facts.luns[Int(lun)].namespace,
+                                       unit: adapter.facts.luns[Int(lun)],
                                        bufferBytes: worker.buffer.length, transferLimit: command.transferLimit)
         else { return false }
         var sense: [UInt8] = []

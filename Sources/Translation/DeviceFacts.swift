@@ -8,10 +8,11 @@ public struct LogicalUnit: Sendable, Equatable {
     public var namespace: IdentifyNamespace {
         didSet { (blockSize, blockCount) = Self.geometry(namespace) }
     }
-    /// Logical block size in bytes and number of blocks (NSZE), read from `namespace` once, as
-    /// the READ/WRITE fast path needs them on every I/O.
-    private(set) var blockSize: Int
-    private(set) var blockCount: UInt64
+    /// Logical block size in bytes, read from `namespace` once (`geometry`), as the READ/WRITE
+    /// fast path needs it on every I/O.
+    public private(set) var blockSize: Int
+    /// Number of logical blocks (NSZE), read from `namespace` once with the block size.
+    public private(set) var blockCount: UInt64
 
     /// The unit for namespace `nsid`, its block size and count taken from `namespace` now.
     public init(nsid: UInt32, namespace: IdentifyNamespace) {

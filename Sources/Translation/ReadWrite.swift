@@ -1,5 +1,17 @@
 /// READ/WRITE (6, 10, 12, 16), WRITE AND VERIFY (10, 12, 16), VERIFY (10, 12, 16) and
 /// SYNCHRONIZE CACHE (10, 16) (SBC-4 5.x; Reference "READ", "WRITE", "VERIFY", "SYNCHRONIZE CACHE").
+/// The LBA and TRANSFER LENGTH of a READ, WRITE, WRITE AND VERIFY or VERIFY CDB (`ReadWrite.fields`),
+/// for a caller outside translation that cuts such a command (the export's pieces); nil for a CDB
+/// of another length than 6, 10, 12 or 16 bytes.
+public func blockCommandAddress(_ cdb: [UInt8]) -> (lba: UInt64, blocks: UInt64)? {
+    switch cdb.count {
+    case 6, 10, 12, 16:
+        let fields = ReadWrite.fields(cdb)
+        return (fields.lba, UInt64(fields.blocks))
+    default: return nil
+    }
+}
+
 enum ReadWrite {
     /// The addressing fields of a block command, wherever its CDB keeps them.
     struct Fields {

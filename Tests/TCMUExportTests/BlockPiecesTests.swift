@@ -9,11 +9,11 @@ import Translation
 /// byte by byte, independently of the code under test.
 @Suite struct BlockPiecesTests {
     /// A namespace of `blocks` blocks of 2^`shift` bytes.
-    func unit(blocks: UInt64 = 1 << 20, shift: UInt8 = 9) -> IdentifyNamespace {
+    func unit(blocks: UInt64 = 1 << 20, shift: UInt8 = 9) -> LogicalUnit {
         var namespace = IdentifyNamespace()
         namespace.nsze = blocks
         namespace.lbaFormats = [LBAFormat(lbaDataSizeShift: shift)]
-        return namespace
+        return LogicalUnit(nsid: 1, namespace: namespace)
     }
 
     func lba(_ cdb: [UInt8]) -> UInt64 { cdb[2...9].reduce(0) { $0 << 8 | UInt64($1) } }
