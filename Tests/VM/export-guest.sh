@@ -39,20 +39,7 @@ export_stop() {
 }
 
 # The /dev/sdX of the export's tcm_loop LUN (its INQUIRY model is the mock's), once it appears.
-export_disk() {
-    local tries=600 disk
-    while [ "$tries" -gt 0 ]; do
-        for disk in /sys/block/sd*; do
-            [ -e "$disk/device/model" ] || continue
-            case "$(cat "$disk/device/model")" in "${EXPORT_MODEL:-SwiftNVMe Mock C}"*)
-                [ "$(cat "$disk/size")" -gt 0 ] && { echo "/dev/${disk##*/}"; return 0; } ;;
-            esac
-        done
-        sleep 0.1
-        tries=$((tries - 1))
-    done
-    fail "no SCSI disk from the export appeared in 60 s"
-}
+export_disk() { export_disk_of_lun ""; }
 
 # Waits until no SCSI disk of the export is left (after the fabric went).
 export_disk_gone() {
@@ -158,19 +145,21 @@ config_unchanged() {
     fail "configfs is not as it was before the export ($1)"
 }
 
-# The /dev/sdX of the export's tcm_loop LUN $1 (the last field of its H:C:T:L), once it appears.
+# The /dev/sdX of the export's tcm_loop LUN $1 (the last field of its H:C:T:L; empty: any LUN),
+# once it appears.
 export_disk_of_lun() {
     local lun=$1 tries=600 disk
     while [ "$tries" -gt 0 ]; do
         for disk in /sys/block/sd*; do
             [ -e "$disk/device/model" ] || continue
             case "$(cat "$disk/device/model")" in "${EXPORT_MODEL:-SwiftNVMe Mock C}"*) ;; *) continue ;; esac
-            case "$(basename "$(readlink "$disk/device")")" in *":$lun")
-                [ "$(cat "$disk/size")" -gt 0 ] && { echo "/dev/${disk##*/}"; return 0; } ;;
-            esac
+            if [ -n "$lun" ]; then
+                case "$(basename "$(readlink "$disk/device")")" in *":$lun") ;; *) continue ;; esac
+            fi
+            [ "$(cat "$disk/size")" -gt 0 ] && { echo "/dev/${disk##*/}"; return 0; }
         done
         sleep 0.1
         tries=$((tries - 1))
     done
-    fail "no SCSI disk for the export's LUN $lun appeared in 60 s"
+    fail "no SCSI disk for the export's LUN ${lun:-(any)} appeared in 60 s"
 }

@@ -78,17 +78,21 @@ expect_no_attention "$DISK0"
 expect_no_attention "$DISK1"
 [ "$(wce_of "$DISK0")" = 1 ] || fail "LUN 0 does not start with WCE=1: $(sdparm --get=WCE "$DISK0" 2>&1)"
 [ "$(wce_of "$DISK1")" = 1 ] || fail "LUN 1 does not start with WCE=1: $(sdparm --get=WCE "$DISK1" 2>&1)"
+# MODE SELECT through one LUN ($1, WCE to $3) reaches the other ($2) as MODE PARAMETERS CHANGED,
+# once, and both then read back the new WCE.
+change_wce_through() {
+    local through=$1 other=$2 value=$3 disk
+    if [ "$value" = 0 ]; then check sdparm --clear=WCE "$through"; else check sdparm --set=WCE "$through"; fi
+    expect_no_attention "$through"
+    expect_parameters_changed "$other"
+    for disk in "$other" "$through"; do
+        [ "$(wce_of "$disk")" = "$value" ] || fail "WCE=$value through $through reads back on $disk as: $(sdparm --get=WCE "$disk" 2>&1)"
+    done
+}
 step "MODE SELECT WCE=0 through LUN 0"
-check sdparm --clear=WCE "$DISK0"
-expect_no_attention "$DISK0"
-expect_parameters_changed "$DISK1"
-[ "$(wce_of "$DISK1")" = 0 ] || fail "WCE cleared through LUN 0 reads back on LUN 1 as: $(sdparm --get=WCE "$DISK1" 2>&1)"
-[ "$(wce_of "$DISK0")" = 0 ] || fail "WCE cleared through LUN 0 reads back on LUN 0 as: $(sdparm --get=WCE "$DISK0" 2>&1)"
+change_wce_through "$DISK0" "$DISK1" 0
 step "MODE SELECT WCE=1 through LUN 1"
-check sdparm --set=WCE "$DISK1"
-expect_no_attention "$DISK1"
-expect_parameters_changed "$DISK0"
-[ "$(wce_of "$DISK0")" = 1 ] || fail "WCE set through LUN 1 reads back on LUN 0 as: $(sdparm --get=WCE "$DISK0" 2>&1)"
+change_wce_through "$DISK1" "$DISK0" 1
 step "the data is still there after the cache changes"
 dd if="$DISK0" of=/tmp/got0.bin bs=1048576 skip=8 count=4 iflag=direct 2>/dev/null || fail "dd read from $DISK0"
 dd if="$DISK1" of=/tmp/got1.bin bs=1048576 skip=8 count=4 iflag=direct 2>/dev/null || fail "dd read from $DISK1"
