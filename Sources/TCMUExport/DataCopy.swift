@@ -8,17 +8,9 @@ public enum DataCopy {
     @discardableResult
     public static func gather(_ iovecs: UnsafeBufferPointer<IOVector>, from map: SharedMap, startingAt start: Int = 0,
                               into buffer: UnsafeMutableRawBufferPointer) -> Int {
-        var copied = 0, position = 0
-        for vector in iovecs {
-            let skip = min(max(0, start - position), vector.length)
-            position += vector.length
-            if copied == buffer.count { break }
-            let count = min(vector.length - skip, buffer.count - copied)
-            guard count > 0 else { continue }      // before `start`
-            (buffer.baseAddress! + copied).copyMemory(from: map.bytes.baseAddress! + vector.offset + skip, byteCount: count)
-            copied += count
+        walk(iovecs, in: map, from: start, limit: buffer.count) { bytes, done, count in
+            (buffer.baseAddress! + done).copyMemory(from: bytes, byteCount: count)
         }
-        return copied
     }
 
     /// Scatters the first `byteCount` bytes of `buffer` over the iovecs, in order from byte
@@ -26,32 +18,34 @@ public enum DataCopy {
     @discardableResult
     public static func scatter(_ byteCount: Int, of buffer: UnsafeRawBufferPointer,
                                into iovecs: UnsafeBufferPointer<IOVector>, startingAt start: Int = 0, of map: SharedMap) -> Int {
-        let total = min(byteCount, buffer.count)
-        var copied = 0, position = 0
-        for vector in iovecs {
-            let skip = min(max(0, start - position), vector.length)
-            position += vector.length
-            if copied == total { break }
-            let count = min(vector.length - skip, total - copied)
-            guard count > 0 else { continue }      // before `start`
-            (map.bytes.baseAddress! + vector.offset + skip).copyMemory(from: buffer.baseAddress! + copied, byteCount: count)
-            copied += count
+        walk(iovecs, in: map, from: start, limit: min(byteCount, buffer.count)) { bytes, done, count in
+            bytes.copyMemory(from: buffer.baseAddress! + done, byteCount: count)
         }
-        return copied
     }
 
     /// Zeroes the iovecs' bytes from byte `start` of their concatenation to their end; returns the bytes zeroed.
     @discardableResult
     public static func zero(from start: Int, of iovecs: UnsafeBufferPointer<IOVector>, in map: SharedMap) -> Int {
-        var position = 0, zeroed = 0
-        for vector in iovecs {
-            let skip = min(max(0, start - position), vector.length)
-            if vector.length > skip {
-                (map.bytes.baseAddress! + vector.offset + skip).initializeMemory(as: UInt8.self, repeating: 0, count: vector.length - skip)
-                zeroed += vector.length - skip
-            }
-            position += vector.length
+        walk(iovecs, in: map, from: start, limit: .max) { bytes, _, count in
+            bytes.initializeMemory(as: UInt8.self, repeating: 0, count: count)
         }
-        return zeroed
+    }
+
+    /// The one walk over the iovecs: hands `body` each run of their bytes from byte `start` of
+    /// their concatenation, `limit` bytes at most in all, as its address in the map, the bytes
+    /// handed before it and its length; returns the bytes handed.
+    private static func walk(_ iovecs: UnsafeBufferPointer<IOVector>, in map: SharedMap, from start: Int, limit: Int,
+                             _ body: (UnsafeMutableRawPointer, Int, Int) -> Void) -> Int {
+        var done = 0, position = 0
+        for vector in iovecs {
+            if done == limit { break }
+            let skip = min(max(0, start - position), vector.length)
+            position += vector.length
+            let count = min(vector.length - skip, limit - done)
+            guard count > 0 else { continue }      // before `start`
+            body(map.bytes.baseAddress! + vector.offset + skip, done, count)
+            done += count
+        }
+        return done
     }
 }
