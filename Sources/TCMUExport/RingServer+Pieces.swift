@@ -23,8 +23,7 @@ extension RingServer {
             let outcome = adapter.process(SCSITask(lun: lun, cdb: command.pieceCDB, buffer: worker.buffer, transferLength: bytes,
                                                    direction: pieces.direction, tag: UInt64(command.id)), on: worker.queue)
             guard outcome.serviceResponse == .taskComplete else {
-                logger.error("TCMU LUN \(lun): piece \(index + 1) of \(pieces.count) of command \(command.id) not delivered: \(outcome.error.map { "\($0)" } ?? "no cause given")")
-                respond(command.id, RingResponse(status: .checkCondition), sense: deliveryFailureSense)
+                respondUndelivered(command, outcome, what: "piece \(index + 1) of \(pieces.count) of command \(command.id)")
                 return true
             }
             guard outcome.status == .good else {

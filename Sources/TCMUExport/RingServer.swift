@@ -215,8 +215,7 @@ public final class RingServer: Sendable {
                             transferLength: plan.runLength, direction: plan.direction, tag: UInt64(command.id))
         let outcome = adapter.process(task, on: worker.queue)
         guard outcome.serviceResponse == .taskComplete else {
-            logger.error("TCMU LUN \(lun): command \(command.id) (opcode \(command.cdb.first ?? 0)) not delivered: \(outcome.error.map { "\($0)" } ?? "no cause given")")
-            respond(command.id, RingResponse(status: .checkCondition), sense: deliveryFailureSense)
+            respondUndelivered(command, outcome, what: "command \(command.id) (opcode \(command.cdb.first ?? 0))")
             return
         }
         var response = RingResponse(status: outcome.status)
@@ -231,6 +230,13 @@ public final class RingServer: Sendable {
             }
         }
         respond(command.id, response, sense: outcome.sense)
+    }
+
+    /// Logs why the engine did not deliver `what` (a command, or a piece of one) and fails the
+    /// command with LOGICAL UNIT COMMUNICATION FAILURE.
+    func respondUndelivered(_ command: ParsedCommand, _ outcome: SCSITaskResponse, what: @autoclosure () -> String) {
+        logger.error("TCMU LUN \(lun): \(what()) not delivered: \(outcome.error.map { "\($0)" } ?? "no cause given")")
+        respond(command.id, RingResponse(status: .checkCondition), sense: deliveryFailureSense)
     }
 
     /// Writes the response at the tail and publishes it; kicks the kernel when `responsesPerKick`
