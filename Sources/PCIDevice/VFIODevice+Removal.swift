@@ -24,13 +24,13 @@ extension VFIODevice {
     /// at the first request, turns `bar` into a removed device's registers. Nil, with a warning,
     /// when the kernel does not offer the request IRQ or refuses the registration: the device
     /// works all the same, only a removal then waits until the process lets go of it.
-    static func watchRemovalRequests(_ fd: FileDescriptor, irqIndexCount: UInt32, bar: MMIORegion,
+    static func watchRemovalRequests(_ fd: FileDescriptor, _ kernel: any VFIOKernel, irqIndexCount: UInt32, bar: MMIORegion,
                                      address: PCIAddress, logger: Logger) -> DeviceRequestWatch? {
         let index = cvfio_pci_req_irq_index()
         var irq = vfio_irq_info()
         irq.argsz = UInt32(MemoryLayout<vfio_irq_info>.size)
         irq.index = index
-        guard irqIndexCount > index, cvfio_device_get_irq_info(fd.rawValue, &irq) == 0, irq.count >= 1 else {
+        guard irqIndexCount > index, kernel.irqInfo(device: fd.rawValue, &irq) == 0, irq.count >= 1 else {
             logger.warning("\(address): vfio-pci offers no device request IRQ, so removing the function waits until this process releases it")
             return nil
         }
@@ -48,7 +48,7 @@ extension VFIODevice {
             logger.warning("\(address): cannot watch for the kernel's device request (\(error)); removing the function waits until this process releases it")
             return nil
         }
-        guard cvfio_device_set_irq_eventfd(fd.rawValue, index, watch.requestDescriptor) == 0 else {
+        guard kernel.setIRQEventfd(device: fd.rawValue, index: index, eventfd: watch.requestDescriptor) == 0 else {
             let error = errno
             watch.stop()
             logger.warning("\(address): VFIO_DEVICE_SET_IRQS for the device request failed (errno \(error)); removing the function waits until this process releases it")

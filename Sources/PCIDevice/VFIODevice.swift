@@ -15,7 +15,9 @@ import Musl
 /// Opening it turns on memory-space decoding and bus mastering (the controller must DMA to its
 /// queues); releasing it turns bus mastering off again before the device fd closes. While open,
 /// it hears the kernel's request for the device (removal, unbind): BAR0 then behaves as a
-/// removed device's (see `removalRequested`).
+/// removed device's (see `removalRequested`). Every DMA buffer mapped through `iommu` keeps it
+/// open until the buffer is unmapped, so the kernel's removal completes once the device and every
+/// such buffer are gone.
 ///
 /// Sendable: every stored property is an immutable `let`; register access goes through `MMIORegion`.
 public final class VFIODevice: DeviceInterface {
@@ -41,6 +43,8 @@ public final class VFIODevice: DeviceInterface {
     let configSize: Int
     /// The device fd; closed in deinit.
     let descriptor: FileDescriptor
+    /// Where the VFIO calls go (the group's container's): the kernel, or a fake of it in tests.
+    let kernel: any VFIOKernel
     /// The thread that hears the kernel's device request; nil when vfio-pci does not offer it.
     let requestWatch: DeviceRequestWatch?
     private let logger = Logger(label: "PCIDevice.VFIODevice")
@@ -63,14 +67,16 @@ public final class VFIODevice: DeviceInterface {
         self.address = address
         self.group = group
         self.numaNode = numaNode
+        let kernel = group.container.kernel
+        self.kernel = kernel
         let fd = try group.deviceDescriptor(for: address)
         do {
             var info = vfio_device_info()
             info.argsz = UInt32(MemoryLayout<vfio_device_info>.size)
-            guard cvfio_device_get_info(fd.rawValue, &info) == 0 else {
+            guard kernel.deviceInfo(device: fd.rawValue, &info) == 0 else {
                 throw PCIDeviceError.vfioCallFailed(call: "VFIO_DEVICE_GET_INFO(\(address))", errno: errno)
             }
-            let bar = try Self.regionInfo(fd, index: cvfio_pci_bar0_region_index(), address: address)
+            let bar = try Self.regionInfo(fd, kernel, index: cvfio_pci_bar0_region_index(), address: address)
             guard bar.size > 0, bar.flags & cvfio_region_info_flag_mmap() != 0 else {
                 throw PCIDeviceError.regionUnavailable("BAR0 of \(address) is empty or cannot be mapped")
             }
@@ -78,18 +84,18 @@ public final class VFIODevice: DeviceInterface {
             guard let barSize = Int(exactly: bar.size), let barOffset = Int64(exactly: bar.offset) else {
                 throw PCIDeviceError.regionUnavailable("BAR0 of \(address): \(bar.size) bytes at \(hex(bar.offset)) cannot be mapped")
             }
-            let config = try Self.regionInfo(fd, index: cvfio_pci_config_region_index(), address: address)
+            let config = try Self.regionInfo(fd, kernel, index: cvfio_pci_config_region_index(), address: address)
             guard let configLength = Int(exactly: config.size), let configStart = Int64(exactly: config.offset) else {
                 throw PCIDeviceError.regionUnavailable("config space of \(address): \(config.size) bytes cannot be addressed")
             }
             var irq = vfio_irq_info()
             irq.argsz = UInt32(MemoryLayout<vfio_irq_info>.size)
             irq.index = cvfio_pci_msix_irq_index()
-            let msix = info.num_irqs > irq.index && cvfio_device_get_irq_info(fd.rawValue, &irq) == 0 ? Int(irq.count) : 0
+            let msix = info.num_irqs > irq.index && kernel.irqInfo(device: fd.rawValue, &irq) == 0 ? Int(irq.count) : 0
 
             let region = try MMIORegion(mapping: fd.rawValue, offset: barOffset, size: barSize, what: "BAR0 of \(address)")
             bar0 = region
-            requestWatch = Self.watchRemovalRequests(fd, irqIndexCount: info.num_irqs, bar: region, address: address, logger: logger)
+            requestWatch = Self.watchRemovalRequests(fd, kernel, irqIndexCount: info.num_irqs, bar: region, address: address, logger: logger)
             deviceFlags = info.flags
             regionCount = Int(info.num_regions)
             irqIndexCount = Int(info.num_irqs)
@@ -98,10 +104,10 @@ public final class VFIODevice: DeviceInterface {
             configSize = configLength
             descriptor = fd
         } catch let error as PCIDeviceError {
-            try? fd.close()
+            kernel.close(fd.rawValue)
             throw error
         } catch {
-            try? fd.close()
+            kernel.close(fd.rawValue)
             throw .vfioCallFailed(call: "opening \(address)", errno: EIO)
         }
         // Fully initialised from here: if this throws, deinit clears bus mastering and closes the fd.
@@ -114,15 +120,15 @@ public final class VFIODevice: DeviceInterface {
         do { try disableBusMastering() } catch {
             logger.warning("could not clear bus mastering on \(address) before closing it: \(error)")
         }
-        try? descriptor.close()
+        kernel.close(descriptor.rawValue)
     }
 
-    private static func regionInfo(_ fd: FileDescriptor, index: UInt32,
+    private static func regionInfo(_ fd: FileDescriptor, _ kernel: any VFIOKernel, index: UInt32,
                                    address: PCIAddress) throws(PCIDeviceError) -> vfio_region_info {
         var region = vfio_region_info()
         region.argsz = UInt32(MemoryLayout<vfio_region_info>.size)
         region.index = index
-        guard cvfio_device_get_region_info(fd.rawValue, &region) == 0 else {
+        guard kernel.regionInfo(device: fd.rawValue, &region) == 0 else {
             throw .vfioCallFailed(call: "VFIO_DEVICE_GET_REGION_INFO(\(address), region \(index))", errno: errno)
         }
         return region
@@ -134,10 +140,11 @@ public final class VFIODevice: DeviceInterface {
     public var name: String { address.description }
     /// The size of BAR0, the bound every register access is checked against.
     public var registerSpaceSize: Int { bar0.size }
-    /// The device's group, mapping through its VFIO type1 container. Not the container itself:
-    /// a DMA buffer must keep the group attached (and so the container's IOMMU alive) until it is
-    /// unmapped, even when the buffer outlives this device (see `VFIOGroup`).
-    public var iommu: any IOMMU { group }
+    /// Maps through the group's VFIO type1 container, and holds this device: a DMA buffer keeps the
+    /// device open (so the group attached and the container's IOMMU alive) until it is unmapped,
+    /// even when the engine lets go of the device first (see `VFIODeviceMappings`). A new handle
+    /// each time, so the device never holds one itself (no cycle).
+    public var iommu: any IOMMU { VFIODeviceMappings(self) }
 
     /// Volatile 32-bit read of BAR0; all ones for an offset outside it (see `MMIORegion`).
     public func readRegister32(at offset: Int) -> UInt32 { bar0.load32(at: offset) }
@@ -157,7 +164,7 @@ public final class VFIODevice: DeviceInterface {
     /// VFIO_DEVICE_RESET; throws `resetUnsupported` when the device info flags do not offer it.
     public func reset() throws {
         guard supportsReset else { throw PCIDeviceError.resetUnsupported(name) }
-        guard cvfio_device_reset(descriptor.rawValue) == 0 else {
+        guard kernel.resetDevice(descriptor.rawValue) == 0 else {
             throw PCIDeviceError.vfioCallFailed(call: "VFIO_DEVICE_RESET(\(address))", errno: errno)
         }
     }

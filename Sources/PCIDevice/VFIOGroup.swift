@@ -11,10 +11,12 @@ import Musl
 /// devices opened from it keep the group alive, so dropping the last device releases everything
 /// in the right order (device fd, then group fd, then container fd).
 ///
-/// The group is also the IOMMU handle a device hands out for DMA (`VFIODevice.iommu`): closing a
-/// container's last group detaches it, and on Linux 6.1 that drops the container's type1 IOMMU,
-/// so every later VFIO_IOMMU_UNMAP_DMA fails with EINVAL and the buffer leaks. Mapping through
-/// the group means every DMA buffer keeps its group attached until the buffer is unmapped.
+/// The group also maps for the IOMMU handle a device hands out for DMA (`VFIODevice.iommu`, which
+/// holds the device and so this group): closing a container's last group detaches it, and on
+/// Linux 6.1 that drops the container's type1 IOMMU, so every later VFIO_IOMMU_UNMAP_DMA fails
+/// with EINVAL and the buffer leaks. Mapping through the group means a holder of the group keeps
+/// it attached until its buffers are unmapped (but see `VFIODeviceMappings`: a device being
+/// removed detaches its group as soon as the device fd closes).
 public final class VFIOGroup: IOMMU {
     /// The IOMMU group number (the N of /dev/vfio/N and /sys/kernel/iommu_groups/N).
     public let number: Int

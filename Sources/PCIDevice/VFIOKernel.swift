@@ -6,11 +6,14 @@ import Glibc
 import Musl
 #endif
 
-/// The VFIO container and group calls, as one seam, so tests can stand in a fake of the kernel's
-/// rules (which group keeps which container's IOMMU alive) where no machine has /dev/vfio.
+/// The VFIO container, group and device calls, as one seam, so tests can stand in a fake of the
+/// kernel's rules (which group keeps which container's IOMMU alive, what releasing a device being
+/// removed does to its group) where no machine has /dev/vfio.
 ///
 /// Each call returns what the ioctl returns (-1 with `errno` set on failure). `close` is here too
-/// because closing a group fd is itself a VFIO event: it detaches the group from its container.
+/// because closing a group or device fd is itself a VFIO event: the group detaches from its
+/// container, and a device the kernel is removing is unregistered (which, for the group's last
+/// device, detaches the group whatever its own fd).
 protocol VFIOKernel: Sendable {
     func apiVersion(container: Int32) -> Int32
     func checkExtension(container: Int32, _ extensionID: UInt) -> Int32
@@ -21,6 +24,11 @@ protocol VFIOKernel: Sendable {
     func groupStatus(group: Int32, _ status: inout vfio_group_status) -> Int32
     func setContainer(group: Int32, container: Int32) -> Int32
     func deviceFD(group: Int32, address: String) -> Int32
+    func deviceInfo(device: Int32, _ info: inout vfio_device_info) -> Int32
+    func regionInfo(device: Int32, _ region: inout vfio_region_info) -> Int32
+    func irqInfo(device: Int32, _ irq: inout vfio_irq_info) -> Int32
+    func setIRQEventfd(device: Int32, index: UInt32, eventfd: Int32) -> Int32
+    func resetDevice(_ device: Int32) -> Int32
     func close(_ descriptor: Int32)
 }
 
@@ -41,6 +49,13 @@ struct LinuxVFIOKernel: VFIOKernel {
     func deviceFD(group: Int32, address: String) -> Int32 {
         address.withCString { cvfio_group_get_device_fd(group, $0) }
     }
+    func deviceInfo(device: Int32, _ info: inout vfio_device_info) -> Int32 { cvfio_device_get_info(device, &info) }
+    func regionInfo(device: Int32, _ region: inout vfio_region_info) -> Int32 { cvfio_device_get_region_info(device, &region) }
+    func irqInfo(device: Int32, _ irq: inout vfio_irq_info) -> Int32 { cvfio_device_get_irq_info(device, &irq) }
+    func setIRQEventfd(device: Int32, index: UInt32, eventfd: Int32) -> Int32 {
+        cvfio_device_set_irq_eventfd(device, index, eventfd)
+    }
+    func resetDevice(_ device: Int32) -> Int32 { cvfio_device_reset(device) }
     func close(_ descriptor: Int32) { closeDescriptor(descriptor) }
 }
 

@@ -1,4 +1,5 @@
 import CVFIO
+import Foundation
 import Synchronization
 
 #if canImport(Glibc)
@@ -14,6 +15,12 @@ import Musl
 /// group; closing the container's last group detaches it and releases the type1 IOMMU with every
 /// mapping in it, after which MAP_DMA and UNMAP_DMA fail with EINVAL. Descriptors are real (scratch
 /// files), so the fake also closes them.
+///
+/// With a `deviceFile`, a group hands out device fds on it (BAR0 in its first page, config space in
+/// the second, the device request IRQ offered), and removal follows vfio-pci: `requestRemoval`
+/// signals the device's request eventfd, and once that device's fd closes the kernel unregisters
+/// it and, the group having no other device, detaches the group from its container (dropping the
+/// IOMMU as above) although the group fd is still open (`vfio_device_remove_group`).
 final class FakeVFIOKernel: VFIOKernel {
     struct Container {
         var groups: Set<Int32> = []
@@ -21,14 +28,45 @@ final class FakeVFIOKernel: VFIOKernel {
         var mappings: [UInt64: UInt64] = [:]
     }
 
+    /// A device fd the fake handed out.
+    struct Device {
+        var group: Int32
+        var requestEventfd: Int32?
+        var removalRequested = false
+    }
+
+    /// What the fake saw, in order: the unmaps (done or refused) and the closes.
+    enum Event: Equatable {
+        case unmapped(iova: UInt64)
+        case unmapRefused(iova: UInt64)
+        case closed(Int32)
+    }
+
     struct State {
         var containers: [Int32: Container] = [:]
         var containerOfGroup: [Int32: Int32] = [:]
+        var devices: [Int32: Device] = [:]
+        var events: [Event] = []
         /// Every descriptor closed, in order.
-        var closed: [Int32] = []
+        var closed: [Int32] { events.compactMap { if case .closed(let fd) = $0 { fd } else { nil } } }
     }
 
+    /// BAR0's size in the device file; config space follows it.
+    static let barSize = 4096
+    static let configSize = 256
+
     let state = Mutex(State())
+    /// The file device fds are opened on; nil: VFIO_GROUP_GET_DEVICE_FD fails with ENODEV.
+    let deviceFile: String?
+
+    init(deviceFile: String? = nil) { self.deviceFile = deviceFile }
+
+    /// A file in `scratch` large enough to stand in for a device: BAR0, then config space.
+    static func deviceFile(in scratch: ScratchDirectory) throws -> String {
+        let path = try scratch.file("device")
+        guard truncate(path, off_t(barSize + configSize)) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
+        return path
+    }
 
     private func fail(_ code: Int32) -> Int32 {
         errno = code
@@ -72,8 +110,12 @@ final class FakeVFIOKernel: VFIOKernel {
         let (iova, size) = (request.iova, request.size)
         let unmapped = state.withLock { state -> Bool in
             guard state.containers[container]?.iommuSet == true,
-                  state.containers[container]?.mappings[iova] == size else { return false }
+                  state.containers[container]?.mappings[iova] == size else {
+                state.events.append(.unmapRefused(iova: iova))
+                return false
+            }
             state.containers[container]?.mappings[iova] = nil
+            state.events.append(.unmapped(iova: iova))
             return true
         }
         return unmapped ? 0 : fail(EINVAL)
@@ -92,25 +134,90 @@ final class FakeVFIOKernel: VFIOKernel {
         return 0
     }
 
-    func deviceFD(group: Int32, address: String) -> Int32 { fail(ENODEV) }
+    func deviceFD(group: Int32, address: String) -> Int32 {
+        guard let deviceFile else { return fail(ENODEV) }
+        let fd = open(deviceFile, O_RDWR | O_CLOEXEC)
+        guard fd >= 0 else { return -1 }
+        state.withLock { $0.devices[fd] = Device(group: group) }
+        return fd
+    }
+
+    func deviceInfo(device: Int32, _ info: inout vfio_device_info) -> Int32 {
+        guard state.withLock({ $0.devices[device] != nil }) else { return fail(EBADF) }
+        info.flags = cvfio_device_flags_reset()
+        info.num_regions = cvfio_pci_config_region_index() + 1
+        info.num_irqs = cvfio_pci_req_irq_index() + 1
+        return 0
+    }
+
+    func regionInfo(device: Int32, _ region: inout vfio_region_info) -> Int32 {
+        switch region.index {
+        case cvfio_pci_bar0_region_index():
+            region.offset = 0
+            region.size = UInt64(Self.barSize)
+            region.flags = cvfio_region_info_flag_mmap()
+        case cvfio_pci_config_region_index():
+            region.offset = UInt64(Self.barSize)
+            region.size = UInt64(Self.configSize)
+            region.flags = 0
+        default:
+            return fail(EINVAL)
+        }
+        return 0
+    }
+
+    func irqInfo(device: Int32, _ irq: inout vfio_irq_info) -> Int32 {
+        irq.count = irq.index == cvfio_pci_req_irq_index() ? 1 : 0
+        return 0
+    }
+
+    func setIRQEventfd(device: Int32, index: UInt32, eventfd: Int32) -> Int32 {
+        guard index == cvfio_pci_req_irq_index() else { return fail(EINVAL) }
+        state.withLock { $0.devices[device]?.requestEventfd = eventfd }
+        return 0
+    }
+
+    func resetDevice(_ device: Int32) -> Int32 { 0 }
 
     func close(_ descriptor: Int32) {
         state.withLock { state in
-            state.closed.append(descriptor)
-            if let container = state.containerOfGroup.removeValue(forKey: descriptor) {
-                state.containers[container]?.groups.remove(descriptor)
-                if state.containers[container]?.groups.isEmpty == true {
-                    state.containers[container]?.iommuSet = false
-                    state.containers[container]?.mappings.removeAll()
-                }
+            state.events.append(.closed(descriptor))
+            if let device = state.devices.removeValue(forKey: descriptor), device.removalRequested,
+               !state.devices.values.contains(where: { $0.group == device.group }) {
+                // The removed device was its group's last: the group leaves its container.
+                detach(group: device.group, &state)
             }
+            detach(group: descriptor, &state)
         }
         closeDescriptor(descriptor)
+    }
+
+    /// Detaches `group` from its container, if attached; the container's last group takes its IOMMU.
+    private func detach(group: Int32, _ state: inout State) {
+        guard let container = state.containerOfGroup.removeValue(forKey: group) else { return }
+        state.containers[container]?.groups.remove(group)
+        if state.containers[container]?.groups.isEmpty == true {
+            state.containers[container]?.iommuSet = false
+            state.containers[container]?.mappings.removeAll()
+        }
+    }
+
+    /// Begins removing the device open as `device`, as `echo 1 > .../remove` does: its request
+    /// eventfd is signalled, and its close will detach its group.
+    func requestRemoval(of device: Int32) {
+        let eventfd = state.withLock { state -> Int32? in
+            state.devices[device]?.removalRequested = true
+            return state.devices[device]?.requestEventfd
+        }
+        guard let eventfd else { return }
+        var one: UInt64 = 1
+        _ = write(eventfd, &one, MemoryLayout<UInt64>.size)
     }
 
     /// Whether `group` is still attached to a container.
     func isAttached(group: Int32) -> Bool { state.withLock { $0.containerOfGroup[group] != nil } }
     var closedDescriptors: [Int32] { state.withLock { $0.closed } }
+    var events: [Event] { state.withLock { $0.events } }
 }
 
 private func closeDescriptor(_ descriptor: Int32) { _ = close(descriptor) }

@@ -38,9 +38,10 @@ import Musl
         }
     }
 
-    /// The fix: the device's IOMMU handle is its group, so a buffer mapped through it keeps the
-    /// group attached after everyone else let go, its unmap succeeds, and only then do the group
-    /// and the container close, in that order.
+    /// Mapping through the group (what the device's IOMMU handle does) keeps the group attached
+    /// after everyone else let go, its unmap succeeds, and only then do the group and the container
+    /// close, in that order. (A device being removed detaches its group when the device fd closes,
+    /// so the handle holds the device too: `VFIORemovalTeardownTests`.)
     @Test func theGroupAsIOMMUHandleStaysAttachedUntilTheLastUnmap() throws {
         try ScratchDirectory.use("vfio-teardown") { scratch in
             let kernel = FakeVFIOKernel()
