@@ -28,13 +28,36 @@ import Testing
         }
     }
 
+    /// Where worker `worker` writes its 128 blocks in round `round`.
+    static func firstLBA(worker: Int, round: Int) -> UInt64 { UInt64(worker * 10_000 + round * 128) }
+
+    /// Each worker writes then reads 64 KiB per round at its own LBAs; before reset k, every
+    /// worker's write of round `target(k)` has a piece held at the mock (fetched, never completed),
+    /// so the controller fails while all four queues provably have I/O in flight and every worker
+    /// still has rounds to go, however the threads are scheduled: the fault is gated on the
+    /// mock's held-command count, not on time.
     @Test func resetsInTheMiddleOfIOOnFourQueues() throws {
-        let rig = try Rig.threadedFourQueues()
+        // As `Rig.threadedFourQueues`, with a command timeout far beyond any wait here: a held
+        // piece must end by the reset, not by a timeout on a starved machine.
+        let rig = try Rig({
+            $0.executionMode = .threaded(latency: .microseconds(20), outOfOrder: true)
+            $0.ioQueueCount = 4
+            $0.mdts = 2
+        }, options: { $0.ioQueueCount = 4; $0.ioQueueDepth = 16; $0.commandTimeoutMilliseconds = 600_000 })
         let queues = rig.controller.ioQueues
         #expect(queues.count == 4)
         let mapper = rig.controller.mapper
         let nsid = rig.nsid
         let rounds = 24
+        let resetRounds = [rounds / 3, 2 * rounds / 3]
+        // One piece of each worker's write in each reset round is held: one rule per queue and round.
+        for round in resetRounds {
+            for worker in queues.indices {
+                let first = Self.firstLBA(worker: worker, round: round)
+                rig.mock.inject(.neverComplete(CommandMatch(queueID: UInt16(worker + 1), opcode: NVMOpcode.write.rawValue,
+                                                            lbaRange: first...(first + 127), count: 1)))
+            }
+        }
         let progress = queues.map { _ in Shared(0) }
         let reports = queues.map { _ in Shared(WorkerReport()) }
         let group = DispatchGroup()
@@ -50,7 +73,7 @@ import Testing
                 }
                 for round in 0..<rounds {
                     fill(source, seed: UInt64(index * 1000 + round))
-                    let lba = UInt64(index * 10_000 + round * 128)
+                    let lba = Self.firstLBA(worker: index, round: round)
                     let written = queue.write(nsid: nsid, lba: lba, blocks: 128, from: source)
                     let read = written.succeeded ? queue.read(nsid: nsid, lba: lba, blocks: 128, into: sink) : written
                     report.rounds += 1
@@ -67,10 +90,12 @@ import Testing
             thread.start()
         }
 
-        // Two controller failures while every worker is busy: whichever worker notices first resets.
-        for resets in 1...2 {
-            let target = resets * rounds / 3
-            #expect(wait(upTo: 60) { progress.allSatisfy { $0.value >= target } }, "workers stopped before round \(target)")
+        // Two controller failures while every worker is inside the same round with a write piece
+        // held at the controller: whichever worker notices first resets (which drops the held pieces).
+        for (index, target) in resetRounds.enumerated() {
+            let resets = index + 1
+            #expect(wait(upTo: 60) { rig.mock.statistics.heldCommands == queues.count }, "not every worker reached round \(target)")
+            #expect(progress.map(\.value) == Array(repeating: target, count: queues.count), "every worker is in round \(target)")
             rig.mock.inject(.controllerFatal)
             #expect(wait(upTo: 60) { rig.controller.resetCount >= resets }, "reset \(resets) did not happen")
         }
