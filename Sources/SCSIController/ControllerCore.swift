@@ -11,6 +11,9 @@ import PCIDevice
 /// the optimiser folds the key path into a plain load).
 @dynamicMemberLookup
 final class ControllerCore: @unchecked Sendable {
+    /// ARC may release the device before the DMA buffers below (the admin scratch page, the shadow
+    /// doorbells); that is safe because a VFIO device's IOMMU handle, held by every buffer through
+    /// `mapper`, keeps the device open until the last buffer is unmapped (`VFIODeviceMappings`).
     let device: any DeviceInterface
     let mapper: DMAMapper
     let facts: ControllerFacts
