@@ -37,6 +37,19 @@ import Musl
         }
     }
 
+    /// The descriptors of a device, its group and its container (numbers only: holding them keeps
+    /// nothing open), and the closes the fake kernel records for them, in order.
+    private struct Descriptors {
+        let device: Int32, group: Int32, container: Int32
+
+        init(of opened: VFIODevice) {
+            (device, group, container) = (opened.descriptor.rawValue, opened.group.descriptor.rawValue,
+                                          opened.group.container.descriptor.rawValue)
+        }
+
+        var closes: [FakeVFIOKernel.Event] { [.closed(device), .closed(group), .closed(container)] }
+    }
+
     /// Opens container, group 7 and the device on scratch files, against `kernel`.
     private func openDevice(_ scratch: ScratchDirectory, _ kernel: FakeVFIOKernel) throws -> VFIODevice {
         let container = try VFIOContainer(path: try scratch.file("vfio"), kernel: kernel)
@@ -60,25 +73,23 @@ import Musl
         try ScratchDirectory.use("vfio-removal") { scratch in
             let kernel = FakeVFIOKernel(deviceFile: try FakeVFIOKernel.deviceFile(in: scratch))
             var device: VFIODevice? = try openDevice(scratch, kernel)
-            let deviceFD = device!.descriptor.rawValue
-            let groupFD = device!.group.descriptor.rawValue
-            let containerFD = device!.group.container.descriptor.rawValue
+            let fds = Descriptors(of: device!)
             #expect(device!.hearsRemovalRequests)
             let iovas: [UInt64] = [0x10_0000, 0x20_0000, 0x30_0000]
             var pages: [MappedPage]? = try iovas.map { try MappedPage(through: device!.iommu, iova: $0) }
 
-            kernel.requestRemoval(of: deviceFD)
+            kernel.requestRemoval(of: fds.device)
             #expect(eventually { device!.removalRequested }, "the watch heard the kernel's request")
             #expect(device!.readRegister32(at: 0x1c) == 0xFFFF_FFFF, "the registers read as a removed device's")
 
             device = nil
             #expect(kernel.events.isEmpty, "the buffers keep the device open")
-            #expect(kernel.isAttached(group: groupFD))
+            #expect(kernel.isAttached(group: fds.group))
             #expect(pages?.count == iovas.count)
             pages = nil
 
-            #expect(kernel.events == iovas.map { .unmapped(iova: $0) } + [.closed(deviceFD), .closed(groupFD), .closed(containerFD)])
-            #expect(!kernel.isAttached(group: groupFD))
+            #expect(kernel.events == iovas.map { .unmapped(iova: $0) } + fds.closes)
+            #expect(!kernel.isAttached(group: fds.group))
         }
     }
 
@@ -89,18 +100,16 @@ import Musl
         try ScratchDirectory.use("vfio-removal") { scratch in
             let kernel = FakeVFIOKernel(deviceFile: try FakeVFIOKernel.deviceFile(in: scratch))
             var device: VFIODevice? = try openDevice(scratch, kernel)
-            let deviceFD = device!.descriptor.rawValue
-            let groupFD = device!.group.descriptor.rawValue
-            let containerFD = device!.group.container.descriptor.rawValue
+            let fds = Descriptors(of: device!)
             var page: MappedPage? = try MappedPage(through: device!.iommu, iova: 0x10_0000)
-            kernel.requestRemoval(of: deviceFD)
+            kernel.requestRemoval(of: fds.device)
             #expect(eventually { device!.removalRequested })
             #expect(page?.iova == 0x10_0000)
             page = nil
             #expect(kernel.events == [.unmapped(iova: 0x10_0000)])
             device = nil
-            #expect(kernel.events == [.unmapped(iova: 0x10_0000), .closed(deviceFD), .closed(groupFD), .closed(containerFD)])
-            #expect(!kernel.isAttached(group: groupFD))
+            #expect(kernel.events == [.unmapped(iova: 0x10_0000)] + fds.closes)
+            #expect(!kernel.isAttached(group: fds.group))
         }
     }
 }

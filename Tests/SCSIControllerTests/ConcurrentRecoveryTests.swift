@@ -37,13 +37,9 @@ import Testing
     /// still has rounds to go, however the threads are scheduled: the fault is gated on the
     /// mock's held-command count, not on time.
     @Test func resetsInTheMiddleOfIOOnFourQueues() throws {
-        // As `Rig.threadedFourQueues`, with a command timeout far beyond any wait here: a held
-        // piece must end by the reset, not by a timeout on a starved machine.
-        let rig = try Rig({
-            $0.executionMode = .threaded(latency: .microseconds(20), outOfOrder: true)
-            $0.ioQueueCount = 4
-            $0.mdts = 2
-        }, options: { $0.ioQueueCount = 4; $0.ioQueueDepth = 16; $0.commandTimeoutMilliseconds = 600_000 })
+        // A command timeout far beyond any wait here: a held piece must end by the reset, not by
+        // a timeout on a starved machine.
+        let rig = try Rig.threadedFourQueues(commandTimeoutMilliseconds: 600_000)
         let queues = rig.controller.ioQueues
         #expect(queues.count == 4)
         let mapper = rig.controller.mapper

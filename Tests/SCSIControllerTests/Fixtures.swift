@@ -42,13 +42,14 @@ struct Rig {
     }
 
     /// Four queues of 16 entries on the threaded mock (completions out of order after ~20 µs) with
-    /// 16 KiB commands, so a 64 KiB request keeps four commands in flight; a 10 s command timeout.
-    static func threadedFourQueues() throws -> Rig {
+    /// 16 KiB commands, so a 64 KiB request keeps four commands in flight; a 10 s command timeout
+    /// unless the test needs another.
+    static func threadedFourQueues(commandTimeoutMilliseconds: Int = 10_000) throws -> Rig {
         try Rig({
             $0.executionMode = .threaded(latency: .microseconds(20), outOfOrder: true)
             $0.ioQueueCount = 4
             $0.mdts = 2
-        }, options: { $0.ioQueueCount = 4; $0.ioQueueDepth = 16; $0.commandTimeoutMilliseconds = 10_000 })
+        }, options: { $0.ioQueueCount = 4; $0.ioQueueDepth = 16; $0.commandTimeoutMilliseconds = commandTimeoutMilliseconds })
     }
 
     /// A buffer filled with a pattern that differs per byte position and per `seed`.
