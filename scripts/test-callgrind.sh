@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Budgets guard today's measured figures against regression, with a small margin (README,
 # Performance: driver + loop 140/140 SGL/PRP, driver alone 97/97, latency timing 19,
-# unbatched block read 615 and READ(10) 838 on 4 December 2026; before the hot-path work
+# unbatched block read 616 and READ(10) 839 on 4 December 2026; before the hot-path work
 # 296/310, 147/159, 111, 1542/2263). Issue 14's targets: driver + loop 150, driver alone 100
 # and latency timing 30 (each met with both, so each budget is its target), unbatched block
 # read 600 (600 on its own branch, 619 merged with the second hot-path pass), unbatched

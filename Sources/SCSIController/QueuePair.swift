@@ -89,8 +89,7 @@ extension QueuePair {
         var stopHead = startHead &+ min(limit, trackerCount)
         if stopHead >= depth { stopHead &-= depth }
         let stop = cq + stopHead
-        var end = stopHead > startHead ? stop : cq + depth
-        var next = cq + startHead
+        var (next, end) = (cq + startHead, stopHead > startHead ? stop : cq + depth)
         // The phase tag is bit 16 of dword 3: an entry is new when its bit equals this one.
         var phase: UInt32 = s.pointee.phase ? 0x1_0000 : 0
         // Counts the completions handled too (one free tracker each).
@@ -154,9 +153,7 @@ extension QueuePair {
     @inlinable @inline(__always)
     func acceptSQHead(_ reported: UInt16) {
         let s = state
-        let head = Int(s.pointee.sqHead)
-        let tail = Int(submissionDoorbell.pointee.last)
-        let value = Int(reported)
+        let (head, tail, value) = (Int(s.pointee.sqHead), Int(submissionDoorbell.pointee.last), Int(reported))
         // All three are below `depth`: wrapping arithmetic drops only traps that cannot fire.
         let advance = value >= head ? value &- head : value &+ depth &- head
         let window = tail >= head ? tail &- head : tail &+ depth &- head
