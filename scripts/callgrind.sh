@@ -9,6 +9,10 @@
 #     line 2 (last): the driver plus ctrlbench's bench loop.
 #   scripts/callgrind.sh --unbatched [--bs BYTES]
 #     one request at a time: a block-API read (`IOQueue.read`) and a SCSI READ(10) task.
+#   scripts/callgrind.sh --timing [--pointers prp|sgl]
+#     latency timing: the bench loop's cost with latency timing less its cost with --no-latency,
+#     each the inclusive cost of the loop's function (so the report's percentiles, which cost
+#     more the more distinct latencies a run records, stay out).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -27,24 +31,30 @@ out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
 unbatched=0
+timing=0
 pointers=prp
 bytes=4096
 args=("$@")
 for i in "${!args[@]}"; do
     case "${args[$i]}" in
         --unbatched) unbatched=1 ;;
+        --timing) timing=1 ;;
         --pointers) pointers="${args[$((i + 1))]}" ;;
         --bs) bytes="${args[$((i + 1))]}" ;;
     esac
 done
 size="$((bytes / 1024)) KiB"
 
-measure() {  # $1: callgrind file -> "total mock" (numeric comparison: gsub leaves $1 a string)
-    callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null | awk '
-        /PROGRAM TOTALS/ { gsub(",", "", $1); total = $1 }
+# $1: callgrind file -> "total mock" (numeric comparison: gsub leaves $1 a string); with $2 set,
+# "total" is the inclusive cost of the costliest function whose symbol contains $2.
+measure() {
+    callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null | awk -v want="${2:-}" '
+        want == "" && /PROGRAM TOTALS/ { gsub(",", "", $1); total = $1 }
+        want != "" && index($0, want) { gsub(",", "", $1); v = $1 + 0; if (v > total) total = v }
         /MockNVMe0A10ControllerC15writeRegister32/ { gsub(",", "", $1); v = $1 + 0; if (v > mock) mock = v }
-        END { print total, mock + 0 }'
+        END { print total + 0, mock + 0 }'
 }
+function=""  # what per_io measures: the whole program unless set
 # $1: name, $2: small count, $3: large count, then the command with IOS where the count goes.
 # Prints "total mock" per I/O.
 per_io() {
@@ -54,8 +64,8 @@ per_io() {
         valgrind --tool=callgrind --callgrind-out-file="$out/$name.$n" "${@/IOS/$n}" > "$out/$name.out.$n" 2> "$out/$name.err.$n" || {
             echo "$name failed under callgrind:" >&2; tail -n 5 "$out/$name.out.$n" "$out/$name.err.$n" >&2; exit 1; }
     done
-    read -r total_small mock_small <<<"$(measure "$out/$name.$small")"
-    read -r total_large mock_large <<<"$(measure "$out/$name.$large")"
+    read -r total_small mock_small <<<"$(measure "$out/$name.$small" "$function")"
+    read -r total_large mock_large <<<"$(measure "$out/$name.$large" "$function")"
     awk -v t="$((total_large - total_small))" -v m="$((mock_large - mock_small))" -v n="$((large - small))" \
         'BEGIN { printf "%.0f %.0f %d\n", t / n, m / n, n }'
 }
@@ -65,6 +75,13 @@ if [ "$unbatched" = 1 ]; then
     echo "unbatched block-API read of $size (callgrind, $n I/Os): all $all, mock $mock, driver $((all - mock))"
     read -r all mock n <<<"$(per_io scsi 5000 25000 "$probe" scsi-read10 "$bytes" IOS)"
     echo "unbatched SCSI READ(10) of $size (callgrind, $n I/Os): all $all, mock $mock, driver $((all - mock))"
+    exit 0
+fi
+if [ "$timing" = 1 ]; then
+    function='9ctrlbench12RawJobRunnerV3run'
+    read -r timed mock n <<<"$(per_io timed 20000 220000 "$bench" bench --ios IOS --rw read --pointers "$pointers")"
+    read -r untimed mock n <<<"$(per_io untimed 20000 220000 "$bench" bench --ios IOS --no-latency --rw read --pointers "$pointers")"
+    echo "latency timing per $size I/O, $pointers (callgrind, $n I/Os): timed loop $timed, untimed $untimed, latency timing $((timed - untimed))"
     exit 0
 fi
 read -r all mock n <<<"$(per_io probe 20000 220000 "$probe" queue-pair "$pointers" "$bytes" IOS)"

@@ -19,7 +19,7 @@ import SCSIController
 
 let arguments = CommandLine.arguments
 guard arguments.count == 5 || (arguments.count == 4 && arguments[1] != "queue-pair"),
-      let ios = Int(arguments.last!), let bytes = Int(arguments[arguments.count - 2]), bytes % 512 == 0, ios > 0 else {
+      let ios = Int(arguments.last!), let bytes = Int(arguments[arguments.count - 2]), bytes > 0, bytes % 512 == 0, ios > 0 else {
     print("usage: CallgrindProbe queue-pair prp|sgl BYTES IOS | block-read BYTES IOS | scsi-read10 BYTES IOS")
     exit(2)
 }
@@ -51,7 +51,8 @@ case "queue-pair":
         let batchEnd = min(completed &+ depth, ios)
         while submitted < batchEnd {
             let slot = submitted & (depth - 1)
-            command.startingLBA = UInt64(truncatingIfNeeded: slot &* blocks)
+            // Slots' LBAs lie far below 2^32: a 32-bit product leaves CDW11 (the LBA's high half) 0.
+            command.startingLBA = UInt64(UInt32(truncatingIfNeeded: slot &* blocks))
             if queue.submit(command, dataIOVA: base &+ UInt64(truncatingIfNeeded: slot &* bytes), dataLength: bytes,
                             tag: UInt64(truncatingIfNeeded: submitted)) != .submitted { failures += 1; break }
             submitted &+= 1

@@ -143,6 +143,16 @@ public struct DataPointerEncoder: Sendable {
     @usableFromInline let entriesPerListPage: Int
     /// Whether ranges become SGL descriptors rather than PRPs.
     public let useSGL: Bool
+    /// CDW0's PSDT bits (15:14) for this kind of pointer.
+    @usableFromInline let psdtBits: UInt32
+    /// A range needs nothing but DPTR filled in place when its start under this mask plus its
+    /// length is at most `inPlaceLimit`: for PRPs, when it lies in PRP1's page (offset in the
+    /// page plus length at most a page); for an SGL descriptor, always (0 plus any length).
+    @usableFromInline let inPlaceMask: UInt64
+    @usableFromInline let inPlaceLimit: UInt64
+    /// DPTR's second half for such a range is its length under this mask: an SGL Data Block
+    /// descriptor's length (its type and subtype are 0), or PRP2 = 0.
+    @usableFromInline let lengthMask: UInt64
 
     /// An encoder for `pageSize` (a power of two, CC.MPS) and the controller's data pointer kind.
     public init(pageSize: Int, useSGL: Bool) {
@@ -151,6 +161,10 @@ public struct DataPointerEncoder: Sendable {
         self.pageShift = pageSize.trailingZeroBitCount
         self.entriesPerListPage = PRP.entriesPerListPage(pageSize: pageSize)
         self.useSGL = useSGL
+        psdtBits = UInt32(useSGL ? DataPointerKind.sglContiguousMetadata.rawValue : DataPointerKind.prp.rawValue) << 14
+        inPlaceMask = useSGL ? 0 : pageMask
+        inPlaceLimit = useSGL ? .max : UInt64(pageSize)
+        lengthMask = useSGL ? 0xFFFF_FFFF : 0
     }
 
     /// List pages one command of `maximumBytes` may need, chaining included: each page but the
@@ -166,44 +180,41 @@ public struct DataPointerEncoder: Sendable {
     }
 
     /// Fills PSDT and DPTR of `entry` for the range [iova, iova + length).
-    /// `listIOVA`/`listHost` address this command's preallocated list pages (contiguous).
+    /// `listIOVA`/`listHost` address this command's preallocated list pages (contiguous), used
+    /// only when the range needs a PRP list.
     @inlinable @inline(__always)
     public func encode(into entry: inout SubmissionQueueEntry, iova: UInt64, length: Int,
                        listIOVA: UInt64, listHost: UnsafeMutableRawPointer) {
-        encode(into: &entry, iova: iova, length: length) { (listIOVA, listHost) }
+        if !encodeInPlace(into: &entry, iova: iova, length: length) {
+            entry.dptr2 = prp2(iova: iova, length: length, listIOVA: listIOVA, listHost: listHost)
+        }
     }
 
-    /// `encode`, with the command's list pages given by `list`, which is called only when the
-    /// range needs a PRP list: a caller that works the list address out (the queue pair, from
-    /// its tracker) pays for it only then.
+    /// Fills PSDT and DPTR of `entry` for [iova, iova + length) when that takes no more than the
+    /// entry itself - always for an SGL descriptor, for PRPs when the range lies in PRP1's page -
+    /// and returns true. Otherwise it fills PSDT and PRP1 and returns false: PRP2 is then
+    /// `prp2(...)`. SGL and PRP share this one branch (see `inPlaceMask`), so the hot path carries
+    /// no per-kind branch. Lengths are at most the queue's maximum command size: wrapping
+    /// arithmetic drops only overflow traps that cannot fire.
     @inlinable @inline(__always)
-    public func encode(into entry: inout SubmissionQueueEntry, iova: UInt64, length: Int,
-                       list: () -> (iova: UInt64, host: UnsafeMutableRawPointer)) {
-        if useSGL {
-            entry.psdt = .sglContiguousMetadata
-            entry.sgl1 = SGLDescriptor(type: .dataBlock, address: iova, length: UInt32(truncatingIfNeeded: length))
-            return
-        }
-        entry.psdt = .prp
+    public func encodeInPlace(into entry: inout SubmissionQueueEntry, iova: UInt64, length: Int) -> Bool {
+        entry.cdw0 = entry.cdw0 & ~0xC000 | psdtBits
         entry.dptr1 = iova
-        // The range's last byte: in PRP1's page, in the next one (PRP2), or further (a list).
-        // Lengths are at most the queue's maximum command size: wrapping arithmetic drops only
-        // overflow traps that cannot fire.
+        guard _fastPath(iova & inPlaceMask &+ UInt64(truncatingIfNeeded: length) <= inPlaceLimit) else { return false }
+        entry.dptr2 = UInt64(truncatingIfNeeded: length) & lengthMask
+        return true
+    }
+
+    /// PRP2 for a range [iova, iova + length) that leaves PRP1's page: the next page's address
+    /// when the range ends there, else the list's address, after writing into the list (at
+    /// `listIOVA`, mapped at `listHost`) every page after the first.
+    public func prp2(iova: UInt64, length: Int, listIOVA: UInt64, listHost: UnsafeMutableRawPointer) -> UInt64 {
         let last = iova &+ UInt64(truncatingIfNeeded: length) &- 1
-        if iova ^ last <= pageMask {
-            entry.dptr2 = 0
-            return
-        }
         let secondPage = (iova | pageMask) &+ 1
-        if secondPage ^ last <= pageMask {
-            entry.dptr2 = secondPage
-            return
-        }
-        let (listIOVA, listHost) = list()
-        entry.dptr2 = listIOVA
-        // Every page after the first: the list's entries.
+        if secondPage ^ last <= pageMask { return secondPage }
         let pages = (last &>> UInt64(truncatingIfNeeded: pageShift)) &- (iova &>> UInt64(truncatingIfNeeded: pageShift))
         writeList(firstPage: secondPage, pages: Int(truncatingIfNeeded: pages), listIOVA: listIOVA, listHost: listHost)
+        return listIOVA
     }
 
     /// Writes `pages` page addresses into the list: a list page at a time, each but the last

@@ -73,7 +73,7 @@ extension QueuePair {
             trackers[index].release()
             dropped &+= 1
             handler(Completion(tag: trackers[index].tag, status: CompletionStatus(.abortedSQDeletion), dw0: 0,
-                               commandID: trackers[index].commandID, droppedBy: drop))
+                               commandID: trackers[index].commandID, submittedAt: trackers[index].submittedAt, droppedBy: drop))
         }
         return dropped
     }

@@ -7,7 +7,8 @@ import Synchronization
 /// The queue pair's hot path: `submit` builds a command's entry in its SQ slot, `ringDoorbell`
 /// announces a batch, `poll` consumes completions and frees their trackers. No allocation, no
 /// lock, no call out of line but the batch's clock read and the cold paths (hostile completions,
-/// catch-up after a reset). The rings, trackers and free list are set up in QueuePair+Setup.swift.
+/// a data pointer beyond PRP1's page, catch-up after a reset). The rings, trackers and free list
+/// are set up in QueuePair+Setup.swift.
 extension QueuePair {
     /// Places a command in the next SQ slot with a fresh command identifier and the data pointer
     /// for [dataIOVA, dataIOVA + dataLength). Anything but `.submitted` changes nothing.
@@ -39,17 +40,14 @@ extension QueuePair {
         // The entry is completed in registers and stored into its slot once.
         var entry = command
         entry.commandID = cid
-        if dataLength != 0 {
-            encoder.encode(into: &entry, iova: dataIOVA, length: dataLength) {
-                // This tracker's list pages.
-                let listOffset = index &* listStride
-                return (listBaseIOVA &+ UInt64(truncatingIfNeeded: listOffset), listBaseHost + listOffset)
-            }
+        if dataLength != 0, !encoder.encodeInPlace(into: &entry, iova: dataIOVA, length: dataLength) {
+            entry.dptr2 = prp2(iova: dataIOVA, length: dataLength, tracker: index)
         }
         let tailOffset = s.pointee.sqTailOffset
         (UnsafeMutableRawPointer(sq) + tailOffset).assumingMemoryBound(to: SubmissionQueueEntry.self).initialize(to: entry)
-        let next = tailOffset &+ MemoryLayout<SubmissionQueueEntry>.stride
-        s.pointee.sqTailOffset = next == submissionRingBytes ? 0 : next
+        var next = tailOffset &+ MemoryLayout<SubmissionQueueEntry>.stride
+        if _slowPath(next == submissionRingBytes) { next = 0 }
+        s.pointee.sqTailOffset = next
         return .submitted
     }
 
@@ -82,36 +80,37 @@ extension QueuePair {
         // again after each call.
         let (cq, trackers, freeList, indexMask, depth) = (self.cq, self.trackers, self.freeList, self.indexMask, self.depth)
         let startHead = Int(s.pointee.cqHead)
-        // A pass ends at `stopHead`: after `limit` entries, and at most depth - 1, as many as the
+        // A pass ends at `stop`: after `limit` entries, and at most depth - 1, as many as the
         // controller may post before it sees the CQ head doorbell - so a hostile one that keeps
         // writing phase tags cannot hold the owner here. The head alone then tells how many
         // entries the pass consumed. It reads up to `end`: the ring's end first when the pass
-        // wraps, then `stopHead` - one compare per entry for both.
+        // wraps, then `stop` (never the ring's end: a pass takes fewer than `depth`) - one
+        // compare per entry for both.
         var stopHead = startHead &+ min(limit, trackerCount)
         if stopHead >= depth { stopHead &-= depth }
-        var end = stopHead > startHead ? stopHead : depth
-        var head = startHead
+        let stop = cq + stopHead
+        var (next, end) = (cq + startHead, stopHead > startHead ? stop : cq + depth)
         // The phase tag is bit 16 of dword 3: an entry is new when its bit equals this one.
         var phase: UInt32 = s.pointee.phase ? 0x1_0000 : 0
+        // Counts the completions handled too (one free tracker each).
         var freeTail = s.pointee.freeTail
-        var rejected = 0
         // The inner loop calls nothing but the handler, so its values can stay in registers; a
         // hostile completion leaves it for the outer one, which reports it and goes on.
         scan: while true {
             var hostile: UInt16
             while true {
-                if _slowPath(head == end) {
-                    guard end == depth else { break scan }
-                    (head, end) = (0, stopHead)
+                if _slowPath(next == end) {
+                    guard end != stop else { break scan }
+                    (next, end) = (cq, stop)
                     phase ^= 0x1_0000
                     continue
                 }
-                let entry = cq + head
+                let entry = next
                 // Dword 3 (command id, status, phase) is read first with acquire ordering, so the
                 // rest of the entry, which the device wrote before it, is seen complete.
                 let dw3 = DMAOrdering.loadAcquiring(at: UnsafeRawPointer(entry) + 12)
                 guard dw3 & 0x1_0000 == phase else { break scan }
-                head &+= 1
+                next += 1
                 let cid = UInt16(truncatingIfNeeded: dw3)
                 // `trackers` has an entry for every index the mask lets through; those past
                 // `trackerCount` are never in use, so this one compare also refuses ids out of
@@ -121,17 +120,19 @@ extension QueuePair {
                     hostile = cid
                     break
                 }
-                tracker.pointee.word = UInt32(cid) | Tracker.free
+                tracker.pointee.word |= Tracker.free
                 // `freeList` has `indexMask + 1` entries, so one mask serves both.
                 freeList[Int(freeTail & UInt32(indexMask))] = cid & indexMask
                 freeTail &+= 1
                 handler(Completion(tag: tracker.pointee.tag, status: CompletionStatus(rawValue: UInt16(truncatingIfNeeded: dw3 >> 17)),
-                                   dw0: UInt32(littleEndian: entry.pointee.dw0), commandID: cid))
+                                   dw0: UInt32(littleEndian: entry.pointee.dw0), commandID: cid, submittedAt: tracker.pointee.submittedAt))
             }
             rejectCompletion(commandID: hostile)
-            rejected &+= 1
         }
+        // The head is `next`'s index: a shift by the 16-byte entry (`distance(to:)` divides, signed).
+        let head = (Int(bitPattern: next) &- Int(bitPattern: cq)) &>> 4
         guard head != startHead else { return 0 }
+        let handled = Int(truncatingIfNeeded: freeTail &- s.pointee.freeTail)
         s.pointee.freeTail = freeTail
         s.pointee.cqHead = UInt16(truncatingIfNeeded: head)
         s.pointee.phase = phase != 0
@@ -142,7 +143,7 @@ extension QueuePair {
         // after this pass's stores too, as for the SQ doorbell.
         cvfio_store_fence()
         ring(completionDoorbell, s.pointee.cqHead)
-        return (head > startHead ? head &- startHead : head &+ depth &- startHead) &- rejected
+        return handled
     }
 
     /// Takes a completion's SQ head only if it lies between the last head and the tail the
@@ -152,9 +153,7 @@ extension QueuePair {
     @inlinable @inline(__always)
     func acceptSQHead(_ reported: UInt16) {
         let s = state
-        let head = Int(s.pointee.sqHead)
-        let tail = Int(submissionDoorbell.pointee.last)
-        let value = Int(reported)
+        let (head, tail, value) = (Int(s.pointee.sqHead), Int(submissionDoorbell.pointee.last), Int(reported))
         // All three are below `depth`: wrapping arithmetic drops only traps that cannot fire.
         let advance = value >= head ? value &- head : value &+ depth &- head
         let window = tail >= head ? tail &- head : tail &+ depth &- head
@@ -169,6 +168,16 @@ extension QueuePair {
 }
 
 extension QueuePair {
+    /// PRP2 for a command on tracker `index` whose data leaves PRP1's page (its list, if it needs
+    /// one, goes into the tracker's list pages). Out of line: the common case's registers are
+    /// not spent on it.
+    @usableFromInline @inline(never)
+    func prp2(iova: UInt64, length: Int, tracker index: Int) -> UInt64 {
+        let listOffset = index &* listStride
+        return encoder.prp2(iova: iova, length: length, listIOVA: listBaseIOVA &+ UInt64(truncatingIfNeeded: listOffset),
+                            listHost: listBaseHost + listOffset)
+    }
+
     /// Announces `value` on `bell` (the caller has fenced the stores the value publishes):
     /// through the shadow slot and EventIdx when they are set, else straight to the register.
     /// Counts the register writes in `mmioDoorbellWrites`.

@@ -15,12 +15,17 @@ public struct Completion: Sendable {
     /// Nil when the controller posted this completion; otherwise why the driver ended the command
     /// without one (the controller was reset or stopped while it was outstanding).
     public var droppedBy: CommandDrop?
+    /// When the command's batch was submitted (`MonotonicClock`, read once per batch by its first
+    /// command), so a caller can time commands with one clock read per poll pass of its own.
+    public var submittedAt: UInt64
 
-    @inlinable init(tag: UInt64, status: CompletionStatus, dw0: UInt32, commandID: UInt16, droppedBy: CommandDrop? = nil) {
+    @inlinable init(tag: UInt64, status: CompletionStatus, dw0: UInt32, commandID: UInt16, submittedAt: UInt64,
+                    droppedBy: CommandDrop? = nil) {
         self.tag = tag
         self.status = status
         self.dw0 = dw0
         self.commandID = commandID
+        self.submittedAt = submittedAt
         self.droppedBy = droppedBy
     }
 }
@@ -48,14 +53,14 @@ public enum SubmitResult: Sendable, Equatable {
 
 /// Per-slot bookkeeping, preallocated. The command identifier's low bits are the tracker's index.
 @usableFromInline struct Tracker {
-    @usableFromInline var tag: UInt64 = 0
-    @usableFromInline var submittedAt: UInt64 = 0
     /// The current (or last) command's identifier (index | generation << indexBits) in the low 16
     /// bits, with `Tracker.free` set above them while no command runs: a completion's identifier
     /// equals this word only when it names the command the tracker runs now, so `poll` checks
     /// "in use" and "this generation" with one compare.
     @usableFromInline var word: UInt32 = Tracker.free
     @usableFromInline var aborted = false
+    @usableFromInline var tag: UInt64 = 0
+    @usableFromInline var submittedAt: UInt64 = 0
     /// Pads a tracker to 32 bytes, so that its address is its index shifted (no multiply on the
     /// hot path). Unused.
     @usableFromInline var spare: UInt64 = 0

@@ -10,8 +10,9 @@ protocol BenchQueue {
     var hasFreeSlot: Bool { get }
     func submit(_ command: SubmissionQueueEntry, dataIOVA: UInt64, dataLength: Int, tag: UInt64) -> SubmitResult
     func ringDoorbell()
-    /// Hands each completion's tag and status to `handler`; returns how many there were.
-    func pollCompletions(_ handler: (UInt64, CompletionStatus) -> Void) -> Int
+    /// Hands each completion's tag, status and submission time (`Completion.submittedAt`) to
+    /// `handler`; returns how many there were.
+    func pollCompletions(_ handler: (UInt64, CompletionStatus, UInt64) -> Void) -> Int
     /// Throws the named error when the device can no longer complete anything (gone, fatal).
     func checkDevice() throws(ControllerError)
 }
@@ -22,8 +23,8 @@ extension BenchQueue {
 }
 
 extension QueuePair: BenchQueue {
-    @inline(__always) func pollCompletions(_ handler: (UInt64, CompletionStatus) -> Void) -> Int {
-        poll { handler($0.tag, $0.status) }
+    @inline(__always) func pollCompletions(_ handler: (UInt64, CompletionStatus, UInt64) -> Void) -> Int {
+        poll { handler($0.tag, $0.status, $0.submittedAt) }
     }
 }
 
@@ -42,8 +43,9 @@ final class JobProgress: Sendable {
 /// command per I/O, one SQ doorbell per batch, one poll pass per loop.
 ///
 /// Clock reads (when timing or bounded by a runtime): one per poll pass, just before it, as SPDK's
-/// perf does. It times every completion of the pass, stamps the next batch's submissions and is
-/// checked against the deadline.
+/// perf does. It times every completion of the pass against its batch's submission time, which
+/// the queue pair read once per batch anyway (`Completion.submittedAt`), and is checked against
+/// the deadline.
 /// The deadline and the stop request are checked once per pass, so no pattern of completion
 /// counts can skip them. After `idlePassesBeforeDeviceCheck` passes in a row with commands in
 /// flight and none completing, the device is looked at (as the engine's watchdog does): a device
@@ -82,15 +84,14 @@ struct RawJobRunner<Queue: BenchQueue> {
         let logging = measure && plan.histogramInterval > 0
         let clocked = measure || plan.runtimeNanoseconds != nil
         let checksEveryRead = !plan.workload.writes
-        // The loop is fio's part, not the driver's: raw per-slot arrays keep it lean.
-        let submitTimes = UnsafeMutablePointer<UInt64>.allocate(capacity: depth)
+        // The loop is fio's part, not the driver's: a raw free-slot array keeps it lean.
         let freeSlots = UnsafeMutablePointer<Int>.allocate(capacity: depth)
         // Latencies go to raw bucket counts (LatencyCounts), drained into histograms at the end.
         let readLatency = LatencyCounts()
         let writeLatency = LatencyCounts()
         let intervalLatency = LatencyCounts()
         defer {
-            submitTimes.deallocate(); freeSlots.deallocate()
+            freeSlots.deallocate()
             readLatency.deallocate(); writeLatency.deallocate(); intervalLatency.deallocate()
         }
         for slot in 0..<depth { freeSlots[slot] = depth - 1 - slot }
@@ -132,8 +133,6 @@ struct RawJobRunner<Queue: BenchQueue> {
                     if isWrite { verifier.fill(buffer + slot &* ioBytes, lba: lba, count: blocksPerIO) }
                     else if checksEveryRead || verifier.wasWritten(unit) { tag |= RawTag.check }
                 }
-                // The time of the last poll pass stamps the batch: one clock read serves both.
-                if measure { submitTimes[slot] = now }
                 let dataIOVA = bufferIOVA &+ UInt64(truncatingIfNeeded: slot &* ioBytes)
                 let submission: SubmitResult
                 if isWrite {
@@ -162,7 +161,7 @@ struct RawJobRunner<Queue: BenchQueue> {
                 doorbells &+= 1
             }
             if clocked { now = MonotonicClock.nanoseconds() }
-            let handled = queue.pollCompletions { tag, status in
+            let handled = queue.pollCompletions { tag, status, submittedAt in
                 let slot = Int(truncatingIfNeeded: tag & RawTag.slotMask)
                 let isWrite = Shape.readsOnly ? false : tag & RawTag.write != 0
                 freeSlots[freeCount] = slot
@@ -175,7 +174,7 @@ struct RawJobRunner<Queue: BenchQueue> {
                     return
                 }
                 if measure {
-                    let latency = now &- submitTimes[slot]
+                    let latency = now &- submittedAt
                     if isWrite { writeLatency.record(latency) } else { readLatency.record(latency) }
                     if logging { intervalLatency.record(latency) }
                 }
@@ -238,7 +237,8 @@ struct RawJobRunner<Queue: BenchQueue> {
 }
 
 /// A command's tag: its buffer slot, whether it writes, whether its data is to be checked,
-/// and its unit in the region, so nothing per slot needs storing beyond the submit time.
+/// and its unit in the region, so nothing per slot needs storing (the submit time comes back
+/// with the completion).
 enum RawTag {
     static let slotMask: UInt64 = 0xFFFF
     static let write: UInt64 = 1 << 16

@@ -26,12 +26,12 @@ final class OneBehindQueue: BenchQueue, @unchecked Sendable {
 
     func ringDoorbell() {}
 
-    func pollCompletions(_ handler: (UInt64, CompletionStatus) -> Void) -> Int {
+    func pollCompletions(_ handler: (UInt64, CompletionStatus, UInt64) -> Void) -> Int {
         let count = submittedSincePoll ? max(0, outstanding.count - 1) : outstanding.count
         submittedSincePoll = false
         let done = outstanding.prefix(count)
         outstanding.removeFirst(count)
-        for tag in done { handler(tag, CompletionStatus(rawValue: 0)) }
+        for tag in done { handler(tag, CompletionStatus(rawValue: 0), 0) }
         return count
     }
 }
@@ -58,13 +58,13 @@ final class FailingQueue: BenchQueue, @unchecked Sendable {
 
     func ringDoorbell() {}
 
-    func pollCompletions(_ handler: (UInt64, CompletionStatus) -> Void) -> Int {
+    func pollCompletions(_ handler: (UInt64, CompletionStatus, UInt64) -> Void) -> Int {
         let done = outstanding
         outstanding.removeAll(keepingCapacity: true)
         for tag in done {
             let failed = tag == failedTag
             if failed { failedTag = nil }
-            handler(tag, failed ? CompletionStatus(.unrecoveredReadError) : CompletionStatus(rawValue: 0))
+            handler(tag, failed ? CompletionStatus(.unrecoveredReadError) : CompletionStatus(rawValue: 0), 0)
         }
         return done.count
     }
@@ -90,10 +90,10 @@ final class VanishingQueue: BenchQueue, @unchecked Sendable {
 
     func ringDoorbell() {}
 
-    func pollCompletions(_ handler: (UInt64, CompletionStatus) -> Void) -> Int {
+    func pollCompletions(_ handler: (UInt64, CompletionStatus, UInt64) -> Void) -> Int {
         let count = min(answered, outstanding.count)
         answered -= count
-        for tag in outstanding.prefix(count) { handler(tag, CompletionStatus(rawValue: 0)) }
+        for tag in outstanding.prefix(count) { handler(tag, CompletionStatus(rawValue: 0), 0) }
         outstanding.removeFirst(count)
         return count
     }
@@ -152,7 +152,7 @@ final class VanishingQueue: BenchQueue, @unchecked Sendable {
                 .run(buffer: UnsafeMutableRawPointer(bitPattern: address)!, bufferIOVA: 0x10000, verifier: nil)
         })
         #expect(result.interrupted)
-        #expect(queue.hasFreeSlot && queue.pollCompletions { _, _ in } == 0, "nothing left in flight")
+        #expect(queue.hasFreeSlot && queue.pollCompletions { _, _, _ in } == 0, "nothing left in flight")
         #expect(result.ios > 0)
     }
 
