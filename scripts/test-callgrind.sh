@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 # Budgets guard today's measured figures against regression, with a small margin (README,
 # Performance: driver + loop 138/144 SGL/PRP, driver alone 105/115 on 3 December 2026, unbatched
-# block read 583 and READ(10) 780 on 4 December; before the hot-path work 296/310, 147/159,
+# block read 583 and READ(10) 769 on 4 December; before the hot-path work 296/310, 147/159,
 # 1542/2263). Issue 14's targets: driver + loop 150 (met with both, so the budget is the
 # target), driver alone 100 (not yet met), unbatched block read 600 and READ(10) 800 (both met,
 # so their budgets are the targets).

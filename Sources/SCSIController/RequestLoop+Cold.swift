@@ -19,7 +19,8 @@ extension QueuePair {
 
     /// Gives the outstanding commands submitted unstamped (`openUnstampedBatch`) the time now,
     /// before the watchdog compares them with their deadline: a command's timeout runs from the
-    /// first check that finds it outstanding, at most 256 idle passes after its submission.
+    /// first check that finds it outstanding - 256 idle passes after its submission for a request
+    /// of one command, later when other commands of its request kept completing meanwhile.
     func stampUnstamped() {
         var now: UInt64 = 0
         for index in 0..<trackerCount where trackers[index].inUse && trackers[index].submittedAt == Tracker.unstamped {

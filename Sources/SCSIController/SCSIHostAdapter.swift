@@ -113,9 +113,10 @@ public final class SCSIHostAdapter: Sendable {
         // Of the block API's checks (`IOQueue.transfer`) only the buffer's address is left to make:
         // translation checked the range and the length against the unit (LUN n is the n-th active
         // namespace), `bufferHolds` the buffer. Anything else takes `transfer`, which refuses it.
-        let ns = queue.limits.namespaces[Int(truncatingIfNeeded: task.lun)]
-        let outcome = ns.id == transfer.nsid && queue.limits.addressRefusal(iova) == nil
-            ? queue.run(BreakerPlan(opcode, ns, lba: transfer.lba, blocks: Int(transfer.blocks), dataIOVA: iova, fua: transfer.fua))
+        let namespaces = queue.limits.namespaces
+        let lun = Int(truncatingIfNeeded: task.lun)
+        let outcome = namespaces.indices.contains(lun) && namespaces[lun].id == transfer.nsid && queue.limits.addressRefusal(iova) == nil
+            ? queue.run(BreakerPlan(opcode, namespaces[lun], lba: transfer.lba, blocks: Int(transfer.blocks), dataIOVA: iova, fua: transfer.fua))
             : queue.transfer(opcode, nsid: transfer.nsid, lba: transfer.lba, blocks: Int(transfer.blocks), buffer: buffer,
                              offset: task.bufferOffset, fua: transfer.fua)
         guard outcome.succeeded else { return blockTransferFailed(outcome, task: task) }
