@@ -54,9 +54,9 @@ extension IOQueue {
             return refused("the controller does not support fused Compare and Write (FUSES bit 0 is 0)", bytes: 0)
         }
         func check(_ iova: UInt64) -> BlockOutcome? {
-            guard let refusal = limits.refusal(ns, lba: lba, blocks: blocks, write: true, iova: iova, available: .max) else { return nil }
-            return refused(describe(refusal, ns, lba: lba, blocks: blocks, write: true, iova: iova, available: .max),
-                           bytes: max(0, blocks) * ns.blockSize)
+            limits.refusal(ns, lba: lba, blocks: blocks, write: true, iova: iova, available: .max).map {
+                refused($0, ns, lba: lba, blocks: blocks, write: true, iova: iova, available: .max)
+            }
         }
         if let refusal = check(compareIOVA) ?? check(writeIOVA) { return refusal }
         let bytes = blocks * ns.blockSize

@@ -1,13 +1,13 @@
 import DMAMapper
-import HexFormat
 import NVMe
 
 /// The breaker, with the block API calls that move data through it (read, write, compare,
 /// verify, write zeroes), for Swift callers who do not speak SCSI. Each call checks its request
-/// against the namespace and the HBA constraints (a request they cannot serve is refused at
-/// once, with the reason), cuts it into NVMe commands (`BreakerPlan`), runs them on this queue's
-/// request loop (RequestLoop.swift) and returns when every piece has completed. Requests of one
-/// command (Flush, Dataset Management, fused Compare and Write) are in BlockCommands.swift.
+/// against the namespace and the HBA constraints (`RequestLimits`; a request they cannot serve
+/// is refused at once, with the reason), cuts it into NVMe commands (`BreakerPlan`), runs them on
+/// this queue's request loop (RequestLoop.swift) and returns when every piece has completed.
+/// Requests of one command (Flush, Dataset Management, fused Compare and Write) are in
+/// BlockCommands.swift; refusals and failed pieces are told in RequestLimits.swift.
 extension IOQueue {
     /// Reads `blocks` blocks at `lba` into `buffer` starting `offset` bytes in.
     public func read(nsid: UInt32, lba: UInt64, blocks: Int, into buffer: DMABuffer, offset: Int = 0) -> BlockOutcome {
@@ -40,26 +40,20 @@ extension IOQueue {
     @inline(__always)
     func transfer(_ opcode: NVMOpcode, nsid: UInt32, lba: UInt64, blocks: Int, buffer: DMABuffer, offset: Int,
                   fua: Bool) -> BlockOutcome {
-        guard let ns = limits.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
-        guard offset >= 0, offset <= buffer.length else {
-            return refused("offset \(offset) lies outside the \(buffer.length)-byte buffer", bytes: 0)
-        }
         let write = opcode == .write
-        let iova = buffer.iova &+ UInt64(offset)
-        if let refusal = limits.refusal(ns, lba: lba, blocks: blocks, write: write, iova: iova, available: buffer.length - offset) {
-            return refused(describe(refusal, ns, lba: lba, blocks: blocks, write: write, iova: iova, available: buffer.length - offset),
-                           bytes: max(0, blocks) * ns.blockSize)
+        let iova = buffer.iova &+ UInt64(truncatingIfNeeded: offset)
+        guard let ns = limits.namespace(nsid), offset >= 0, offset <= buffer.length,
+              limits.refusal(ns, lba: lba, blocks: blocks, write: write, iova: iova, available: buffer.length &- offset) == nil else {
+            return refused(nsid: nsid, lba: lba, blocks: blocks, write: write, buffer: buffer, offset: offset)
         }
-        return run(BreakerPlan(opcode: opcode, nsid: nsid, lba: lba, blocks: blocks, blockSize: ns.blockSize,
-                               dataIOVA: iova, hasData: true, fua: fua,
-                               maxBlocksPerCommand: write ? ns.blocksPerWrite : ns.blocksPerRead))
+        return run(BreakerPlan(opcode, ns, lba: lba, blocks: blocks, dataIOVA: iova, fua: fua))
     }
 
     /// A request that moves no data (Verify, Write Zeroes): only NLB's 65536 blocks bound a command.
     func noData(_ opcode: NVMOpcode, nsid: UInt32, lba: UInt64, blocks: Int, cdw12Extra: UInt32) -> BlockOutcome {
         guard let ns = limits.namespace(nsid) else { return refused("no active namespace \(nsid)", bytes: 0) }
         if let refusal = limits.refusal(ns, lba: lba, blocks: blocks, write: false, iova: nil, available: 0) {
-            return refused(describe(refusal, ns, lba: lba, blocks: blocks, write: false, iova: 0, available: 0), bytes: 0)
+            return refused(refusal, ns, lba: lba, blocks: blocks, write: false, iova: nil, available: 0)
         }
         return run(BreakerPlan(opcode: opcode, nsid: nsid, lba: lba, blocks: blocks, blockSize: ns.blockSize,
                                dataIOVA: 0, hasData: false, fua: false, cdw12Extra: cdw12Extra,
@@ -67,7 +61,9 @@ extension IOQueue {
     }
 
     /// Runs a breaker plan through the request loop. The first failing piece (in LBA order)
-    /// decides the error; the bytes of the pieces before it count as transferred.
+    /// decides the error; the bytes of the pieces before it count as transferred. (The failure's
+    /// outcome is built here, not out of line: returned from a call, the outcome and its error
+    /// are copied on the success path too.)
     @inline(__always)
     func run(_ plan: BreakerPlan) -> BlockOutcome {
         let requested = plan.hasData ? plan.blocks &* plan.blockSize : 0  // checked: it fits the buffer
@@ -83,7 +79,9 @@ extension IOQueue {
 
 /// The breaker: a block request cut into consecutive NVMe commands of at most
 /// `maxBlocksPerCommand` blocks each (the HBA constraints' segment byte count, and NLB's 65536
-/// blocks), each command carrying its own slice of the request's one IOVA segment.
+/// blocks), each command carrying its own slice of the request's one IOVA segment. Made only for
+/// a request the block API has checked: `blocks` (at least 1) lie inside the namespace and, with
+/// data, inside the buffer, so the arithmetic below cannot overflow.
 struct BreakerPlan: CommandPlan {
     var opcode: NVMOpcode
     var nsid: UInt32
@@ -95,24 +93,8 @@ struct BreakerPlan: CommandPlan {
     var fua: Bool
     var cdw12Extra: UInt32 = 0
     var maxBlocksPerCommand: Int
-    let count: Int
 
-    /// A plan for a request the block API has checked: `blocks` (at least 1) lie inside the
-    /// namespace and, with data, inside the buffer, so the arithmetic below cannot overflow.
-    init(opcode: NVMOpcode, nsid: UInt32, lba: UInt64, blocks: Int, blockSize: Int, dataIOVA: UInt64, hasData: Bool,
-         fua: Bool, cdw12Extra: UInt32 = 0, maxBlocksPerCommand: Int) {
-        self.opcode = opcode
-        self.nsid = nsid
-        self.lba = lba
-        self.blocks = blocks
-        self.blockSize = blockSize
-        self.dataIOVA = dataIOVA
-        self.hasData = hasData
-        self.fua = fua
-        self.cdw12Extra = cdw12Extra
-        self.maxBlocksPerCommand = maxBlocksPerCommand
-        count = blocks <= maxBlocksPerCommand ? 1 : (blocks &+ maxBlocksPerCommand &- 1) / maxBlocksPerCommand
-    }
+    var count: Int { blocks <= maxBlocksPerCommand ? 1 : (blocks &+ maxBlocksPerCommand &- 1) / maxBlocksPerCommand }
 
     func blocks(of index: Int) -> Int { min(maxBlocksPerCommand, blocks &- index &* maxBlocksPerCommand) }
 
@@ -125,45 +107,19 @@ struct BreakerPlan: CommandPlan {
         return PlannedCommand(entry: entry, dataIOVA: dataIOVA &+ UInt64(truncatingIfNeeded: first &* blockSize),
                               dataLength: pieceBlocks &* blockSize)
     }
+}
 
-    /// The command's name in errors (made only for an error).
-    var name: String {
-        switch opcode {
-        case .read: "Read"
-        case .write: fua ? "Write (FUA)" : "Write"
-        case .compare: "Compare"
-        case .verify: "Verify"
-        case .writeZeroes: "Write Zeroes"
-        default: "NVM opcode \(hex(opcode.rawValue))"
-        }
-    }
-
-    func failure(_ index: Int, status: CompletionStatus) -> ControllerError {
-        .ioCommandFailed(command: name, lba: lba + UInt64(index * maxBlocksPerCommand), blocks: blocks(of: index), status: status)
+extension BreakerPlan {
+    /// The plan of a checked transfer of `blocks` blocks at `lba` of `ns`, with its data at `dataIOVA`.
+    init(_ opcode: NVMOpcode, _ ns: NamespaceGeometry, lba: UInt64, blocks: Int, dataIOVA: UInt64, fua: Bool) {
+        self.init(opcode: opcode, nsid: ns.id, lba: lba, blocks: blocks, blockSize: ns.blockSize, dataIOVA: dataIOVA, hasData: true,
+                  fua: fua, maxBlocksPerCommand: opcode == .write ? ns.blocksPerWrite : ns.blocksPerRead)
     }
 }
 
-/// What the block API checks a request against: the namespaces and the validated HBA
-/// constraints, reduced once per queue to the few integers a request compares with.
-struct RequestLimits {
-    let namespaces: [NamespaceGeometry]
-    let largestRead: Int
-    let largestWrite: Int
-    /// The buffer IOVA bits that must be zero for the alignment (`HBAConstraints.requiredAlignment` - 1).
-    let alignmentMask: UInt64
-    /// Those and the bits above `maximumSegmentAddressableBitCount`: one test for both rules.
-    let forbiddenBits: UInt64
-
-    init(_ core: ControllerCore) {
-        let constraints = core.constraints
-        namespaces = core.namespaces.map { NamespaceGeometry($0, constraints: constraints) }
-        largestRead = constraints.largestTransfer(write: false)
-        largestWrite = constraints.largestTransfer(write: true)
-        alignmentMask = UInt64(constraints.requiredAlignment - 1)
-        let bits = constraints.maximumSegmentAddressableBitCount
-        forbiddenBits = alignmentMask | (bits >= 64 ? 0 : ~0 << UInt64(bits))
-    }
-
+/// The checks of a request against `RequestLimits` (RequestLimits.swift), which the block API
+/// makes before anything is submitted.
+extension RequestLimits {
     /// The geometry of active namespace `nsid`.
     func namespace(_ nsid: UInt32) -> NamespaceGeometry? {
         // By index: iterating would copy every geometry it passes.
@@ -180,30 +136,12 @@ struct RequestLimits {
         let bytes = blocks * ns.blockSize  // no overflow: the namespace holds this many bytes
         if bytes > available { return .bufferTooSmall }
         if bytes > (write ? largestWrite : largestRead) { return .tooLarge }
-        if iova & forbiddenBits != 0 { return iova & alignmentMask != 0 ? .misaligned : .beyondAddressableBits }
-        return nil
+        return addressRefusal(iova)
     }
 
-    enum Refusal { case noBlocks, pastEnd, bufferTooSmall, tooLarge, misaligned, beyondAddressableBits }
-}
-
-extension IOQueue {
-    /// The message for a refusal, naming the values and the rule.
-    @inline(never)
-    func describe(_ refusal: RequestLimits.Refusal, _ ns: NamespaceGeometry, lba: UInt64, blocks: Int, write: Bool,
-                  iova: UInt64, available: Int) -> String {
-        let constraints = core.constraints
-        let bytes = blocks * ns.blockSize
-        switch refusal {
-        case .noBlocks: return "a transfer of \(blocks) blocks; at least one is needed"
-        case .pastEnd: return "LBA \(lba) + \(blocks) blocks ends past namespace \(ns.id) (\(ns.blockCount) blocks)"
-        case .bufferTooSmall:
-            return "\(blocks) blocks of \(ns.blockSize) bytes need \(bytes) bytes but the buffer has \(available) from the offset"
-        case .tooLarge: return "a transfer of \(bytes) bytes exceeds \(constraints.largestTransferRule(write: write))"
-        case .misaligned:
-            return "buffer IOVA \(hex(iova)) is not aligned to \(constraints.requiredAlignment) bytes (\(constraints.requiredAlignmentRule))"
-        case .beyondAddressableBits:
-            return "buffer IOVA \(hex(iova)) is beyond \(constraints.maximumSegmentAddressableBitCount) addressable bits"
-        }
+    /// Why a buffer at `iova` cannot carry a transfer (the alignment and the addressable bits), or nil.
+    func addressRefusal(_ iova: UInt64) -> Refusal? {
+        guard iova & forbiddenBits != 0 else { return nil }
+        return iova & alignmentMask != 0 ? .misaligned : .beyondAddressableBits
     }
 }

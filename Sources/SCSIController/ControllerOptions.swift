@@ -23,7 +23,9 @@ public struct ControllerOptions: Sendable {
     /// Address bits the device can generate; the IOVA allocator stays below 2^bits.
     public var addressableBits: Int = 64
     /// Deadline for one command before it is aborted (and, once aborted, before the controller is
-    /// reset); also how long a request may go without any progress.
+    /// reset); also how long a request may go without any progress. A command's deadline runs from
+    /// the first watchdog check that finds it outstanding (`QueuePair.stampUnstamped`): 256 idle
+    /// passes of its request's loop after its submission, or later while the request progresses.
     public var commandTimeoutMilliseconds: Int = 30_000
     /// Bound on the shutdown handshake when the controller reports no RTD3 entry latency.
     public var shutdownTimeoutMilliseconds: Int = 10_000

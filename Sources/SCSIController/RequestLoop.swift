@@ -47,6 +47,11 @@ struct PlanResult {
     /// Whether no command has failed (so far).
     var succeeded: Bool { record?.failure == nil }
 
+    init() {}
+
+    /// A request refused before it submitted anything (its first command names the failure).
+    init(refused error: ControllerError) { fail(0, error) }
+
     /// Records a failure unless a lower command already failed. Out of line: the loop's
     /// registers are not spent on building errors.
     @inline(never)
@@ -84,15 +89,16 @@ enum RequestTag {
 /// The one loop every request waits in, run by the thread that owns the queue: submit, ring once
 /// per batch, poll, and after every 256 passes in which nothing happened let the controller's
 /// watchdog check the device, the deadlines (NVMe Abort, then a controller reset) and the
-/// no-progress bound (`ControllerCore.watch`). It ends when every command it submitted has
-/// completed or was dropped by a reset or stop, or when the device is gone or no longer ready
-/// (commands then left outstanding carry this request's number in their tags, so no later
-/// request mistakes them). Failures are recorded out of line: the success path touches no error.
+/// no-progress bound (`watchRequest`). It ends when every command it submitted has completed or
+/// was dropped by a reset or stop, or when the device is gone or no longer ready (commands then
+/// left outstanding carry this request's number in their tags, so no later request mistakes
+/// them). Its cold paths (failures, the watchdog, refusals) are in RequestLoop+Cold.swift: the
+/// success path touches no error.
 extension QueuePair {
     /// Runs `plan`, claiming the queue for the calling thread for its duration.
     @inline(__always)
     func run<Plan: CommandPlan>(_ plan: Plan, watchedBy controller: ControllerCore) -> PlanResult {
-        guard claim() else { return refusedClaim(stopped: controller.isStopped) }
+        guard claim() else { return refusedClaim() }
         let result = runClaimed(plan, watchedBy: controller, whileStopping: false)
         releaseClaim()
         return result
@@ -101,45 +107,37 @@ extension QueuePair {
     /// `run` for a caller that has claimed the queue already (stop's Flush, which also runs while stopping).
     @inline(__always)
     func runClaimed<Plan: CommandPlan>(_ plan: Plan, watchedBy controller: ControllerCore, whileStopping: Bool) -> PlanResult {
-        var result = PlanResult()
-        if !whileStopping && controller.isStopped {
-            result.fail(0, .stopped)
-            return result
-        }
-        if _slowPath(state.pointee.epoch != epoch.value.load(ordering: .acquiring)) {
-            // Reset since this queue last looked: re-create it before submitting, so this request's
-            // commands are not the ones the catch-up drops (what it drops was abandoned earlier).
-            _ = catchUp { _ in }
-        }
+        // One look at the run state, after the claim (stop claims after it says it is stopping):
+        // stop has begun, or a reset came since this queue last looked - then the queue is
+        // re-created before submitting, so this request's commands are not the ones the catch-up
+        // drops (what it drops was abandoned earlier).
+        let run = epoch.value.load(ordering: .sequentiallyConsistent)
+        if !whileStopping && run & ControllerEpoch.stoppingBit != 0 { return PlanResult(refused: .stopped) }
+        if _slowPath(run != state.pointee.epoch) { _ = catchUp { _ in } }
         let request = nextRequestNumber()
-        let count = plan.count
-        var next = 0
-        var completed = 0
-        var idlePasses = 0
+        var result = PlanResult()
+        var (next, completed, idlePasses) = (0, 0, 0)
         var watchdog: Watchdog?  // made at the first check
-        let hostileAtStart = hostileCompletionCount
-
+        let hostileAtStart = state.pointee.hostileCompletions
         // Submitting stops at the first failure; the loop then waits for what is in flight.
-        while completed < next || (next < count && result.succeeded) {
-            var progressed = false
-            submitting: while next < count, result.succeeded {
-                let group = plan.groupSize
-                // A fused pair needs adjacent slots, so room for the whole group first.
-                if group > 1, !canSubmit(group) {
-                    if isClosed { result.fail(next, closeReason ?? .stopped) }  // stopped, or not re-created
+        while completed < next || (next < plan.count && result.succeeded) {
+            let submittedBefore = next
+            submitting: while next < plan.count, result.succeeded {
+                // Room for the whole group first (a fused pair needs adjacent slots), else poll
+                // and go on; a closed queue (stopped, or not re-created) has none.
+                guard canSubmit(plan.groupSize) else {
+                    if isClosed { result.fail(next, closeReason ?? .stopped) }
                     break
                 }
-                for _ in 0..<group {
+                openUnstampedBatch()
+                for _ in 0..<plan.groupSize {
                     let command = plan.command(next)
-                    let outcome = submit(command.entry, dataIOVA: command.dataIOVA, dataLength: command.dataLength,
-                                         tag: RequestTag.make(request: request, index: next))
-                    if outcome == .queueFull { break submitting }  // poll, then go on
-                    guard outcome == .submitted else {
-                        result.fail(next, refusal(outcome, plan.name, bytes: command.dataLength))
+                    guard submit(command.entry, dataIOVA: command.dataIOVA, dataLength: command.dataLength,
+                                 tag: RequestTag.make(request: request, index: next)) == .submitted else {
+                        result.fail(next, tooLarge(plan.name, bytes: command.dataLength))
                         break submitting
                     }
                     next &+= 1
-                    progressed = true
                 }
             }
             ringDoorbell()
@@ -148,18 +146,15 @@ extension QueuePair {
             var failed: Completion?
             let handled = reap(request: request, submitted: next, completed: &completed, failedIndex: &failedIndex, failed: &failed)
             if _slowPath(failedIndex != .max) { result.fail(failedIndex, plan: plan, failed.unsafelyUnwrapped) }
-            if _slowPath(hostileCompletionCount != hostileAtStart) { noteHostile(&result) }
-            if progressed || handled > 0 {
+            if _slowPath(state.pointee.hostileCompletions != hostileAtStart) { noteHostile(&result) }
+            guard next == submittedBefore && handled == 0 else {
                 idlePasses = 0
                 continue
             }
-            idlePasses += 1
-            guard idlePasses % Watchdog.requestCheckInterval == 0 else { continue }
-            switch controller.watch(self, plan: plan, request: request, whileStopping: whileStopping,
-                                    idlePasses: idlePasses, watchdog: &watchdog, result: &result) {
-            case .keepWaiting: break
-            case .progressed: idlePasses = 0
-            case .abandon: return result
+            idlePasses &+= 1
+            if idlePasses % Watchdog.requestCheckInterval == 0,
+               !watchRequest(plan, request, controller, whileStopping, idlePasses: &idlePasses, watchdog: &watchdog, result: &result) {
+                return result
             }
         }
         return result
@@ -176,20 +171,6 @@ extension QueuePair {
             completed &+= 1
             if _slowPath(completion.droppedBy != nil || !completion.status.isSuccess), index < failedIndex { (failedIndex, failed) = (index, completion) }
         }
-    }
-
-    /// Why `submit` refused a command of the plan.
-    @inline(never)
-    func refusal(_ outcome: SubmitResult, _ name: String, bytes: Int) -> ControllerError {
-        outcome == .closed ? closeReason ?? .stopped
-            : .requestRefused(reason: "\(name) of \(bytes) bytes exceeds the \(maximumDataLength)-byte command maximum")
-    }
-
-    @inline(never)
-    func refusedClaim(stopped: Bool) -> PlanResult {
-        var result = PlanResult()
-        result.fail(0, stopped ? .stopped : .requestRefused(reason: "queue \(id) is in use by another thread; a queue belongs to one thread"))
-        return result
     }
 
     /// Claims the queue for the calling thread's request; false when another thread holds it.
@@ -210,28 +191,20 @@ extension QueuePair {
     /// Whether `count` commands fit now, in adjacent SQ slots (the ring's slots always are) with
     /// a tracker each: the submit credit `submit` itself checks, worked out once per poll pass.
     func canSubmit(_ count: Int) -> Bool { state.pointee.submitCredit >= count }
-}
 
-extension PlanResult {
-    /// Command `index` of `plan` completed with an error status or was dropped by a reset or
-    /// stop; a command the watchdog timed out reports its timeout instead.
-    @inline(never)
-    mutating func fail<Plan: CommandPlan>(_ index: Int, plan: Plan, _ completion: Completion) {
-        if let drop = completion.droppedBy {
-            fail(index, drop == .controllerStopped ? .stopped : timeout(for: index) ?? .abortedByReset(command: plan.name))
-        } else {
-            let timedOut = completion.status.matches(.abortRequested) ? timeout(for: index) : nil
-            fail(index, timedOut ?? plan.failure(index, status: completion.status), status: completion.status)
-        }
+    /// Opens a batch whose commands `submit` stamps with `Tracker.unstamped` instead of reading the
+    /// clock (`RingState.batchTime`): the loop needs a command's time only at its watchdog's check,
+    /// 256 idle passes on (`stampUnstamped`), so a command that completes before then never pays for it.
+    func openUnstampedBatch() {
+        if state.pointee.batchTime == 0 { state.pointee.batchTime = Tracker.unstamped }
     }
 }
 
-extension QueuePair {
-    /// The controller posted completions that match no command while a request ran: it fails whole.
-    @inline(never)
-    func noteHostile(_ result: inout PlanResult) {
-        if result.firstFailed != -1, let anomaly = anomalies.last { result.fail(-1, anomaly) }
-    }
+extension Tracker {
+    /// The submission time of a command a request loop submitted, until its first watchdog check
+    /// (see `QueuePair.openUnstampedBatch`): not 0, which tells `submit` that no batch is open,
+    /// and no time the monotonic clock reads once the system is up.
+    static let unstamped: UInt64 = 1
 }
 
 extension Watchdog {

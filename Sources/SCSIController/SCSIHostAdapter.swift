@@ -104,13 +104,21 @@ public final class SCSIHostAdapter: Sendable {
         return response
     }
 
-    /// The fast path's one NVMe Read or Write, straight on the queue. Success builds the
+    /// The fast path's NVMe Read or Write, straight on the queue's breaker. Success builds the
     /// response at once; only a failure goes through `complete` (and its lock) for the sense.
     @inline(__always)
     func runBlockTransfer(_ transfer: BlockTransfer, task: SCSITask, buffer: DMABuffer, on queue: IOQueue) -> SCSITaskResponse {
-        let outcome = queue.transfer(transfer.isWrite ? .write : .read, nsid: transfer.nsid, lba: transfer.lba,
-                                     blocks: Int(transfer.blocks), buffer: buffer, offset: task.bufferOffset,
-                                     fua: transfer.fua)
+        let opcode: NVMOpcode = transfer.isWrite ? .write : .read
+        let iova = buffer.iova &+ UInt64(truncatingIfNeeded: task.bufferOffset)
+        // Of the block API's checks (`IOQueue.transfer`) only the buffer's address is left to make:
+        // translation checked the range and the length against the unit (LUN n is the n-th active
+        // namespace), `bufferHolds` the buffer. Anything else takes `transfer`, which refuses it.
+        let namespaces = queue.limits.namespaces
+        let lun = Int(truncatingIfNeeded: task.lun)
+        let outcome = namespaces.indices.contains(lun) && namespaces[lun].id == transfer.nsid && queue.limits.addressRefusal(iova) == nil
+            ? queue.run(BreakerPlan(opcode, namespaces[lun], lba: transfer.lba, blocks: Int(transfer.blocks), dataIOVA: iova, fua: transfer.fua))
+            : queue.transfer(opcode, nsid: transfer.nsid, lba: transfer.lba, blocks: Int(transfer.blocks), buffer: buffer,
+                             offset: task.bufferOffset, fua: transfer.fua)
         guard outcome.succeeded else { return blockTransferFailed(outcome, task: task) }
         return SCSITaskResponse(tag: task.tag, serviceResponse: .taskComplete, status: .good, sense: [],
                                 bytesTransferred: outcome.bytesTransferred,

@@ -183,4 +183,16 @@ import Testing
         guard case .requestRefused = noNamespace.error else { Issue.record("not refused"); return }
         #expect(rig.mock.statistics.hostReadCommands == 0)
     }
+
+    /// A block count whose byte count overflows `Int` is refused with its reason like any other
+    /// (the refusal's message once multiplied it out, and trapped).
+    @Test func aBlockCountNoNamespaceHoldsIsRefused() throws {
+        let rig = try Rig()
+        let buffer = try rig.controller.mapper.allocate(length: 4096)
+        let outcome = rig.queue.read(nsid: rig.nsid, lba: 0, blocks: .max, into: buffer)
+        guard case let .requestRefused(reason) = outcome.error else { Issue.record("not refused: \(String(describing: outcome.error))"); return }
+        #expect(reason.contains("ends past namespace"))
+        #expect(outcome.bytesTransferred == 0 && outcome.commands == 0)
+        #expect(rig.mock.statistics.hostReadCommands == 0)
+    }
 }
