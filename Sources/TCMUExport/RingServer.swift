@@ -6,17 +6,26 @@ import SCSIController
 import Synchronization
 import Translation
 
-/// Serves one TCMU command ring with the SCSI host adapter. Every worker (one per I/O queue, so as
-/// many commands are in flight on the engine as there are workers) claims the next entry from the
-/// ring itself under the server's lock, copies data-out from the iovecs into its DMA buffer, runs
-/// the task, copies data-in back and writes the response at the tail. No command is handed from
-/// thread to thread: an idle worker is woken only when the ring has more entries than the busy
-/// ones take, and one idle worker at a time waits for the kernel's kick. Responses are kicked to
-/// the kernel once the ring runs dry, or every `responsesPerKick` responses, not one by one: each
-/// kick is a system call in which the kernel completes every response published so far, and the
-/// engine's polling already shares the CPU with the kernel's side (measured in a 2-vCPU TCG guest,
-/// fio QD32: a kick per response 499 IOPS, per 8 705, per 32 905). Malformed entries are failed
-/// with sense.
+/// Serves one TCMU command ring with the SCSI host adapter. Every worker (one per I/O queue) is a
+/// thread that claims entries from the ring itself under the server's lock and answers them at the
+/// tail; no command is handed from thread to thread. With the kernel's out-of-order completion and
+/// a `queueDepth` above 1 a worker keeps up to that many commands in flight on its queue
+/// (`SCSITaskPipeline`, RingServer+Pipeline.swift): it claims an entry per free slot, copies
+/// data-out into the slot's DMA region, starts the task, and polls; each finished command's
+/// data-in is copied back and its response written as the device finishes it. Otherwise a worker
+/// runs one command at a time (copy in, `SCSIHostAdapter.process`, copy out, respond), which also
+/// keeps responses in ring order when the kernel cannot take them out of order (one worker then).
+/// A command larger than a slot goes the one-at-a-time way in the worker's own buffer, and in
+/// pieces above it (`servedInPieces`).
+///
+/// An idle worker (nothing in flight) is woken only when the ring has more entries than the busy
+/// ones take, and one idle worker at a time waits for the kernel's kick, so no CPU the kernel's
+/// side needs is burnt while nothing is in flight. Responses are kicked to the kernel once the
+/// ring runs dry, or every `responsesPerKick` responses, not one by one: each kick is a system
+/// call in which the kernel completes every response published so far, and the engine's polling
+/// already shares the CPU with the kernel's side (measured in a 2-vCPU TCG guest, fio QD32, one
+/// command in flight: a kick per response 499 IOPS, per 8 705, per 32 905). Malformed entries
+/// are failed with sense.
 public final class RingServer: Sendable {
     /// The logical unit every command of this ring goes to.
     public let lun: UInt64
@@ -40,8 +49,11 @@ public final class RingServer: Sendable {
     let deliveryFailureSense = SenseData.build(SenseCondition(.hardwareError, .logicalUnitCommunicationFailure), descriptorFormat: false)
 
     /// A server for the ring in `map`, with one worker per queue in `queues` (each queue then
-    /// belongs to its worker's thread) and one `buffers` entry per worker. The mailbox is checked
-    /// now. Without the kernel's out-of-order completion only the first queue is used.
+    /// belongs to its worker's thread) and one `buffers` entry per worker; with `slabs` (one per
+    /// worker) and a `queueDepth` above 1, each worker keeps up to `queueDepth` commands in flight
+    /// in slots of `slab.length / queueDepth` bytes (rounded down to 4 KiB). The mailbox is checked
+    /// now. Without the kernel's out-of-order completion only the first queue is used, one command
+    /// at a time.
     /// `responsesPerKick` bounds the responses published before the kernel is kicked while the
     /// ring still holds commands (at least 1: a kick per response).
     public init(map: SharedMap, doorbell: any RingDoorbell, adapter: SCSIHostAdapter, lun: UInt64,
