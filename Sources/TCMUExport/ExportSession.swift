@@ -77,7 +77,7 @@ public final class ExportSession {
         for server in servers { server.stop() }
         finished.wait()
         for server in servers {
-            logger.info("LUN \(server.lun): \(server.commandsServed) commands, \(server.kicksSent) kicks sent, \(server.kicksTaken) kicks taken, \(server.helpersWoken) workers woken for a backlog")
+            logger.info("LUN \(server.lun): \(server.commandsServed) commands, \(server.kicksSent) kicks sent, \(server.kicksTaken) kicks taken, \(server.helpersWoken) workers woken for a backlog, \(server.commandsOverlapped) started with others in flight")
             let sync = SCSITask(lun: server.lun, cdb: [0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0])
             let response = adapter.process(sync, on: server.workers[0].queue)
             if response.status != .good || response.serviceResponse != .taskComplete {

@@ -1,6 +1,9 @@
 import DMAMapper
 import SCSIController
 import Translation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A worker with a pipeline (`SCSITaskPipeline`): it claims an entry for every free slot, copies
 /// its data-out into the slot's region, starts it and claims the next; when the ring has nothing
@@ -74,15 +77,20 @@ extension RingServer {
             return
         }
         worker.slotPlans[slot] = plan
+        if pipeline.inFlight > 0 { overlapped.add(1, ordering: .relaxed) }
         pipeline.start(task(command, plan, buffer: slab, offset: offset), slot: slot)
     }
 
-    /// Polls the pipeline until something finished, or `pollsPerClaim` times.
+    /// Polls the pipeline until something finished, or `pollsPerClaim` times; then, with nothing
+    /// finished, yields the CPU once: the kernel's side of every command (the initiator, sd, LIO,
+    /// TCMU) runs on the same CPUs, and on a small machine a worker that only spins delays the
+    /// very commands it waits for.
     func poll(_ worker: RingWorker) {
         let pipeline = worker.pipeline.unsafelyUnwrapped
         for _ in 0..<Self.pollsPerClaim {
             if pipeline.poll({ finish($0, $1, of: worker) }) > 0 { return }
         }
+        sched_yield()
     }
 
     /// Answers the command of a finished slot and frees the slot.

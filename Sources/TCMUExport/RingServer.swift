@@ -42,6 +42,7 @@ public final class RingServer: Sendable {
     let kicks = Atomic<Int>(0)
     let kernelKicks = Atomic<Int>(0)
     let helperWakeups = Atomic<Int>(0)
+    let overlapped = Atomic<Int>(0)
     let logger: Logger
     /// Sense prepared once: ring defects, oversized requests, delivery failures.
     let ringDefectSense = SenseData.build(SenseCondition(.hardwareError, .internalTargetFailure), descriptorFormat: false)
@@ -103,6 +104,8 @@ public final class RingServer: Sendable {
     public var kicksSent: Int { kicks.load(ordering: .relaxed) }
     /// Waits for the kernel's kick that ended with one (two system calls and a wake-up each).
     public var kicksTaken: Int { kernelKicks.load(ordering: .relaxed) }
+    /// Commands started while others of the same worker were at the device (pipelined workers).
+    public var commandsOverlapped: Int { overlapped.load(ordering: .relaxed) }
     /// Idle workers woken for a backlog (a thread wake-up each).
     public var helpersWoken: Int { helperWakeups.load(ordering: .relaxed) }
 

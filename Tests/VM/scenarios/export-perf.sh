@@ -48,11 +48,11 @@ randread() { # label, disk
 # The export with each --workers and --queue-depth value: $1 a label suffix (a baseline binary
 # runs with its own default depth: it may not know the option).
 export_runs() {
-    local workers depth depths=$DEPTHS label
-    case $1 in *baseline*) depths=default ;; esac
+    local workers depth depths=$DEPTHS label suffix=$1
+    case $suffix in *baseline*) depths=default ;; esac
     for workers in $WORKERS; do
         for depth in $depths; do
-            label=tcm-loop$1
+            label=tcm-loop$suffix
             set --
             [ "$workers" = default ] || { label=$label-workers-$workers; set -- --workers "$workers"; }
             [ "$depth" = default ] || { label=$label-qd-$depth; set -- "$@" --queue-depth "$depth"; }
