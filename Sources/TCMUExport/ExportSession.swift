@@ -20,6 +20,7 @@ public final class ExportSession {
     let adapter: SCSIHostAdapter
     let paths: SystemPaths
     let workersPerLUN: Int
+    let queueDepth: Int
     let logger: Logger
     private var devices: [UIODevice] = []
     private var servers: [RingServer] = []
@@ -29,12 +30,15 @@ public final class ExportSession {
     public var onRingFailure: @Sendable () -> Void = {}
 
     /// An export of `adapter`'s LUNs as `layout` describes; each LUN gets `workersPerLUN` of the
-    /// controller's I/O queues (the controller must have that many per backstore).
-    public init(layout: ExportLayout, adapter: SCSIHostAdapter, paths: SystemPaths, workersPerLUN: Int, logger: Logger) {
+    /// controller's I/O queues (the controller must have that many per backstore), each keeping up
+    /// to `queueDepth` commands in flight (1: one at a time).
+    public init(layout: ExportLayout, adapter: SCSIHostAdapter, paths: SystemPaths, workersPerLUN: Int, queueDepth: Int = 1,
+                logger: Logger) {
         self.layout = layout
         self.adapter = adapter
         self.paths = paths
         self.workersPerLUN = workersPerLUN
+        self.queueDepth = max(1, queueDepth)
         self.logger = logger
     }
 
@@ -73,7 +77,7 @@ public final class ExportSession {
         for server in servers { server.stop() }
         finished.wait()
         for server in servers {
-            logger.info("LUN \(server.lun): \(server.commandsServed) commands, \(server.kicksSent) kicks sent, \(server.kicksTaken) kicks taken, \(server.helpersWoken) workers woken for a backlog")
+            logger.info("LUN \(server.lun): \(server.commandsServed) commands, \(server.kicksSent) kicks sent, \(server.kicksTaken) kicks taken, \(server.helpersWoken) workers woken for a backlog, \(server.commandsOverlapped) started with others in flight")
             let sync = SCSITask(lun: server.lun, cdb: [0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0])
             let response = adapter.process(sync, on: server.workers[0].queue)
             if response.status != .good || response.serviceResponse != .taskComplete {
@@ -106,8 +110,12 @@ public final class ExportSession {
         let queues = Array(adapter.controller.ioQueues[queueBase..<(queueBase + workersPerLUN)])
         let bytes = backstore.maximumSectors * backstore.blockSize
         let buffers = try queues.map { _ in try adapter.controller.mapper.allocate(length: bytes, access: .readWrite) }
+        // A pipelined worker's slots: up to `slotBytes` each; larger commands use the buffer above.
+        let slotBytes = min(bytes, Self.slotBytes)
+        let slabs = queueDepth > 1
+            ? try queues.map { _ in try adapter.controller.mapper.allocate(length: queueDepth * slotBytes, access: .readWrite) } : []
         let server = try RingServer(map: device.map, doorbell: device, adapter: adapter, lun: backstore.lun,
-                                    queues: queues, buffers: buffers, logger: logger)
+                                    queues: queues, buffers: buffers, slabs: slabs, queueDepth: queueDepth, logger: logger)
         servers.append(server)
         finished.enter()
         let failures = failures, finished = finished, logger = logger, onRingFailure = onRingFailure
@@ -121,8 +129,14 @@ public final class ExportSession {
         }
         thread.name = "tcmu-ring-lun\(backstore.lun)"
         thread.start()
-        logger.info("serving \(backstore.path) on \(device.path) (\(device.map.bytes.count) bytes mapped, \(server.workers.count) in flight)")
+        logger.info("serving \(backstore.path) on \(device.path) (\(device.map.bytes.count) bytes mapped, \(server.workers.count) worker(s), \(server.inFlightLimit) in flight)")
     }
+}
+
+extension ExportSession {
+    /// The data a pipeline slot holds: 128 KiB, the block layer's usual largest request
+    /// (max_sectors_kb); a larger command runs in the worker's own buffer.
+    static let slotBytes = 128 << 10
 }
 
 /// Ring failures reported from the ring threads.

@@ -6,17 +6,26 @@ import SCSIController
 import Synchronization
 import Translation
 
-/// Serves one TCMU command ring with the SCSI host adapter. Every worker (one per I/O queue, so as
-/// many commands are in flight on the engine as there are workers) claims the next entry from the
-/// ring itself under the server's lock, copies data-out from the iovecs into its DMA buffer, runs
-/// the task, copies data-in back and writes the response at the tail. No command is handed from
-/// thread to thread: an idle worker is woken only when the ring has more entries than the busy
-/// ones take, and one idle worker at a time waits for the kernel's kick. Responses are kicked to
-/// the kernel once the ring runs dry, or every `responsesPerKick` responses, not one by one: each
-/// kick is a system call in which the kernel completes every response published so far, and the
-/// engine's polling already shares the CPU with the kernel's side (measured in a 2-vCPU TCG guest,
-/// fio QD32: a kick per response 499 IOPS, per 8 705, per 32 905). Malformed entries are failed
-/// with sense.
+/// Serves one TCMU command ring with the SCSI host adapter. Every worker (one per I/O queue) is a
+/// thread that claims entries from the ring itself under the server's lock and answers them at the
+/// tail; no command is handed from thread to thread. With the kernel's out-of-order completion and
+/// a `queueDepth` above 1 a worker keeps up to that many commands in flight on its queue
+/// (`SCSITaskPipeline`, RingServer+Pipeline.swift): it claims an entry per free slot, copies
+/// data-out into the slot's DMA region, starts the task, and polls; each finished command's
+/// data-in is copied back and its response written as the device finishes it. Otherwise a worker
+/// runs one command at a time (copy in, `SCSIHostAdapter.process`, copy out, respond), which also
+/// keeps responses in ring order when the kernel cannot take them out of order (one worker then).
+/// A command larger than a slot goes the one-at-a-time way in the worker's own buffer, and in
+/// pieces above it (`servedInPieces`).
+///
+/// An idle worker (nothing in flight) is woken only when the ring has more entries than the busy
+/// ones take, and one idle worker at a time waits for the kernel's kick, so no CPU the kernel's
+/// side needs is burnt while nothing is in flight. Responses are kicked to the kernel once the
+/// ring runs dry, or every `responsesPerKick` responses, not one by one: each kick is a system
+/// call in which the kernel completes every response published so far, and the engine's polling
+/// already shares the CPU with the kernel's side (measured in a 2-vCPU TCG guest, fio QD32, one
+/// command in flight: a kick per response 499 IOPS, per 8 705, per 32 905). Malformed entries
+/// are failed with sense.
 public final class RingServer: Sendable {
     /// The logical unit every command of this ring goes to.
     public let lun: UInt64
@@ -33,6 +42,7 @@ public final class RingServer: Sendable {
     let kicks = Atomic<Int>(0)
     let kernelKicks = Atomic<Int>(0)
     let helperWakeups = Atomic<Int>(0)
+    let overlapped = Atomic<Int>(0)
     let logger: Logger
     /// Sense prepared once: ring defects, oversized requests, delivery failures.
     let ringDefectSense = SenseData.build(SenseCondition(.hardwareError, .internalTargetFailure), descriptorFormat: false)
@@ -40,26 +50,42 @@ public final class RingServer: Sendable {
     let deliveryFailureSense = SenseData.build(SenseCondition(.hardwareError, .logicalUnitCommunicationFailure), descriptorFormat: false)
 
     /// A server for the ring in `map`, with one worker per queue in `queues` (each queue then
-    /// belongs to its worker's thread) and one `buffers` entry per worker. The mailbox is checked
-    /// now. Without the kernel's out-of-order completion only the first queue is used.
+    /// belongs to its worker's thread) and one `buffers` entry per worker; with `slabs` (one per
+    /// worker) and a `queueDepth` above 1, each worker keeps up to `queueDepth` commands in flight
+    /// in slots of `slab.length / queueDepth` bytes (rounded down to 4 KiB). The mailbox is checked
+    /// now. Without the kernel's out-of-order completion only the first queue is used, one command
+    /// at a time.
     /// `responsesPerKick` bounds the responses published before the kernel is kicked while the
     /// ring still holds commands (at least 1: a kick per response).
     public init(map: SharedMap, doorbell: any RingDoorbell, adapter: SCSIHostAdapter, lun: UInt64,
-                queues: [IOQueue], buffers: [DMABuffer], iovecCapacity: Int = 512, responsesPerKick: Int = 32,
-                logger: Logger) throws(RingError) {
+                queues: [IOQueue], buffers: [DMABuffer], slabs: [DMABuffer] = [], queueDepth: Int = 1,
+                iovecCapacity: Int = 512, responsesPerKick: Int = 32, logger: Logger) throws(RingError) {
         precondition(!queues.isEmpty && queues.count == buffers.count, "RingServer: one buffer per queue, at least one")
+        precondition(slabs.isEmpty || slabs.count == queues.count, "RingServer: one slab per queue, or none")
+        precondition(queueDepth >= 1, "RingServer: a queue depth of at least 1")
         precondition(responsesPerKick >= 1, "RingServer: at least one response per kick")
         parser = try RingParser(map: map)
         let geometry = parser.geometry
         let tail = try geometry.checkedHead(UInt32(littleEndian: UnsafeRawBufferPointer(map.bytes)
             .loadUnaligned(fromByteOffset: RingLayout.tailOffset, as: UInt32.self)))
-        let count = geometry.capabilities.contains(.outOfOrderCompletion) ? queues.count : 1
-        workers = (0..<count).map { RingWorker(index: $0, queue: queues[$0], buffer: buffers[$0], iovecCapacity: iovecCapacity) }
+        // Without out-of-order completion responses go in ring order: one command at a time.
+        let outOfOrder = geometry.capabilities.contains(.outOfOrderCompletion)
+        let count = outOfOrder ? queues.count : 1
+        let depth = outOfOrder && !slabs.isEmpty ? queueDepth : 1
+        workers = (0..<count).map {
+            RingWorker(index: $0, queue: queues[$0], buffer: buffers[$0], iovecCapacity: iovecCapacity, adapter: adapter,
+                       slab: depth > 1 ? slabs[$0] : nil, depth: depth)
+        }
         // Up to the announced transfer; above its buffer a worker runs a READ or WRITE in pieces.
-        for worker in workers { worker.command.transferLimit = max(worker.buffer.length, adapter.facts.maximumTransferBytes) }
-        var completer = RingCompleter(map: map, geometry: geometry, capacity: 2 * count + 16)
+        for worker in workers {
+            for command in [worker.command] + worker.slotCommands {
+                command.transferLimit = max(worker.buffer.length, adapter.facts.maximumTransferBytes)
+            }
+        }
+        // Every command in flight, and as many PAD (or TMR) entries between them.
+        var completer = RingCompleter(map: map, geometry: geometry, capacity: 2 * count * depth + 16)
         completer.start(at: tail)
-        state = Mutex(RingState(cursor: tail, completer: completer, idle: IdleWorkers(capacity: count)))
+        state = Mutex(RingState(cursor: tail, completer: completer, idle: IndexStack(capacity: count)))
         self.responsesPerKick = responsesPerKick
         self.map = map
         self.doorbell = doorbell
@@ -68,6 +94,8 @@ public final class RingServer: Sendable {
         self.logger = logger
     }
 
+    /// The most commands the workers keep at the device at once.
+    public var inFlightLimit: Int { workers.reduce(0) { $0 + ($1.pipeline?.depth ?? 1) } }
     /// Commands answered so far (including refused ones).
     public var commandsServed: Int { served.load(ordering: .relaxed) }
     /// Commands refused for a malformed entry.
@@ -76,6 +104,8 @@ public final class RingServer: Sendable {
     public var kicksSent: Int { kicks.load(ordering: .relaxed) }
     /// Waits for the kernel's kick that ended with one (two system calls and a wake-up each).
     public var kicksTaken: Int { kernelKicks.load(ordering: .relaxed) }
+    /// Commands started while others of the same worker were at the device (pipelined workers).
+    public var commandsOverlapped: Int { overlapped.load(ordering: .relaxed) }
     /// Idle workers woken for a backlog (a thread wake-up each).
     public var helpersWoken: Int { helperWakeups.load(ordering: .relaxed) }
 
@@ -90,57 +120,76 @@ public final class RingServer: Sendable {
         for worker in workers.dropFirst() {
             finished.enter()
             let thread = Thread { [self] in
-                serveRing(worker)
+                serve(worker)
                 finished.leave()
             }
             thread.name = "tcmu-lun\(lun)-\(worker.index)"
             thread.start()
         }
-        serveRing(workers[0])
+        serve(workers[0])
         finished.wait()
         if let failure = state.withLock({ $0.failure }) { throw failure }
     }
 
-    /// A worker's loop: claim the next command and serve it, or kick, or wait, until told to exit.
+    /// A worker's loop, pipelined or one command at a time.
+    func serve(_ worker: RingWorker) {
+        if worker.pipeline != nil { servePipelined(worker) } else { serveRing(worker) }
+    }
+
+    /// A worker's loop one command at a time: claim the next command and serve it, or kick, or
+    /// wait, until told to exit.
     func serveRing(_ worker: RingWorker) {
         var waitedForKick = false
         while true {
-            let step = state.withLock { claim(for: worker, &$0, waitedForKick: waitedForKick) }
+            let step = state.withLock { claim(for: worker, into: worker.command, &$0, waitedForKick: waitedForKick, busy: false) }
             waitedForKick = false
             switch step {
             case let .serve(helper):
                 wakeHelper(helper)
-                serve(worker)
+                serve(worker.command, in: worker.buffer, on: worker.queue)
             case let .refuse(defect, helper):
                 wakeHelper(helper)
-                logger.warning("TCMU LUN \(lun): refusing command \(worker.command.id): \(defect)")
-                refused.add(1, ordering: .relaxed)
-                respond(worker.command.id, RingResponse(status: .checkCondition),
-                        sense: defect.isIllegalRequest ? illegalRequestSense : ringDefectSense)
+                refuse(worker.command, defect)
             case .kick:
                 kick()
             case .waitForKick:
-                if doorbell.waitForKick(milliseconds: 100) { kernelKicks.add(1, ordering: .relaxed) }
+                waitForKick()
                 waitedForKick = true
             case .idle:
                 worker.wake.wait()
-            case .exit:
-                // Idle workers come back, find the same reason to exit and exit too.
-                while let index = state.withLock({ $0.idle.pop() }) { workers[index].wake.signal() }
+            case .exit, .poll:
+                exit()
                 return
             }
         }
     }
 
-    /// What a worker does next, decided under the lock: the next command entry is parsed into its
+    /// Fails a malformed entry with sense.
+    func refuse(_ command: ParsedCommand, _ defect: EntryDefect) {
+        logger.warning("TCMU LUN \(lun): refusing command \(command.id): \(defect)")
+        refused.add(1, ordering: .relaxed)
+        respond(command.id, RingResponse(status: .checkCondition), sense: defect.isIllegalRequest ? illegalRequestSense : ringDefectSense)
+    }
+
+    func waitForKick() {
+        if doorbell.waitForKick(milliseconds: 100) { kernelKicks.add(1, ordering: .relaxed) }
+    }
+
+    /// A worker leaves: idle workers come back, find the same reason to exit and exit too.
+    func exit() {
+        while let index = state.withLock({ $0.idle.pop() }) { workers[index].wake.signal() }
+    }
+
+    /// What a worker does next, decided under the lock: the next command entry is parsed into
     /// `command` (PAD and TMR entries are walked past); with none, unkicked responses are kicked,
-    /// then the worker exits (stop or a broken ring), waits for the kernel's kick (if no other
-    /// worker does), or parks until there is a backlog.
-    func claim(for worker: RingWorker, _ state: inout RingState, waitedForKick: Bool) -> RingStep {
+    /// then a `busy` worker (commands in flight) polls them, and any other exits (stop or a broken
+    /// ring), waits for the kernel's kick (if no other worker does), or parks until there is a backlog.
+    func claim(for worker: RingWorker, into command: ParsedCommand, _ state: inout RingState, waitedForKick: Bool,
+               busy: Bool) -> RingStep {
         if waitedForKick { state.kickWaiter = false }
         if state.failure != nil {
             // The responses published before the ring broke still reach the kernel.
-            guard state.unkicked > 0 else { return .exit }
+            guard state.unkicked > 0 else { return busy ? .poll : .exit }
             state.unkicked = 0
             return .kick
         }
@@ -153,10 +202,10 @@ public final class RingServer: Sendable {
                     ringEmpty = true
                     break
                 }
-                entry = try parser.entry(at: state.cursor, head: head, into: worker.command)
+                entry = try parser.entry(at: state.cursor, head: head, into: command)
             } catch {
                 state.failure = error
-                return claim(for: worker, &state, waitedForKick: false)
+                return claim(for: worker, into: command, &state, waitedForKick: false, busy: busy)
             }
             state.cursor = (state.cursor + entry.length) % parser.geometry.commandRingSize
             switch entry {
@@ -175,6 +224,7 @@ public final class RingServer: Sendable {
             state.unkicked = 0
             return .kick
         }
+        if busy { return .poll }
         // No room means commands are in flight (entries at the tail wait for their responses): their
         // workers come back to the ring, and one of them waits for the kick when it runs dry.
         if ringEmpty {
@@ -197,31 +247,46 @@ public final class RingServer: Sendable {
     /// Copies in, runs the task, copies out, responds. The task runs in a buffer of the CDB's
     /// own length, whatever the iovecs hold (`DataPhasePlan`); a READ or WRITE larger than the
     /// buffer runs in pieces (`servedInPieces`).
-    func serve(_ worker: RingWorker) {
-        if servedInPieces(worker) { return }
-        let command = worker.command
-        let given = command.transferLength
-        let plan = DataPhasePlan(phase: dataPhase(cdb: command.cdb, lun: lun, facts: adapter.facts),
-                                 given: given, capacity: worker.buffer.length)
+    func serve(_ command: ParsedCommand, in buffer: DMABuffer, on queue: IOQueue) {
+        if servedInPieces(command, in: buffer, on: queue) { return }
+        guard let plan = plan(command, phase: dataPhase(cdb: command.cdb, lun: lun, facts: adapter.facts),
+                              in: UnsafeMutableRawBufferPointer(buffer.bytes)) else { return }
+        let outcome = adapter.process(task(command, plan, buffer: buffer, offset: 0), on: queue)
+        finish(command, plan, outcome, data: UnsafeRawBufferPointer(buffer.bytes))
+    }
+
+    /// The data phase of `command` in `region` (its DMA buffer), with data-out gathered into it;
+    /// nil, the command answered, when the iovecs do not fit the CDB.
+    func plan(_ command: ParsedCommand, phase: DataPhase, in region: UnsafeMutableRawBufferPointer) -> DataPhasePlan? {
+        let plan = DataPhasePlan(phase: phase, given: command.transferLength, capacity: region.count)
         guard !plan.refused else {
             let sense = SenseData.build(.invalidDataBuffer(cdb: command.cdb), descriptorFormat: false)
             respond(command.id, RingResponse(status: .checkCondition), sense: sense)
-            return
+            return nil
         }
         if plan.gather > 0 {
-            DataCopy.gather(command.iovecs, from: map, into: UnsafeMutableRawBufferPointer(rebasing: worker.buffer.bytes[0..<plan.gather]))
+            DataCopy.gather(command.iovecs, from: map, into: UnsafeMutableRawBufferPointer(rebasing: region[0..<plan.gather]))
         }
-        let task = SCSITask(lun: lun, cdb: command.cdb, buffer: plan.runLength > 0 ? worker.buffer : nil,
-                            transferLength: plan.runLength, direction: plan.direction, tag: UInt64(command.id))
-        let outcome = adapter.process(task, on: worker.queue)
+        return plan
+    }
+
+    /// The task for `command` run as `plan` says, its data at `offset` of `buffer`.
+    func task(_ command: ParsedCommand, _ plan: DataPhasePlan, buffer: DMABuffer, offset: Int) -> SCSITask {
+        SCSITask(lun: lun, cdb: command.cdb, buffer: plan.runLength > 0 ? buffer : nil, bufferOffset: offset,
+                 transferLength: plan.runLength, direction: plan.direction, tag: UInt64(command.id))
+    }
+
+    /// Answers `command` with the task's `outcome`, its data-in copied from `data` to the iovecs.
+    func finish(_ command: ParsedCommand, _ plan: DataPhasePlan, _ outcome: SCSITaskResponse, data: UnsafeRawBufferPointer) {
         guard outcome.serviceResponse == .taskComplete else {
             respondUndelivered(command, outcome, what: "command \(command.id) (opcode \(command.cdb.first ?? 0))")
             return
         }
+        let given = command.transferLength
         var response = RingResponse(status: outcome.status)
         if given > 0, plan.direction != .toDevice {
             let moved = plan.scattered(transferred: outcome.bytesTransferred, given: given)
-            DataCopy.scatter(moved, of: UnsafeRawBufferPointer(worker.buffer.bytes), into: command.iovecs, of: map)
+            DataCopy.scatter(moved, of: data, into: command.iovecs, of: map)
             if moved < given {
                 // The kernel ignores a read_len of 0 and returns the whole data area: zeroed,
                 // it holds nothing of an earlier command.
@@ -267,7 +332,7 @@ struct RingState: ~Copyable {
     /// The entries between cmd_tail and the cursor, and the tail.
     var completer: RingCompleter
     /// Workers parked until the ring has a backlog.
-    var idle: IdleWorkers
+    var idle: IndexStack
     /// Whether a worker waits for the kernel's kick (one at a time: the uio device has one event count).
     var kickWaiter = false
     /// Responses published since the last kick.
@@ -290,4 +355,6 @@ enum RingStep {
     case idle
     /// Leave the loop.
     case exit
+    /// Nothing to claim while the worker's pipeline has commands in flight: poll them.
+    case poll
 }

@@ -51,6 +51,10 @@ struct Export: ParsableCommand {
                                valueName: "N"))
     var workers: Int?
 
+    @Option(help: ArgumentHelp("Commands each worker keeps in flight, like fio's iodepth: one polling thread serves them all, up to 128 KiB each (default 32; 1 serves one at a time).",
+                               valueName: "N"))
+    var queueDepth = Self.defaultQueueDepth
+
     @Option(help: "Mock: number of namespaces.")
     var mockNamespaces = 1
 
@@ -65,6 +69,7 @@ struct Export: ParsableCommand {
 
     func validate() throws {
         if let workers, !(1...16).contains(workers) { throw ValidationError("--workers \(workers): choose 1 to 16") }
+        if !(1...256).contains(queueDepth) { throw ValidationError("--queue-depth \(queueDepth): choose 1 to 256") }
         if let iscsi, ExportPlan.portalProblem(iscsi) != nil { throw ValidationError(ExportPlan.portalProblem(iscsi)!) }
         if backing != nil, device.lowercased() != "mock" { throw ValidationError("--backing is for --device mock") }
     }
@@ -96,7 +101,7 @@ struct Export: ParsableCommand {
         } catch { throw ScsiToolError.device("cannot remove a stale export: \(error)") }
 
         let workers = workers ?? Self.defaultWorkers(processors: ProcessInfo.processInfo.activeProcessorCount)
-        let plan = ExportPlan(device: device, backing: backing, workers: workers, lunPerNamespace: lunPerNamespace)
+        let plan = ExportPlan(device: device, backing: backing, workers: workers, queueDepth: queueDepth, lunPerNamespace: lunPerNamespace)
         let (controller, adapter) = try plan.bringUp(
             MockGeometry(namespaces: mockNamespaces, blocks: mockBlocks, blockSize: mockBlockSize), logger: logger)
         let backstores = plan.backstores(adapter: adapter, pid: getpid())
@@ -105,7 +110,8 @@ struct Export: ParsableCommand {
         if let iscsi { fabrics.append(.iscsi(for: plan.exportName, portal: iscsi)) }
 
         let session = ExportSession(layout: ExportLayout(configfs: configfs, backstores: backstores, fabrics: fabrics),
-                                    adapter: adapter, paths: paths, workersPerLUN: workers, logger: logger)
+                                    adapter: adapter, paths: paths, workersPerLUN: workers, queueDepth: queueDepth,
+                                    logger: logger)
         session.onRingFailure = { kill(getpid(), SIGTERM) }
         do { try session.start() } catch {
             try? controller.stop()
@@ -136,6 +142,10 @@ extension Export {
     /// TCMU, the copy back) needs CPU too: on a 2-vCPU TCG guest, fio QD32 through tcm_loop gave
     /// 1 086 IOPS with 1 worker, 897 with 2 and 475 with 4 in one boot.
     static func defaultWorkers(processors: Int) -> Int { min(4, max(1, processors / 2)) }
+
+    /// Commands in flight per worker when `--queue-depth` is not given: fio's QD32, which one
+    /// thread keeps at the device with its pipeline (sd's own queue depth per LUN is larger).
+    static let defaultQueueDepth = 32
 }
 
 extension Fabric {

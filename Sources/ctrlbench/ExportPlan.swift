@@ -9,6 +9,8 @@ struct ExportPlan {
     var device: String
     var backing: String?
     var workers: Int
+    /// Commands each worker keeps in flight (its I/O queue holds at least this many).
+    var queueDepth = 1
     var lunPerNamespace: Bool
 
     /// "mock" or the PCI address as given.
@@ -33,7 +35,7 @@ struct ExportPlan {
         var options = ControllerOptions()
         options.logger = logger
         options.ioQueueCount = workers * (lunPerNamespace ? max(1, geometry.namespaces) : 1)
-        options.ioQueueDepth = 64
+        options.ioQueueDepth = max(64, queueDepth + 1)
         options.prepare(forMock: opened.isMock)
         let controller: NVMeController
         do { controller = try NVMeController(device: opened.device, options: options) } catch {

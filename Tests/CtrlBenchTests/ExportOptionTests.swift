@@ -17,4 +17,14 @@ import Testing
         #expect(throws: (any Error).self) { try Export.parse(["--device", "mock", "--workers", "0"]) }
         #expect(throws: (any Error).self) { try Export.parse(["--device", "mock", "--workers", "17"]) }
     }
+
+    /// `--queue-depth`: commands each worker keeps in flight, fio's QD32 by default (so the
+    /// pipeline serves the ring unless asked not to), 1 to 256.
+    @Test func theQueueDepthIsThirtyTwoByDefaultAndKeptWithinItsRange() throws {
+        #expect(try Export.parse(["--device", "mock"]).queueDepth == 32)
+        #expect(try Export.parse(["--device", "mock", "--queue-depth", "1"]).queueDepth == 1)
+        #expect(try Export.parse(["--device", "mock", "--queue-depth", "256"]).queueDepth == 256)
+        #expect(throws: (any Error).self) { try Export.parse(["--device", "mock", "--queue-depth", "0"]) }
+        #expect(throws: (any Error).self) { try Export.parse(["--device", "mock", "--queue-depth", "257"]) }
+    }
 }

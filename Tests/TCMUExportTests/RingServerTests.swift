@@ -36,12 +36,16 @@ final class ServedRing: @unchecked Sendable {
     let server: RingServer
     let done = DispatchSemaphore(value: 0)
 
-    init(ringSize: Int = 1 << 16, workers: Int = 4, flags: UInt16 = 0x3, transferLimit: Int? = nil,
-         responsesPerKick: Int = 8) throws {
+    /// A ring served by `workers` workers, each keeping up to `queueDepth` commands in flight in
+    /// slots of 32 KiB (1: one at a time), with buffers of 128 KiB.
+    init(ringSize: Int = 1 << 16, workers: Int = 4, queueDepth: Int = 8, flags: UInt16 = 0x3, transferLimit: Int? = nil,
+         responsesPerKick: Int = 8, configure: (inout MockConfiguration) -> Void = { _ in }) throws {
         let image = RingImage(ringSize: ringSize, dataSize: 4 << 20, flags: flags)
         self.image = image
         doorbell = TestDoorbell(tail: { image.tail })
-        let mock = MockController(configuration: Self.configuration(workers: workers))
+        var configuration = Self.configuration(workers: workers)
+        configure(&configuration)
+        let mock = MockController(configuration: configuration)
         self.mock = mock
         var options = ControllerOptions()
         options.pinning = .disabled
@@ -50,10 +54,12 @@ final class ServedRing: @unchecked Sendable {
         let controller = try NVMeController(device: mock, options: options)
         let adapter = SCSIHostAdapter(controller: controller, transferLimit: transferLimit)
         let buffers = try (0..<workers).map { _ in try controller.mapper.allocate(length: 128 << 10) }
+        let slabs = try (0..<workers).map { _ in try controller.mapper.allocate(length: queueDepth * (32 << 10)) }
         self.controller = controller
         self.adapter = adapter
         server = try RingServer(map: image.map, doorbell: doorbell, adapter: adapter, lun: 0,
-                                queues: controller.ioQueues, buffers: buffers, responsesPerKick: responsesPerKick,
+                                queues: controller.ioQueues, buffers: buffers, slabs: slabs, queueDepth: queueDepth,
+                                responsesPerKick: responsesPerKick,
                                 logger: options.logger)
         let server = server, done = done
         Thread {

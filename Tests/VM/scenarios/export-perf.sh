@@ -5,6 +5,8 @@
 # the engine). Prints "VM-PERF export <path> <IOPS>" and the ratio; figures, not pass/fail.
 # PERF_WORKERS="1 2 4" measures the export once per --workers value (default: the export's own
 # default only); the export's counters (commands, kicks each way, workers woken) follow each run.
+# PERF_DEPTHS="1 32" measures it once per --queue-depth value too (default: the export's default;
+# 1 is the one-command-at-a-time loop); a PERF_BASELINE binary runs with its own default only.
 # PERF_BENCH_DEPTHS="1 32" first measures the engine alone (ctrlbench bench) at those depths.
 # PERF_BASELINE=path (another static ctrlbench, e.g. main's) also measures that binary's export
 # right after this one's, and PERF_ROUNDS=N repeats the kernel and export runs N times: the host's
@@ -18,8 +20,9 @@ VM_MODULES="$VM_VFIO_MODULES $EXPORT_MODULES nvme-core nvme"
 VM_BINARIES="$(export_binaries "fio:fio")"
 PERF_RUNTIME=${PERF_RUNTIME:-10}
 PERF_WORKERS=${PERF_WORKERS:-default}
+PERF_DEPTHS=${PERF_DEPTHS:-default}
 PERF_ROUNDS=${PERF_ROUNDS:-1}
-VM_TIMEOUT_S=$(( 900 + PERF_RUNTIME * 40 * PERF_ROUNDS * $(echo "$PERF_WORKERS" | wc -w) ))
+VM_TIMEOUT_S=$(( 900 + PERF_RUNTIME * 40 * PERF_ROUNDS * $(echo "$PERF_WORKERS" | wc -w) * $(echo "$PERF_DEPTHS" | wc -w) ))
 VM_MEMORY_MB=2048
 VM_APPEND="clocksource=tsc tsc=reliable"
 
@@ -32,7 +35,7 @@ vm_prepare() {
 
 vm_guest() {
     echo "RUNTIME=$PERF_RUNTIME"
-    echo "WORKERS=\"$PERF_WORKERS\" BENCH_DEPTHS=\"${PERF_BENCH_DEPTHS:-}\" ROUNDS=$PERF_ROUNDS"
+    echo "WORKERS=\"$PERF_WORKERS\" DEPTHS=\"$PERF_DEPTHS\" BENCH_DEPTHS=\"${PERF_BENCH_DEPTHS:-}\" ROUNDS=$PERF_ROUNDS"
     cat <<'GUEST'
 . /vm/data/export-guest.sh
 randread() { # label, disk
@@ -42,22 +45,27 @@ randread() { # label, disk
     echo "VM-PERF export $1 $(iops_of /tmp/fio.out fio)"
     iops_of /tmp/fio.out fio >"/tmp/iops.$1"
 }
-# The export with each --workers value: $1 a label suffix, $2 the kernel's label to compare with.
+# The export with each --workers and --queue-depth value: $1 a label suffix (a baseline binary
+# runs with its own default depth: it may not know the option).
 export_runs() {
-    local workers label
+    local workers depth depths=$DEPTHS label suffix=$1
+    case $suffix in *baseline*) depths=default ;; esac
     for workers in $WORKERS; do
-        label=tcm-loop$1
-        set --
-        [ "$workers" = default ] || { label=$label-workers-$workers; set -- --workers "$workers"; }
-        step "ctrlbench export of $BDF through tcm_loop ($label)"
-        export_start --device "$BDF" --tcm-loop --verbose "$@"
-        DISK=$(export_disk)
-        step "export: fio 4 KiB randread QD32 on $DISK"
-        randread "$label" "$DISK"
-        export_stop
-        grep "LUN 0: .* commands" /tmp/export.log | sed 's/^.*LUN 0: /VM-PERF export counters: /'
-        echo "VM-PERF export ratio $(awk -v e="$(cat "/tmp/iops.$label")" -v k="$(cat "/tmp/iops.$kernel_label")" 'BEGIN { printf "%.3f", (k > 0 ? e / k : 0) }') ($label export / $kernel_label)"
-        export_disk_gone
+        for depth in $depths; do
+            label=tcm-loop$suffix
+            set --
+            [ "$workers" = default ] || { label=$label-workers-$workers; set -- --workers "$workers"; }
+            [ "$depth" = default ] || { label=$label-qd-$depth; set -- "$@" --queue-depth "$depth"; }
+            step "ctrlbench export of $BDF through tcm_loop ($label)"
+            export_start --device "$BDF" --tcm-loop --verbose "$@"
+            DISK=$(export_disk)
+            step "export: fio 4 KiB randread QD32 on $DISK"
+            randread "$label" "$DISK"
+            export_stop
+            grep "LUN 0: .* commands" /tmp/export.log | sed 's/^.*LUN 0: /VM-PERF export counters: /'
+            echo "VM-PERF export ratio $(awk -v e="$(cat "/tmp/iops.$label")" -v k="$(cat "/tmp/iops.$kernel_label")" 'BEGIN { printf "%.3f", (k > 0 ? e / k : 0) }') ($label export / $kernel_label)"
+            export_disk_gone
+        done
     done
 }
 echo "VM-PERF export clocksource $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
