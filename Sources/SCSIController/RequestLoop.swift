@@ -76,9 +76,13 @@ struct PlanResult {
     }
 }
 
-/// A command's tag in the request loop: the request's number in the high 32 bits, the command's
+/// A command's tag on an I/O queue: the request's number in the high 32 bits, the command's
 /// index in its plan in the low 32, so a late completion of an abandoned request is told apart.
+/// The request loop numbers its requests from 1 (`QueuePair.nextRequestNumber`);
+/// `SCSITaskPipeline`'s commands are all request `pipeline`.
 enum RequestTag {
+    /// The request number of every `SCSITaskPipeline` command: one the request loop never uses.
+    static let pipeline: UInt32 = 0
     static func make(request: UInt32, index: Int) -> UInt64 { UInt64(request) << 32 | UInt64(truncatingIfNeeded: index) }
     /// The command's index in the plan of `request`, or nil when `tag` belongs to another request.
     static func index(of tag: UInt64, request: UInt32) -> Int? {
@@ -185,6 +189,7 @@ extension QueuePair {
     /// A fresh request number for tags (wrapping; 2^32 requests apart never overlap in practice).
     func nextRequestNumber() -> UInt32 {
         state.pointee.requestNumber &+= 1
+        if _slowPath(state.pointee.requestNumber == RequestTag.pipeline) { state.pointee.requestNumber = 1 }
         return state.pointee.requestNumber
     }
 

@@ -39,11 +39,13 @@ public final class SCSITaskPipeline {
     /// Commands at the device now.
     public private(set) var inFlight = 0
     /// The watchdog's state, as one request of the request loop keeps it: passes without
-    /// progress, the clock of the last progress, the timeouts it gave (keyed by the low word of
-    /// each command's tag) and a failure of the whole queue (index -1).
+    /// progress, the clock of the last progress, the timeouts it gave (keyed by each command's
+    /// index in its `RequestTag`) and a failure of the whole queue (index -1).
     private var idlePasses = 0
     private var watchdog: Watchdog?
     private var watchResult = PlanResult()
+    /// The queue's count of hostile completions when this pipeline last looked.
+    private var hostileSeen: Int
 
     /// What one slot holds.
     struct Slot {
@@ -59,6 +61,9 @@ public final class SCSITaskPipeline {
         var lba: UInt64 = 0
         var blocks = 0
         var bytes = 0
+        /// The controller posted a completion that matched no command while this one was in
+        /// flight: its own completion cannot be trusted either, so the task fails.
+        var hostile = false
     }
 
     /// A pipeline of `depth` slots (at least 1, at most 65 536) on `queue`, which from now on
@@ -71,6 +76,7 @@ public final class SCSITaskPipeline {
         slots = .allocate(capacity: depth)
         slots.initialize(repeating: Slot(), count: depth)
         finished = .allocate(capacity: depth)
+        hostileSeen = queue.queuePair.hostileCompletionCount
     }
 
     deinit {
@@ -93,6 +99,7 @@ public final class SCSITaskPipeline {
         precondition(slots[slot].phase == .free, "SCSITaskPipeline.start: slot \(slot) is in use")
         slots[slot].task = task
         slots[slot].generation &+= 1
+        slots[slot].hostile = false
         if let transfer = fastPathTransfer(task) {
             submit(transfer, slot: slot)
         } else {
@@ -207,7 +214,26 @@ public final class SCSITaskPipeline {
     @discardableResult
     private func reapClaimed(_ pair: QueuePair) -> Int {
         pair.ringDoorbell()
-        return pair.poll { completion in complete(completion) }
+        let finishedBefore = finishedCount
+        let handled = pair.poll { completion in complete(completion) }
+        if _slowPath(pair.hostileCompletionCount != hostileSeen) { noteHostile(pair, finishedSince: finishedBefore) }
+        return handled
+    }
+
+    /// The controller posted completions that match no command (an unknown or stale command id,
+    /// one completed twice, an SQ head outside the ring). As a request of the request loop fails
+    /// whole when that happens while it runs, every task that finished in this pass and every
+    /// task still in flight ends with the queue's `hostileCompletion` error: which of their
+    /// completions the controller garbled cannot be told.
+    @inline(never)
+    private func noteHostile(_ pair: QueuePair, finishedSince first: Int) {
+        hostileSeen = pair.hostileCompletionCount
+        let error = pair.anomalies.last ?? .hostileCompletion(queueID: pair.id, detail: "a completion matched no command")
+        for position in first..<finishedCount {
+            let slot = finished[(finishedFirst &+ position) % depth]
+            slots[slot].response = failureResponse(slot, error)
+        }
+        for slot in 0..<depth where slots[slot].phase == .inFlight { slots[slot].hostile = true }
     }
 
     /// Counts a pass without progress, and every `Watchdog.requestCheckInterval` of them lets the
@@ -220,7 +246,7 @@ public final class SCSITaskPipeline {
         }
         idlePasses &+= 1
         guard idlePasses % Watchdog.requestCheckInterval == 0 else { return nil }
-        let verdict = adapter.controller.core.watch(pair, plan: PipelinePlan(), request: 0, whileStopping: false,
+        let verdict = adapter.controller.core.watch(pair, plan: PipelinePlan(), request: RequestTag.pipeline, whileStopping: false,
                                                     idlePasses: idlePasses, watchdog: &watchdog, result: &watchResult)
         switch verdict {
         case .keepWaiting: return nil
@@ -251,30 +277,31 @@ public final class SCSITaskPipeline {
     /// task; anything else is a command a request abandoned, which no one waits for.
     @inline(__always)
     private func complete(_ completion: Completion) {
-        guard completion.tag >> 32 == 0 else { return }
-        let slot = Int(truncatingIfNeeded: completion.tag & 0xFFFF)
+        guard let index = RequestTag.index(of: completion.tag, request: RequestTag.pipeline) else { return }
+        let slot = index & 0xFFFF
         guard slot < depth, slots[slot].phase == .inFlight,
-              slots[slot].generation == UInt16(truncatingIfNeeded: completion.tag >> 16) else { return }
+              slots[slot].generation == UInt16(truncatingIfNeeded: index >> 16) else { return }
         inFlight &-= 1
-        if _fastPath(completion.droppedBy == nil && completion.status.isSuccess) {
+        if _fastPath(completion.droppedBy == nil && completion.status.isSuccess && !slots[slot].hostile) {
             let task = slots[slot].task.unsafelyUnwrapped
             let bytes = slots[slot].bytes
             finish(slot, SCSITaskResponse(tag: task.tag, serviceResponse: .taskComplete, status: .good, sense: [],
                                           bytesTransferred: bytes, residual: task.transferLength - bytes, error: nil))
         } else {
-            failed(slot, completion)
+            failed(slot, index: index, completion)
         }
     }
 
     /// The slot's command failed or was dropped: the error the request loop would record for it
     /// (`PlanResult.fail(_:plan:_:)`), then status and sense as `process` builds them.
     @inline(never)
-    private func failed(_ slot: Int, _ completion: Completion) {
-        let index = Int(truncatingIfNeeded: completion.tag & 0xFFFF_FFFF)
+    private func failed(_ slot: Int, index: Int, _ completion: Completion) {
         let name = Self.commandName(slots[slot])
         let error: ControllerError
         var status: CompletionStatus?
-        if watchResult.firstFailed == -1, let whole = watchResult.error {
+        if slots[slot].hostile, let anomaly = queue.queuePair.anomalies.last {
+            error = anomaly
+        } else if watchResult.firstFailed == -1, let whole = watchResult.error {
             error = whole  // the watchdog reset the controller for a fatal status or no progress
         } else if let drop = completion.droppedBy {
             error = drop == .controllerStopped ? .stopped : watchResult.timeout(for: index) ?? .abortedByReset(command: name)
@@ -290,9 +317,14 @@ public final class SCSITaskPipeline {
     /// Ends the slot's task with `error` as `process` would end its one-command transfer.
     @inline(never)
     private func fail(_ slot: Int, with error: ControllerError, status: CompletionStatus? = nil) {
+        finish(slot, failureResponse(slot, error, status: status))
+    }
+
+    /// The response `process` gives a one-command transfer that ended with `error`.
+    private func failureResponse(_ slot: Int, _ error: ControllerError, status: CompletionStatus? = nil) -> SCSITaskResponse {
         let task = slots[slot].task.unsafelyUnwrapped
         let outcome = BlockOutcome(requestedBytes: task.transferLength, bytesTransferred: 0, commands: 1, error: error, status: status)
-        finish(slot, adapter.blockTransferFailed(outcome, task: task))
+        return adapter.blockTransferFailed(outcome, task: task)
     }
 
     private func finish(_ slot: Int, _ response: SCSITaskResponse) {
@@ -320,10 +352,12 @@ public final class SCSITaskPipeline {
         return count
     }
 
-    /// The tag of the slot's command: the generation above the slot index, the high word 0. The
-    /// request loop puts its request numbers (from 1) in the high word, so the two never match.
+    /// The tag of the slot's command: the pipeline's request number, and as the command's index
+    /// the slot with the slot's generation above it.
     @inline(__always)
-    private func tag(_ slot: Int) -> UInt64 { UInt64(slots[slot].generation) << 16 | UInt64(slot) }
+    private func tag(_ slot: Int) -> UInt64 {
+        RequestTag.make(request: RequestTag.pipeline, index: Int(slots[slot].generation) << 16 | slot)
+    }
 
     static func commandName(_ slot: Slot) -> String { OperationRunner.name(write: slot.isWrite, fua: slot.fua) }
 

@@ -16,7 +16,7 @@ import Testing
         // CC as the spec requires: enabled, IOSQES 6, IOCQES 4, NVM command set; CSTS.RDY set.
         let cc = NVMe.ControllerConfiguration(rawValue: rig.mock.readRegister32(at: ControllerRegister.cc))
         #expect(cc.en && cc.iosqes == 6 && cc.iocqes == 4 && cc.css == 0)
-        #expect(ControllerStatus(rawValue: rig.mock.readRegister32(at: ControllerRegister.csts)).rdy)
+        #expect(rig.mock.status.rdy)
     }
 
     @Test(arguments: [(UInt8(0), 4 << 20), (UInt8(1), 8192), (UInt8(5), 128 << 10), (UInt8(9), 2 << 20)])

@@ -28,7 +28,7 @@ import Testing
     /// Whether the mock's controller is disabled (CC.EN = 0 and CSTS.RDY = 0).
     func isDisabled(_ mock: MockController) -> Bool {
         !ControllerConfiguration(rawValue: mock.readRegister32(at: ControllerRegister.cc)).en
-            && !ControllerStatus(rawValue: mock.readRegister32(at: ControllerRegister.csts)).rdy
+            && !mock.status.rdy
     }
 
     static func changingCAP(_ change: @escaping @Sendable (inout ControllerCapabilities) -> Void) -> (inout InterposedDevice.Hooks) -> Void {

@@ -142,7 +142,7 @@ import Testing
         #expect(done.wait(timeout: .now() + 30) == .success)
         let outcome = try #require(result.value)
         #expect(outcome.succeeded || outcome.error == .stopped, "\(String(describing: outcome.error))")
-        #expect(ControllerStatus(rawValue: rig.mock.readRegister32(at: ControllerRegister.csts)).shst == .complete)
+        #expect(rig.mock.status.shst == .complete)
         rig.mock.powerCut()
         if outcome.succeeded {
             let media = rig.mock.mediaContents(nsid: nsid, lba: 0, count: 2048)

@@ -13,7 +13,7 @@ import Testing
         let source = try rig.patterned(bytes: 64 << 10, seed: 11)
         #expect(rig.queue.write(nsid: rig.nsid, lba: 0, blocks: 128, from: source).succeeded)
         try rig.controller.stop()
-        let csts = ControllerStatus(rawValue: rig.mock.readRegister32(at: ControllerRegister.csts))
+        let csts = rig.mock.status
         #expect(csts.shst == .complete)
         rig.mock.powerCut()
         let media = rig.mock.mediaContents(nsid: rig.nsid, lba: 0, count: 128)
@@ -100,7 +100,7 @@ import Testing
             let source = try rig.patterned(bytes: 4096, seed: 9)
             #expect(rig.queue.write(nsid: rig.nsid, lba: 0, blocks: 8, from: source).succeeded)
         }
-        let csts = ControllerStatus(rawValue: mock.readRegister32(at: ControllerRegister.csts))
+        let csts = mock.status
         #expect(csts.shst == .complete)
         mock.powerCut()
         #expect(mock.mediaContents(nsid: 1, lba: 0, count: 8).contains { $0 != 0 })
@@ -119,7 +119,7 @@ import Testing
             return command == "Flush" && status.matches(.internalError)
         }
         // The shutdown handshake still ran after the failed flush.
-        let csts = ControllerStatus(rawValue: rig.mock.readRegister32(at: ControllerRegister.csts))
+        let csts = rig.mock.status
         #expect(csts.shst == .complete)
         #expect(rig.controller.isStopped)
     }
@@ -206,12 +206,12 @@ import Testing
             mock = rig.mock
             queue = rig.queue
         }
-        #expect(ControllerStatus(rawValue: mock.readRegister32(at: ControllerRegister.csts)).shst != .complete)
+        #expect(mock.status.shst != .complete)
         let buffer = try queue!.core.mapper.allocate(length: 4096)
         fill(buffer, seed: 21)
         #expect(queue!.write(nsid: 1, lba: 0, blocks: 8, from: buffer).succeeded)
         queue = nil
-        #expect(ControllerStatus(rawValue: mock.readRegister32(at: ControllerRegister.csts)).shst == .complete)
+        #expect(mock.status.shst == .complete)
         mock.powerCut()
         #expect(mock.mediaContents(nsid: 1, lba: 0, count: 8).withUnsafeBytes { same($0.baseAddress!, buffer.address, count: 4096) })
     }

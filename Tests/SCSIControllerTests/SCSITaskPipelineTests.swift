@@ -88,6 +88,45 @@ import Translation
         #expect(failed.bytesTransferred == 0 && failed.residual == 8 * rig.blockSize)
     }
 
+    /// A completion that matches no command (a command id never issued, one completed twice, an
+    /// SQ head outside the ring) makes every completion of the pass suspect: as `process` fails
+    /// the request it was waiting for, the pipeline fails the tasks that finished in that pass
+    /// and those still in flight, and the queue goes on serving the next ones.
+    @Test(arguments: [HostileCompletion.unknownCommandID(999), .duplicate, .sqHeadOutOfRange])
+    func aHostileCompletionFailsTheTasksItCouldHaveEnded(kind: HostileCompletion) throws {
+        let rig = try Rig.scsi()
+        let pipeline = SCSITaskPipeline(adapter: rig.hba, queue: rig.queue, depth: 2)
+        let sink = try rig.controller.mapper.allocate(length: 2 * 4096)
+        let read = { (slot: Int) in
+            SCSITask(cdb: CDB.read10(lba: UInt32(slot * 8), blocks: 8), buffer: sink, bufferOffset: slot * 4096,
+                     transferLength: 8 * rig.blockSize, direction: .fromDevice, tag: UInt64(slot))
+        }
+        // The queue checks the SQ head of a pass's last completion (a later head supersedes an
+        // earlier one), so the bogus head goes with a lone read; the other kinds come with two.
+        let reads = kind == .sqHeadOutOfRange ? 1 : 2
+        rig.mock.inject(.hostileCompletion(kind, .io(.read, count: 1)))
+        for slot in 0..<reads { pipeline.start(read(slot), slot: slot) }
+        let handed = Self.collect(pipeline)
+        #expect(handed.count == reads)
+        #expect(rig.queue.queuePair.hostileCompletionCount >= 1)
+        for (slot, response) in handed {
+            // NVMe Internal Error's translation: HARDWARE ERROR, INTERNAL TARGET FAILURE (44h/00h).
+            let triple = TaskResult(response: response, data: []).senseTriple
+            #expect(response.status == .checkCondition && triple?.key == 0x04 && triple?.asc == 0x44 && triple?.ascq == 0x00,
+                    "slot \(slot)")
+            #expect(response.bytesTransferred == 0 && response.residual == 8 * rig.blockSize)
+            guard case let .hostileCompletion(queueID, detail) = response.error else {
+                Issue.record("slot \(slot): expected hostileCompletion, got \(String(describing: response.error))")
+                continue
+            }
+            #expect(queueID == rig.queue.id && !detail.isEmpty)
+        }
+        // The fault is spent: the same reads now succeed.
+        pipeline.start(read(0), slot: 0)
+        pipeline.start(read(1), slot: 1)
+        #expect(Self.collect(pipeline).allSatisfy { $0.response.status == .good && $0.response.error == nil })
+    }
+
     @Test func aRefusedRangeIsAnsweredAsProcessAnswersIt() throws {
         let rig = try Rig.scsi()
         let pipeline = SCSITaskPipeline(adapter: rig.hba, queue: rig.queue, depth: 2)

@@ -50,7 +50,7 @@ import Testing
         #expect(rig.controller.namespaces.count == 2)
         let sources = try Self.writeBoth(rig)
         try rig.controller.stop()
-        #expect(ControllerStatus(rawValue: rig.mock.readRegister32(at: ControllerRegister.csts)).shst == .complete)
+        #expect(rig.mock.status.shst == .complete)
         rig.mock.powerCut()
         for index in 0..<2 {
             let survived = Self.holds(rig.mock, index, sources[index])
@@ -67,7 +67,7 @@ import Testing
             #expect(rig.controller.namespaces.count == 2)
             sources = try Self.writeBoth(rig)
         }
-        #expect(ControllerStatus(rawValue: mock.readRegister32(at: ControllerRegister.csts)).shst == .complete)
+        #expect(mock.status.shst == .complete)
         mock.powerCut()
         for index in 0..<2 {
             let survived = Self.holds(mock, index, sources[index])
