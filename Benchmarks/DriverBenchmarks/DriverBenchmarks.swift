@@ -20,6 +20,8 @@ import Translation
 /// benchmark is one READ(10) task of 4 KiB per iteration through `SCSIHostAdapter.process`:
 /// translation, the unit-state check and the same request path. The task is built once and its
 /// LBA rewritten in place, as an HBA front end reuses its task slots, so the CDB costs nothing.
+/// The pipelined SCSI benchmark keeps `queueDepth` READ(10) tasks in flight through
+/// `SCSITaskPipeline`, the export's path: one task slot each, rewritten in place when handed back.
 let benchmarks: @Sendable () -> Void = {
     let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .throughput]
     let thresholds: [BenchmarkMetric: BenchmarkThresholds] = [
@@ -48,6 +50,12 @@ let benchmarks: @Sendable () -> Void = {
 
     Benchmark("read10-4KiB-SCSI-null-mock", configuration: configuration) { benchmark, rig in
         rig.runSCSIReads(ios: benchmark.scaledIterations.count, benchmark: benchmark)
+    } setup: {
+        try NullDeviceRig(mode: .automatic)
+    }
+
+    Benchmark("read10-4KiB-SCSI-pipeline-null-mock", configuration: configuration) { benchmark, rig in
+        rig.runPipelinedSCSIReads(ios: benchmark.scaledIterations.count, benchmark: benchmark)
     } setup: {
         try NullDeviceRig(mode: .automatic)
     }
@@ -136,5 +144,44 @@ final class NullDeviceRig: @unchecked Sendable {
         }
         benchmark.stopMeasurement()
         precondition(failures == 0, "\(failures) READ(10) tasks failed on the null device")
+    }
+
+    /// Runs `ios` READ(10) tasks of 4 KiB through a `SCSITaskPipeline`, `queueDepth` in flight.
+    func runPipelinedSCSIReads(ios: Int, benchmark: Benchmark) {
+        let adapter = SCSIHostAdapter(controller: controller)
+        let pipeline = SCSITaskPipeline(adapter: adapter, queue: ioQueue, depth: Self.queueDepth)
+        _ = adapter.process(SCSITask(cdb: [0x00, 0, 0, 0, 0, 0]), on: ioQueue)
+        var tasks = (0..<Self.queueDepth).map { slot in
+            SCSITask(lun: 0, cdb: [0x28, 0, 0, 0, 0, 0, 0, 0, 8, 0], buffer: buffer, bufferOffset: slot * 4096,
+                     transferLength: 4096, direction: .fromDevice)
+        }
+        // Each task's CDB its own storage before the measured loop (see `runSCSIReads`).
+        for slot in tasks.indices { tasks[slot].cdb[9] = 0 }
+        var started = 0
+        var failures = 0
+        var free = Array(0..<Self.queueDepth)
+        var freeCount = Self.queueDepth
+        var finished = 0
+        benchmark.startMeasurement()
+        while finished < ios {
+            while freeCount > 0, started < ios {
+                freeCount -= 1
+                let slot = free[freeCount]
+                let lba = UInt32(started % 4096) * 8
+                tasks[slot].cdb[2] = UInt8(truncatingIfNeeded: lba >> 24)
+                tasks[slot].cdb[3] = UInt8(truncatingIfNeeded: lba >> 16)
+                tasks[slot].cdb[4] = UInt8(truncatingIfNeeded: lba >> 8)
+                tasks[slot].cdb[5] = UInt8(truncatingIfNeeded: lba)
+                pipeline.start(tasks[slot], slot: slot)
+                started += 1
+            }
+            finished += pipeline.poll { slot, response in
+                if response.status != .good { failures += 1 }
+                free[freeCount] = slot
+                freeCount += 1
+            }
+        }
+        benchmark.stopMeasurement()
+        precondition(failures == 0, "\(failures) pipelined READ(10) tasks failed on the null device")
     }
 }
