@@ -86,7 +86,7 @@ export_runs() {
             randread "$label" "$DISK"
             export_stop
             grep "LUN 0: .* commands" /tmp/export.log | sed 's/^.*LUN 0: /VM-PERF export counters: /'
-            grep -E "completions (by interrupt|polled)|completion interrupts" /tmp/export.log | sed 's/^/VM-PERF export wait: /'
+            grep -E "completions (by interrupt|polled)|completion interrupts(:| not used)" /tmp/export.log | sed 's/^/VM-PERF export wait: /'
             echo "VM-PERF export ratio $(awk -v e="$(cat "/tmp/iops.$label")" -v k="$(cat "/tmp/iops.$kernel_label")" 'BEGIN { printf "%.3f", (k > 0 ? e / k : 0) }') ($label export / $kernel_label)"
             export_disk_gone
           done
