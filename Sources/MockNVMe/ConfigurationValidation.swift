@@ -42,6 +42,7 @@ extension MockConfiguration {
                   "2^mdts x the minimum page size (2^\(12 + Int(mpsmin))) must be at most 4 GiB")
         try check(doorbellStride <= 15, "doorbellStride", doorbellStride, "CAP.DSTRD is 4 bits, 0...15")
         try check((1...0xFFFF).contains(ioQueueCount), "ioQueueCount", ioQueueCount, "Number of Queues grants 1...65535 queues")
+        try check((1...2048).contains(interruptVectors), "interruptVectors", interruptVectors, "an MSI-X table has 1...2048 vectors")
         try check(mqes >= 1, "mqes", mqes, "CAP.MQES is 0's based and a queue has at least 2 entries")
         try check((1...256).contains(errorLogEntries), "errorLogEntries", errorLogEntries, "ELPE is a 0's based byte: 1...256 entries")
         try check((1...32).contains(powerStates.count), "powerStates.count", powerStates.count, "NPSS is 0's based, at most 31: 1...32 states")

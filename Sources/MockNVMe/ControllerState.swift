@@ -73,6 +73,9 @@ struct ControllerState {
     let fastPathTranslations: QueueSlots<IOTLB>
     /// MMIO writes at doorbell offsets that name no queue (between strides, beyond the queues).
     var strayDoorbellWrites: UInt64 = 0
+    /// Per MSI-X vector, the eventfd it signals (-1: none); the controller's own duplicates,
+    /// closed by `MockController` (`setInterruptTriggers`).
+    var interruptTriggers: [Int32] = []
     /// Bumped at every locked entry point: ring translations are cached for one epoch only.
     var epoch: UInt64 = 0
 

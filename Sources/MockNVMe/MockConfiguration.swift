@@ -121,6 +121,12 @@ public struct MockConfiguration: Sendable {
     public var modelNumber = "SwiftNVMe Mock Controller"
     /// Identify Controller firmware revision (up to 8 ASCII characters).
     public var firmwareRevision = "1.0"
+    /// MSI-X vectors the controller has, 1...2048 (a PCIe function's MSI-X table holds at most
+    /// 2048). Create I/O Completion Queue with IEN set refuses a vector beyond them with Invalid
+    /// Interrupt Vector; a completion posted to a queue with IEN set raises its vector, which
+    /// signals the eventfd the host gave it (`MockController.setInterruptTriggers`). With 1, the
+    /// default, only vector 0 exists: I/O queues with interrupts share the admin queue's vector.
+    public var interruptVectors = 1
     /// Inline or threaded execution.
     public var executionMode: ExecutionMode = .inline
     /// Null-device mode: Read/Write/Compare/Verify/Write Zeroes/DSM succeed at once with no data

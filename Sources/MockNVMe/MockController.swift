@@ -4,6 +4,10 @@ import NVMe
 import PCIDevice
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// A software NVMe controller (NVMe Base 2.0, NVM Command Set 1.0) behind `DeviceInterface`:
 /// the device every test and CI run drives instead of hardware.
 ///
@@ -88,7 +92,13 @@ public final class MockController: DeviceInterface {
         }
     }
 
-    deinit { engine?.stop() }
+    deinit {
+        engine?.stop()
+        for fd in core.withController({ $0.interruptTriggers }) where fd >= 0 { close(fd) }
+    }
+
+    /// Runs `body` on the controller path (for the extensions in other files).
+    func withControllerState<Result>(_ body: (inout ControllerState) -> Result) -> Result { core.withController(body) }
 
     // MARK: DeviceInterface
 

@@ -41,7 +41,8 @@ enum FastPathOutcome {
 /// on two threads at once.
 ///
 /// It serves the pair only while the controller is operational, no fault is armed, SQ y is the
-/// only queue on CQ y, both are contiguous and nothing is parked; and it runs only commands that
+/// only queue on CQ y, both are contiguous, CQ y raises no interrupt (IEN clear: the controller
+/// path signals the vector) and nothing is parked; and it runs only commands that
 /// complete successfully without touching shared state: Reads and Writes that pass every check
 /// of `executeIO` (the same functions). It hands anything else - another opcode, a fused or
 /// failing command, an invalid doorbell value - to the controller path before consuming it, so
@@ -118,7 +119,7 @@ struct QueueFastPath {
         cq = lane.cq
         guard let submission = sq.pointee, submission.completionQueueID == qid, !submission.memory.paged,
               let completion = cq.pointee, completion.boundSubmissionQueues == 1, completion.parked == 0,
-              !completion.memory.paged else { return nil }
+              !completion.memory.paged, completion.interruptVector < 0 else { return nil }
         counters = lane.counters
         translations = lane.translations
         checks = lane.checks

@@ -15,10 +15,11 @@ extension ControllerState {
         guard entries >= 2, entries <= capabilities.maximumQueueEntries else { throw CommandFailure(.invalidQueueSize) }
         guard contiguous || !capabilities.cqr else { throw CommandFailure(.invalidFieldInCommand) }
         guard cc.iocqes == 4 else { throw CommandFailure(.invalidFieldInCommand) }
-        // One interrupt vector (0) exists; the mock raises no interrupts, drivers poll.
-        guard !interruptsEnabled || vector == 0 else { throw CommandFailure(.invalidInterruptVector) }
+        // The controller has `interruptVectors` MSI-X vectors (NVMe Base 2.0, 5.4: Invalid
+        // Interrupt Vector for one it does not have).
+        guard !interruptsEnabled || Int(vector) < configuration.interruptVectors else { throw CommandFailure(.invalidInterruptVector) }
         let memory = try queueMemory(entry, entrySize: 16, entries: entries, contiguous: contiguous, key: 2 * qid + 1)
-        completionQueues[qid] = CompletionQueue(memory: memory)
+        completionQueues[qid] = CompletionQueue(memory: memory, interruptVector: interruptsEnabled ? Int(vector) : -1)
         initializeShadow(completionQueue: qid)
     }
 

@@ -74,6 +74,8 @@ struct CompletionQueue {
     var boundSubmissionQueues = 0
     /// Completions waiting in `ControllerState.parkedCompletions` for the host to free slots.
     var parked = 0
+    /// The MSI-X vector a posted completion raises (IEN set at creation), or -1 (IEN clear).
+    var interruptVector = -1
     var size: Int { memory.entries }
     /// Entries the host has not consumed yet.
     var used: Int { (tail - head + size) % size }
@@ -257,5 +259,7 @@ extension ControllerState {
                               commandID: completion.commandID, status: completion.status,
                               phase: completionQueues[cqid]!.phase != invertPhase)
         completionQueues[cqid]!.advanceTail()
+        let vector = completionQueues[cqid]!.interruptVector
+        if _slowPath(vector >= 0) { raiseInterrupt(vector) }
     }
 }

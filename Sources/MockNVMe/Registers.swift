@@ -94,7 +94,9 @@ extension ControllerState {
         }
         pageSize = page
         walker.pageSize = page
-        completionQueues[0] = CompletionQueue(memory: QueueMemory(base: acq, entrySize: 16, entries: Int(attributes.acqs) + 1))
+        // The admin completion queue always raises vector 0 (NVMe Base 2.0, 3.1.3.8: interrupts enabled, vector 0).
+        completionQueues[0] = CompletionQueue(memory: QueueMemory(base: acq, entrySize: 16, entries: Int(attributes.acqs) + 1),
+                                              interruptVector: 0)
         submissionQueues[0] = SubmissionQueue(completionQueueID: 0, memory: QueueMemory(base: asq, entrySize: 64, entries: Int(attributes.asqs) + 1))
         completionQueues[0]!.boundSubmissionQueues = 1
         csts.rdy = true

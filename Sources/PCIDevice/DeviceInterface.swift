@@ -37,11 +37,35 @@ public protocol DeviceInterface: AnyObject, Sendable {
 
     /// Resets the function (PCI function-level reset where the platform supports it).
     func reset() throws
+
+    /// MSI-X vectors through which the device can signal this process: 0 when it cannot (a driver
+    /// then polls its completion queues). Vector v is what NVMe's Create I/O Completion Queue
+    /// calls interrupt vector v (IV); vector 0 also serves the admin queue.
+    var interruptVectorCount: Int { get }
+    /// Makes `eventfds[v]` the trigger of vector v, for v below `eventfds.count` (at most
+    /// `interruptVectorCount`; -1 leaves a vector without one), replacing any earlier triggers:
+    /// raising vector v then adds 1 to the count of eventfd `eventfds[v]`. An empty array stops
+    /// every vector. The device keeps its own reference to each eventfd.
+    func setInterruptTriggers(_ eventfds: [Int32]) throws(InterruptTriggerError)
 }
 
 extension DeviceInterface {
     /// No mapped registers: every access goes through the protocol's methods.
     public func registerAddress32(at offset: Int) -> UnsafeMutableRawPointer? { nil }
+    /// No interrupts: the driver polls.
+    public var interruptVectorCount: Int { 0 }
+    /// Refuses any trigger: the device raises no interrupts.
+    public func setInterruptTriggers(_ eventfds: [Int32]) throws(InterruptTriggerError) {
+        guard eventfds.isEmpty else { throw InterruptTriggerError(description: "\(name) raises no interrupts") }
+    }
+}
+
+/// Why interrupt triggers could not be set (`DeviceInterface.setInterruptTriggers`).
+public struct InterruptTriggerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What failed, with the device and the system's error.
+    public var description: String
+    /// Says what failed.
+    public init(description: String) { self.description = description }
 }
 
 /// What a device may do to a mapped range of host memory.

@@ -1,6 +1,7 @@
 import CVFIO
 import HexFormat
 import Logging
+import Synchronization
 import SystemPackage
 
 #if canImport(Glibc)
@@ -47,6 +48,8 @@ public final class VFIODevice: DeviceInterface {
     let kernel: any VFIOKernel
     /// The thread that hears the kernel's device request; nil when vfio-pci does not offer it.
     let requestWatch: DeviceRequestWatch?
+    /// Vectors of MSI-X enabled through `setInterruptTriggers` (0: MSI-X is off).
+    let msixEnabledVectors = Atomic<Int>(0)
     private let logger = Logger(label: "PCIDevice.VFIODevice")
 
     /// Opens `address` end to end: the container, the device's IOMMU group (found through sysfs),

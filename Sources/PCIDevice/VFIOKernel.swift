@@ -28,6 +28,9 @@ protocol VFIOKernel: Sendable {
     func regionInfo(device: Int32, _ region: inout vfio_region_info) -> Int32
     func irqInfo(device: Int32, _ irq: inout vfio_irq_info) -> Int32
     func setIRQEventfd(device: Int32, index: UInt32, eventfd: Int32) -> Int32
+    /// VFIO_DEVICE_SET_IRQS for vectors 0..<eventfds.count of `index` (-1: no trigger); an empty
+    /// array disables the index.
+    func setIRQEventfds(device: Int32, index: UInt32, eventfds: [Int32]) -> Int32
     func resetDevice(_ device: Int32) -> Int32
     func close(_ descriptor: Int32)
 }
@@ -54,6 +57,9 @@ struct LinuxVFIOKernel: VFIOKernel {
     func irqInfo(device: Int32, _ irq: inout vfio_irq_info) -> Int32 { cvfio_device_get_irq_info(device, &irq) }
     func setIRQEventfd(device: Int32, index: UInt32, eventfd: Int32) -> Int32 {
         cvfio_device_set_irq_eventfd(device, index, eventfd)
+    }
+    func setIRQEventfds(device: Int32, index: UInt32, eventfds: [Int32]) -> Int32 {
+        eventfds.withUnsafeBufferPointer { cvfio_device_set_irq_eventfds(device, index, $0.baseAddress, UInt32($0.count)) }
     }
     func resetDevice(_ device: Int32) -> Int32 { cvfio_device_reset(device) }
     func close(_ descriptor: Int32) { closeDescriptor(descriptor) }

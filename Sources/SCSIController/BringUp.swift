@@ -147,6 +147,7 @@ struct BringUp {
             reachable.objects.append(buffers)
             if try configureShadowDoorbells(buffers, admin: admin, logger: options.logger) { shadowDoorbells = buffers }
         }
+        let interrupts = options.completionInterrupts ? CompletionInterrupt.arm(queues: count, device: device, logger: options.logger) : nil
         var pairs: [QueuePair] = []
         for id in 1...count {
             let pair = try QueuePair(id: UInt16(id), depth: depth, device: device, epoch: epoch, mapper: mapper,
@@ -154,6 +155,7 @@ struct BringUp {
                                      maximumCommandBytes: maximumCommandBytes, useSGL: useSGL)
             reachable.objects.append(pair)
             pair.useShadowDoorbells(shadowDoorbells)
+            pair.completionInterrupt = interrupts?[id - 1]
             try createIOQueue(pair, admin: admin)
             pairs.append(pair)
         }
@@ -194,11 +196,14 @@ struct BringUp {
         device.configuration = cc
     }
 
-    /// Creates the completion queue, then the submission queue bound to it; when the submission
-    /// queue fails, the completion queue is deleted again so no half-made pair is left behind.
+    /// Creates the completion queue (raising its MSI-X vector when it has one), then the
+    /// submission queue bound to it; when the submission queue fails, the completion queue is
+    /// deleted again so no half-made pair is left behind.
     static func createIOQueue(_ pair: QueuePair, admin: AdminChannel) throws(ControllerError) {
+        let vector = pair.completionInterrupt?.vector
         let createCompletion = try ControllerError.encoding { () throws(CommandFieldError) in
-            try SubmissionQueueEntry.createIOCompletionQueue(id: pair.id, entryCount: pair.depth, baseIOVA: pair.completionRingIOVA)
+            try SubmissionQueueEntry.createIOCompletionQueue(id: pair.id, entryCount: pair.depth, baseIOVA: pair.completionRingIOVA,
+                                                             interruptsEnabled: vector != nil, vector: vector ?? 0)
         }
         let createSubmission = try ControllerError.encoding { () throws(CommandFieldError) in
             try SubmissionQueueEntry.createIOSubmissionQueue(id: pair.id, entryCount: pair.depth, baseIOVA: pair.submissionRingIOVA,

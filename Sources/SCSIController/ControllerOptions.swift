@@ -35,6 +35,13 @@ public struct ControllerOptions: Sendable {
     /// register writes, each a VM exit under emulation. A controller that refuses the command is
     /// used with plain doorbells (logged once).
     public var shadowDoorbells: Bool = true
+    /// Whether each I/O completion queue raises an MSI-X vector of its own (Create I/O Completion
+    /// Queue with IEN set, vector = queue identifier), signalling an eventfd, so that a queue's
+    /// owner can sleep until a completion may be there (`QueuePair.waitForCompletion`) instead of
+    /// spinning on the queue. It needs a vector per I/O queue besides vector 0 (the admin
+    /// queue's); a device with fewer, or whose vectors cannot be set up, is used polled, with a
+    /// warning that says why. Off by default: the polled path needs no interrupt at all.
+    public var completionInterrupts: Bool = false
     /// Whether DMA memory must be locked in RAM (tests of sparse 1 GiB buffers turn it off).
     public var pinning: DMAPinning = .bestEffort
     /// Where the engine logs bring-up, recovery and shutdown (never per I/O).

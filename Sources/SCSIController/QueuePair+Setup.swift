@@ -50,6 +50,10 @@ public final class QueuePair: @unchecked Sendable {
     public var closeReason: ControllerError? { state.pointee.closeReason }
     /// Held by the thread running a request on this queue (see `claim()`).
     let ownerClaim = Atomic<Bool>(false)
+    /// The MSI-X vector and eventfd of this queue's completions, when the controller was brought
+    /// up with `ControllerOptions.completionInterrupts` and the device gave it one; set before
+    /// the queue is first created, and used again when a reset re-creates it.
+    public internal(set) var completionInterrupt: CompletionInterrupt?
 
     /// `depth` must be 2...65536 (bring-up checks CAP.MQES before it gets here).
     init(id: UInt16, depth: Int, device: any DeviceInterface, epoch: ControllerEpoch, mapper: DMAMapper,

@@ -21,6 +21,7 @@ public final class ExportSession {
     let paths: SystemPaths
     let workersPerLUN: Int
     let queueDepth: Int
+    let pollsBeforeSleep: Int
     let logger: Logger
     private var devices: [UIODevice] = []
     private var servers: [RingServer] = []
@@ -31,9 +32,11 @@ public final class ExportSession {
 
     /// An export of `adapter`'s LUNs as `layout` describes; each LUN gets `workersPerLUN` of the
     /// controller's I/O queues (the controller must have that many per backstore), each keeping up
-    /// to `queueDepth` commands in flight (1: one at a time).
+    /// to `queueDepth` commands in flight (1: one at a time). A worker whose queue has a completion
+    /// interrupt polls `pollsBeforeSleep` times before it sleeps on it (`RingServer`).
     public init(layout: ExportLayout, adapter: SCSIHostAdapter, paths: SystemPaths, workersPerLUN: Int, queueDepth: Int = 1,
-                logger: Logger) {
+                pollsBeforeSleep: Int = 1, logger: Logger) {
+        self.pollsBeforeSleep = max(1, pollsBeforeSleep)
         self.layout = layout
         self.adapter = adapter
         self.paths = paths
@@ -77,7 +80,7 @@ public final class ExportSession {
         for server in servers { server.stop() }
         finished.wait()
         for server in servers {
-            logger.info("LUN \(server.lun): \(server.commandsServed) commands, \(server.kicksSent) kicks sent, \(server.kicksTaken) kicks taken, \(server.helpersWoken) workers woken for a backlog, \(server.commandsOverlapped) started with others in flight")
+            logger.info("LUN \(server.lun): \(server.commandsServed) commands, \(server.kicksSent) kicks sent, \(server.kicksTaken) kicks taken, \(server.helpersWoken) workers woken for a backlog, \(server.commandsOverlapped) started with others in flight, \(server.completionSleeps) sleeps on completion interrupts (\(server.lostInterrupts) timed out with a completion there)")
             let sync = SCSITask(lun: server.lun, cdb: [0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0])
             let response = adapter.process(sync, on: server.workers[0].queue)
             if response.status != .good || response.serviceResponse != .taskComplete {
@@ -115,7 +118,8 @@ public final class ExportSession {
         let slabs = queueDepth > 1
             ? try queues.map { _ in try adapter.controller.mapper.allocate(length: queueDepth * slotBytes, access: .readWrite) } : []
         let server = try RingServer(map: device.map, doorbell: device, adapter: adapter, lun: backstore.lun,
-                                    queues: queues, buffers: buffers, slabs: slabs, queueDepth: queueDepth, logger: logger)
+                                    queues: queues, buffers: buffers, slabs: slabs, queueDepth: queueDepth,
+                                    pollsBeforeSleep: pollsBeforeSleep, logger: logger)
         servers.append(server)
         finished.enter()
         let failures = failures, finished = finished, logger = logger, onRingFailure = onRingFailure
@@ -129,7 +133,7 @@ public final class ExportSession {
         }
         thread.name = "tcmu-ring-lun\(backstore.lun)"
         thread.start()
-        logger.info("serving \(backstore.path) on \(device.path) (\(device.map.bytes.count) bytes mapped, \(server.workers.count) worker(s), \(server.inFlightLimit) in flight)")
+        logger.info("serving \(backstore.path) on \(device.path) (\(device.map.bytes.count) bytes mapped, \(server.workers.count) worker(s), \(server.inFlightLimit) in flight, completions \(server.sleepsOnCompletions ? "by interrupt" : "polled"))")
     }
 }
 

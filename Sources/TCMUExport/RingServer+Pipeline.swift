@@ -22,7 +22,7 @@ extension RingServer {
         var waitedForKick = false
         while true {
             guard let slot = worker.freeSlots.pop() else {
-                poll(worker)
+                poll(worker, ringToo: false)
                 continue
             }
             let command = worker.slotCommands[slot]
@@ -43,7 +43,7 @@ extension RingServer {
                 worker.freeSlots.push(slot)
             }
             switch step {
-            case .poll: poll(worker)
+            case .poll: poll(worker, ringToo: true)
             case .kick: kick()
             case .waitForKick:
                 waitForKick()
@@ -84,13 +84,19 @@ extension RingServer {
     /// Polls the pipeline until something finished, or `pollsPerClaim` times; then, with nothing
     /// finished, yields the CPU once: the kernel's side of every command (the initiator, sd, LIO,
     /// TCMU) runs on the same CPUs, and on a small machine a worker that only spins delays the
-    /// very commands it waits for.
-    func poll(_ worker: RingWorker) {
+    /// very commands it waits for. A worker whose queue has a completion interrupt polls
+    /// `pollsBeforeSleep` times instead, then sleeps until the device signals a completion or,
+    /// when `ringToo` (it has a free slot), the kernel kicks (`sleepOnCompletions`).
+    func poll(_ worker: RingWorker, ringToo: Bool) {
         let pipeline = worker.pipeline.unsafelyUnwrapped
-        for _ in 0..<Self.pollsPerClaim {
+        for _ in 0..<(worker.sleepsOnCompletions ? pollsBeforeSleep : Self.pollsPerClaim) {
             if pipeline.poll({ finish($0, $1, of: worker) }) > 0 { return }
         }
-        sched_yield()
+        if worker.sleepsOnCompletions {
+            sleepOnCompletions(worker, ringToo: ringToo)
+        } else {
+            sched_yield()
+        }
     }
 
     /// Answers the command of a finished slot and frees the slot.

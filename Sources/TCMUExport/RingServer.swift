@@ -43,6 +43,10 @@ public final class RingServer: Sendable {
     let kernelKicks = Atomic<Int>(0)
     let helperWakeups = Atomic<Int>(0)
     let overlapped = Atomic<Int>(0)
+    let sleeps = Atomic<Int>(0)
+    let lostWakeups = Atomic<Int>(0)
+    /// Polls of a worker's pipeline that find nothing before it sleeps on its completion interrupt.
+    let pollsBeforeSleep: Int
     let logger: Logger
     /// Sense prepared once: ring defects, oversized requests, delivery failures.
     let ringDefectSense = SenseData.build(SenseCondition(.hardwareError, .internalTargetFailure), descriptorFormat: false)
@@ -56,10 +60,13 @@ public final class RingServer: Sendable {
     /// now. Without the kernel's out-of-order completion only the first queue is used, one command
     /// at a time.
     /// `responsesPerKick` bounds the responses published before the kernel is kicked while the
-    /// ring still holds commands (at least 1: a kick per response).
+    /// ring still holds commands (at least 1: a kick per response). A pipelined worker whose queue
+    /// has a completion interrupt polls `pollsBeforeSleep` times (at least 1: the first announces
+    /// what was started) before it sleeps until a completion or a kick may be there.
     public init(map: SharedMap, doorbell: any RingDoorbell, adapter: SCSIHostAdapter, lun: UInt64,
                 queues: [IOQueue], buffers: [DMABuffer], slabs: [DMABuffer] = [], queueDepth: Int = 1,
-                iovecCapacity: Int = 512, responsesPerKick: Int = 32, logger: Logger) throws(RingError) {
+                iovecCapacity: Int = 512, responsesPerKick: Int = 32, pollsBeforeSleep: Int = 1, logger: Logger) throws(RingError) {
+        precondition(pollsBeforeSleep >= 1, "RingServer: at least one poll before a sleep")
         precondition(!queues.isEmpty && queues.count == buffers.count, "RingServer: one buffer per queue, at least one")
         precondition(slabs.isEmpty || slabs.count == queues.count, "RingServer: one slab per queue, or none")
         precondition(queueDepth >= 1, "RingServer: a queue depth of at least 1")
@@ -87,6 +94,7 @@ public final class RingServer: Sendable {
         completer.start(at: tail)
         state = Mutex(RingState(cursor: tail, completer: completer, idle: IndexStack(capacity: count)))
         self.responsesPerKick = responsesPerKick
+        self.pollsBeforeSleep = pollsBeforeSleep
         self.map = map
         self.doorbell = doorbell
         self.adapter = adapter
@@ -108,6 +116,13 @@ public final class RingServer: Sendable {
     public var commandsOverlapped: Int { overlapped.load(ordering: .relaxed) }
     /// Idle workers woken for a backlog (a thread wake-up each).
     public var helpersWoken: Int { helperWakeups.load(ordering: .relaxed) }
+    /// Sleeps of pipelined workers on their completion interrupt (a system call and a wake-up each).
+    public var completionSleeps: Int { sleeps.load(ordering: .relaxed) }
+    /// Sleeps that ran to their timeout although a completion was there: an interrupt the
+    /// device did not raise (or that did not reach us). Each cost `sleepMilliseconds`.
+    public var lostInterrupts: Int { lostWakeups.load(ordering: .relaxed) }
+    /// Whether the workers sleep on completion interrupts (their queues have them, and they pipeline).
+    public var sleepsOnCompletions: Bool { workers.contains { $0.sleepsOnCompletions } }
 
     /// Asks `run()` to return once the ring is empty and every command in flight has completed.
     public func stop() { stopRequested.store(true, ordering: .releasing) }

@@ -28,6 +28,9 @@ final class RingWorker: @unchecked Sendable {
     var slotPlans: [DataPhasePlan?]
     /// Slots with no command.
     var freeSlots: IndexStack
+    /// Whether the worker sleeps on its queue's completion interrupt (`QueuePair.waitForCompletion`)
+    /// once its polls find nothing, instead of yielding the CPU and spinning on.
+    let sleepsOnCompletions: Bool
 
     /// A worker on `queue` with `buffer` for one command at a time and, with a `slab`, a pipeline
     /// of `depth` slots of `slab.length / depth` bytes (rounded down to 4 KiB) each.
@@ -47,6 +50,7 @@ final class RingWorker: @unchecked Sendable {
         slotPlans = Array(repeating: nil, count: slots)
         freeSlots = IndexStack(capacity: max(1, slots))
         for slot in (0..<slots).reversed() { freeSlots.push(slot) }
+        sleepsOnCompletions = pipelined && queue.queuePair.canWaitForCompletion
     }
 }
 

@@ -56,6 +56,9 @@ public final class UIODevice: RingDoorbell {
         return read(descriptor, &events, 4) == 4
     }
 
+    /// The uio fd: it polls readable while an event (a kick) has not been read.
+    public var kickDescriptor: Int32 { descriptor }
+
     public func kick() {
         var value: UInt32 = 0
         _ = write(descriptor, &value, 4)

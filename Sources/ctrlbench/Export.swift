@@ -55,6 +55,13 @@ struct Export: ParsableCommand {
                                valueName: "N"))
     var queueDepth = Self.defaultQueueDepth
 
+    @Option(help: ArgumentHelp("How a worker with commands in flight waits for the device on a controller through VFIO: `interrupts` sleeps until the queue's MSI-X vector fires (or the kernel kicks), leaving the CPU to the kernel's side of each command; `poll` spins on the queue, yielding now and then. Without a vector per queue the queues are polled (with a warning). The mock is always polled.",
+                               valueName: "interrupts|poll"))
+    var completions: CompletionWaitMode = .interrupts
+
+    @Option(help: ArgumentHelp("With --completions interrupts: polls that find nothing before a worker sleeps (at least 1).", valueName: "N"))
+    var pollsBeforeSleep = 1
+
     @Option(help: "Mock: number of namespaces.")
     var mockNamespaces = 1
 
@@ -70,6 +77,7 @@ struct Export: ParsableCommand {
     func validate() throws {
         if let workers, !(1...16).contains(workers) { throw ValidationError("--workers \(workers): choose 1 to 16") }
         if !(1...256).contains(queueDepth) { throw ValidationError("--queue-depth \(queueDepth): choose 1 to 256") }
+        if !(1...1_000_000).contains(pollsBeforeSleep) { throw ValidationError("--polls-before-sleep \(pollsBeforeSleep): choose 1 to 1000000") }
         if let iscsi, ExportPlan.portalProblem(iscsi) != nil { throw ValidationError(ExportPlan.portalProblem(iscsi)!) }
         if backing != nil, device.lowercased() != "mock" { throw ValidationError("--backing is for --device mock") }
     }
@@ -101,7 +109,8 @@ struct Export: ParsableCommand {
         } catch { throw ScsiToolError.device("cannot remove a stale export: \(error)") }
 
         let workers = workers ?? Self.defaultWorkers(processors: ProcessInfo.processInfo.activeProcessorCount)
-        let plan = ExportPlan(device: device, backing: backing, workers: workers, queueDepth: queueDepth, lunPerNamespace: lunPerNamespace)
+        let plan = ExportPlan(device: device, backing: backing, workers: workers, queueDepth: queueDepth, lunPerNamespace: lunPerNamespace,
+                              completionInterrupts: completions == .interrupts)
         let (controller, adapter) = try plan.bringUp(
             MockGeometry(namespaces: mockNamespaces, blocks: mockBlocks, blockSize: mockBlockSize), logger: logger)
         let backstores = plan.backstores(adapter: adapter, pid: getpid())
@@ -111,7 +120,7 @@ struct Export: ParsableCommand {
 
         let session = ExportSession(layout: ExportLayout(configfs: configfs, backstores: backstores, fabrics: fabrics),
                                     adapter: adapter, paths: paths, workersPerLUN: workers, queueDepth: queueDepth,
-                                    logger: logger)
+                                    pollsBeforeSleep: pollsBeforeSleep, logger: logger)
         session.onRingFailure = { kill(getpid(), SIGTERM) }
         do { try session.start() } catch {
             try? controller.stop()
@@ -146,6 +155,12 @@ extension Export {
     /// Commands in flight per worker when `--queue-depth` is not given: fio's QD32, which one
     /// thread keeps at the device with its pipeline (sd's own queue depth per LUN is larger).
     static let defaultQueueDepth = 32
+}
+
+/// `--completions`: how a worker waits for its commands at the device.
+enum CompletionWaitMode: String, ExpressibleByArgument, CaseIterable {
+    case interrupts
+    case poll
 }
 
 extension Fabric {

@@ -12,6 +12,9 @@ struct ExportPlan {
     /// Commands each worker keeps in flight (its I/O queue holds at least this many).
     var queueDepth = 1
     var lunPerNamespace: Bool
+    /// Whether the I/O queues of a controller through VFIO get an MSI-X vector each, for the
+    /// workers to sleep on (`ControllerOptions.completionInterrupts`); the mock is polled.
+    var completionInterrupts = false
 
     /// "mock" or the PCI address as given.
     var deviceName: String { device.lowercased() == "mock" ? "mock" : device }
@@ -37,6 +40,7 @@ struct ExportPlan {
         options.ioQueueCount = workers * (lunPerNamespace ? max(1, geometry.namespaces) : 1)
         options.ioQueueDepth = max(64, queueDepth + 1)
         options.prepare(forMock: opened.isMock)
+        options.completionInterrupts = completionInterrupts && !opened.isMock
         let controller: NVMeController
         do { controller = try NVMeController(device: opened.device, options: options) } catch {
             throw .device("cannot bring up the NVMe controller on \(opened.name): \(error)")

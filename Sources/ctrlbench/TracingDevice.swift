@@ -32,6 +32,8 @@ final class TracingDevice: DeviceInterface {
     func readRegister32(at offset: Int) -> UInt32 { base.readRegister32(at: offset) }
     func readRegister64(at offset: Int) -> UInt64 { base.readRegister64(at: offset) }
     func reset() throws { try base.reset() }
+    var interruptVectorCount: Int { base.interruptVectorCount }
+    func setInterruptTriggers(_ eventfds: [Int32]) throws(InterruptTriggerError) { try base.setInterruptTriggers(eventfds) }
 
     func writeRegister64(_ value: UInt64, at offset: Int) {
         state.withLock { book in

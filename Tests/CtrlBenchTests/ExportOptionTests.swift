@@ -1,3 +1,4 @@
+import Logging
 import Testing
 @testable import ctrlbench
 
@@ -26,5 +27,24 @@ import Testing
         #expect(try Export.parse(["--device", "mock", "--queue-depth", "256"]).queueDepth == 256)
         #expect(throws: (any Error).self) { try Export.parse(["--device", "mock", "--queue-depth", "0"]) }
         #expect(throws: (any Error).self) { try Export.parse(["--device", "mock", "--queue-depth", "257"]) }
+    }
+
+    /// `--completions`: sleeping on each queue's MSI-X vector by default, spinning when asked;
+    /// `--polls-before-sleep` at least 1 (the first poll announces what was started).
+    @Test func completionsAreWaitedForByInterruptUnlessPollIsAsked() throws {
+        #expect(try Export.parse(["--device", "mock"]).completions == .interrupts)
+        #expect(try Export.parse(["--device", "mock", "--completions", "poll"]).completions == .poll)
+        #expect(throws: (any Error).self) { try Export.parse(["--device", "mock", "--completions", "sometimes"]) }
+        #expect(try Export.parse(["--device", "mock"]).pollsBeforeSleep == 1)
+        #expect(try Export.parse(["--device", "mock", "--polls-before-sleep", "8"]).pollsBeforeSleep == 8)
+        #expect(throws: (any Error).self) { try Export.parse(["--device", "mock", "--polls-before-sleep", "0"]) }
+    }
+
+    /// The mock is polled whatever `--completions` says: its queues get no vector.
+    @Test func theMockIsPolledEvenWithInterruptsAsked() throws {
+        let plan = ExportPlan(device: "mock", backing: nil, workers: 1, lunPerNamespace: false, completionInterrupts: true)
+        let (controller, _) = try plan.bringUp(MockGeometry(), logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
+        defer { try? controller.stop() }
+        #expect(controller.ioQueues.allSatisfy { $0.queuePair.completionInterrupt == nil })
     }
 }

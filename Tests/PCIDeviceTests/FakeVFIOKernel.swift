@@ -42,7 +42,16 @@ final class FakeVFIOKernel: VFIOKernel {
         case closed(Int32)
     }
 
+    /// A VFIO_DEVICE_SET_IRQS the fake saw: the index and the eventfds (empty: disable).
+    struct IRQSet: Equatable {
+        var index: UInt32
+        var eventfds: [Int32]
+    }
+
     struct State {
+        /// Every VFIO_DEVICE_SET_IRQS for MSI-X, in order, and the vectors enabled now (0: off).
+        var msixSets: [IRQSet] = []
+        var msixEnabled = 0
         var containers: [Int32: Container] = [:]
         var containerOfGroup: [Int32: Int32] = [:]
         var devices: [Int32: Device] = [:]
@@ -58,8 +67,17 @@ final class FakeVFIOKernel: VFIOKernel {
     let state = Mutex(State())
     /// The file device fds are opened on; nil: VFIO_GROUP_GET_DEVICE_FD fails with ENODEV.
     let deviceFile: String?
+    /// MSI-X vectors VFIO_DEVICE_GET_IRQ_INFO reports.
+    let msixVectors: Int
+    /// When set, VFIO_DEVICE_SET_IRQS enabling MSI-X fails with this errno (as when the kernel
+    /// cannot allocate the vectors).
+    let msixFailure: Int32?
 
-    init(deviceFile: String? = nil) { self.deviceFile = deviceFile }
+    init(deviceFile: String? = nil, msixVectors: Int = 0, msixFailure: Int32? = nil) {
+        self.deviceFile = deviceFile
+        self.msixVectors = msixVectors
+        self.msixFailure = msixFailure
+    }
 
     /// A file in `scratch` large enough to stand in for a device: BAR0, then config space.
     static func deviceFile(in scratch: ScratchDirectory) throws -> String {
@@ -146,7 +164,7 @@ final class FakeVFIOKernel: VFIOKernel {
         guard state.withLock({ $0.devices[device] != nil }) else { return fail(EBADF) }
         info.flags = cvfio_device_flags_reset()
         info.num_regions = cvfio_pci_config_region_index() + 1
-        info.num_irqs = cvfio_pci_req_irq_index() + 1
+        info.num_irqs = cvfio_pci_req_irq_index() + 1  // INTx, MSI, MSI-X, error, request
         return 0
     }
 
@@ -167,8 +185,33 @@ final class FakeVFIOKernel: VFIOKernel {
     }
 
     func irqInfo(device: Int32, _ irq: inout vfio_irq_info) -> Int32 {
-        irq.count = irq.index == cvfio_pci_req_irq_index() ? 1 : 0
+        switch irq.index {
+        case cvfio_pci_req_irq_index(): irq.count = 1
+        case cvfio_pci_msix_irq_index(): irq.count = UInt32(msixVectors)
+        default: irq.count = 0
+        }
         return 0
+    }
+
+    /// vfio-pci's rules for MSI-X (drivers/vfio/pci/vfio_pci_intrs.c): eventfds for vectors 0 to
+    /// n - 1 enable MSI-X with n vectors when it is off; while it is on, only vectors it was
+    /// enabled with can be set (EINVAL beyond); no eventfds disables it (EINVAL when it is off).
+    func setIRQEventfds(device: Int32, index: UInt32, eventfds: [Int32]) -> Int32 {
+        guard index == cvfio_pci_msix_irq_index(), eventfds.count <= msixVectors else { return fail(EINVAL) }
+        if !eventfds.isEmpty, let msixFailure { return fail(msixFailure) }
+        let code = state.withLock { state -> Int32 in
+            if eventfds.isEmpty {
+                guard state.msixEnabled > 0 else { return EINVAL }
+                state.msixEnabled = 0
+            } else if state.msixEnabled == 0 {
+                state.msixEnabled = eventfds.count
+            } else if eventfds.count > state.msixEnabled {
+                return EINVAL
+            }
+            state.msixSets.append(IRQSet(index: index, eventfds: eventfds))
+            return 0
+        }
+        return code == 0 ? 0 : fail(code)
     }
 
     func setIRQEventfd(device: Int32, index: UInt32, eventfd: Int32) -> Int32 {
@@ -218,6 +261,8 @@ final class FakeVFIOKernel: VFIOKernel {
     func isAttached(group: Int32) -> Bool { state.withLock { $0.containerOfGroup[group] != nil } }
     var closedDescriptors: [Int32] { state.withLock { $0.closed } }
     var events: [Event] { state.withLock { $0.events } }
+    var msixSets: [IRQSet] { state.withLock { $0.msixSets } }
+    var msixEnabled: Int { state.withLock { $0.msixEnabled } }
 }
 
 private func closeDescriptor(_ descriptor: Int32) { _ = close(descriptor) }

@@ -31,6 +31,8 @@ final class InterposedDevice: DeviceInterface, @unchecked Sendable {
         var patchCompletion: (@Sendable (_ queue: CompletionContext, _ entry: inout CompletionQueueEntry) -> Void)?
         /// Each 32-bit register write, after the mock took it (and posted what it caused).
         var afterWrite32: (@Sendable (_ offset: Int, _ value: UInt32) -> Void)?
+        /// Whether setting interrupt triggers fails (as VFIO_DEVICE_SET_IRQS may), instead of reaching the mock.
+        var refuseInterruptTriggers = false
     }
 
     /// Which queue a completion is on, and what the driver last told the controller about it.
@@ -90,6 +92,11 @@ final class InterposedDevice: DeviceInterface, @unchecked Sendable {
     var registerSpaceSize: Int { state.withLock { $0.hooks.registerSpaceSize } ?? mock.registerSpaceSize }
     var iommu: any IOMMU { mock.iommu }
     func reset() throws { try mock.reset() }
+    var interruptVectorCount: Int { mock.interruptVectorCount }
+    func setInterruptTriggers(_ eventfds: [Int32]) throws(InterruptTriggerError) {
+        if state.withLock({ $0.hooks.refuseInterruptTriggers }) { throw InterruptTriggerError(description: "refused by the test") }
+        try mock.setInterruptTriggers(eventfds)
+    }
 
     func readRegister32(at offset: Int) -> UInt32 {
         let value = mock.readRegister32(at: offset)

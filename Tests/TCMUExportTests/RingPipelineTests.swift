@@ -86,6 +86,40 @@ import Testing
         #expect(failed.first.map { $0.sense[0] & 0x80 != 0 && Array($0.sense[3..<7]) == [0, 0, 0, 40] } == true)
     }
 
+    /// On a queue with a completion interrupt the worker sleeps until the mock raises the queue's
+    /// vector (or the kernel kicks) instead of spinning: every command is still answered, and no
+    /// sleep ran out its time with a completion waiting (each interrupt arrived).
+    @Test func aWorkerSleepingOnItsCompletionInterruptAnswersEveryCommand() throws {
+        let ring = try ServedRing(workers: 1, queueDepth: 16, completionInterrupts: true) {
+            $0.executionMode = .threaded(latency: .microseconds(500), outOfOrder: true)
+        }
+        #expect(ring.server.sleepsOnCompletions)
+        _ = try ring.run([0, 0, 0, 0, 0, 0])
+        for round in 0..<3 {
+            var positions: [Int] = []
+            for index in 0..<24 {
+                let data = ring.image.data(4096, fill: UInt8(truncatingIfNeeded: round * 31 + index))
+                positions.append(ring.image.command(id: UInt16(index), cdb: [0x2A, 0, 0, 0, 0, UInt8(8 * index), 0, 0, 8, 0],
+                                                    iovecs: [(data, 4096)]))
+            }
+            try ring.submit()
+            #expect(positions.map { ring.image.response(at: $0).status }.allSatisfy { $0 == 0 })
+            for index in 0..<24 {
+                #expect(ring.mock.mediaContents(nsid: 1, lba: UInt64(8 * index), count: 8)
+                    == [UInt8](repeating: UInt8(truncatingIfNeeded: round * 31 + index), count: 4096))
+            }
+        }
+        #expect(ring.server.completionSleeps > 0, "the worker slept on its queue's vector")
+        #expect(ring.server.lostInterrupts == 0)
+    }
+
+    @Test func onAQueueWithoutAnInterruptTheWorkerPolls() throws {
+        let ring = try Self.ring()
+        #expect(!ring.server.sleepsOnCompletions)
+        _ = try ring.run([0, 0, 0, 0, 0, 0])
+        #expect(ring.server.completionSleeps == 0)
+    }
+
     @Test func withoutOutOfOrderCompletionNoPipelineIsUsed() throws {
         let ring = try ServedRing(workers: 2, queueDepth: 16, flags: 0x2)
         #expect(ring.server.workers.count == 1 && ring.server.workers[0].pipeline == nil)

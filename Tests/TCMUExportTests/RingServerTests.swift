@@ -6,20 +6,45 @@ import MockNVMe
 import SCSIController
 import Synchronization
 import Testing
+import CVFIO
 @testable import TCMUExport
 
 /// The kernel's side of the doorbell, in memory: the test kicks after publishing cmd_head, the
-/// server's kicks are counted with the cmd_tail each one announced.
+/// server's kicks are counted with the cmd_tail each one announced. With `pollable`, the kernel's
+/// kick is an eventfd's count, as uio's event count is: a worker can sleep on it (`kickDescriptor`).
 final class TestDoorbell: RingDoorbell {
     let kicks = DispatchSemaphore(value: 0)
     let handlerKicks = Atomic<Int>(0)
     /// cmd_tail when the server last kicked (-1 before its first kick).
     let tailAtLastKick = Atomic<Int>(-1)
     let tail: @Sendable () -> Int
+    /// The eventfd the kernel's kicks count up, or -1 (the semaphore then).
+    let kickDescriptor: Int32
 
-    init(tail: @escaping @Sendable () -> Int) { self.tail = tail }
+    init(tail: @escaping @Sendable () -> Int, pollable: Bool = false) {
+        self.tail = tail
+        kickDescriptor = pollable ? cvfio_eventfd() : -1
+    }
 
-    func waitForKick(milliseconds: Int32) -> Bool { kicks.wait(timeout: .now() + .milliseconds(Int(milliseconds))) == .success }
+    deinit { if kickDescriptor >= 0 { close(kickDescriptor) } }
+
+    /// The kernel's kick.
+    func kernelKick() {
+        guard kickDescriptor >= 0 else {
+            kicks.signal()
+            return
+        }
+        var one: UInt64 = 1
+        _ = write(kickDescriptor, &one, 8)
+    }
+
+    func waitForKick(milliseconds: Int32) -> Bool {
+        guard kickDescriptor >= 0 else { return kicks.wait(timeout: .now() + .milliseconds(Int(milliseconds))) == .success }
+        var entry = pollfd(fd: kickDescriptor, events: Int16(POLLIN), revents: 0)
+        guard poll(&entry, 1, milliseconds) > 0 else { return false }
+        var count: UInt64 = 0
+        return read(kickDescriptor, &count, 8) == 8
+    }
     func kick() {
         tailAtLastKick.store(tail(), ordering: .relaxed)
         handlerKicks.add(1, ordering: .relaxed)
@@ -39,17 +64,21 @@ final class ServedRing: @unchecked Sendable {
     /// A ring served by `workers` workers, each keeping up to `queueDepth` commands in flight in
     /// slots of 32 KiB (1: one at a time), with buffers of 128 KiB.
     init(ringSize: Int = 1 << 16, workers: Int = 4, queueDepth: Int = 8, flags: UInt16 = 0x3, transferLimit: Int? = nil,
-         responsesPerKick: Int = 8, configure: (inout MockConfiguration) -> Void = { _ in }) throws {
+         responsesPerKick: Int = 8, completionInterrupts: Bool = false,
+         configure: (inout MockConfiguration) -> Void = { _ in }) throws {
         let image = RingImage(ringSize: ringSize, dataSize: 4 << 20, flags: flags)
         self.image = image
-        doorbell = TestDoorbell(tail: { image.tail })
+        doorbell = TestDoorbell(tail: { image.tail }, pollable: completionInterrupts)
         var configuration = Self.configuration(workers: workers)
+        // A vector per I/O queue besides the admin queue's.
+        if completionInterrupts { configuration.interruptVectors = workers + 1 }
         configure(&configuration)
         let mock = MockController(configuration: configuration)
         self.mock = mock
         var options = ControllerOptions()
         options.pinning = .disabled
         options.ioQueueCount = workers
+        options.completionInterrupts = completionInterrupts
         options.logger = Logger(label: "test") { _ in SwiftLogNoOpLogHandler() }
         let controller = try NVMeController(device: mock, options: options)
         let adapter = SCSIHostAdapter(controller: controller, transferLimit: transferLimit)
@@ -78,7 +107,7 @@ final class ServedRing: @unchecked Sendable {
 
     deinit {
         server.stop()
-        doorbell.kicks.signal()
+        doorbell.kernelKick()
         done.wait()
         try? controller.stop()
     }
@@ -86,7 +115,7 @@ final class ServedRing: @unchecked Sendable {
     /// Publishes cmd_head, kicks, and waits until the handler's tail reaches it.
     func submit() throws {
         image.publishHead()
-        doorbell.kicks.signal()
+        doorbell.kernelKick()
         let deadline = Date().addingTimeInterval(10)
         while image.tail != image.head {
             guard Date() < deadline else { throw ExportError("ring not drained: tail \(image.tail), head \(image.head)") }

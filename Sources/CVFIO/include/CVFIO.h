@@ -5,6 +5,7 @@
 #ifndef CVFIO_H
 #define CVFIO_H
 
+#include <errno.h>
 #include <stdint.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -92,6 +93,23 @@ static inline int cvfio_device_set_irq_eventfd(int deviceFD, unsigned int index,
     return ioctl(deviceFD, VFIO_DEVICE_SET_IRQS, set);
 }
 
+/// VFIO_DEVICE_SET_IRQS making `eventFDs[i]` the trigger of vector `i` of IRQ `index`, for `count`
+/// vectors from 0 (-1: that vector has none), which enables MSI/MSI-X with `count` vectors; with
+/// `count` 0 it disables the IRQ index (VFIO_IRQ_SET_DATA_NONE). `count` is at most 2048 (MSI-X).
+static inline int cvfio_device_set_irq_eventfds(int deviceFD, unsigned int index, const int32_t *eventFDs,
+                                                unsigned int count) {
+    if (count > 2048) { errno = EINVAL; return -1; }
+    uint32_t buffer[(sizeof(struct vfio_irq_set) + 2048 * sizeof(int32_t) + 3) / 4];
+    struct vfio_irq_set *set = (struct vfio_irq_set *)buffer;
+    set->argsz = sizeof(struct vfio_irq_set) + count * sizeof(int32_t);
+    set->flags = (count > 0 ? VFIO_IRQ_SET_DATA_EVENTFD : VFIO_IRQ_SET_DATA_NONE) | VFIO_IRQ_SET_ACTION_TRIGGER;
+    set->index = index;
+    set->start = 0;
+    set->count = count;
+    if (count > 0) memcpy(set->data, eventFDs, count * sizeof(int32_t));
+    return ioctl(deviceFD, VFIO_DEVICE_SET_IRQS, set);
+}
+
 static inline unsigned int cvfio_device_flags_reset(void) { return VFIO_DEVICE_FLAGS_RESET; }
 static inline unsigned int cvfio_group_flags_viable(void) { return VFIO_GROUP_FLAGS_VIABLE; }
 static inline unsigned int cvfio_iommu_info_caps(void) { return VFIO_IOMMU_INFO_CAPS; }
@@ -113,6 +131,8 @@ static inline unsigned int cvfio_iova_range_capability_id(void) { return VFIO_IO
 
 /// A blocking, close-on-exec eventfd with a count of zero; -1 with errno on failure.
 static inline int cvfio_eventfd(void) { return eventfd(0, EFD_CLOEXEC); }
+/// An eventfd whose read returns EAGAIN instead of blocking while its count is 0.
+static inline int cvfio_eventfd_nonblocking(void) { return eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK); }
 
 // MARK: - Replacing a mapping (mremap is variadic, and glibc declares it only under _GNU_SOURCE,
 // which the Glibc module is not built with; the flag values are Linux's ABI, <linux/mman.h>)

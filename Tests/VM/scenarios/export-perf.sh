@@ -7,6 +7,9 @@
 # default only); the export's counters (commands, kicks each way, workers woken) follow each run.
 # PERF_DEPTHS="1 32" measures it once per --queue-depth value too (default: the export's default;
 # 1 is the one-command-at-a-time loop); a PERF_BASELINE binary runs with its own default only.
+# PERF_COMPLETIONS="interrupts poll" measures it once per --completions value too (default:
+# both, interrupts first: sleeping on the queue's MSI-X vector against spinning on the queue);
+# PERF_SPINS="1 8" once per --polls-before-sleep value of the interrupt runs (default: the export's).
 # PERF_BENCH_DEPTHS="1 32" first measures the engine alone (ctrlbench bench) at those depths.
 # PERF_BASELINE=path (another static ctrlbench, e.g. main's) also measures that binary's export
 # right after this one's, and PERF_ROUNDS=N repeats the kernel and export runs N times: the host's
@@ -22,7 +25,10 @@ PERF_RUNTIME=${PERF_RUNTIME:-10}
 PERF_WORKERS=${PERF_WORKERS:-default}
 PERF_DEPTHS=${PERF_DEPTHS:-default}
 PERF_ROUNDS=${PERF_ROUNDS:-1}
-VM_TIMEOUT_S=$(( 900 + PERF_RUNTIME * 40 * PERF_ROUNDS * $(echo "$PERF_WORKERS" | wc -w) * $(echo "$PERF_DEPTHS" | wc -w) ))
+PERF_COMPLETIONS=${PERF_COMPLETIONS:-interrupts poll}
+PERF_SPINS=${PERF_SPINS:-default}
+VM_TIMEOUT_S=$(( 900 + PERF_RUNTIME * 40 * PERF_ROUNDS * $(echo "$PERF_WORKERS" | wc -w) * $(echo "$PERF_DEPTHS" | wc -w) \
+    * ($(echo "$PERF_COMPLETIONS" | wc -w) + $(echo "$PERF_SPINS" | wc -w)) ))
 VM_MEMORY_MB=2048
 VM_APPEND="clocksource=tsc tsc=reliable"
 
@@ -36,6 +42,7 @@ vm_prepare() {
 vm_guest() {
     echo "RUNTIME=$PERF_RUNTIME"
     echo "WORKERS=\"$PERF_WORKERS\" DEPTHS=\"$PERF_DEPTHS\" BENCH_DEPTHS=\"${PERF_BENCH_DEPTHS:-}\" ROUNDS=$PERF_ROUNDS"
+    echo "COMPLETIONS=\"$PERF_COMPLETIONS\" SPINS=\"$PERF_SPINS\""
     cat <<'GUEST'
 . /vm/data/export-guest.sh
 randread() { # label, disk
@@ -47,15 +54,31 @@ randread() { # label, disk
 }
 # The export with each --workers and --queue-depth value: $1 a label suffix (a baseline binary
 # runs with its own default depth: it may not know the option).
+# --completions and --polls-before-sleep: "mode:spins" pairs (a baseline runs with neither).
+completion_modes() {
+    local mode spins
+    case $1 in *baseline*) echo default:default; return ;; esac
+    for mode in $COMPLETIONS; do
+        if [ "$mode" = interrupts ]; then
+            for spins in $SPINS; do echo "interrupts:$spins"; done
+        else
+            echo "$mode:default"
+        fi
+    done
+}
 export_runs() {
-    local workers depth depths=$DEPTHS label suffix=$1
+    local workers depth depths=$DEPTHS label suffix=$1 wait mode spins
     case $suffix in *baseline*) depths=default ;; esac
     for workers in $WORKERS; do
         for depth in $depths; do
+          for wait in $(completion_modes "$suffix"); do
+            mode=${wait%%:*} spins=${wait#*:}
             label=tcm-loop$suffix
             set --
             [ "$workers" = default ] || { label=$label-workers-$workers; set -- --workers "$workers"; }
             [ "$depth" = default ] || { label=$label-qd-$depth; set -- "$@" --queue-depth "$depth"; }
+            [ "$mode" = default ] || { label=$label-$mode; set -- "$@" --completions "$mode"; }
+            [ "$spins" = default ] || { label=$label-spins-$spins; set -- "$@" --polls-before-sleep "$spins"; }
             step "ctrlbench export of $BDF through tcm_loop ($label)"
             export_start --device "$BDF" --tcm-loop --verbose "$@"
             DISK=$(export_disk)
@@ -63,8 +86,10 @@ export_runs() {
             randread "$label" "$DISK"
             export_stop
             grep "LUN 0: .* commands" /tmp/export.log | sed 's/^.*LUN 0: /VM-PERF export counters: /'
+            grep -E "completions (by interrupt|polled)|completion interrupts(:| not used)" /tmp/export.log | sed 's/^/VM-PERF export wait: /'
             echo "VM-PERF export ratio $(awk -v e="$(cat "/tmp/iops.$label")" -v k="$(cat "/tmp/iops.$kernel_label")" 'BEGIN { printf "%.3f", (k > 0 ? e / k : 0) }') ($label export / $kernel_label)"
             export_disk_gone
+          done
         done
     done
 }
