@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # CI stage: the concurrent tests (threaded mock, several queue pairs on several threads) under
-# the thread sanitizer, in a build folder of their own.
+# the thread sanitizer, in a build folder of their own; with them the interrupt waits (a threaded
+# mock signalling an eventfd) and the export's pipelined workers.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 set +e
-swift test --sanitize=thread --scratch-path .build-tsan --filter "Threaded|Concurren|ExecutionMode" > .build-tsan.log 2>&1
+swift test --sanitize=thread --scratch-path .build-tsan --filter "Threaded|Concurren|ExecutionMode|CompletionInterrupt|RingPipeline" > .build-tsan.log 2>&1
 status=$?
 set -e
 grep -E "WARNING: ThreadSanitizer|SUMMARY: ThreadSanitizer|✘|error:" .build-tsan.log | head -n 40 || true
