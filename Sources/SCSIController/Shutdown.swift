@@ -1,8 +1,10 @@
 import NVMe
+import PCIDevice
 
 extension ControllerCore {
     /// Stops the controller so that no acknowledged write can be lost: Flush every namespace when
-    /// a volatile write cache is present, delete the I/O queues, then the CC.SHN normal shutdown
+    /// a volatile write cache is present, delete the I/O queues (and disarm their completion
+    /// interrupts' MSI-X vectors), then the CC.SHN normal shutdown
     /// handshake, waiting for CSTS.SHST = complete within RTD3E when the controller reports it
     /// (else `ControllerOptions.shutdownTimeoutMilliseconds`). Runs once; later calls return at once.
     /// Also runs when the last reference to the controller and its queues goes away.
@@ -53,6 +55,11 @@ extension ControllerCore {
                 }
             }
             state.createdQueues.removeAll()
+        }
+        // The vectors' queues are gone: disarm MSI-X now, not when the device is closed, so a
+        // stopped controller holds no interrupt set up for queues it no longer has.
+        if queuePairs.contains(where: { $0.completionInterrupt != nil }) {
+            do throws(InterruptTriggerError) { try device.setInterruptTriggers([]) } catch { logger.warning("stop: \(error)") }
         }
         do throws(ControllerError) { try shutdownHandshake() } catch { note(error) }
         if let firstError { throw firstError }

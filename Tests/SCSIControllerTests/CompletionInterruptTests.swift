@@ -69,6 +69,15 @@ import Testing
         for index in [0, 2, 3] { #expect(Self.drain(pairs[index].completionInterrupt!.descriptor) == 0) }
     }
 
+    @Test func stopDisarmsTheVectorsAfterDeletingTheQueues() throws {
+        let rig = try Self.rig(vectors: 5)
+        #expect(rig.device?.armedVectors == 5, "vector 0 (admin, no trigger) and one per I/O queue")
+        try rig.controller.stop()
+        #expect(rig.device?.armedVectors == 0, "a stopped controller keeps no MSI-X set up")
+        let deletions = (rig.device?.adminCommands ?? []).filter { $0.opcode == AdminOpcode.deleteIOCompletionQueue.rawValue }
+        #expect(deletions.count == 4)
+    }
+
     @Test func tooFewVectorsLeavesTheQueuesPolled() throws {
         // Four I/O queues need vectors 1...4 besides vector 0: four vectors are one short.
         let rig = try Self.rig(vectors: 4)

@@ -61,6 +61,7 @@ final class InterposedDevice: DeviceInterface, @unchecked Sendable {
         var aqa: UInt32 = 0
         var submissionQueues: [Int: Ring] = [:]
         var completionQueues: [Int: Ring] = [:]
+        var armedVectors = 0
     }
 
     private let state = SanitizedMutex(State())
@@ -96,7 +97,11 @@ final class InterposedDevice: DeviceInterface, @unchecked Sendable {
     func setInterruptTriggers(_ eventfds: [Int32]) throws(InterruptTriggerError) {
         if state.withLock({ $0.hooks.refuseInterruptTriggers }) { throw InterruptTriggerError(description: "refused by the test") }
         try mock.setInterruptTriggers(eventfds)
+        state.withLock { $0.armedVectors = eventfds.count }
     }
+
+    /// MSI-X vectors the driver's last `setInterruptTriggers` set (0: disabled, or never set).
+    var armedVectors: Int { state.withLock { $0.armedVectors } }
 
     func readRegister32(at offset: Int) -> UInt32 {
         let value = mock.readRegister32(at: offset)
