@@ -119,7 +119,7 @@ if ProcessInfo.processInfo.environment["SWIFTNVME_BENCHMARKS"] != nil {
         .executableTarget(
             name: "DriverBenchmarks",
             dependencies: [
-                "SCSIController", "MockNVMe", "NVMe", "DMAMapper", "Translation",
+                "SCSIController", "MockNVMe", "NVMe", "DMAMapper", "Translation", "TCMUExport", "RingSupport",
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/DriverBenchmarks",
