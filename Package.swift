@@ -81,6 +81,15 @@ let package = Package(
         // CDB and sense builders and test data patterns the SCSI, translation and mock tests share,
         // and a log recorder, each written once. swift-log only; nothing in Sources uses it.
         .target(name: "TestSupport", dependencies: [logging], path: "Tests/Support/TestSupport", swiftSettings: strict),
+        // An in-memory TCMU map laid out as the kernel lays it out, the kernel's side of the doorbell,
+        // and a ring served by a RingServer over the mock: the TCMU export's tests and the ring
+        // server's benchmark share them. Nothing in Sources uses it.
+        .target(
+            name: "RingSupport",
+            dependencies: ["TCMUExport", "CTCMU", "CVFIO", "SCSIController", "MockNVMe", "DMAMapper", logging],
+            path: "Tests/Support/RingSupport",
+            swiftSettings: strict
+        ),
         .testTarget(name: "NVMeTests", dependencies: ["NVMe"], swiftSettings: strict),
         .testTarget(name: "PCIDeviceTests", dependencies: ["PCIDevice", "FakeSysfs"], swiftSettings: strict),
         .testTarget(name: "DMAMapperTests", dependencies: ["DMAMapper", "SeededRandom", "TestSupport"], swiftSettings: strict),
@@ -93,7 +102,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TCMUExportTests",
-            dependencies: ["TCMUExport", "CTCMU", "SCSIController", "MockNVMe", "Translation", "DMAMapper"],
+            dependencies: ["TCMUExport", "CTCMU", "SCSIController", "MockNVMe", "Translation", "DMAMapper", "RingSupport"],
             swiftSettings: strict
         ),
         .testTarget(name: "CtrlBenchTests", dependencies: ["ctrlbench", "FakeSysfs", "HexFormat"], swiftSettings: strict),
@@ -110,7 +119,7 @@ if ProcessInfo.processInfo.environment["SWIFTNVME_BENCHMARKS"] != nil {
         .executableTarget(
             name: "DriverBenchmarks",
             dependencies: [
-                "SCSIController", "MockNVMe", "NVMe", "DMAMapper", "Translation",
+                "SCSIController", "MockNVMe", "NVMe", "DMAMapper", "Translation", "TCMUExport", "RingSupport",
                 .product(name: "Benchmark", package: "benchmark"),
             ],
             path: "Benchmarks/DriverBenchmarks",

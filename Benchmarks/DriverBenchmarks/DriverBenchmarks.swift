@@ -3,6 +3,7 @@ import DMAMapper
 import Logging
 import MockNVMe
 import NVMe
+import RingSupport
 import SCSIController
 import Translation
 
@@ -22,6 +23,13 @@ import Translation
 /// LBA rewritten in place, as an HBA front end reuses its task slots, so the CDB costs nothing.
 /// The pipelined SCSI benchmark keeps `queueDepth` READ(10) tasks in flight through
 /// `SCSITaskPipeline`, the export's path: one task slot each, rewritten in place when handed back.
+/// The TCMU ring benchmarks are one READ(10) or WRITE(10) of 4 KiB per iteration served by the
+/// export's `RingServer` end to end (`RingServerRig`): the entry written into an in-memory TCMU map
+/// as the kernel writes it, cmd_head published, the kernel's kick; the server's worker thread
+/// taking the kick, parsing the entry, translating, running it through its pipeline on the mock,
+/// copying the 4 KiB between the data area and its DMA slot, writing the response and moving
+/// cmd_tail, which the benchmark's thread waits for. The malloc count covers every thread, so the
+/// worker's idle waits for the kick are in it too.
 let benchmarks: @Sendable () -> Void = {
     let metrics: [BenchmarkMetric] = [.wallClock, .mallocCountTotal, .throughput]
     let thresholds: [BenchmarkMetric: BenchmarkThresholds] = [
@@ -58,6 +66,14 @@ let benchmarks: @Sendable () -> Void = {
         rig.runPipelinedSCSIReads(ios: benchmark.scaledIterations.count, benchmark: benchmark)
     } setup: {
         try NullDeviceRig(mode: .automatic)
+    }
+
+    for (name, opcode) in [("read10-4KiB-TCMU-ring-null-mock", UInt8(0x28)), ("write10-4KiB-TCMU-ring-null-mock", 0x2A)] {
+        Benchmark(name, configuration: configuration) { benchmark, rig in
+            try rig.run(commands: benchmark.scaledIterations.count, benchmark: benchmark)
+        } setup: {
+            try RingServerRig(opcode: opcode)
+        }
     }
 }
 
@@ -183,5 +199,52 @@ final class NullDeviceRig: @unchecked Sendable {
         }
         benchmark.stopMeasurement()
         precondition(failures == 0, "\(failures) pipelined READ(10) tasks failed on the null device")
+    }
+}
+
+/// A TCMU ring served by the export's `RingServer` on an inline, data-discarding mock, in the
+/// export's shape: one worker keeping up to 32 commands in flight, the kernel's kick an eventfd
+/// as uio's event count is. The map is laid out as the kernel lays it out: a 128-byte mailbox,
+/// the command ring up to 64 KiB (where the kernel wraps its 128-byte entries), and one 4 KiB
+/// block of the data area, reused by every command. Server and worker thread start in `init`,
+/// outside the measured region, and run until the rig is released.
+final class RingServerRig: @unchecked Sendable {
+    let ring: ServedRing
+    /// READ(10) or WRITE(10) of 8 blocks of 512 bytes; its LBA is rewritten in place.
+    var cdb: [UInt8]
+    /// The command's one iovec: the data area's first 4 KiB block.
+    let iovecs: [(offset: Int, length: Int)]
+
+    init(opcode: UInt8) throws {
+        ring = try ServedRing(ringSize: (1 << 16) - 128, workers: 1, queueDepth: 32, pollableDoorbell: true) { configuration in
+            configuration.discardData = true
+            configuration.executionMode = .inline
+        }
+        // The fresh unit's power-on UNIT ATTENTION is answered before the measured loop.
+        _ = try ring.run([0x00, 0, 0, 0, 0, 0])
+        iovecs = [(ring.image.data(4096), 4096)]
+        cdb = [opcode, 0, 0, 0, 0, 0, 0, 0, 8, 0]
+        // The CDB its own storage before the measured loop (see `NullDeviceRig.runSCSIReads`).
+        cdb[9] = 0
+    }
+
+    /// Runs `commands` commands one at a time: each entry is published and kicked, and the next
+    /// one written once cmd_tail has passed it (the ring wraps as the kernel's does).
+    func run(commands: Int, benchmark: Benchmark) throws {
+        var failures = 0
+        benchmark.startMeasurement()
+        for index in 0..<commands {
+            let lba = UInt32(index % 4096) * 8
+            cdb[2] = UInt8(truncatingIfNeeded: lba >> 24)
+            cdb[3] = UInt8(truncatingIfNeeded: lba >> 16)
+            cdb[4] = UInt8(truncatingIfNeeded: lba >> 8)
+            cdb[5] = UInt8(truncatingIfNeeded: lba)
+            let position = ring.image.command(id: UInt16(truncatingIfNeeded: index), cdb: cdb, iovecs: iovecs)
+            ring.publish()
+            try ring.waitUntilAnswered(spinning: true)
+            if ring.image.status(at: position) != 0 { failures += 1 }
+        }
+        benchmark.stopMeasurement()
+        precondition(failures == 0, "\(failures) commands failed through the TCMU ring")
     }
 }

@@ -1,4 +1,5 @@
 import NVMe
+import RingSupport
 import Testing
 import Translation
 @testable import TCMUExport

@@ -1,3 +1,4 @@
+import RingSupport
 import Testing
 import Translation
 @testable import TCMUExport

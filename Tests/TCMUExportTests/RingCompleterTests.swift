@@ -1,3 +1,4 @@
+import RingSupport
 import Testing
 @testable import TCMUExport
 

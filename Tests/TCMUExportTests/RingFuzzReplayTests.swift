@@ -1,4 +1,5 @@
 import Foundation
+import RingSupport
 import Testing
 @testable import TCMUExport
 

@@ -1,5 +1,6 @@
 import Foundation
 import MockNVMe
+import RingSupport
 import Testing
 @testable import TCMUExport
 
