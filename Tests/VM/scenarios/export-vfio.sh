@@ -1,13 +1,16 @@
 # `ctrlbench export` of QEMU's NVMe controller, driven through the guest's vfio-pci and the
 # emulated IOMMU, through tcm_loop: the functional set of export-tcmloop (sg3_utils, dd round
-# trips, parted/mkfs.ext4/fsck) on a real VFIO path, then a clean stop.
+# trips, parted/mkfs.ext4/fsck) on a real VFIO path, then a clean stop. Its dd sizes include the
+# thread's largest: one 1 GiB block direct and one buffered, each one dd write and one dd read
+# (dd_roundtrip_large). The guest holds the block written, the block read and dd's buffer, 3 GiB
+# with TCMU's data area beside them; the namespace's data lives in the host's image file.
 # shellcheck source=Tests/VM/export-lib.sh
 source "$VM_DIR/export-lib.sh"
 VM_MODULES="$VM_VFIO_MODULES $EXPORT_MODULES"
 VM_BINARIES="$(export_binaries)"
 VM_TIMEOUT_S=1500
-VM_MEMORY_MB=2048
-IMAGE_BYTES=$(( 512 * 1048576 ))
+VM_MEMORY_MB=5632
+IMAGE_BYTES=$(( 3 * 1073741824 ))
 
 vm_prepare() {
     export_prepare
@@ -32,6 +35,7 @@ config_snapshot
 step "export $BDF through tcm_loop"
 export_start --device "$BDF" --tcm-loop
 EXPORT_MODEL="QEMU NVMe Ctrl"
+EXPORT_DD_CASES="65536:16 131072:8 524288:4 786432:4 10485760:2 1073741824:1"
 DISK=$(export_disk)
 export_functional_checks "$DISK" "$BLOCKS"
 step "stop the export"
