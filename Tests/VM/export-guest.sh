@@ -57,54 +57,48 @@ export_disk_gone() {
 # Drops the page cache, so the next buffered read reaches the device.
 drop_caches() { sync; echo 3 >/proc/sys/vm/drop_caches; }
 
-# Writes COUNT blocks of BS from the pattern to DISK at byte OFFSET with dd (FLAG: direct or
-# buffered), reads them back the same way and compares: $1 disk, $2 bs (bytes), $3 count,
-# $4 offset (a multiple of bs), $5 direct|buffered.
+# Writes COUNT blocks of BS to DISK at byte OFFSET with one dd, reads them back with one dd the
+# same way after dropping the page cache, and compares: $1 disk, $2 bs (bytes), $3 count, $4 offset
+# (a multiple of bs), $5 direct|buffered. Each dd must move whole blocks only. The bytes come from
+# /tmp/pattern.bin when it is long enough, else (the thread's 1 GiB blocks) from a random piece of
+# 33 MiB + 1 byte repeated: no two sector-aligned places within 16 GiB hold the same bytes, so a
+# piece written or read at a wrong offset still shows, and the guest makes 33 MiB of randomness,
+# not 1 GiB. Files in the guest's RAM and no pipe: a pipe moves about 13 MB/s under TCG.
 dd_roundtrip() {
-    local disk=$1 bs=$2 count=$3 offset=$4 mode=$5 oflag="" iflag=""
+    local disk=$1 bs=$2 count=$3 offset=$4 mode=$5 oflag="" iflag="" bytes=$(( $2 * $3 ))
     [ "$mode" = direct ] && { oflag="oflag=direct"; iflag="iflag=direct"; }
-    dd if=/tmp/pattern.bin of=/tmp/want.bin bs="$bs" count="$count" 2>/dev/null || fail "dd from the pattern"
+    if [ -f /tmp/pattern.bin ] && [ "$(wc -c </tmp/pattern.bin)" -ge "$bytes" ]; then
+        dd if=/tmp/pattern.bin of=/tmp/want.bin bs="$bs" count="$count" 2>/dev/null || fail "dd from the pattern"
+    else
+        repeated_random_file /tmp/want.bin "$bytes"
+    fi
+    step "dd bs=$bs count=$count $mode: the write"
     # shellcheck disable=SC2086
-    dd if=/tmp/want.bin of="$disk" bs="$bs" seek=$((offset / bs)) count="$count" $oflag conv=notrunc 2>/tmp/dd.err \
+    dd if=/tmp/want.bin of="$disk" bs="$bs" count="$count" seek=$((offset / bs)) $oflag conv=notrunc 2>/tmp/dd.err \
         || fail "dd write bs=$bs $mode: $(cat /tmp/dd.err)"
+    grep -q "^$count+0 records out" /tmp/dd.err || fail "dd write bs=$bs $mode did not write $count whole blocks: $(cat /tmp/dd.err)"
     drop_caches
+    step "dd bs=$bs count=$count $mode: the read"
     # shellcheck disable=SC2086
-    dd if="$disk" of=/tmp/got.bin bs="$bs" skip=$((offset / bs)) count="$count" $iflag 2>/tmp/dd.err \
+    dd if="$disk" of=/tmp/got.bin bs="$bs" count="$count" skip=$((offset / bs)) $iflag 2>/tmp/dd.err \
         || fail "dd read bs=$bs $mode: $(cat /tmp/dd.err)"
-    cmp /tmp/want.bin /tmp/got.bin || fail "dd bs=$bs $mode: read back other bytes than written at $offset"
+    grep -q "^$count+0 records in" /tmp/dd.err || fail "dd read bs=$bs $mode did not read $count whole blocks: $(cat /tmp/dd.err)"
+    step "dd bs=$bs count=$count $mode: the comparison"
+    cmp -n "$bytes" /tmp/want.bin /tmp/got.bin || fail "dd bs=$bs $mode: read back other bytes than written at $offset"
     rm -f /tmp/want.bin /tmp/got.bin
 }
 
-# Writes one block of $2 bytes (the thread's 1 GiB) to DISK at byte $3 (a multiple of $2) with one
-# dd write, reads it back with one dd read ($4: direct or buffered) and compares. Files in the
-# guest's RAM and no pipe: a pipe moves about 13 MB/s under TCG, which made a 1 GiB round trip
-# through md5sum take minutes. The block repeats a random piece of 33 MiB + 1 byte, so no two
-# sector-aligned places within 16 GiB hold the same bytes: a piece written or read at a wrong
-# offset still shows, and the guest holds 33 MiB of randomness, not 1 GiB.
-dd_roundtrip_large() {
-    local disk=$1 bs=$2 offset=$3 mode=$4 oflag="" iflag="" piece=$(( 33 * 1048576 + 1 )) copies index=0
-    [ "$mode" = direct ] && { oflag="oflag=direct"; iflag="iflag=direct"; }
+# Makes file $1 of at least $2 bytes: a random piece of 33 MiB + 1 byte, repeated (dd_roundtrip).
+repeated_random_file() {
+    local file=$1 piece=$(( 33 * 1048576 + 1 )) copies index=0
     dd if=/dev/urandom of=/tmp/piece.bin bs="$piece" count=1 iflag=fullblock 2>/dev/null || fail "a random piece"
-    copies=$(( (bs + piece - 1) / piece ))
+    copies=$(( ($2 + piece - 1) / piece ))
+    rm -f "$file"
     while [ "$index" -lt "$copies" ]; do
-        dd if=/tmp/piece.bin of=/tmp/want.bin bs="$piece" seek="$index" count=1 conv=notrunc 2>/dev/null || fail "building the block"
+        dd if=/tmp/piece.bin of="$file" bs="$piece" seek="$index" count=1 conv=notrunc 2>/dev/null || fail "building $file"
         index=$((index + 1))
     done
     rm -f /tmp/piece.bin
-    step "dd bs=$bs $mode: the write"
-    # shellcheck disable=SC2086
-    dd if=/tmp/want.bin of="$disk" bs="$bs" count=1 seek=$((offset / bs)) $oflag conv=notrunc 2>/tmp/dd.err \
-        || fail "dd write bs=$bs $mode: $(cat /tmp/dd.err)"
-    grep -q "^1+0 records out" /tmp/dd.err || fail "dd write bs=$bs $mode was not one whole block: $(cat /tmp/dd.err)"
-    drop_caches
-    step "dd bs=$bs $mode: the read"
-    # shellcheck disable=SC2086
-    dd if="$disk" of=/tmp/got.bin bs="$bs" count=1 skip=$((offset / bs)) $iflag 2>/tmp/dd.err \
-        || fail "dd read bs=$bs $mode: $(cat /tmp/dd.err)"
-    grep -q "^1+0 records in" /tmp/dd.err || fail "dd read bs=$bs $mode was not one whole block: $(cat /tmp/dd.err)"
-    step "dd bs=$bs $mode: the comparison"
-    cmp -n "$bs" /tmp/want.bin /tmp/got.bin || fail "dd bs=$bs $mode: read back other bytes than written at $offset"
-    rm -f /tmp/want.bin /tmp/got.bin
 }
 
 # What sg3_utils print when a response does not decode ("[invalid]" is a field's decoded value, and
@@ -152,11 +146,7 @@ export_functional_checks() {
             # Each case at its own offset, a multiple of its block size, 32 MiB apart at least.
             offset=$(( (offset + bs - 1) / bs * bs ))
             step "dd bs=$bs count=$count $mode at $offset"
-            if [ "$bs" -ge 268435456 ]; then
-                dd_roundtrip_large "$disk" "$bs" "$offset" "$mode"
-            else
-                dd_roundtrip "$disk" "$bs" "$count" "$offset" "$mode"
-            fi
+            dd_roundtrip "$disk" "$bs" "$count" "$offset" "$mode"
             span=$((bs * count))
             [ "$span" -ge 33554432 ] || span=33554432
             offset=$((offset + span))

@@ -42,6 +42,7 @@ public final class ServedRing: @unchecked Sendable {
         let mock = MockController(configuration: configuration)
         self.mock = mock
         var options = ControllerOptions()
+        // The mock's software IOMMU translates host memory as it is: no page needs locking for it.
         options.pinning = .disabled
         options.ioQueueCount = workers
         options.completionInterrupts = completionInterrupts

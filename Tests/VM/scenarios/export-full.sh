@@ -2,7 +2,7 @@
 # runs the same 1 GiB round trips on QEMU's controller in export-vfio): dd with bs=1g, direct then
 # buffered, through `ctrlbench export` of the in-memory mock and tcm_loop, each block written at
 # its own offset with one dd write, read back with one dd read after dropping the page cache, and
-# compared (dd_roundtrip_large). Not in CI because the guest holds the mock's 2 GiB of data
+# compared (dd_roundtrip). Not in CI because the guest holds the mock's 2 GiB of data
 # besides the blocks written and read, dd's buffer and TCMU's data area: 7 GiB of guest RAM.
 # shellcheck source=Tests/VM/export-lib.sh
 source "$VM_DIR/export-lib.sh"
@@ -22,8 +22,8 @@ export_load_lio
 config_snapshot
 export_start --device mock --mock-blocks 6291456 --tcm-loop
 DISK=$(export_disk)
-dd_roundtrip_large "$DISK" "$GIB" "$GIB" direct
-dd_roundtrip_large "$DISK" "$GIB" $((2 * GIB)) buffered
+dd_roundtrip "$DISK" "$GIB" 1 "$GIB" direct
+dd_roundtrip "$DISK" "$GIB" 1 $((2 * GIB)) buffered
 step "stop the export"
 export_stop
 export_disk_gone

@@ -2,7 +2,7 @@
 # emulated IOMMU, through tcm_loop: the functional set of export-tcmloop (sg3_utils, dd round
 # trips, parted/mkfs.ext4/fsck) on a real VFIO path, then a clean stop. Its dd sizes include the
 # thread's largest: one 1 GiB block direct and one buffered, each one dd write and one dd read
-# (dd_roundtrip_large). The guest holds the block written, the block read and dd's buffer, 3 GiB
+# (dd_roundtrip). The guest holds the block written, the block read and dd's buffer, 3 GiB
 # with TCMU's data area beside them; the namespace's data lives in the host's image file.
 # shellcheck source=Tests/VM/export-lib.sh
 source "$VM_DIR/export-lib.sh"
