@@ -9,6 +9,7 @@ swift test --sanitize=thread --scratch-path .build-tsan --filter "Threaded|Concu
 status=$?
 set -e
 grep -E "WARNING: ThreadSanitizer|SUMMARY: ThreadSanitizer|✘|error:" .build-tsan.log | head -n 40 || true
-tail -n 3 .build-tsan.log
+# On a failure the log's end holds the report's stack (a crash names no test otherwise).
+if [ "$status" -ne 0 ]; then tail -n 80 .build-tsan.log; else tail -n 3 .build-tsan.log; fi
 if grep -q "WARNING: ThreadSanitizer" .build-tsan.log; then echo "thread sanitizer reported races" >&2; exit 1; fi
 exit "$status"

@@ -12,6 +12,8 @@ public final class SoftwareIOMMU: IOMMU {
     public let iovaRanges: [IOVARange]
     private let state: SanitizedMutex<SoftwareIOMMUTable>
     private let mappingGeneration = Atomic<UInt64>(0)
+    /// What `unmap` waits on before it returns, by the token `addUnmapBarrier` gave out.
+    private let unmapBarriers = SanitizedMutex(UnmapBarriers())
 
     /// Changes with every successful `map` and `unmap`: a device model may keep a translation
     /// (as an IOTLB keeps an entry) while this is unchanged, instead of taking the lock again.
@@ -41,9 +43,33 @@ public final class SoftwareIOMMU: IOMMU {
     }
 
     /// Removes the mapping made with exactly this `iova` and `length`; anything else is an error.
+    ///
+    /// Returns only once no device model can still be writing or reading through the mapping:
+    /// after it is gone, every barrier (`addUnmapBarrier`) is waited on, as a hardware IOMMU's
+    /// invalidation completes only when the device can no longer use the old entry. The caller
+    /// may then give the memory back (munmap) without a transfer that translated earlier landing
+    /// in it; a transfer that translates later faults.
     public func unmap(iova: UInt64, length: Int) throws {
         try state.withLock { table throws(SoftwareIOMMUError) in try table.remove(iova: iova, length: length) }
         mappingGeneration.add(1, ordering: .releasing)
+        for barrier in unmapBarriers.withLock({ Array($0.byToken.values) }) { barrier() }
+    }
+
+    /// Makes `unmap` call `barrier` before it returns, for a device model whose transfers use a
+    /// host address after `translate` handed it out (or keep one while `generation` holds):
+    /// `barrier` returns once every transfer that began before the call has finished. It must
+    /// not take anything `unmap`'s callers may hold. Returns the token `removeUnmapBarrier` takes.
+    public func addUnmapBarrier(_ barrier: @escaping @Sendable () -> Void) -> Int {
+        unmapBarriers.withLock { barriers in
+            barriers.lastToken += 1
+            barriers.byToken[barriers.lastToken] = barrier
+            return barriers.lastToken
+        }
+    }
+
+    /// Stops calling the barrier `addUnmapBarrier` returned `token` for (its device is gone).
+    public func removeUnmapBarrier(_ token: Int) {
+        unmapBarriers.withLock { _ = $0.byToken.removeValue(forKey: token) }
     }
 
     /// The host address behind `iova`, if [iova, iova + length) lies inside one mapping that
@@ -77,4 +103,10 @@ public final class SoftwareIOMMU: IOMMU {
     public var mappingCount: Int {
         state.withLock { $0.mappings.count }
     }
+}
+
+/// The device models' barriers an unmap waits on.
+private struct UnmapBarriers {
+    var byToken: [Int: @Sendable () -> Void] = [:]
+    var lastToken = 0
 }

@@ -24,6 +24,8 @@ public final class MockController: DeviceInterface {
     public let softwareIOMMU: SoftwareIOMMU
     private let core: MockCore
     private let engine: ThreadedEngine?
+    /// The token of the IOMMU's barrier that waits for this controller's transfers in progress.
+    private let unmapBarrier: Int
     /// The registers up to the doorbells of the last queue, rounded up to 16 KiB, as a BAR is sized.
     public let registerSpaceSize: Int
     /// Doorbell stride in bytes (4 << CAP.DSTRD) and whether commands run inline: what
@@ -82,7 +84,12 @@ public final class MockController: DeviceInterface {
         registerSpaceSize = (ControllerRegister.doorbellBase + doorbells + 0x3FFF) & ~0x3FFF
         strideBytes = 4 << Int(configuration.doorbellStride)
         if case .inline = configuration.executionMode { inlineMode = true } else { inlineMode = false }
-        core = MockCore(ControllerState(configuration: configuration, iommu: iommu, backingFiles: backingFiles))
+        let core = MockCore(ControllerState(configuration: configuration, iommu: iommu, backingFiles: backingFiles))
+        self.core = core
+        // The host may unmap and free a buffer while the device thread or another queue's
+        // doorbell is transferring into it: the unmap waits for that transfer (no write lands
+        // in memory already given back), and later ones fault at the IOMMU.
+        unmapBarrier = iommu.addUnmapBarrier { [weak core] in core?.waitForTransfersInProgress() }
         if case .threaded(_, let outOfOrder) = configuration.executionMode {
             let engine = ThreadedEngine(core: core, outOfOrder: outOfOrder)
             self.engine = engine
@@ -94,6 +101,7 @@ public final class MockController: DeviceInterface {
 
     deinit {
         engine?.stop()
+        softwareIOMMU.removeUnmapBarrier(unmapBarrier)
         for fd in core.withController({ $0.interruptTriggers }) where fd >= 0 { close(fd) }
     }
 

@@ -80,6 +80,17 @@ final class MockCore: @unchecked Sendable {
         return body(&state.pointee)
     }
 
+    /// Returns once every transfer in progress when it was called has finished. Each transfer
+    /// runs under a queue lock (its own pair's on the fast path, all of them on the controller
+    /// path), so taking and dropping each lock in turn outlasts them; a transfer that starts
+    /// later sees the IOMMU's new generation. The IOMMU's unmap barrier (`MockController`).
+    func waitForTransfersInProgress() {
+        for qid in 0..<queueLockCount {
+            pthread_mutex_lock(queueLocks[qid])
+            pthread_mutex_unlock(queueLocks[qid])
+        }
+    }
+
     /// Offers a doorbell write of I/O queue pair `qid` to its fast path, under its lock alone.
     @inline(__always)
     func fastPathDoorbell(_ value: UInt32, offset: Int, qid: Int) -> FastPathOutcome {

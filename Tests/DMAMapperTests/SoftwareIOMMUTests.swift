@@ -1,6 +1,7 @@
 import SeededRandom
 import DMAMapper
 import PCIDevice
+import Synchronization
 import Testing
 
 @Suite struct SoftwareIOMMUTests {
@@ -59,6 +60,28 @@ import Testing
         }
         #expect(throws: SoftwareIOMMUError.notMapped(iova: 0x8000, length: 4096)) { try iommu.unmap(iova: 0x8000, length: 4096) }
         #expect(iommu.mappingCount == 0)
+    }
+
+    /// An unmap waits on every device's barrier before it returns, with the mapping already gone
+    /// (a translation made from inside the barrier faults), and a removed barrier is not called.
+    @Test func unmapWaitsOnTheBarriersAfterTheMappingIsGone() throws {
+        let iommu = SoftwareIOMMU()
+        let memory = Memory(bytes: 4096)
+        let seen = Mutex<[String]>([])
+        let first = iommu.addUnmapBarrier {
+            let reachable = (try? iommu.translate(iova: 0x8000, length: 1, access: .deviceWrites)) != nil
+            seen.withLock { $0.append(reachable ? "first: still mapped" : "first: unmapped") }
+        }
+        let second = iommu.addUnmapBarrier { seen.withLock { $0.append("second") } }
+        #expect(first != second)
+        try iommu.map(hostAddress: memory.pointer, iova: 0x8000, length: 4096, access: .readWrite)
+        #expect(seen.withLock { $0 }.isEmpty, "a map changes nothing a device may be using")
+        try iommu.unmap(iova: 0x8000, length: 4096)
+        #expect(seen.withLock { $0 }.sorted() == ["first: unmapped", "second"])
+        iommu.removeUnmapBarrier(first)
+        try iommu.map(hostAddress: memory.pointer, iova: 0x8000, length: 4096, access: .readWrite)
+        try iommu.unmap(iova: 0x8000, length: 4096)
+        #expect(seen.withLock { $0 }.sorted() == ["first: unmapped", "second", "second"])
     }
 
     @Test func overlappingMapIsRefused() throws {

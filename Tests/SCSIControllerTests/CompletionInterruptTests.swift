@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CVFIO
+import DMAMapper
 import MockNVMe
 import NVMe
 import Testing
@@ -36,11 +37,13 @@ import Testing
         return read(fd, &count, 8) == 8 ? count : 0
     }
 
-    /// Submits one 4 KiB read on `pair` and announces it.
-    static func submitRead(_ rig: Rig, on pair: QueuePair, tag: UInt64) throws {
+    /// Submits one 4 KiB read on `pair` and announces it; returns the buffer it reads into,
+    /// which the caller keeps until the read completes (the device may still be writing it).
+    static func submitRead(_ rig: Rig, on pair: QueuePair, tag: UInt64) throws -> DMABuffer {
         let sink = try rig.controller.mapper.allocate(length: 4096)
         #expect(pair.submit(.io(.read, nsid: rig.nsid, lba: 0, blocks: 8), dataIOVA: sink.iova, dataLength: 4096, tag: tag) == .submitted)
         pair.ringDoorbell()
+        return sink
     }
 
     @Test func eachIOCompletionQueueIsCreatedWithInterruptsOnAVectorOfItsOwn() throws {
@@ -63,8 +66,9 @@ import Testing
         let rig = try Self.rig(vectors: 5)
         let pairs = rig.controller.ioQueues.map(\.queuePair)
         for pair in pairs { _ = Self.drain(pair.completionInterrupt!.descriptor) }
-        try Self.submitRead(rig, on: pairs[1], tag: 1)
+        let sink = try Self.submitRead(rig, on: pairs[1], tag: 1)
         #expect(pollUntil(pairs[1], { pairs[1].outstanding == 0 }))
+        withExtendedLifetime(sink) {}  // read complete: the buffer may go
         #expect(Self.drain(pairs[1].completionInterrupt!.descriptor) == 1, "one completion, one signal on vector 2")
         for index in [0, 2, 3] { #expect(Self.drain(pairs[index].completionInterrupt!.descriptor) == 0) }
     }
@@ -105,7 +109,7 @@ import Testing
     @Test func theWaitEndsWhenTheDevicePostsTheCompletion() throws {
         let rig = try Self.rig(vectors: 5, threaded: true)
         let pair = rig.queue.queuePair
-        try Self.submitRead(rig, on: pair, tag: 3)
+        let sink = try Self.submitRead(rig, on: pair, tag: 3)
         var tags: [UInt64] = []
         // The bound only keeps a broken wait from hanging the test; the sleep ends at the signal.
         for _ in 0..<100 where pair.outstanding > 0 {
@@ -114,6 +118,7 @@ import Testing
             pair.poll { tags.append($0.tag) }
         }
         #expect(tags == [3])
+        withExtendedLifetime(sink) {}  // read complete: the buffer may go
     }
 
     @Test func aCompletionAlreadyPostedEndsTheWaitAtOnce() throws {
@@ -121,10 +126,11 @@ import Testing
         // is drained by the wait before it looks: only the look at the queue can end it.
         let rig = try Self.rig(vectors: 5)
         let pair = rig.queue.queuePair
-        try Self.submitRead(rig, on: pair, tag: 4)
+        let sink = try Self.submitRead(rig, on: pair, tag: 4)
         #expect(pair.completionPending)
         #expect(pair.waitForCompletion(timeoutMilliseconds: 60_000) == .completion)
         #expect(pair.poll { _ in } == 1)
+        withExtendedLifetime(sink) {}  // read complete: the buffer may go
         #expect(!pair.completionPending)
     }
 
@@ -154,8 +160,9 @@ import Testing
             #expect(entry.cdw11 & 0b10 != 0 && entry.cdw11 >> 16 == entry.cdw10 & 0xFFFF, "IEN and IV as at bring-up")
         }
         _ = Self.drain(pair.completionInterrupt!.descriptor)
-        try Self.submitRead(rig, on: pair, tag: 5)
+        let sink = try Self.submitRead(rig, on: pair, tag: 5)
         #expect(pollUntil(pair, { pair.outstanding == 0 }))
+        withExtendedLifetime(sink) {}  // read complete: the buffer may go
         #expect(Self.drain(pair.completionInterrupt!.descriptor) == 1, "the vector still signals after the reset")
     }
 }
