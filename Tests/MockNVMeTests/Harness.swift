@@ -157,12 +157,18 @@ final class Harness: @unchecked Sendable {  // each queue pair is driven by one 
         return completions[0]
     }
 
-    /// PRP list pages made by `execute(_:buffer:)`, kept mapped while the harness lives.
+    /// PRP list pages made by `pointing(_:at:offset:)`, kept mapped while the harness lives.
     var listPages: [DMABuffer] = []
 
-    /// Runs `entry` with its data pointer at `buffer` from `offset` to the buffer's end: PRP2 is the
-    /// second page, or a PRP list (one list page, enough for these tests) when more pages follow.
+    /// Runs `entry` with its data pointer at `buffer` from `offset` to the buffer's end
+    /// (`pointing(_:at:offset:)`).
     func execute(_ entry: SubmissionQueueEntry, buffer: DMABuffer, offset: Int = 0, qid: UInt16 = 0) -> CompletionQueueEntry {
+        execute(pointing(entry, at: buffer, offset: offset), qid: qid)
+    }
+
+    /// `entry` with its data pointer at `buffer` from `offset` to the buffer's end: PRP2 is the
+    /// second page, or a PRP list (one list page, enough for these tests) when more pages follow.
+    func pointing(_ entry: SubmissionQueueEntry, at buffer: DMABuffer, offset: Int = 0) -> SubmissionQueueEntry {
         var entry = entry
         let start = buffer.iova + UInt64(offset)
         entry.dptr1 = start
@@ -179,7 +185,7 @@ final class Harness: @unchecked Sendable {  // each queue pair is driven by one 
             }
             entry.dptr2 = list.iova
         }
-        return execute(entry, qid: qid)
+        return entry
     }
 
     // MARK: Set-up helpers

@@ -16,16 +16,10 @@ import Testing
         let harness = try Harness.withQueuePair { $0.executionMode = .threaded(latency: .microseconds(20), outOfOrder: false) }
         let iommu = harness.controller.softwareIOMMU
         let length = 128 << 10
-        let list = try harness.allocate(4096)
         var outcomes: [Bool] = []
         for round in 0..<48 {
             var buffer: DMABuffer? = try harness.allocate(length)
-            var read = SubmissionQueueEntry.io(.read, nsid: 1, lba: 0, blocks: length / 512)
-            read.dptr1 = buffer!.iova
-            read.dptr2 = list.iova
-            for page in 1..<(length / 4096) {
-                list.address.storeBytes(of: buffer!.iova + UInt64(page * 4096), toByteOffset: (page - 1) * 8, as: UInt64.self)
-            }
+            let read = harness.pointing(.io(.read, nsid: 1, lba: 0, blocks: length / 512), at: buffer!)
             let id = harness.submit(read, qid: 1)
             usleep(UInt32(round % 12) * 50)
             buffer = nil
