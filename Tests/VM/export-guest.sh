@@ -116,10 +116,14 @@ sg_check() {
     fi
 }
 
+# The thread's block sizes up to 10 MiB, as "bs:count" pairs: what every export's dd round trips
+# cover (a scenario sets EXPORT_DD_CASES to add to them).
+EXPORT_DD_THREAD_SIZES="65536:16 131072:8 524288:4 786432:4 10485760:2"
+
 # The functional set on disk $1 of $2 512-byte blocks: sg3_utils decode our INQUIRY, VPD pages,
 # READ CAPACITY and mode pages without complaint; dd round-trips at the thread's block sizes
-# ($EXPORT_DD_CASES, "bs:count" pairs), direct and buffered, each at its own offset; parted (gpt),
-# mkfs.ext4, mount, write, umount, fsck -f clean, and the file reads back.
+# ($EXPORT_DD_CASES, by default $EXPORT_DD_THREAD_SIZES), direct and buffered, each at its own
+# offset; parted (gpt), mkfs.ext4, mount, write, umount, fsck -f clean, and the file reads back.
 export_functional_checks() {
     local disk=$1 blocks=$2 page name offset case mode bs count span
     step "disk $disk: $(cat /sys/block/${disk#/dev/}/size) sectors, max_sectors_kb $(cat /sys/block/${disk#/dev/}/queue/max_sectors_kb)"
@@ -139,7 +143,7 @@ export_functional_checks() {
     step "sg_modes"; sg_check sg_modes --all "$disk"
     grep -qi "caching" /tmp/sg.out || fail "sg_modes: no Caching mode page"
     offset=0
-    for case in ${EXPORT_DD_CASES:-65536:16 131072:8 524288:4 786432:4 10485760:2}; do
+    for case in ${EXPORT_DD_CASES:-$EXPORT_DD_THREAD_SIZES}; do
         bs=${case%%:*}
         count=${case#*:}
         for mode in direct buffered; do

@@ -35,7 +35,7 @@ config_snapshot
 step "export $BDF through tcm_loop"
 export_start --device "$BDF" --tcm-loop
 EXPORT_MODEL="QEMU NVMe Ctrl"
-EXPORT_DD_CASES="65536:16 131072:8 524288:4 786432:4 10485760:2 1073741824:1"
+EXPORT_DD_CASES="$EXPORT_DD_THREAD_SIZES 1073741824:1"
 DISK=$(export_disk)
 export_functional_checks "$DISK" "$BLOCKS"
 step "stop the export"
